@@ -1,0 +1,79 @@
+"""The motion clip that crosses every boundary in Anima."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import quat
+from .skeleton import CANONICAL, Skeleton
+
+
+@dataclass
+class Clip:
+    """Motion on a skeleton.
+
+    local_rotations: (T, J, 4) wxyz pose rotations relative to the skeleton's rest.
+    root_translation: (T, 3) world position of joint 0, metres, Z up (Blender axes).
+    fps: frames per second.
+    meta: free-form JSON-serialisable information (caption, source, licence ...).
+    """
+    local_rotations: np.ndarray
+    root_translation: np.ndarray
+    fps: float
+    skeleton: Skeleton = field(default_factory=CANONICAL.copy)
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.local_rotations = np.asarray(self.local_rotations, dtype=np.float64)
+        self.root_translation = np.asarray(self.root_translation, dtype=np.float64)
+        T = self.local_rotations.shape[0]
+        if self.local_rotations.shape != (T, len(self.skeleton), 4):
+            raise ValueError(f"local_rotations has shape {self.local_rotations.shape}, expected "
+                             f"({T}, {len(self.skeleton)}, 4)")
+        if self.root_translation.shape != (T, 3):
+            raise ValueError(f"root_translation has shape {self.root_translation.shape}, "
+                             f"expected ({T}, 3)")
+        if not (self.fps > 0):
+            raise ValueError(f"fps must be positive, got {self.fps}")
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.local_rotations.shape[0])
+
+    @property
+    def seconds(self) -> float:
+        return self.num_frames / self.fps
+
+    def positions(self) -> np.ndarray:
+        """World joint positions (T, J, 3)."""
+        return self.skeleton.fk(self.local_rotations, self.root_translation)[1]
+
+    def slice(self, start: int, stop: int) -> "Clip":
+        return Clip(self.local_rotations[start:stop].copy(), self.root_translation[start:stop].copy(),
+                    self.fps, self.skeleton, dict(self.meta))
+
+    # ------------------------------------------------------------------ npz io
+    def save_npz(self, path) -> Path:
+        path = Path(path)
+        np.savez_compressed(
+            path,
+            local_rotations=self.local_rotations.astype(np.float32),
+            root_translation=self.root_translation.astype(np.float32),
+            fps=np.float64(self.fps),
+            meta=np.array(json.dumps(self.meta)),
+            **self.skeleton.to_arrays(),
+        )
+        return path
+
+    @classmethod
+    def load_npz(cls, path) -> "Clip":
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                skel = Skeleton.from_arrays(z)
+                return cls(z["local_rotations"], z["root_translation"], float(z["fps"]), skel,
+                           json.loads(str(z["meta"])))
+        except (KeyError, ValueError, OSError) as e:
+            raise ValueError(f"{path}: not an Anima clip file ({e})") from e
