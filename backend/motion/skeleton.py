@@ -80,12 +80,14 @@ class Skeleton:
         return pos + quat.rotate(rots, self.tails)
 
     # ------------------------------------------------------------------- FK
-    def fk(self, local_rotations: np.ndarray, root_translation: np.ndarray | None = None
-           ) -> tuple[np.ndarray, np.ndarray]:
+    def fk(self, local_rotations: np.ndarray, root_translation: np.ndarray | None = None,
+           locations: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Forward kinematics.
 
         local_rotations: (T, J, 4) pose rotations relative to rest.
         root_translation: (T, 3) world position of joint 0 (None: its rest offset).
+        locations: (T, J, 3) optional per-joint pose translations in the joint's rest frame
+            (Blender's pose-bone `location`), applied before root_translation.
         Returns world rotations (T, J, 4) and world positions (T, J, 3).
         """
         local_rotations = np.asarray(local_rotations, dtype=np.float64)
@@ -100,9 +102,14 @@ class Skeleton:
             if p < 0:
                 rots[:, j] = full[:, j]
                 pos[:, j] = self.offsets[j]
+                if locations is not None:
+                    pos[:, j] += quat.rotate(self.rest_rotations[j], locations[:, j])
             else:
                 rots[:, j] = quat.mul(rots[:, p], full[:, j])
                 pos[:, j] = pos[:, p] + quat.rotate(rots[:, p], self.offsets[j])
+                if locations is not None:
+                    frame = quat.mul(rots[:, p], self.rest_rotations[j])
+                    pos[:, j] += quat.rotate(frame, locations[:, j])
         if root_translation is not None:
             delta = np.asarray(root_translation, dtype=np.float64) - pos[:, 0]
             # Move every joint in root 0's tree by the same amount.

@@ -1,0 +1,399 @@
+"""Retargeting: move motion from one skeleton to another, numpy only.
+
+The same code imports mocap (a BVH skeleton onto the canonical one) and applies canonical
+motion to a user's armature. Method, per frame t:
+
+1. Source world rotation deltas: D_s(t, j) = Q_s(t, j) R_s(j)^-1 (posed world rotation times
+   the inverse of the rest world rotation), i.e. how each body segment turned away from rest.
+2. Rest alignment per mapped joint c: A(c) rotates the target's rest segment frame onto the
+   source's (built from the segment direction, plus a left-right axis for pelvis, spine, neck
+   and head), so A-pose and T-pose rigs both end up in the source's pose.
+3. Target world rotation of mapped bone k: W(t, k) R_t(k) with W(t, k) = D_s(t, j) A(c);
+   unmapped bones keep their parent's delta (twist bones, extra spine bones follow along).
+4. The pelvis travels on the source's path scaled by the ratio of leg lengths, and two-bone IK
+   on each leg puts the ankles where the source's (scaled) ankles are, so planted feet stay
+   planted whatever the target's proportions.
+5. World rotations -> pose-bone local rotations (Blender's rotation_quaternion) and pose-bone
+   locations for the bones that translate.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import quat
+from .bonemap import BoneMap
+from .clip import Clip
+from .skeleton import CANONICAL_NAMES, Skeleton
+
+ROOT_MODES = ("hips", "root_bone", "in_place")
+# Window of the moving average that separates travel from sway for in-place / root-bone modes.
+TRAJECTORY_SMOOTHING_SECONDS = 0.5
+
+# For each canonical joint, the canonical joint its segment points to (None: use the tail).
+_SEGMENT_CHILD = {
+    "pelvis": None, "spine1": None, "spine2": None, "spine3": None, "neck": "head",
+    "head": None,
+    "left_hip": "left_knee", "left_knee": "left_ankle", "left_ankle": "left_foot",
+    "left_foot": None,
+    "right_hip": "right_knee", "right_knee": "right_ankle", "right_ankle": "right_foot",
+    "right_foot": None,
+    "left_collar": "left_shoulder", "left_shoulder": "left_elbow", "left_elbow": "left_wrist",
+    "left_wrist": None,
+    "right_collar": "right_shoulder", "right_shoulder": "right_elbow",
+    "right_elbow": "right_wrist", "right_wrist": None,
+}
+_TORSO = ("pelvis", "spine1", "spine2", "spine3", "neck", "head")
+_LEGS = (("left_hip", "left_knee", "left_ankle"), ("right_hip", "right_knee", "right_ankle"))
+
+
+class RetargetError(ValueError):
+    pass
+
+
+@dataclass
+class RigPose:
+    """Per-bone pose channels for a target rig.
+
+    rotations: (T, K, 4) pose-bone rotation_quaternion (wxyz), K = all bones of the rig.
+    locations: (T, K, 3) pose-bone location.
+    rot_keyed / loc_keyed: (K,) bool, which bones get rotation / location keys.
+    """
+    bone_names: list[str]
+    rotations: np.ndarray
+    locations: np.ndarray
+    rot_keyed: np.ndarray
+    loc_keyed: np.ndarray
+    fps: float
+
+
+# ----------------------------------------------------------------------------- helpers
+def _rest_positions(skel: Skeleton) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rots, pos = skel.rest_world()
+    tails = pos + quat.rotate(rots, skel.tails)
+    return rots, pos, tails
+
+
+def _segment_frames(skel: Skeleton, idx: dict[str, int], shared: set[str]) -> dict:
+    """Rest alignment frame of each shared canonical joint: (primary, secondary or None)."""
+    _, pos, tails = _rest_positions(skel)
+
+    def p(name):
+        return pos[idx[name]]
+
+    def has(name):
+        return name in shared
+
+    hip_lat = p("left_hip") - p("right_hip")
+    sh_lat = (p("left_shoulder") - p("right_shoulder")) if has("left_shoulder") and \
+        has("right_shoulder") else hip_lat
+    mid_hips = 0.5 * (p("left_hip") + p("right_hip"))
+    top = next(n for n in ("neck", "head", "spine3") if has(n))
+    frames = {}
+    for c in shared:
+        j = idx[c]
+        second = None
+        if c == "pelvis":
+            prim = p(top) - mid_hips
+            second = hip_lat
+        elif c in ("spine1", "spine2", "spine3", "neck"):
+            order = ["spine1", "spine2", "spine3", "neck", "head"]
+            above = [n for n in order[order.index(c) + 1:] if has(n)]
+            prim = p(above[0]) - p(c) if above else tails[j] - p(c)
+            if np.linalg.norm(prim) < 1e-4:
+                prim = p(top) - mid_hips
+            second = hip_lat if c in ("spine1", "spine2") else sh_lat
+        elif c == "head":
+            prim = tails[j] - p(c)
+            if np.linalg.norm(prim) < 1e-4:
+                prim = p(c) - p(top) if c != top else p(c) - mid_hips
+            second = sh_lat
+        else:
+            child = _SEGMENT_CHILD[c]
+            if child is not None and has(child):
+                prim = p(child) - p(c)
+            else:
+                prim = tails[j] - p(c)
+        frames[c] = (prim, second)
+    return frames
+
+
+def _frame_matrix(prim: np.ndarray, second: np.ndarray) -> np.ndarray:
+    e1 = prim / max(np.linalg.norm(prim), 1e-9)
+    e2 = second - np.dot(second, e1) * e1
+    e2 = e2 / max(np.linalg.norm(e2), 1e-9)
+    return np.stack([e1, e2, np.cross(e1, e2)], axis=-1)
+
+
+def _alignment(src_frame, tgt_frame) -> np.ndarray:
+    """Rotation taking the target's rest segment onto the source's (4,)."""
+    (sp, ss), (tp, ts) = src_frame, tgt_frame
+    if np.linalg.norm(sp) < 1e-6 or np.linalg.norm(tp) < 1e-6:
+        return quat.identity()
+    if ss is None or ts is None:
+        return quat.between(tp, sp)
+    m = _frame_matrix(sp, ss) @ _frame_matrix(tp, ts).T
+    return quat.from_matrix(m)
+
+
+def _leg_length(pos: np.ndarray, idx: dict[str, int]) -> float:
+    total = 0.0
+    for hip, knee, ankle in _LEGS:
+        total += np.linalg.norm(pos[idx[knee]] - pos[idx[hip]])
+        total += np.linalg.norm(pos[idx[ankle]] - pos[idx[knee]])
+    return total / 2.0
+
+
+def _smooth(x: np.ndarray, window: int) -> np.ndarray:
+    """Moving average along axis 0 with edge padding. x: (T, D)."""
+    if window <= 1 or x.shape[0] < 3:
+        return x.copy()
+    half = window // 2
+    padded = np.concatenate([np.repeat(x[:1], half, 0), x, np.repeat(x[-1:], half, 0)])
+    kernel = np.ones(window) / window
+    return np.stack([np.convolve(padded[:, d], kernel, mode="valid")[:x.shape[0]]
+                     for d in range(x.shape[1])], axis=1)
+
+
+def _two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
+    """Analytic two-bone IK, all in world space, vectorised over frames.
+
+    hip/knee/ankle/target: (T, 3) positions; w_thigh/w_shin: (T, 4) world rotations;
+    bend_hint: (T, 3) a vector in the bend plane's normal direction for straight legs.
+    Returns corrected world rotations for thigh and shin.
+    """
+    eps = 1e-6
+    a = np.linalg.norm(knee - hip, axis=-1)
+    b = np.linalg.norm(ankle - knee, axis=-1)
+    d = np.clip(np.linalg.norm(target - hip, axis=-1), np.abs(a - b) + eps, a + b - eps)
+
+    def unit(v):
+        return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), eps)
+
+    def angle(u, v):
+        return np.arccos(np.clip(np.sum(unit(u) * unit(v), axis=-1), -1.0, 1.0))
+
+    hip_now = angle(ankle - hip, knee - hip)
+    knee_now = angle(hip - knee, ankle - knee)
+    hip_want = np.arccos(np.clip((b * b - a * a - d * d) / (-2 * a * d), -1, 1))
+    knee_want = np.arccos(np.clip((d * d - a * a - b * b) / (-2 * a * b), -1, 1))
+    axis0 = np.cross(ankle - hip, knee - hip)
+    straight = np.linalg.norm(axis0, axis=-1) < 1e-3 * a * np.maximum(
+        np.linalg.norm(ankle - hip, axis=-1), eps)
+    axis0 = np.where(straight[:, None], bend_hint, axis0)
+    axis0 = unit(axis0)
+    axis1 = unit(np.cross(ankle - hip, target - hip))
+    swing = angle(ankle - hip, target - hip)
+    r0 = quat.from_axis_angle(axis0, hip_want - hip_now)
+    r1 = quat.from_axis_angle(axis0, knee_want - knee_now)
+    no_swing = np.linalg.norm(np.cross(ankle - hip, target - hip), axis=-1) < 1e-9
+    r2 = quat.from_axis_angle(axis1, np.where(no_swing, 0.0, swing))
+    new_thigh = quat.mul(r2, quat.mul(r0, w_thigh))
+    new_shin = quat.mul(r2, quat.mul(r0, quat.mul(r1, w_shin)))
+    return quat.normalize(new_thigh), quat.normalize(new_shin)
+
+
+# ------------------------------------------------------------------------------ core
+def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
+             src_map: dict[str, str], tgt: Skeleton, tgt_map: dict[str, str], *,
+             root_mode: str = "hips", root_bone: str | None = None, foot_ik: bool = True,
+             fps: float = 30.0, scale: float | None = None) -> RigPose:
+    """Retarget motion between any two skeletons.
+
+    src_rotations: (T, Js, 4) local rotations on `src`; src_root: (T, 3) world position of src
+    joint 0. src_map / tgt_map: canonical joint name -> joint/bone name in each skeleton.
+    Returns a RigPose over all of `tgt`'s bones.
+    """
+    if root_mode not in ROOT_MODES:
+        raise RetargetError(f"root_mode must be one of {ROOT_MODES}, got {root_mode!r}")
+    src_rotations = np.asarray(src_rotations, dtype=np.float64)
+    T = src_rotations.shape[0]
+    if T == 0:
+        raise RetargetError("the clip has no frames")
+    try:
+        s_idx = {c: src.index(n) for c, n in src_map.items() if n}
+        t_idx = {c: tgt.index(n) for c, n in tgt_map.items() if n}
+    except KeyError as e:
+        raise RetargetError(f"bone mapping names a bone that is not in the skeleton: {e}") from None
+    shared = set(s_idx) & set(t_idx)
+    needed = {"pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
+              "right_ankle"}
+    if not needed <= shared or not ({"spine3", "neck", "head"} & shared):
+        missing = sorted((needed - shared) | ({"spine3"} if not ({"spine3", "neck", "head"}
+                                                                  & shared) else set()))
+        raise RetargetError(f"cannot retarget: joints missing from the mapping: {missing}")
+
+    # Source world motion.
+    s_rest_rot, s_rest_pos, _ = _rest_positions(src)
+    s_rot, s_pos = src.fk(src_rotations, src_root)
+    s_delta = quat.mul(s_rot, quat.conjugate(s_rest_rot)[None])        # (T, Js, 4)
+
+    # Rest alignment.
+    s_frames = _segment_frames(src, s_idx, shared)
+    t_frames = _segment_frames(tgt, t_idx, shared)
+    t_rest_rot, t_rest_pos, t_rest_tail = _rest_positions(tgt)
+    K = len(tgt)
+
+    # Bones that matter: mapped ones and everything on the way up to a root.
+    relevant = np.zeros(K, dtype=bool)
+    for c in shared:
+        k = t_idx[c]
+        while k >= 0 and not relevant[k]:
+            relevant[k] = True
+            k = tgt.parents[k]
+    root_idx = None
+    if root_mode == "root_bone":
+        if not root_bone:
+            raise RetargetError("root motion on a root bone needs a root bone: this rig has no "
+                                "parentless bone above the hips; use 'hips' or 'in place'")
+        root_idx = tgt.index(root_bone)
+        if root_idx not in _ancestor_set(tgt, t_idx["pelvis"]):
+            raise RetargetError(f"root bone {root_bone!r} is not an ancestor of the hips bone "
+                                f"{tgt.names[t_idx['pelvis']]!r}")
+        relevant[root_idx] = True
+
+    mapped_of = {t_idx[c]: c for c in shared}
+    world_delta = np.empty((T, K, 4))
+    world_delta[:] = quat.identity()
+    for k in range(K):
+        if not relevant[k]:
+            continue
+        if k in mapped_of:
+            c = mapped_of[k]
+            a = _alignment(s_frames[c], t_frames[c])
+            world_delta[:, k] = quat.mul(s_delta[:, s_idx[c]], a[None])
+        elif tgt.parents[k] >= 0:
+            world_delta[:, k] = world_delta[:, tgt.parents[k]]
+
+    # Root path: scale by leg length, keep the target's floor and start point.
+    if scale is None:
+        scale = _leg_length(t_rest_pos, t_idx) / max(_leg_length(s_rest_pos, s_idx), 1e-6)
+    foot_names = [n for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")
+                  if n in t_idx]
+    t_floor = min(min(t_rest_pos[t_idx[n], 2], t_rest_tail[t_idx[n], 2]) for n in foot_names)
+    s_foot_names = [n for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")
+                    if n in s_idx]
+    s_rest_floor = min(s_rest_pos[s_idx[n], 2] for n in s_foot_names)
+    # The source's rest pose stands on its floor (true for the canonical skeleton; importers
+    # ground their clips), so its lowest rest foot joint marks the floor on both sides.
+    s_floor = s_rest_floor
+    pelvis_s = s_pos[:, s_idx["pelvis"]]
+    origin_s = pelvis_s[0].copy()
+    t_pelvis_rest = t_rest_pos[t_idx["pelvis"]]
+
+    def to_target(p: np.ndarray, dz: float = 0.0) -> np.ndarray:
+        out = np.empty_like(p)
+        out[..., 0] = t_pelvis_rest[0] + scale * (p[..., 0] - origin_s[0])
+        out[..., 1] = t_pelvis_rest[1] + scale * (p[..., 1] - origin_s[1])
+        out[..., 2] = t_floor + scale * (p[..., 2] - s_floor) + dz
+        return out
+
+    pelvis_t = to_target(pelvis_s)
+    travel = pelvis_t[:, :2] - t_pelvis_rest[:2]
+    window = max(1, int(round(TRAJECTORY_SMOOTHING_SECONDS * fps)) | 1)
+    smooth_travel = _smooth(travel, window)
+    root_travel = np.zeros((T, 3))
+    if root_mode == "in_place":
+        pelvis_t[:, :2] -= smooth_travel
+        shift = np.concatenate([smooth_travel, np.zeros((T, 1))], axis=1)
+    else:
+        shift = np.zeros((T, 3))
+        if root_mode == "root_bone":
+            root_travel[:, :2] = smooth_travel
+
+    # World rotations and positions of the target (only relevant bones are meaningful).
+    def world_pose(world_delta):
+        rot = quat.mul(world_delta, t_rest_rot[None])
+        pos = np.empty((T, K, 3))
+        for k in range(K):
+            if not relevant[k]:
+                continue
+            p = tgt.parents[k]
+            if k == t_idx["pelvis"]:
+                pos[:, k] = pelvis_t
+            elif p < 0:
+                pos[:, k] = tgt.offsets[k] + (root_travel if k == root_idx else 0.0)
+            else:
+                pos[:, k] = pos[:, p] + quat.rotate(rot[:, p], tgt.offsets[k])
+        return rot, pos
+
+    rot, pos = world_pose(world_delta)
+
+    if foot_ik:
+        for hip, knee, ankle in _LEGS:
+            kh, kk, ka = t_idx[hip], t_idx[knee], t_idx[ankle]
+            # Keep the target's own ankle height above the floor.
+            dz = (t_rest_pos[ka, 2] - t_floor) - scale * (s_rest_pos[s_idx[ankle], 2] -
+                                                          s_rest_floor)
+            goal = to_target(s_pos[:, s_idx[ankle]], dz) - shift
+            # Knees bend forward: for a straight leg the bend plane's normal is the rig's
+            # -X (its right-to-left axis, negated), carried along by the shin.
+            hint = quat.rotate(world_delta[:, kk], np.array([-1.0, 0.0, 0.0]))
+            world_delta[:, kh], world_delta[:, kk] = _two_bone_ik(
+                pos[:, kh], pos[:, kk], pos[:, ka], goal, world_delta[:, kh],
+                world_delta[:, kk], hint)
+        # Unmapped bones (twist segments) follow their parents' new rotations.
+        for k in range(K):
+            if relevant[k] and k not in mapped_of and tgt.parents[k] >= 0:
+                world_delta[:, k] = world_delta[:, tgt.parents[k]]
+        rot, pos = world_pose(world_delta)
+
+    # Locals and locations.
+    rotations = quat.identity((T, K))
+    rotations[:, relevant] = tgt.locals_from_world(rot)[:, relevant]
+    rotations = quat.unroll(rotations, axis=0)
+    locations = np.zeros((T, K, 3))
+    loc_keyed = np.zeros(K, dtype=bool)
+    movers = [t_idx["pelvis"]] + ([root_idx] if root_idx is not None else [])
+    for k in movers:
+        p = tgt.parents[k]
+        if p < 0:
+            frame = np.broadcast_to(tgt.rest_rotations[k], (T, 4))
+            base = np.broadcast_to(tgt.offsets[k], (T, 3))
+        else:
+            frame = quat.mul(rot[:, p], tgt.rest_rotations[k][None])
+            base = pos[:, p] + quat.rotate(rot[:, p], tgt.offsets[k])
+        locations[:, k] = quat.inv_rotate(frame, pos[:, k] - base)
+        loc_keyed[k] = True
+    return RigPose(list(tgt.names), rotations, locations, relevant.copy(), loc_keyed, fps)
+
+
+def _ancestor_set(skel: Skeleton, k: int) -> set[int]:
+    out = set()
+    p = skel.parents[k]
+    while p >= 0:
+        out.add(int(p))
+        p = skel.parents[p]
+    return out
+
+
+# ------------------------------------------------------------------------ conveniences
+def retarget_to_rig(clip: Clip, rig: Skeleton, bonemap: BoneMap, root_mode: str = "hips",
+                    foot_ik: bool = True) -> RigPose:
+    """Apply a canonical clip to a rig (a Skeleton built from the armature's rest pose)."""
+    canonical_map = {n: n for n in CANONICAL_NAMES} if clip.skeleton.names == \
+        list(CANONICAL_NAMES) else clip.meta.get("joint_map")
+    if canonical_map is None:
+        raise RetargetError("clip is not on the canonical skeleton and carries no joint map")
+    return retarget(clip.skeleton, clip.local_rotations, clip.root_translation, canonical_map,
+                    rig, bonemap.bones, root_mode=root_mode, root_bone=bonemap.root_bone,
+                    foot_ik=foot_ik, fps=clip.fps)
+
+
+def rig_positions(rig: Skeleton, pose: RigPose) -> np.ndarray:
+    """World (armature-space) bone head positions (T, K, 3) for a RigPose."""
+    return rig.fk(pose.rotations, None, pose.locations)[1]
+
+
+def position_error(src_positions: np.ndarray, src_height: float, tgt_positions: np.ndarray,
+                   tgt_height: float) -> np.ndarray:
+    """Per-frame, per-joint distance between matched joints after normalising each side by its
+    height and putting both starts at the origin: (T, J) in units of height."""
+    def norm(p, h):
+        start = p[0, :, :2].mean(axis=0)
+        q = p.copy()
+        q[..., :2] -= start
+        return q / h
+    return np.linalg.norm(norm(src_positions, src_height) - norm(tgt_positions, tgt_height),
+                          axis=-1)
