@@ -49,3 +49,14 @@ def skeleton_clip_y_up_to_blender(skeleton, local_rotations, root_translation):
                     None, y_up_to_blender_points(skeleton.tails))
     return (skel, y_up_to_blender_rotations(local_rotations),
             y_up_to_blender_points(root_translation))
+
+
+def skeleton_clip_blender_to_y_up(skeleton, local_rotations, root_translation):
+    """Inverse of skeleton_clip_y_up_to_blender (for writing BVH files other tools expect)."""
+    from .skeleton import Skeleton
+    if not np.allclose(skeleton.rest_rotations, quat.identity((len(skeleton),))):
+        raise ValueError("axis change expects world-aligned joint frames (identity rest rotations)")
+    skel = Skeleton(skeleton.names, skeleton.parents, blender_to_y_up_points(skeleton.offsets),
+                    None, blender_to_y_up_points(skeleton.tails))
+    return (skel, blender_to_y_up_rotations(local_rotations),
+            blender_to_y_up_points(root_translation))

@@ -1,0 +1,1 @@
+"""Importers, the motion library and dataset loaders."""

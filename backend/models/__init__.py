@@ -1,0 +1,1 @@
+"""Model families. Each family has a `job.py` that registers its backend job kinds."""

@@ -1,0 +1,1 @@
+"""Text -> motion search over a captioned library of canonical clips (retrieval)."""

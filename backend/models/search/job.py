@@ -1,0 +1,109 @@
+"""Backend job kind `search`: prompt -> best matching library clips.
+
+params:  text (str), seconds (float, optional, 0 < s <= 60), seed (int, optional),
+         top_k (int, default 5), library ("default" | "all" | a path to a library .npz).
+result:  {"clips": [{"artifact", "name", "caption", "score", "source", "licence",
+                     "commercial_ok", "attribution", "seconds", "note"?}, ...],
+          "selected": 0, "prompt": str, "warnings": [...], "artifacts": {name: path}}
+The first entry of "clips" is the one to apply; the others are alternatives to pick from.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from ...jobs import JobContext, JobError, param, register
+from ...protocol import ARTIFACTS_KEY, ErrorCode
+from ...text.encoder import PromptError, TextEncoder, clean_prompt, is_probably_english
+from ...data.library import DEFAULT_LIBRARY, LibraryError, MotionLibrary
+from . import search
+
+USER_LIBRARY_SUBDIR = "library"   # <cache_dir>/library/*.npz: libraries the user imported
+MAX_TOP_K = 20
+
+_cache_lock = threading.Lock()
+_library_cache: dict[tuple, MotionLibrary] = {}
+
+
+def library_paths(choice: str, cache_dir: Path) -> list[Path]:
+    if choice == "default":
+        return [DEFAULT_LIBRARY]
+    if choice == "all":
+        extra = sorted((Path(cache_dir) / USER_LIBRARY_SUBDIR).glob("*.npz"))
+        return [DEFAULT_LIBRARY] + extra
+    return [Path(choice)]
+
+
+def load_libraries(paths: list[Path], encoder: TextEncoder) -> MotionLibrary:
+    key = tuple((str(p), p.stat().st_mtime if p.exists() else 0) for p in paths)
+    with _cache_lock:
+        if key not in _library_cache:
+            libs = []
+            for p in paths:
+                lib = MotionLibrary.load(p)
+                if lib.caption_embeddings is None:
+                    lib.embed_captions(encoder)
+                libs.append(lib)
+            _library_cache.clear()
+            _library_cache[key] = libs[0] if len(libs) == 1 else MotionLibrary.merge(libs)
+        return _library_cache[key]
+
+
+@register("search")
+def search_job(params: dict, ctx: JobContext) -> dict:
+    try:
+        prompt = clean_prompt(param(params, "text", str))
+    except PromptError as e:
+        raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
+    seconds = params.get("seconds")
+    if seconds is not None:
+        seconds = float(param(params, "seconds", (int, float)))
+        if not (0.0 < seconds <= search.MAX_SECONDS):
+            raise JobError(ErrorCode.BAD_PARAMS, f"seconds must be more than 0 and at most "
+                                                 f"{search.MAX_SECONDS:g}, got {seconds:g}")
+    seed = params.get("seed")
+    if seed is not None:
+        seed = int(param(params, "seed", int))
+    top_k = param(params, "top_k", int, 5, minimum=1, maximum=MAX_TOP_K)
+    choice = param(params, "library", str, "default")
+
+    warnings = []
+    if not is_probably_english(prompt):
+        warnings.append("the prompt does not look English; the library captions are English, "
+                        "so matches may be poor")
+    ctx.progress(0.05, "loading the text encoder")
+    encoder = TextEncoder.shared()
+    ctx.check_cancelled()
+    ctx.progress(0.3, "loading the motion library")
+    try:
+        library = load_libraries(library_paths(choice, ctx.cache_dir), encoder)
+    except LibraryError as e:
+        raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
+    if len(library) == 0:
+        raise JobError(ErrorCode.BAD_PARAMS, "the motion library is empty")
+    ctx.check_cancelled()
+    ctx.progress(0.6, "ranking clips")
+    embedding = encoder.encode([prompt])[0]
+    matches = search.rank(library, embedding, top_k)
+    first = search.choose(matches, seed)
+    matches = [matches[first]] + [m for i, m in enumerate(matches) if i != first]
+
+    artifacts, clips = {}, []
+    for rank, m in enumerate(matches):
+        ctx.check_cancelled()
+        clip = search.crop(library.clip(m.index), seconds, seed)
+        clip.meta["prompt"] = prompt
+        clip.meta["matched_caption"] = m.caption
+        name = f"clip_{rank}"
+        artifacts[name] = ctx.save_clip(clip, name)
+        e = library.entries[m.index]
+        info = {"artifact": name, "name": e.name, "caption": m.caption,
+                "score": round(m.score, 4), "source": e.source, "licence": e.licence,
+                "commercial_ok": e.commercial_ok, "attribution": e.attribution,
+                "seconds": round(clip.seconds, 3)}
+        if "note" in clip.meta:
+            info["note"] = clip.meta["note"]
+        clips.append(info)
+        ctx.progress(0.6 + 0.4 * (rank + 1) / len(matches), "writing clips")
+    return {"clips": clips, "selected": 0, "prompt": prompt, "warnings": warnings,
+            ARTIFACTS_KEY: artifacts}
