@@ -5,8 +5,8 @@ that joint and whose rotation moves the body segment below it (left_knee -> the 
 Rigs rarely match one to one; bones that are not mapped (twist bones, extra spine or neck
 bones, pelvis helpers) simply follow their parent during retargeting.
 
-Detection works on names *and* hierarchy, so it covers Blender's Human meta-rig, generated
-Rigify rigs, Mixamo, Unreal mannequins, MakeHuman rigs, CMU/BVH skeletons and most others:
+Detection works on names *and* hierarchy, so it covers Blender's Human meta-rig (and MPFB's
+variant with one more spine bone), generated Rigify rigs (a table of their FK controls), Mixamo, Unreal mannequins, MakeHuman rigs, CMU/BVH skeletons and most others:
   1. every bone gets a side (left / right / centre) and a cleaned name;
   2. hands and feet are found by keyword, then arm and leg chains are walked up the hierarchy;
   3. pelvis = lowest common ancestor of both thighs and the neck; chest = lowest common
@@ -176,17 +176,6 @@ def _matches(bone: _Bone, part: str) -> bool:
 
 
 # ------------------------------------------------------------------- known rig tables
-_METARIG = {  # Blender's Human meta-rig (Rigify) before generation.
-    "pelvis": "spine", "spine1": "spine.001", "spine2": "spine.002", "spine3": "spine.003",
-    "neck": "spine.004", "head": "spine.006",
-    "left_hip": "thigh.L", "left_knee": "shin.L", "left_ankle": "foot.L", "left_foot": "toe.L",
-    "right_hip": "thigh.R", "right_knee": "shin.R", "right_ankle": "foot.R",
-    "right_foot": "toe.R",
-    "left_collar": "shoulder.L", "left_shoulder": "upper_arm.L", "left_elbow": "forearm.L",
-    "left_wrist": "hand.L",
-    "right_collar": "shoulder.R", "right_shoulder": "upper_arm.R", "right_elbow": "forearm.R",
-    "right_wrist": "hand.R",
-}
 _RIGIFY_GENERATED = {  # FK controls of a rig generated from the Human meta-rig.
     "pelvis": "torso", "spine1": "spine_fk.001", "spine2": "spine_fk.002",
     "spine3": "spine_fk.003", "neck": "neck", "head": "head",
@@ -199,14 +188,6 @@ _RIGIFY_GENERATED = {  # FK controls of a rig generated from the Human meta-rig.
     "right_collar": "shoulder.R", "right_shoulder": "upper_arm_fk.R",
     "right_elbow": "forearm_fk.R", "right_wrist": "hand_fk.R",
 }
-
-
-def _table_map(names: list[str], table: dict, rig_type: str, required_fraction=0.9):
-    present = set(names)
-    hits = {j: b for j, b in table.items() if b in present}
-    if len(hits) >= required_fraction * len(table):
-        return BoneMap(rig_type, hits)
-    return None
 
 
 def _rigify_generated(names: list[str]) -> BoneMap | None:
@@ -248,9 +229,6 @@ def auto_map(names: list[str], parents: list[int]) -> BoneMap:
     generated = _rigify_generated(names)
     if generated is not None:
         return generated
-    metarig = _table_map(names, _METARIG, "metarig")
-    if metarig is not None:
-        return metarig
     return _generic_map(names, parents)
 
 
@@ -354,6 +332,9 @@ def _generic_map(names: list[str], parents: list[int]) -> BoneMap:
 
     head = pick("head", "C")
     if head is None:
+        # Rigify meta-rigs name the head bone after the spine.
+        head = next((i for i, n in enumerate(names) if n in _HEAD_FALLBACK_NAMES), None)
+    if head is None:
         problems.append("head")
     if problems:
         raise MappingError("not a humanoid rig Anima can map automatically; could not find: "
@@ -414,8 +395,13 @@ def _generic_map(names: list[str], parents: list[int]) -> BoneMap:
     return BoneMap(rig_type, out, root)
 
 
+_HEAD_FALLBACK_NAMES = ("spine.006",)
+
+
 def _guess_type(names: list[str]) -> str:
     joined = " ".join(names)
+    if "spine.006" in names and "upper_arm.L" in names:
+        return "metarig"
     if "mixamorig" in joined:
         return "mixamo"
     if "CC_Base_" in joined:
