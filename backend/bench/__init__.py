@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m backend bench NAME`; each prints key=value pairs on its last line."""
