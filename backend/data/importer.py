@@ -49,7 +49,7 @@ class ImportReport:
 def to_canonical(src_clip, joint_map: dict | None = None) -> Clip:
     """One parsed source clip (Y-up) -> a standardized canonical Clip at LIBRARY_FPS."""
     skel, rots, root = src_clip.skeleton, src_clip.local_rotations, src_clip.root_translation
-    if getattr(src_clip, "y_up", True):
+    if getattr(src_clip, "axes", "y_up") == "y_up":
         skel, rots, root = axes.skeleton_clip_y_up_to_blender(skel, rots, root)
     if joint_map is None:
         joint_map = auto_map(skel.names, list(skel.parents)).bones
@@ -103,21 +103,21 @@ def import_all(shared_root: Path, out_shipped: Path, out_local: Path, raw_cache:
 
     reports = []
     plans = {
-        "cmu": (lambda failures: src_mod.iter_cmu(shared_root, raw_cache, failures=failures),
+        "cmu": (lambda rep: src_mod.iter_cmu(shared_root, raw_cache, rep),
                 out_shipped / "cmu_canonical.npz"),
-        "bandai": (lambda failures: src_mod.iter_bandai(shared_root, raw_cache,
-                                                        failures=failures),
+        "bandai": (lambda rep: src_mod.iter_bandai(shared_root, raw_cache, rep),
                    out_local / "bandai_canonical.npz"),
-        "deepmimic": (lambda failures: src_mod.iter_deepmimic(shared_root, failures=failures),
+        "deepmimic": (lambda rep: src_mod.iter_deepmimic(shared_root, rep),
                       out_local / "deepmimic_canonical.npz"),
     }
     for name in sources:
         make_iter, out = plans[name]
         t0 = time.perf_counter()
-        parse_failures: list = []
-        library, report = import_sources(make_iter(parse_failures), name,
+        parse_report = src_mod.SourceReport(name)
+        library, report = import_sources(make_iter(parse_report), name,
                                          src_mod.SOURCE_JOINT_MAPS)
-        report.failures = list(parse_failures) + report.failures
+        report.failures = [(n, f"parse: {why}") for n, why in parse_report.failed] + \
+            [(n, f"skipped: {why}") for n, why in parse_report.skipped] + report.failures
         if encoder is not None and len(library):
             library.embed_captions(encoder)
         if len(library):

@@ -30,6 +30,11 @@ from .skeleton import CANONICAL_NAMES, Skeleton
 ROOT_MODES = ("hips", "root_bone", "in_place")
 # Window of the moving average that separates travel from sway for in-place / root-bone modes.
 TRAJECTORY_SMOOTHING_SECONDS = 0.5
+# Percentile of the feet's lowest heights over time taken as the ground (robust to jumps).
+FLOOR_PERCENTILE = 5.0
+# Window over which the lowest foot is taken as touching the ground when a source's floor is
+# estimated (longer than any stride; a jump longer than this lifts the floor estimate).
+FLOOR_WINDOW_SECONDS = 1.5
 
 # For each canonical joint, the canonical joint its segment points to (None: use the tail).
 _SEGMENT_CHILD = {
@@ -156,6 +161,15 @@ def _smooth(x: np.ndarray, window: int) -> np.ndarray:
                      for d in range(x.shape[1])], axis=1)
 
 
+def _rolling_min(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving minimum of a 1-D series (edges use the available samples)."""
+    T = x.shape[0]
+    half = window // 2
+    padded = np.concatenate([np.full(half, np.inf), x, np.full(half, np.inf)])
+    view = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    return view.min(axis=1)[:T]
+
+
 def _two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
     """Analytic two-bone IK, all in world space, vectorised over frames.
 
@@ -198,11 +212,13 @@ def _two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
 def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
              src_map: dict[str, str], tgt: Skeleton, tgt_map: dict[str, str], *,
              root_mode: str = "hips", root_bone: str | None = None, foot_ik: bool = True,
-             fps: float = 30.0, scale: float | None = None) -> RigPose:
+             fps: float = 30.0, scale: float | None = None,
+             src_floor: float | None = None) -> RigPose:
     """Retarget motion between any two skeletons.
 
     src_rotations: (T, Js, 4) local rotations on `src`; src_root: (T, 3) world position of src
     joint 0. src_map / tgt_map: canonical joint name -> joint/bone name in each skeleton.
+    src_floor: height of the source's ground (None: estimated from its feet).
     Returns a RigPose over all of `tgt`'s bones.
     """
     if root_mode not in ROOT_MODES:
@@ -272,15 +288,22 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     foot_names = [n for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")
                   if n in t_idx]
     t_floor = min(min(t_rest_pos[t_idx[n], 2], t_rest_tail[t_idx[n], 2]) for n in foot_names)
-    s_foot_names = [n for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")
-                    if n in s_idx]
-    s_rest_floor = min(s_rest_pos[s_idx[n], 2] for n in s_foot_names)
-    # The source's rest pose stands on its floor (true for the canonical skeleton; importers
-    # ground their clips), so its lowest rest foot joint marks the floor on both sides.
-    s_floor = s_rest_floor
-    pelvis_s = s_pos[:, s_idx["pelvis"]]
-    origin_s = pelvis_s[0].copy()
-    t_pelvis_rest = t_rest_pos[t_idx["pelvis"]]
+    floor_known = src_floor is not None
+    if src_floor is None:
+        # Where is the source's floor? Assume that at its lowest moments the source's feet
+        # touch the ground the way the target's feet do at rest.
+        feet = [n for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")
+                if n in shared]
+        lows = np.stack([s_pos[:, s_idx[n], 2] - (t_rest_pos[t_idx[n], 2] - t_floor) / scale
+                         for n in feet], axis=1).min(axis=1)
+        # Mocap floors drift and slope: follow the lower envelope of the feet over time.
+        window = max(1, int(round(FLOOR_WINDOW_SECONDS * fps)))
+        src_floor = _smooth(_rolling_min(lows, window)[:, None], window | 1)[:, 0]
+    s_floor = np.broadcast_to(np.asarray(src_floor, dtype=np.float64), (T,))
+    # Start where the target stands: the source's first mid-hip point maps onto the target's
+    # rest mid-hip point (horizontally).
+    origin_s = 0.5 * (s_pos[0, s_idx["left_hip"]] + s_pos[0, s_idx["right_hip"]])
+    t_pelvis_rest = 0.5 * (t_rest_pos[t_idx["left_hip"]] + t_rest_pos[t_idx["right_hip"]])
 
     def to_target(p: np.ndarray, dz: float = 0.0) -> np.ndarray:
         out = np.empty_like(p)
@@ -289,13 +312,28 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         out[..., 2] = t_floor + scale * (p[..., 2] - s_floor) + dz
         return out
 
-    pelvis_t = to_target(pelvis_s)
-    travel = pelvis_t[:, :2] - t_pelvis_rest[:2]
+    # Ankle heights: the source's standing ankle (scaled) may sit higher or lower than the
+    # target's own; shift legs and pelvis together so the target stands on its ankles.
+    leg_dz = {}
+    for hip, knee, ankle in _LEGS:
+        t_clear = t_rest_pos[t_idx[ankle], 2] - t_floor
+        if floor_known:   # the source's rest pose stands on its floor
+            s_clear = s_rest_pos[s_idx[ankle], 2] - s_floor[0]
+            leg_dz[ankle] = t_clear - scale * s_clear
+        else:             # standing ankle height seen in the motion
+            raw = to_target(s_pos[:, s_idx[ankle]])[:, 2]
+            leg_dz[ankle] = t_floor + t_clear - float(np.percentile(raw, FLOOR_PERCENTILE))
+    # The legs hang from the hip joints, so place the pelvis by where the source's hip joints
+    # are (their midpoint), not by the pelvis joint, whose height above the hips varies a lot
+    # between skeletons.
+    s_mid_hips = 0.5 * (s_pos[:, s_idx["left_hip"]] + s_pos[:, s_idx["right_hip"]])
+    hips_goal = to_target(s_mid_hips, float(np.mean(list(leg_dz.values()))))
+    travel = hips_goal[:, :2] - hips_goal[0, :2]
     window = max(1, int(round(TRAJECTORY_SMOOTHING_SECONDS * fps)) | 1)
     smooth_travel = _smooth(travel, window)
     root_travel = np.zeros((T, 3))
     if root_mode == "in_place":
-        pelvis_t[:, :2] -= smooth_travel
+        hips_goal[:, :2] -= smooth_travel
         shift = np.concatenate([smooth_travel, np.zeros((T, 1))], axis=1)
     else:
         shift = np.zeros((T, 3))
@@ -303,7 +341,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
             root_travel[:, :2] = smooth_travel
 
     # World rotations and positions of the target (only relevant bones are meaningful).
-    def world_pose(world_delta):
+    def world_pose(world_delta, pelvis_pos):
         rot = quat.mul(world_delta, t_rest_rot[None])
         pos = np.empty((T, K, 3))
         for k in range(K):
@@ -311,22 +349,23 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
                 continue
             p = tgt.parents[k]
             if k == t_idx["pelvis"]:
-                pos[:, k] = pelvis_t
+                pos[:, k] = pelvis_pos
             elif p < 0:
                 pos[:, k] = tgt.offsets[k] + (root_travel if k == root_idx else 0.0)
             else:
                 pos[:, k] = pos[:, p] + quat.rotate(rot[:, p], tgt.offsets[k])
         return rot, pos
 
-    rot, pos = world_pose(world_delta)
+    _, pos0 = world_pose(world_delta, np.zeros((T, 3)))
+    t_mid_rel = 0.5 * (pos0[:, t_idx["left_hip"]] + pos0[:, t_idx["right_hip"]])
+    pelvis_t = hips_goal - t_mid_rel
+    rot, pos = world_pose(world_delta, pelvis_t)
 
     if foot_ik:
         for hip, knee, ankle in _LEGS:
             kh, kk, ka = t_idx[hip], t_idx[knee], t_idx[ankle]
             # Keep the target's own ankle height above the floor.
-            dz = (t_rest_pos[ka, 2] - t_floor) - scale * (s_rest_pos[s_idx[ankle], 2] -
-                                                          s_rest_floor)
-            goal = to_target(s_pos[:, s_idx[ankle]], dz) - shift
+            goal = to_target(s_pos[:, s_idx[ankle]], leg_dz[ankle]) - shift
             # Knees bend forward: for a straight leg the bend plane's normal is the rig's
             # -X (its right-to-left axis, negated), carried along by the shin.
             hint = quat.rotate(world_delta[:, kk], np.array([-1.0, 0.0, 0.0]))
@@ -337,7 +376,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         for k in range(K):
             if relevant[k] and k not in mapped_of and tgt.parents[k] >= 0:
                 world_delta[:, k] = world_delta[:, tgt.parents[k]]
-        rot, pos = world_pose(world_delta)
+        rot, pos = world_pose(world_delta, pelvis_t)
 
     # Locals and locations.
     rotations = quat.identity((T, K))
@@ -376,9 +415,10 @@ def retarget_to_rig(clip: Clip, rig: Skeleton, bonemap: BoneMap, root_mode: str 
         list(CANONICAL_NAMES) else clip.meta.get("joint_map")
     if canonical_map is None:
         raise RetargetError("clip is not on the canonical skeleton and carries no joint map")
+    # Canonical clips stand on z = 0 (the importer and the generators ground them).
     return retarget(clip.skeleton, clip.local_rotations, clip.root_translation, canonical_map,
                     rig, bonemap.bones, root_mode=root_mode, root_bone=bonemap.root_bone,
-                    foot_ik=foot_ik, fps=clip.fps)
+                    foot_ik=foot_ik, fps=clip.fps, src_floor=0.0)
 
 
 def rig_positions(rig: Skeleton, pose: RigPose) -> np.ndarray:

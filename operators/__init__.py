@@ -1,0 +1,15 @@
+"""Operators of the Anima add-on and the properties they keep.
+
+`CLASSES` is registered in order (property groups before the classes that point to them);
+`PROPS` lists the (owner type, attribute, property factory) pointers added after them;
+`shutdown()` stops the event pump and closes the backend.
+"""
+from . import generate, jobs, retarget
+
+CLASSES = [*jobs.CLASSES, *retarget.CLASSES, *generate.CLASSES]
+
+PROPS = [*jobs.PROPS, *retarget.PROPS, *generate.PROPS]
+
+
+def shutdown():
+    jobs.shutdown()

@@ -1,0 +1,202 @@
+"""Add-on preferences: where the motion backend runs and where it caches files.
+
+Helpers here resolve the settings into concrete values (interpreter, cache folder) and apply
+Blender's *Allow Online Access* rule, so the session code never reads raw properties.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import tempfile
+from types import SimpleNamespace
+
+import bpy
+from bpy.props import EnumProperty, IntProperty, StringProperty
+
+ADDON_PACKAGE = __package__          # "anima" in tests, "bl_ext.<repo>.anima" as an extension
+ADDON_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class ConfigError(Exception):
+    """A preference makes the backend impossible to start; the message says what to change."""
+
+
+# ----------------------------------------------------------------------------- defaults
+def default_python() -> str:
+    """The project's own virtual environment next to the add-on, if there is one."""
+    venv = os.path.join(ADDON_DIR, ".venv")
+    if os.name == "nt":
+        candidate = os.path.join(venv, "Scripts", "python.exe")
+    else:
+        candidate = os.path.join(venv, "bin", "python")
+    # No realpath: a venv's python is a symlink and must be started through the link.
+    return candidate if os.path.exists(candidate) else ""
+
+
+_DEFAULTS = dict(
+    backend_mode="LOCAL",
+    python_path=default_python(),
+    host="127.0.0.1",
+    port=8765,
+    token="",
+    device="AUTO",
+    cache_dir="",
+)
+
+
+def _backend_setting_changed(self, context):
+    # A running backend was started with the old settings: let the next job start a new one.
+    from .operators import jobs
+    jobs.on_config_changed()
+
+
+class AnimaPreferences(bpy.types.AddonPreferences):
+    bl_idname = ADDON_PACKAGE
+
+    backend_mode: EnumProperty(
+        name="Backend",
+        items=[
+            ("LOCAL", "Local", "Start the backend as a process on this computer"),
+            ("REMOTE", "Remote", "Connect to a backend already running on another machine "
+                                 "(e.g. a GPU server)"),
+        ],
+        default=_DEFAULTS["backend_mode"],
+        update=_backend_setting_changed,
+    )
+    python_path: StringProperty(
+        name="Python Interpreter",
+        description="Python of the environment that has the backend's dependencies installed "
+                    "(default: the add-on's own .venv)",
+        subtype="FILE_PATH",
+        default=_DEFAULTS["python_path"],
+        update=_backend_setting_changed,
+    )
+    host: StringProperty(name="Host", default=_DEFAULTS["host"],
+                         description="Address of the remote backend",
+                         update=_backend_setting_changed)
+    port: IntProperty(name="Port", default=_DEFAULTS["port"], min=1, max=65535,
+                      update=_backend_setting_changed)
+    token: StringProperty(name="Token", subtype="PASSWORD", default=_DEFAULTS["token"],
+                          description="Shared secret the remote backend was started with",
+                          update=_backend_setting_changed)
+    device: EnumProperty(
+        name="Device",
+        items=[
+            ("AUTO", "Auto", "Use a GPU when the backend finds one"),
+            ("CPU", "CPU", "Run the models on the CPU"),
+            ("CUDA", "CUDA", "Run the models on an NVIDIA GPU"),
+        ],
+        default=_DEFAULTS["device"],
+        update=_backend_setting_changed,
+    )
+    cache_dir: StringProperty(
+        name="Cache Folder",
+        description="Where downloaded models and generated clips are kept "
+                    "(empty: the extension's user folder)",
+        subtype="DIR_PATH",
+        default=_DEFAULTS["cache_dir"],
+        update=_backend_setting_changed,
+    )
+
+    def draw(self, context):
+        layout = self.layout
+        layout.use_property_split = True
+        layout.prop(self, "backend_mode", expand=True)
+        if self.backend_mode == "LOCAL":
+            layout.prop(self, "python_path")
+            if not self.python_path:
+                layout.label(text="No interpreter set: create .venv in the add-on folder "
+                                  "or choose one", icon="ERROR")
+            layout.prop(self, "device")
+        else:
+            layout.prop(self, "host")
+            layout.prop(self, "port")
+            layout.prop(self, "token")
+            if not getattr(bpy.app, "online_access", True) and not is_loopback(self.host):
+                layout.label(text="Online access is disabled (Preferences > System > Network)",
+                             icon="ERROR")
+        layout.prop(self, "cache_dir")
+        if not self.cache_dir:
+            try:
+                layout.label(text="Cache in use: " + user_dir("cache"))
+            except OSError as e:  # pragma: no cover - unwritable user folder
+                layout.label(text=f"Cache folder unavailable: {e}", icon="ERROR")
+
+
+# ----------------------------------------------------------------------------- helpers
+def get_prefs(context=None):
+    """The add-on preferences, or the defaults when the add-on was loaded without the
+    preferences system (e.g. imported and registered directly by a test)."""
+    context = context or bpy.context
+    addon = context.preferences.addons.get(ADDON_PACKAGE)
+    if addon is not None and addon.preferences is not None:
+        return addon.preferences
+    return SimpleNamespace(**_DEFAULTS)
+
+
+def user_dir(name: str) -> str:
+    """A writable per-user folder of the extension (`cache`, `presets`...).
+
+    As an extension this is `bpy.utils.extension_path_user(__package__, path=name)`; when the
+    code is loaded as a legacy add-on or a plain package (tests) that raises, and a folder in
+    the temporary directory is used instead.
+    """
+    try:
+        return bpy.utils.extension_path_user(ADDON_PACKAGE, path=name, create=True)
+    except (ValueError, AttributeError, OSError):
+        path = os.path.join(tempfile.gettempdir(), "anima-" + ADDON_PACKAGE.replace(".", "_"), name)
+        os.makedirs(path, exist_ok=True)
+        return path
+
+
+def resolve_cache_dir(prefs=None) -> str:
+    prefs = prefs or get_prefs()
+    if prefs.cache_dir:
+        path = bpy.path.abspath(prefs.cache_dir)
+        try:
+            os.makedirs(path, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(f"Cache folder {path!r} cannot be created: {e.strerror}") from e
+        return path
+    return user_dir("cache")
+
+
+def resolve_python(prefs=None) -> str:
+    """The interpreter to start the local backend with; ConfigError explains a bad setting."""
+    prefs = prefs or get_prefs()
+    path = prefs.python_path or default_python()
+    if not path:
+        raise ConfigError("No Python interpreter set for the local backend: set one in the "
+                          "Anima add-on preferences (or create a .venv in the add-on folder)")
+    path = bpy.path.abspath(path)
+    if not os.path.isfile(path):
+        raise ConfigError(f"Python interpreter not found: {path!r}. Fix the path in the Anima "
+                          "add-on preferences")
+    if not os.access(path, os.X_OK):
+        raise ConfigError(f"Python interpreter is not executable: {path!r}")
+    return path
+
+
+def is_loopback(host: str) -> bool:
+    """True for this computer's own addresses. Names are not resolved (that would itself be
+    network access); only "localhost" is recognised by name."""
+    host = (host or "").strip().strip("[]").lower()
+    if host in {"localhost", "localhost.localdomain", "ip6-localhost"}:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_remote_allowed(host: str) -> None:
+    """Remote backends need Blender's online access unless they are on this computer."""
+    if not (host or "").strip():
+        raise ConfigError("No host set for the remote backend (Anima add-on preferences)")
+    if not getattr(bpy.app, "online_access", True) and not is_loopback(host):
+        raise ConfigError(f"Online access is disabled in Blender (Preferences > System > Network "
+                          f"> Allow Online Access): connecting to remote backend {host!r} was "
+                          "refused. Allow online access or use a local backend")
+
+
+CLASSES = [AnimaPreferences]

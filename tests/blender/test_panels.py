@@ -1,0 +1,106 @@
+"""Panels drawn into a recording layout (background Blender has no UI to draw into): every
+property and operator they reference must exist, in every state of the session."""
+from __future__ import annotations
+
+import pytest
+
+bpy = pytest.importorskip("bpy")
+
+pytestmark = [pytest.mark.blender, pytest.mark.usefixtures("fresh_scene")]
+
+
+class RecordingLayout:
+    """Stands in for bpy.types.UILayout; checks the references the panel makes."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def __setattr__(self, name, value):           # use_property_split, scale_y, enabled...
+        object.__setattr__(self, name, value)
+
+    def _child(self, *args, **kwargs):
+        return RecordingLayout(self.log)
+
+    row = column = box = split = _child
+
+    def label(self, text="", icon="NONE", **kwargs):
+        self.log.append(("label", text))
+
+    def _check_prop(self, data, prop):
+        assert prop in data.bl_rna.properties, f"{data!r} has no property {prop!r}"
+
+    def prop(self, data, prop, **kwargs):
+        self._check_prop(data, prop)
+        self.log.append(("prop", prop))
+
+    def prop_search(self, data, prop, search_data, search_prop, **kwargs):
+        self._check_prop(data, prop)
+        self._check_prop(search_data, search_prop)
+        self.log.append(("prop_search", prop))
+
+    def operator(self, idname, **kwargs):
+        module, name = idname.split(".")
+        cls = getattr(bpy.types, f"{module.upper()}_OT_{name}", None)
+        assert cls is not None, f"operator {idname} is not registered"
+        self.log.append(("operator", idname))
+        return _OperatorProps(getattr(getattr(bpy.ops, module), name).get_rna_type())
+
+    def operator_menu_enum(self, idname, prop, **kwargs):
+        props = self.operator(idname)
+        assert prop in props.rna.properties
+        return props
+
+    def progress(self, factor=0.0, type="BAR", text=""):
+        assert 0.0 <= factor <= 1.0
+        self.log.append(("progress", factor))
+
+
+class _OperatorProps:
+    def __init__(self, rna):
+        object.__setattr__(self, "rna", rna)
+
+    def __setattr__(self, name, value):
+        assert name in self.rna.properties, f"{self.rna.identifier} has no {name!r}"
+
+
+def _draw_all(context):
+    from anima.panels import main
+    log = []
+    for cls in main.CLASSES:
+        if hasattr(cls, "poll") and not cls.poll(context):
+            continue
+        panel = type("P", (), {})()
+        panel.layout = RecordingLayout(log)
+        cls.draw(panel, context)
+    return log
+
+
+def test_panels_draw_in_every_state(make_armature, tmp_path):
+    from anima.operators import jobs
+    ctx = bpy.context
+    log = _draw_all(ctx)                                    # nothing selected
+    assert ("label", "Select an armature to animate") in log
+    assert ("operator", "anima.generate") in log
+
+    arm = make_armature()
+    bpy.ops.anima.mapping_auto()
+    log = _draw_all(ctx)
+    assert sum(1 for k, _ in log if k == "prop_search") == 23      # 22 joints + root bone
+
+    st = ctx.window_manager.anima
+    st.busy, st.progress, st.state, st.status = True, 0.4, "READY", "Anima: walk 40%"
+    log = _draw_all(ctx)
+    assert ("progress", pytest.approx(0.4)) in log and ("operator", "anima.cancel") in log
+
+    st.busy, st.state, st.error, st.can_resubmit = False, "DEAD", "The backend stopped " \
+        "unexpectedly (killed). Press Restart Backend; your scene was not changed", True
+    log = _draw_all(ctx)
+    assert ("operator", "anima.restart_backend") in log
+    assert any(k == "label" and "stopped" in t for k, t in log)
+
+    jobs.set_alternatives([{"clip": str(tmp_path / "a.npz"), "caption": "walk", "score": 0.8,
+                            "source": "BN", "licence": "CC BY-NC-ND 4.0",
+                            "commercial_ok": False}], target=arm.name, prompt="walk",
+                          warnings=["odd prompt"])
+    log = _draw_all(ctx)
+    assert ("label", "CC BY-NC-ND 4.0 (non-commercial)") in log
