@@ -155,7 +155,10 @@ def auto_map_armature(arm_obj):
     index = {b.name: i for i, b in enumerate(bones)}
     names = [b.name for b in bones]
     parents = [index[b.parent.name] if b.parent else -1 for b in bones]
-    return _bonemap().auto_map(names, parents)
+    # Rest head positions in world axes (Z up even for rotated FBX armatures): spine bones
+    # are matched by height.
+    heads = armature_skeleton(arm_obj).rest_world()[1]
+    return _bonemap().auto_map(names, parents, heads)
 
 
 def ensure_mapping(arm_obj, store: bool = True):

@@ -76,7 +76,8 @@ def test_identity_retarget_is_exact():
     out = rig_positions(CANONICAL, pose)
     # The clip starts where the target stands: mid-hips of frame 0 over the rest mid-hips.
     mid = lambda p: 0.5 * (p[0, 1, :2] + p[0, 2, :2])  # noqa: E731
-    src[..., :2] += np.array([0.0, 0.0]) - mid(src)
+    rest = CANONICAL.rest_world()[1][None]
+    src[..., :2] += mid(rest) - mid(src)
     assert np.abs(out - src).max() < 1e-9
 
 

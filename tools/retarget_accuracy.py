@@ -24,12 +24,12 @@ import numpy as np  # noqa: E402
 from addon_loader import load_addon  # noqa: E402
 
 RIGS = ["default", "game_engine", "mixamo", "cmu_mb", "rigify", "rigify_generated"]
-PLANT_SPEED = 0.25      # m/s: a source ankle slower than this ...
-PLANT_HEIGHT = 0.03     # m: ... and within this of its lowest height is planted
-MIN_PLANT_FRAMES = 6
+PER_JOINT = False
 
 # Generated Rigify rigs are driven through FK controls; measure the deforming bones.
-RIGIFY_DEF = {"torso": "DEF-spine", "spine_fk.001": "DEF-spine.001",
+# The pelvis joint is measured on the torso control itself: the MPFB meta-rig's first spine
+# bone (DEF-spine) starts at the crotch, 12 cm below any pelvis joint.
+RIGIFY_DEF = {"spine_fk.001": "DEF-spine.001",
               "spine_fk.002": "DEF-spine.002", "spine_fk.003": "DEF-spine.003",
               "spine_fk.004": "DEF-spine.004", "neck": "DEF-spine.005", "head": "DEF-spine.006"}
 for _s in ("L", "R"):
@@ -87,42 +87,37 @@ def measure(rig: str, clip) -> dict:
     src = clip.positions()[:, [CANONICAL.index(j) for j in joints]]
     err = position_error(src, CANONICAL.height(), tgt, rest_height)
     scale = rest_height / CANONICAL.height()
+    # Planted = the source ankle is slow and low (the same contact test the retargeter uses
+    # for foot locking, backend.motion.retarget.contact_segments).
+    from anima.backend.motion.retarget import contact_segments
     slides, src_slides = [], []
+    rest_ankle = float(CANONICAL.rest_world()[1][CANONICAL.index("left_ankle"), 2])
     for side in ("left_ankle", "right_ankle"):
         k = joints.index(side)
-        s = src[:, k]
-        speed = np.linalg.norm(np.diff(s[:, :2], axis=0), axis=-1) * clip.fps
-        planted = np.zeros(T, dtype=bool)
-        planted[1:] = (speed < PLANT_SPEED) & (s[1:, 2] < s[:, 2].min() + PLANT_HEIGHT)
-        t = 0
-        while t < T:
-            if not planted[t]:
-                t += 1
-                continue
-            u = t
-            while u < T and planted[u]:
-                u += 1
-            if u - t >= MIN_PLANT_FRAMES:
-                seg_t = tgt[t:u, k]
-                seg_s = s[t:u]
-                slides.append(np.linalg.norm(seg_t - seg_t[0], axis=-1).max())
-                src_slides.append(scale * np.linalg.norm(seg_s - seg_s[0], axis=-1).max())
-            t = u
+        for a, b in contact_segments(src[:, k], clip.fps, rest_ankle):
+            seg_t, seg_s = tgt[a:b, k], src[a:b, k]
+            slides.append(np.linalg.norm(seg_t - seg_t[0], axis=-1).max())
+            src_slides.append(scale * np.linalg.norm(seg_s - seg_s[0], axis=-1).max())
+    if PER_JOINT:
+        for j, b, e in zip(joints, bones, err.mean(axis=0)):
+            print(f"  {j:15s} {b:22s} {100 * e:5.2f}%")
     return {"rig": rig, "bones": len(arm.data.bones), "frames": T,
             "mean_err_pct": 100 * float(err.mean()),
             "p95_err_pct": 100 * float(np.percentile(err, 95)),
             "plants": len(slides),
             "max_slide_m": float(max(slides)) if slides else float("nan"),
             "mean_slide_m": float(np.mean(slides)) if slides else float("nan"),
-            "max_excess_slide_m": float(max(np.array(slides) - np.array(src_slides)))
-            if slides else float("nan")}
+            "src_max_slide_m": float(max(src_slides)) if slides else float("nan")}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--caption", default="walk")
     parser.add_argument("--rigs", default=",".join(RIGS))
+    parser.add_argument("--per-joint", action="store_true")
     args = parser.parse_args(argv)
+    global PER_JOINT
+    PER_JOINT = args.per_joint
     load_addon(register=True)
     clip = library_clip(args.caption)
     for rig in args.rigs.split(","):

@@ -207,16 +207,24 @@ def _rigify_generated(names: list[str]) -> BoneMap | None:
     for limb in ("upper_arm_parent.L", "upper_arm_parent.R", "thigh_parent.L",
                  "thigh_parent.R"):
         if limb in present:
+            # Drive the limbs through their FK controls. Arms follow the chest (their
+            # parents are then the chest bones the retargeter solves against); legs keep
+            # Rigify's default of not following the torso's rotation, because the leg
+            # parents sit under the hip pivot rather than under the torso control.
             switches.append([limb, "IK_FK", 1.0])
+            switches.append([limb, "FK_limb_follow", 1.0 if limb.startswith("upper_arm")
+                             else 0.0])
     root = "root" if "root" in present else None
     return BoneMap("rigify", bones, root, {"fk_switch": switches})
 
 
 # ------------------------------------------------------------------------ main entry
-def auto_map(names: list[str], parents: list[int]) -> BoneMap:
+def auto_map(names: list[str], parents: list[int], rest_heads=None) -> BoneMap:
     """Map a rig's bones onto the canonical joints.
 
     names: bone names in hierarchy order; parents: parent index per bone (-1 for roots).
+    rest_heads: optional (J, 3) rest positions of the bone heads (Z up). With them, spine
+    bones are matched to spine1..3 by height, so the rig bends where the source bends.
     Raises MappingError with the list of what could not be found.
     """
     names = [str(n) for n in names]
@@ -229,7 +237,7 @@ def auto_map(names: list[str], parents: list[int]) -> BoneMap:
     generated = _rigify_generated(names)
     if generated is not None:
         return generated
-    return _generic_map(names, parents)
+    return _generic_map(names, parents, rest_heads)
 
 
 def _ancestors(i: int, parents: list[int]) -> list[int]:
@@ -274,7 +282,41 @@ def _find_up(start: int, part: str, bones, parents, stop_parts=()) -> int | None
     return None
 
 
-def _generic_map(names: list[str], parents: list[int]) -> BoneMap:
+# Cost (in pelvis-to-head heights) of leaving a canonical spine joint unmapped when the rig's
+# spine bones sit elsewhere: the bones then follow the nearest mapped joint below them.
+SPINE_SKIP_COST = 0.1
+
+
+def _spine_by_height(candidates: list[int], heads, pelvis: int, head: int) -> dict[str, int]:
+    """Assign spine1..3 to candidate bones (bottom to top) so that their heights, measured
+    from the pelvis to the head as 0..1, best match the canonical skeleton's."""
+    import itertools
+
+    import numpy as np
+
+    from .skeleton import CANONICAL
+    _, cpos = CANONICAL.rest_world()
+    lo, hi = cpos[CANONICAL.index("pelvis"), 2], cpos[CANONICAL.index("head"), 2]
+    want = {j: (cpos[CANONICAL.index(j), 2] - lo) / (hi - lo)
+            for j in ("spine1", "spine2", "spine3")}
+    heads = np.asarray(heads, dtype=float)
+    rlo, rhi = heads[pelvis, 2], heads[head, 2]
+    if rhi - rlo < 1e-6:
+        return {}
+    have = {c: (heads[c, 2] - rlo) / (rhi - rlo) for c in candidates}
+    joints = list(want)
+    best, best_cost = {}, float("inf")
+    for k in range(1, min(len(joints), len(candidates)) + 1):
+        for js in itertools.combinations(joints, k):
+            for cs in itertools.combinations(candidates, k):
+                cost = sum(abs(want[j] - have[c]) for j, c in zip(js, cs))
+                cost += SPINE_SKIP_COST * (len(joints) - k)
+                if cost < best_cost:
+                    best, best_cost = dict(zip(js, cs)), cost
+    return best
+
+
+def _generic_map(names: list[str], parents: list[int], rest_heads=None) -> BoneMap:
     bones = [_Bone(i, n, *_side_and_key(n)) for i, n in enumerate(names)]
     out: dict[str, str] = {}
     problems = []
@@ -361,12 +403,16 @@ def _generic_map(names: list[str], parents: list[int]) -> BoneMap:
     between = list(reversed(path[:path.index(pelvis)]))
 
     out["pelvis"] = names[pelvis]
-    out["spine3"] = names[chest]
-    if between:
-        out["spine1"] = names[between[0]]
-        if len(between) >= 2:
-            out["spine2"] = names[between[len(between) // 2]] if len(between) > 2 \
-                else names[between[1]]
+    if rest_heads is not None and len(rest_heads) == len(names):
+        for j, c in _spine_by_height(between + [chest], rest_heads, pelvis, head).items():
+            out[j] = names[c]
+    else:
+        out["spine3"] = names[chest]
+        if between:
+            out["spine1"] = names[between[0]]
+            if len(between) >= 2:
+                out["spine2"] = names[between[len(between) // 2]] if len(between) > 2 \
+                    else names[between[1]]
     if neck is not None and neck != chest:
         out["neck"] = names[neck]
     if head != chest:
@@ -385,6 +431,8 @@ def _generic_map(names: list[str], parents: list[int]) -> BoneMap:
         if toe is not None:
             out[f"{word}_foot"] = names[toe]
 
+    if "spine3" not in out:  # height matching left the chest joint out: the chest it is
+        out["spine3"] = names[chest]
     missing = [j for j in REQUIRED if j not in out]
     if missing:
         raise MappingError(f"could not map required joints: {missing}")

@@ -35,6 +35,11 @@ FLOOR_PERCENTILE = 5.0
 # Window over which the lowest foot is taken as touching the ground when a source's floor is
 # estimated (longer than any stride; a jump longer than this lifts the floor estimate).
 FLOOR_WINDOW_SECONDS = 1.5
+# Foot contacts (for foot locking): slow, low, and long enough.
+CONTACT_SPEED = 0.35         # m/s
+CONTACT_HEIGHT = 0.05        # m above the standing ankle height
+CONTACT_MIN_FRAMES = 3
+CONTACT_BLEND_SECONDS = 0.1
 
 # For each canonical joint, the canonical joint its segment points to (None: use the tail).
 _SEGMENT_CHILD = {
@@ -161,6 +166,48 @@ def _smooth(x: np.ndarray, window: int) -> np.ndarray:
                      for d in range(x.shape[1])], axis=1)
 
 
+def contact_segments(points: np.ndarray, fps: float, rest_height: float) -> list[tuple[int, int]]:
+    """Frame ranges [start, stop) where a foot point (T, 3) is planted: slower than
+    CONTACT_SPEED and within CONTACT_HEIGHT of its standing height, for CONTACT_MIN_FRAMES."""
+    T = points.shape[0]
+    if T < 2:
+        return []
+    speed = np.zeros(T)
+    speed[1:] = np.linalg.norm(np.diff(points, axis=0), axis=-1) * fps
+    speed[0] = speed[1]
+    planted = (speed < CONTACT_SPEED) & (points[:, 2] < rest_height + CONTACT_HEIGHT)
+    segments, t = [], 0
+    while t < T:
+        if planted[t]:
+            u = t
+            while u < T and planted[u]:
+                u += 1
+            if u - t >= CONTACT_MIN_FRAMES:
+                segments.append((t, u))
+            t = u
+        else:
+            t += 1
+    return segments
+
+
+def lock_contacts(goal: np.ndarray, fps: float, rest_height: float) -> np.ndarray:
+    """Pin an ankle trajectory (T, 3) during planted segments to the segment's mean position,
+    blending in and out over CONTACT_BLEND frames so nothing pops."""
+    out = goal.copy()
+    blend = max(1, int(round(CONTACT_BLEND_SECONDS * fps)))
+    for a, b in contact_segments(goal, fps, rest_height):
+        pin = goal[a:b].mean(axis=0)
+        pin[2] = min(pin[2], goal[a:b, 2].min() + 0.5 * CONTACT_HEIGHT)
+        out[a:b] = pin
+        for i in range(1, blend + 1):          # ease out of the pin on both sides
+            w = 1.0 - i / (blend + 1)
+            if a - i >= 0:
+                out[a - i] = w * pin + (1 - w) * out[a - i]
+            if b - 1 + i < len(goal):
+                out[b - 1 + i] = w * pin + (1 - w) * out[b - 1 + i]
+    return out
+
+
 def _rolling_min(x: np.ndarray, window: int) -> np.ndarray:
     """Centred moving minimum of a 1-D series (edges use the available samples)."""
     T = x.shape[0]
@@ -213,12 +260,14 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
              src_map: dict[str, str], tgt: Skeleton, tgt_map: dict[str, str], *,
              root_mode: str = "hips", root_bone: str | None = None, foot_ik: bool = True,
              fps: float = 30.0, scale: float | None = None,
-             src_floor: float | None = None) -> RigPose:
+             src_floor: float | None = None, foot_lock: bool = True) -> RigPose:
     """Retarget motion between any two skeletons.
 
     src_rotations: (T, Js, 4) local rotations on `src`; src_root: (T, 3) world position of src
     joint 0. src_map / tgt_map: canonical joint name -> joint/bone name in each skeleton.
     src_floor: height of the source's ground (None: estimated from its feet).
+    foot_lock: pin each ankle while the source's foot is planted (slow and low), so mocap
+        foot roll and resampling do not make planted feet slide.
     Returns a RigPose over all of `tgt`'s bones.
     """
     if root_mode not in ROOT_MODES:
@@ -366,6 +415,8 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
             kh, kk, ka = t_idx[hip], t_idx[knee], t_idx[ankle]
             # Keep the target's own ankle height above the floor.
             goal = to_target(s_pos[:, s_idx[ankle]], leg_dz[ankle]) - shift
+            if foot_lock:
+                goal = lock_contacts(goal, fps, t_rest_pos[ka, 2])
             # Knees bend forward: for a straight leg the bend plane's normal is the rig's
             # -X (its right-to-left axis, negated), carried along by the shin.
             hint = quat.rotate(world_delta[:, kk], np.array([-1.0, 0.0, 0.0]))

@@ -211,35 +211,38 @@ KINEMATIC_CHAINS = [[0, 2, 5, 8, 11], [0, 1, 4, 7, 10], [0, 3, 6, 9, 12, 15],
 LEFT_RIGHT_PAIRS = [(1, 2), (4, 5), (7, 8), (10, 11), (13, 14), (16, 17), (18, 19), (20, 21)]
 FOOT_JOINTS = {"left_ankle": 7, "left_foot": 10, "right_ankle": 8, "right_foot": 11}
 
-# Rest world positions of a 1.75 m adult in a T-pose (metres, Z up, facing -Y).
+# Rest world positions (metres, Z up, facing -Y) of the CC0 MakeHuman adult that is Anima's
+# default character (assets/character, 1.67 m), straightened into a T-pose: legs vertical,
+# arms horizontal, segment lengths kept. Using the default character's proportions means
+# motion on the canonical skeleton needs no re-proportioning to land on it.
 _CANONICAL_REST = np.array([
-    [0.000, 0.000, 0.950],    # pelvis
-    [0.090, 0.000, 0.870],    # left_hip
-    [-0.090, 0.000, 0.870],   # right_hip
-    [0.000, 0.010, 1.060],    # spine1
-    [0.100, 0.000, 0.490],    # left_knee
-    [-0.100, 0.000, 0.490],   # right_knee
-    [0.000, 0.010, 1.190],    # spine2
-    [0.105, 0.030, 0.080],    # left_ankle
-    [-0.105, 0.030, 0.080],   # right_ankle
-    [0.000, 0.000, 1.250],    # spine3
-    [0.115, -0.100, 0.020],   # left_foot (ball of the foot)
-    [-0.115, -0.100, 0.020],  # right_foot
-    [0.000, 0.010, 1.470],    # neck
-    [0.070, 0.000, 1.390],    # left_collar
-    [-0.070, 0.000, 1.390],   # right_collar
-    [0.000, -0.010, 1.560],   # head
-    [0.180, 0.010, 1.410],    # left_shoulder
-    [-0.180, 0.010, 1.410],   # right_shoulder
-    [0.440, 0.010, 1.410],    # left_elbow
-    [-0.440, 0.010, 1.410],   # right_elbow
-    [0.690, 0.010, 1.410],    # left_wrist
-    [-0.690, 0.010, 1.410],   # right_wrist
+    [0.000, -0.014, 0.899],   # pelvis
+    [0.110, -0.012, 0.875],   # left_hip
+    [-0.110, -0.012, 0.875],  # right_hip
+    [0.000, 0.010, 0.945],    # spine1
+    [0.105, -0.012, 0.454],   # left_knee
+    [-0.105, -0.012, 0.454],  # right_knee
+    [0.000, -0.015, 1.013],   # spine2
+    [0.100, 0.000, 0.072],    # left_ankle
+    [-0.100, 0.000, 0.072],   # right_ankle
+    [0.000, -0.026, 1.106],   # spine3
+    [0.100, -0.122, 0.007],   # left_foot (ball of the foot)
+    [-0.100, -0.122, 0.007],  # right_foot
+    [0.000, -0.007, 1.416],   # neck
+    [0.027, -0.069, 1.346],   # left_collar
+    [-0.027, -0.069, 1.346],  # right_collar
+    [0.000, -0.016, 1.524],   # head
+    [0.168, -0.015, 1.351],   # left_shoulder
+    [-0.168, -0.015, 1.351],  # right_shoulder
+    [0.396, -0.015, 1.351],   # left_elbow
+    [-0.396, -0.015, 1.351],  # right_elbow
+    [0.622, -0.015, 1.351],   # left_wrist
+    [-0.622, -0.015, 1.351],  # right_wrist
 ])
 # Where each leaf bone points (world, rest): top of the head, hand tips, toe tips.
-_CANONICAL_LEAF_TAILS = {15: [0.000, -0.010, 1.750], 20: [0.870, 0.010, 1.410],
-                         21: [-0.870, 0.010, 1.410], 10: [0.115, -0.170, 0.020],
-                         11: [-0.115, -0.170, 0.020]}
+_CANONICAL_LEAF_TAILS = {15: [0.000, -0.008, 1.667], 20: [0.799, -0.015, 1.351],
+                         21: [-0.799, -0.015, 1.351], 10: [0.100, -0.193, 0.017],
+                         11: [-0.100, -0.193, 0.017]}
 # Bones whose tail is a particular child (the others: the first child).
 _CANONICAL_MAIN_CHILD = {0: 3, 9: 12}
 
