@@ -63,6 +63,25 @@ def _topological_order(bones) -> list:
     return order
 
 
+def _hierarchy(bones):
+    """(names, parents, order) with parents before children: `order` indexes the armature's
+    bone collection, `parents` the returned order (-1 for roots)."""
+    stored = bones.keys()
+    parent_names = [b.parent.name if b.parent else "" for b in bones]
+    children: dict[str, list[int]] = {}
+    for i, p in enumerate(parent_names):
+        children.setdefault(p, []).append(i)
+    order, stack = [], list(reversed(children.get("", [])))
+    while stack:                       # depth first, original order kept
+        i = stack.pop()
+        order.append(i)
+        stack.extend(reversed(children.get(stored[i], [])))
+    names = [stored[i] for i in order]
+    position = {name: k for k, name in enumerate(names)}
+    parents = [position[parent_names[i]] if parent_names[i] else -1 for i in order]
+    return names, parents, np.array(order, dtype=np.int64)
+
+
 def object_scale(arm_obj) -> float:
     """Uniform scale of the armature object's world matrix (mean of the axes)."""
     return float(np.mean(np.asarray(arm_obj.matrix_world.to_scale())))
@@ -81,14 +100,18 @@ def armature_skeleton(arm_obj, space: str = "WORLD") -> Skeleton:
     """
     if arm_obj is None or arm_obj.type != "ARMATURE":
         raise ValueError("armature_skeleton needs an armature object")
-    bones = _topological_order(list(arm_obj.data.bones))
-    if not bones:
+    all_bones = arm_obj.data.bones
+    n = len(all_bones)
+    if n == 0:
         raise ValueError(f"Armature {arm_obj.name!r} has no bones")
-    index = {b.name: i for i, b in enumerate(bones)}
-    names = [b.name for b in bones]
-    parents = [index[b.parent.name] if b.parent else -1 for b in bones]
-    mats = np.array([np.array(b.matrix_local) for b in bones], dtype=np.float64)  # (J, 4, 4)
-    lengths = np.array([b.length for b in bones], dtype=np.float64)
+    names, parents, order = _hierarchy(all_bones)
+    flat = np.empty(n * 16, dtype=np.float32)
+    all_bones.foreach_get("matrix_local", flat)
+    # foreach_get gives each matrix column-major; transpose to row-major (J, 4, 4).
+    mats = flat.reshape(n, 4, 4).transpose(0, 2, 1)[order].astype(np.float64)
+    length_flat = np.empty(n, dtype=np.float32)
+    all_bones.foreach_get("length", length_flat)
+    lengths = length_flat[order].astype(np.float64)
     if space == "WORLD":
         mw = np.array(arm_obj.matrix_world, dtype=np.float64)
         scale = object_scale(arm_obj)
@@ -193,6 +216,25 @@ def load_clip(clip_or_path) -> Clip:
     return Clip.load_npz(path)
 
 
+MECHANISM_PREFIXES = ("MCH-", "ORG-", "DEF-")   # Rigify's constraint-driven bones
+
+
+def _skip_mechanism_bones(arm_obj, pose, bm) -> None:
+    """Leave out keys that cannot do anything: unmapped bones that stay in their rest pose and
+    are driven by constraints (Rigify's MCH/ORG/DEF bones, or any bone with constraints)."""
+    mapped = set(bm.bones.values()) | ({bm.root_bone} if bm.root_bone else set())
+    rot = np.asarray(pose.rotations)
+    still = np.all(np.abs(np.abs(rot[..., 0]) - 1.0) < 1e-9, axis=0)       # (K,)
+    keyed = np.asarray(pose.rot_keyed, dtype=bool).copy()
+    for k, name in enumerate(pose.bone_names):
+        if not keyed[k] or name in mapped or not still[k] or pose.loc_keyed[k]:
+            continue
+        pb = arm_obj.pose.bones.get(name)
+        if name.startswith(MECHANISM_PREFIXES) or (pb is not None and len(pb.constraints)):
+            keyed[k] = False
+    pose.rot_keyed = keyed
+
+
 def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
                            foot_ik: bool = True, frame_start: float | None = None,
                            push_to_nla: bool = False, action_name: str | None = None,
@@ -218,6 +260,7 @@ def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
     bm, detected = ensure_mapping(arm_obj, store=False)
     skel = armature_skeleton(arm_obj)
     pose = _retarget().retarget_to_rig(clip, skel, bm, root_mode=root_mode, foot_ik=foot_ik)
+    _skip_mechanism_bones(arm_obj, pose, bm)
     scale = object_scale(arm_obj)
     if abs(scale - 1.0) > 1e-9:
         pose.locations = np.asarray(pose.locations) / scale

@@ -50,12 +50,19 @@ def mul_inv(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return mul(a, conjugate(b))
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cross product over the last axis (np.cross is slow on small arrays)."""
+    ax, ay, az = a[..., 0], a[..., 1], a[..., 2]
+    bx, by, bz = b[..., 0], b[..., 1], b[..., 2]
+    return np.stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
+
+
 def rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Rotate vectors v (..., 3) by quaternions q (..., 4)."""
     w = q[..., :1]
     u = q[..., 1:]
-    t = 2.0 * np.cross(u, v)
-    return v + w * t + np.cross(u, t)
+    t = 2.0 * _cross(u, v)
+    return v + w * t + _cross(u, t)
 
 
 def inv_rotate(q: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -184,9 +191,12 @@ def unroll(q: np.ndarray, axis: int = 0) -> np.ndarray:
     """Flip signs along `axis` (time) so consecutive quaternions lie in the same hemisphere,
     which keeps keyframe interpolation from spinning the long way round. q: (T, ..., 4)."""
     q = np.moveaxis(np.array(q, dtype=np.float64), axis, 0)
-    for t in range(1, q.shape[0]):
-        flip = np.sum(q[t] * q[t - 1], axis=-1) < 0
-        q[t][flip] *= -1
+    if q.shape[0] > 1:
+        # Frame t keeps its sign if it agrees with frame t-1 *as already flipped*, so the
+        # signs are a running product of the agreements of the original neighbours.
+        agree = np.where(np.sum(q[1:] * q[:-1], axis=-1) < 0, -1.0, 1.0)
+        sign = np.concatenate([np.ones_like(agree[:1]), np.cumprod(agree, axis=0)])
+        q = q * sign[..., None]
     return np.moveaxis(q, 0, axis)
 
 

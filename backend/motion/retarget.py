@@ -129,22 +129,30 @@ def _segment_frames(skel: Skeleton, idx: dict[str, int], shared: set[str]) -> di
     return frames
 
 
-def _frame_matrix(prim: np.ndarray, second: np.ndarray) -> np.ndarray:
-    e1 = prim / max(np.linalg.norm(prim), 1e-9)
-    e2 = second - np.dot(second, e1) * e1
-    e2 = e2 / max(np.linalg.norm(e2), 1e-9)
+def _frame_matrices(prim: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Orthonormal frames (M, 3, 3) with columns: prim, second made orthogonal, their cross."""
+    e1 = prim / np.maximum(np.linalg.norm(prim, axis=-1, keepdims=True), 1e-9)
+    e2 = second - np.sum(second * e1, axis=-1, keepdims=True) * e1
+    e2 = e2 / np.maximum(np.linalg.norm(e2, axis=-1, keepdims=True), 1e-9)
     return np.stack([e1, e2, np.cross(e1, e2)], axis=-1)
 
 
-def _alignment(src_frame, tgt_frame) -> np.ndarray:
-    """Rotation taking the target's rest segment onto the source's (4,)."""
-    (sp, ss), (tp, ts) = src_frame, tgt_frame
-    if np.linalg.norm(sp) < 1e-6 or np.linalg.norm(tp) < 1e-6:
-        return quat.identity()
-    if ss is None or ts is None:
-        return quat.between(tp, sp)
-    m = _frame_matrix(sp, ss) @ _frame_matrix(tp, ts).T
-    return quat.from_matrix(m)
+def _alignments(src_frames: list, tgt_frames: list) -> np.ndarray:
+    """Rotations (M, 4) taking each target rest segment onto the source's: two-axis frames
+    where both sides have a secondary axis, the shortest arc otherwise."""
+    sp = np.array([f[0] for f in src_frames], dtype=np.float64)
+    tp = np.array([f[0] for f in tgt_frames], dtype=np.float64)
+    two = np.array([s[1] is not None and t[1] is not None
+                    for s, t in zip(src_frames, tgt_frames)])
+    out = quat.between(tp, sp)
+    if two.any():
+        ss = np.array([f[1] for f, t in zip(src_frames, two) if t], dtype=np.float64)
+        ts = np.array([f[1] for f, t in zip(tgt_frames, two) if t], dtype=np.float64)
+        m = _frame_matrices(sp[two], ss) @ np.swapaxes(_frame_matrices(tp[two], ts), -1, -2)
+        out[two] = quat.from_matrix(m)
+    degenerate = (np.linalg.norm(sp, axis=-1) < 1e-6) | (np.linalg.norm(tp, axis=-1) < 1e-6)
+    out[degenerate] = quat.identity()
+    return out
 
 
 def _leg_length(pos: np.ndarray, idx: dict[str, int]) -> float:
@@ -268,7 +276,8 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     src_floor: height of the source's ground (None: estimated from its feet).
     foot_lock: pin each ankle while the source's foot is planted (slow and low), so mocap
         foot roll and resampling do not make planted feet slide.
-    Returns a RigPose over all of `tgt`'s bones.
+    Returns a RigPose over the bones of `tgt` that carry the motion (the mapped bones and
+    their ancestors); other bones are left alone.
     """
     if root_mode not in ROOT_MODES:
         raise RetargetError(f"root_mode must be one of {ROOT_MODES}, got {root_mode!r}")
@@ -294,42 +303,60 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     s_rot, s_pos = src.fk(src_rotations, src_root)
     s_delta = quat.mul(s_rot, quat.conjugate(s_rest_rot)[None])        # (T, Js, 4)
 
-    # Rest alignment.
-    s_frames = _segment_frames(src, s_idx, shared)
-    t_frames = _segment_frames(tgt, t_idx, shared)
-    t_rest_rot, t_rest_pos, t_rest_tail = _rest_positions(tgt)
-    K = len(tgt)
-
-    # Bones that matter: mapped ones and everything on the way up to a root.
-    relevant = np.zeros(K, dtype=bool)
+    # Bones that matter: mapped ones and everything on the way up to a root. Everything
+    # below works on that sub-skeleton only (a generated Rigify rig has ~900 bones, of which
+    # ~50 carry the motion); the other bones get no keys.
+    full_tgt = tgt
+    keep = np.zeros(len(tgt), dtype=bool)
     for c in shared:
         k = t_idx[c]
-        while k >= 0 and not relevant[k]:
-            relevant[k] = True
+        while k >= 0 and not keep[k]:
+            keep[k] = True
             k = tgt.parents[k]
-    root_idx = None
     if root_mode == "root_bone":
         if not root_bone:
             raise RetargetError("root motion on a root bone needs a root bone: this rig has no "
                                 "parentless bone above the hips; use 'hips' or 'in place'")
-        root_idx = tgt.index(root_bone)
-        if root_idx not in _ancestor_set(tgt, t_idx["pelvis"]):
+        if root_bone not in tgt.names:
+            raise RetargetError(f"root bone {root_bone!r} is not in the rig")
+        if tgt.index(root_bone) not in _ancestor_set(tgt, t_idx["pelvis"]):
             raise RetargetError(f"root bone {root_bone!r} is not an ancestor of the hips bone "
                                 f"{tgt.names[t_idx['pelvis']]!r}")
-        relevant[root_idx] = True
+    tgt = tgt.subset(np.nonzero(keep)[0])
+    t_idx = {c: tgt.index(full_tgt.names[k]) for c, k in t_idx.items() if keep[k]}
+    root_idx = tgt.index(root_bone) if root_mode == "root_bone" else None
+    K = len(tgt)
+    relevant = np.ones(K, dtype=bool)
+
+    # Rest alignment.
+    s_frames = _segment_frames(src, s_idx, shared)
+    t_frames = _segment_frames(tgt, t_idx, shared)
+    t_rest_rot, t_rest_pos, t_rest_tail = _rest_positions(tgt)
 
     mapped_of = {t_idx[c]: c for c in shared}
+    mapped_k = np.array(sorted(mapped_of), dtype=np.int64)
+    # Each unmapped bone turns with its nearest mapped ancestor (-1: none, it stays at rest).
+    leader = np.full(K, -1, dtype=np.int64)
+    for k in range(K):
+        p = tgt.parents[k]
+        if k in mapped_of:
+            leader[k] = k
+        elif p >= 0:
+            leader[k] = leader[p]
+    unmapped = np.nonzero(leader != np.arange(K))[0]
+    led = unmapped[leader[unmapped] >= 0]
+
+    def follow_parents(world_delta):
+        """Unmapped bones (twist segments, extra spine bones) keep their leader's delta."""
+        world_delta[:, led] = world_delta[:, leader[led]]
+
+    align = _alignments([s_frames[mapped_of[k]] for k in mapped_k],
+                        [t_frames[mapped_of[k]] for k in mapped_k])         # (M, 4)
     world_delta = np.empty((T, K, 4))
     world_delta[:] = quat.identity()
-    for k in range(K):
-        if not relevant[k]:
-            continue
-        if k in mapped_of:
-            c = mapped_of[k]
-            a = _alignment(s_frames[c], t_frames[c])
-            world_delta[:, k] = quat.mul(s_delta[:, s_idx[c]], a[None])
-        elif tgt.parents[k] >= 0:
-            world_delta[:, k] = world_delta[:, tgt.parents[k]]
+    world_delta[:, mapped_k] = quat.mul(
+        s_delta[:, [s_idx[mapped_of[k]] for k in mapped_k]], align[None])
+    follow_parents(world_delta)
 
     # Root path: scale by leg length, keep the target's floor and start point.
     if scale is None:
@@ -390,25 +417,56 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
             root_travel[:, :2] = smooth_travel
 
     # World rotations and positions of the target (only relevant bones are meaningful).
+    pelvis_k = t_idx["pelvis"]
+    # Positions are only needed at "anchors" (mapped bones, roots, the root bone). An unmapped
+    # bone turns with its leader, so the rest vector from an anchor's nearest anchor ancestor
+    # `a` to it simply turns by a's world delta: pos[k] = pos[a] + W[a] (rest[k] - rest[a]).
+    anchor = np.zeros(K, dtype=bool)
+    anchor[mapped_k] = True
+    anchor[tgt.parents < 0] = True
+    if root_idx is not None:
+        anchor[root_idx] = True
+    up = np.full(K, -1, dtype=np.int64)          # nearest anchor strictly above each bone
+    for k in range(K):
+        p = tgt.parents[k]
+        if p >= 0:
+            up[k] = p if anchor[p] else up[p]
+    depth = np.zeros(K, dtype=np.int64)
+    for k in np.nonzero(anchor)[0]:
+        depth[k] = depth[up[k]] + 1 if up[k] >= 0 else 0
+    anchor_levels = [np.nonzero(anchor & (depth == d))[0] for d in range(int(depth.max()) + 1)]
+    # The rest vector from each anchor's upper anchor, and the delta that turns it.
+    rest_vec = np.where((up >= 0)[:, None], t_rest_pos - t_rest_pos[np.maximum(up, 0)], 0.0)
+
+    def turning(world_delta, k):
+        """World delta acting on the segment above bone(s) k: that of the leader of up[k]."""
+        lead = leader[up[k]]
+        q = world_delta[:, np.maximum(lead, 0)]
+        return np.where((lead >= 0)[None, :, None], q, quat.identity())
+
     def world_pose(world_delta, pelvis_pos):
         rot = quat.mul(world_delta, t_rest_rot[None])
-        pos = np.empty((T, K, 3))
-        for k in range(K):
-            if not relevant[k]:
-                continue
-            p = tgt.parents[k]
-            if k == t_idx["pelvis"]:
-                pos[:, k] = pelvis_pos
-            elif p < 0:
-                pos[:, k] = tgt.offsets[k] + (root_travel if k == root_idx else 0.0)
-            else:
-                pos[:, k] = pos[:, p] + quat.rotate(rot[:, p], tgt.offsets[k])
+        pos = np.zeros((T, K, 3))
+        for level in anchor_levels:
+            roots = up[level] < 0
+            r = level[roots]
+            if r.size:
+                pos[:, r] = t_rest_pos[r]
+                if root_idx is not None and root_idx in r:
+                    pos[:, root_idx] += root_travel
+            kids = level[~roots]
+            if kids.size:
+                pos[:, kids] = pos[:, up[kids]] + quat.rotate(turning(world_delta, kids),
+                                                              rest_vec[kids])
+            if pelvis_k in level:
+                pos[:, pelvis_k] = pelvis_pos
         return rot, pos
 
-    _, pos0 = world_pose(world_delta, np.zeros((T, 3)))
-    t_mid_rel = 0.5 * (pos0[:, t_idx["left_hip"]] + pos0[:, t_idx["right_hip"]])
+    # Pose with the pelvis at the origin, then move the pelvis's subtree into place.
+    rot, pos = world_pose(world_delta, np.zeros((T, 3)))
+    t_mid_rel = 0.5 * (pos[:, t_idx["left_hip"]] + pos[:, t_idx["right_hip"]])
     pelvis_t = hips_goal - t_mid_rel
-    rot, pos = world_pose(world_delta, pelvis_t)
+    pos[:, tgt.subtree(pelvis_k)] += pelvis_t[:, None]
 
     if foot_ik:
         for hip, knee, ankle in _LEGS:
@@ -423,10 +481,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
             world_delta[:, kh], world_delta[:, kk] = _two_bone_ik(
                 pos[:, kh], pos[:, kk], pos[:, ka], goal, world_delta[:, kh],
                 world_delta[:, kk], hint)
-        # Unmapped bones (twist segments) follow their parents' new rotations.
-        for k in range(K):
-            if relevant[k] and k not in mapped_of and tgt.parents[k] >= 0:
-                world_delta[:, k] = world_delta[:, tgt.parents[k]]
+        follow_parents(world_delta)
         rot, pos = world_pose(world_delta, pelvis_t)
 
     # Locals and locations.
@@ -443,7 +498,8 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
             base = np.broadcast_to(tgt.offsets[k], (T, 3))
         else:
             frame = quat.mul(rot[:, p], tgt.rest_rotations[k][None])
-            base = pos[:, p] + quat.rotate(rot[:, p], tgt.offsets[k])
+            base = pos[:, up[k]] + quat.rotate(turning(world_delta, np.array([k]))[:, 0],
+                                               rest_vec[k])
         locations[:, k] = quat.inv_rotate(frame, pos[:, k] - base)
         loc_keyed[k] = True
     return RigPose(list(tgt.names), rotations, locations, relevant.copy(), loc_keyed, fps)
@@ -473,8 +529,15 @@ def retarget_to_rig(clip: Clip, rig: Skeleton, bonemap: BoneMap, root_mode: str 
 
 
 def rig_positions(rig: Skeleton, pose: RigPose) -> np.ndarray:
-    """World (armature-space) bone head positions (T, K, 3) for a RigPose."""
-    return rig.fk(pose.rotations, None, pose.locations)[1]
+    """World (armature-space) head positions (T, J, 3) of all of `rig`'s bones for a RigPose
+    (bones the pose does not mention stay in their rest pose)."""
+    T = pose.rotations.shape[0]
+    rotations = quat.identity((T, len(rig)))
+    locations = np.zeros((T, len(rig), 3))
+    idx = [rig.index(n) for n in pose.bone_names]
+    rotations[:, idx] = pose.rotations
+    locations[:, idx] = pose.locations
+    return rig.fk(rotations, None, locations)[1]
 
 
 def position_error(src_positions: np.ndarray, src_height: float, tgt_positions: np.ndarray,

@@ -70,9 +70,13 @@ class Skeleton:
 
     # ------------------------------------------------------------------- rest
     def rest_world(self) -> tuple[np.ndarray, np.ndarray]:
-        """World rest orientations (J, 4) and positions (J, 3)."""
-        rots, pos = self.fk(quat.identity((1, len(self))), self.offsets[None, 0])
-        return rots[0], pos[0]
+        """World rest orientations (J, 4) and positions (J, 3) (cached; treat as read-only)."""
+        cached = self.__dict__.get("_rest_cache")
+        if cached is None:
+            rots, pos = self.fk(quat.identity((1, len(self))))
+            cached = (rots[0], pos[0])
+            self.__dict__["_rest_cache"] = cached
+        return cached
 
     def rest_tails_world(self) -> np.ndarray:
         """World rest position of each bone's tail (J, 3)."""
@@ -97,25 +101,54 @@ class Skeleton:
         rots = np.empty((T, J, 4))
         pos = np.empty((T, J, 3))
         full = quat.mul(self.rest_rotations[None], local_rotations)  # (T, J, 4)
-        for j in range(J):
-            p = self.parents[j]
-            if p < 0:
-                rots[:, j] = full[:, j]
-                pos[:, j] = self.offsets[j]
+        # Joints of one depth are independent: process the hierarchy level by level.
+        for level in self._levels():
+            if self.parents[level[0]] < 0:
+                rots[:, level] = full[:, level]
+                pos[:, level] = self.offsets[level]
                 if locations is not None:
-                    pos[:, j] += quat.rotate(self.rest_rotations[j], locations[:, j])
-            else:
-                rots[:, j] = quat.mul(rots[:, p], full[:, j])
-                pos[:, j] = pos[:, p] + quat.rotate(rots[:, p], self.offsets[j])
-                if locations is not None:
-                    frame = quat.mul(rots[:, p], self.rest_rotations[j])
-                    pos[:, j] += quat.rotate(frame, locations[:, j])
+                    pos[:, level] += quat.rotate(self.rest_rotations[level], locations[:, level])
+                continue
+            par = self.parents[level]
+            rots[:, level] = quat.mul(rots[:, par], full[:, level])
+            pos[:, level] = pos[:, par] + quat.rotate(rots[:, par], self.offsets[level])
+            if locations is not None:
+                frame = quat.mul(rots[:, par], self.rest_rotations[level][None])
+                pos[:, level] += quat.rotate(frame, locations[:, level])
         if root_translation is not None:
             delta = np.asarray(root_translation, dtype=np.float64) - pos[:, 0]
             # Move every joint in root 0's tree by the same amount.
             in_tree = self.subtree(0)
             pos[:, in_tree] += delta[:, None, :]
         return rots, pos
+
+    def subset(self, indices) -> "Skeleton":
+        """The joints `indices` (sorted, closed under taking parents) as a skeleton of their
+        own, with the same rest pose."""
+        indices = np.asarray(indices, dtype=np.int64)
+        remap = {int(j): i for i, j in enumerate(indices)}
+        parents = []
+        for j in indices:
+            p = int(self.parents[j])
+            if p >= 0 and p not in remap:
+                raise ValueError(f"subset leaves out {self.names[p]!r}, the parent of "
+                                 f"{self.names[j]!r}")
+            parents.append(remap[p] if p >= 0 else -1)
+        return Skeleton([self.names[j] for j in indices], parents, self.offsets[indices],
+                        self.rest_rotations[indices], self.tails[indices])
+
+    def _levels(self) -> list[np.ndarray]:
+        """Joint indices grouped by depth: roots first, then their children, and so on.
+        Cached: a Skeleton is not modified after construction."""
+        cached = self.__dict__.get("_levels_cache")
+        if cached is None:
+            depth = np.zeros(len(self), dtype=np.int64)
+            for j, p in enumerate(self.parents):
+                depth[j] = depth[p] + 1 if p >= 0 else 0
+            cached = [np.nonzero(depth == d)[0] for d in range(int(depth.max()) + 1)] \
+                if len(self) else []
+            self.__dict__["_levels_cache"] = cached
+        return cached
 
     def subtree(self, j: int) -> np.ndarray:
         mask = np.zeros(len(self), dtype=bool)
@@ -128,9 +161,8 @@ class Skeleton:
     def locals_from_world(self, world_rotations: np.ndarray) -> np.ndarray:
         """Inverse of fk for rotations: world (T, J, 4) -> local pose rotations (T, J, 4)."""
         world_rotations = np.asarray(world_rotations, dtype=np.float64)
-        parent_world = np.empty_like(world_rotations)
-        for j, p in enumerate(self.parents):
-            parent_world[:, j] = world_rotations[:, p] if p >= 0 else quat.identity((1,))
+        parent_world = world_rotations[:, np.maximum(self.parents, 0)].copy()
+        parent_world[:, self.parents < 0] = quat.identity()
         full = quat.inv_mul(parent_world, world_rotations)
         return quat.normalize(quat.inv_mul(self.rest_rotations[None], full))
 
@@ -166,15 +198,11 @@ class Skeleton:
         world_rot = quat.from_matrix(m[:, :3, :3])
         heads = m[:, :3, 3]
         n = len(names)
-        offsets = np.empty((n, 3))
-        rest = np.empty((n, 4))
-        for j, p in enumerate(parents):
-            if p < 0:
-                offsets[j] = heads[j]
-                rest[j] = world_rot[j]
-            else:
-                offsets[j] = quat.inv_rotate(world_rot[p], heads[j] - heads[p])
-                rest[j] = quat.inv_mul(world_rot[p], world_rot[j])
+        has_parent = parents >= 0
+        par = np.maximum(parents, 0)
+        offsets = np.where(has_parent[:, None],
+                           quat.inv_rotate(world_rot[par], heads - heads[par]), heads)
+        rest = np.where(has_parent[:, None], quat.inv_mul(world_rot[par], world_rot), world_rot)
         tails = np.zeros((n, 3))
         if lengths is not None:
             tails[:, 1] = np.asarray(lengths, dtype=np.float64)

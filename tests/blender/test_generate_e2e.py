@@ -1,0 +1,59 @@
+"""End to end in real Blender with the real backend: Generate on the default character runs
+the `search` job in the backend process (offline MiniLM + the shipped CMU library), and the
+result lands as a new Action named after the prompt, with alternatives to pick from."""
+import numpy as np
+import pytest
+
+bpy = pytest.importorskip("bpy")
+pytestmark = pytest.mark.blender
+
+
+def pelvis_track(arm, bone, frames):
+    scene = bpy.context.scene
+    out = []
+    for f in frames:
+        scene.frame_set(f)
+        out.append(np.array(arm.matrix_world @ arm.pose.bones[bone].head))
+    return np.array(out)
+
+
+def test_generate_walk_on_default_character(session, fresh_scene):
+    scene = fresh_scene
+    scene.render.fps = 30
+    assert bpy.ops.anima.import_character() == {"FINISHED"}
+    arm = bpy.context.view_layer.objects.active
+    user_action = bpy.data.actions.new("MyOwnAction")
+    arm.animation_data_create().action = user_action
+
+    assert bpy.ops.anima.generate(prompt="a person walks forward", seconds=2.0) == {"FINISHED"}
+    action = arm.animation_data.action
+    assert action is not user_action and action.name.startswith("Anima: a person walks")
+    assert "MyOwnAction" in bpy.data.actions            # the user's action is kept
+    assert action.get("anima_licence") == "CMU"
+    first, last = (int(round(v)) for v in action.frame_range)
+    assert last - first + 1 == pytest.approx(60, abs=2)   # 2 s at 30 fps
+    hips = pelvis_track(arm, "pelvis", range(first, last + 1, 5))
+    travel = np.linalg.norm(hips[-1, :2] - hips[0, :2])
+    assert travel > 0.5, f"a walk should travel, moved {travel:.2f} m"
+    assert 0.6 < hips[:, 2].mean() < 1.1
+
+    # The other matches are listed in the panel; applying one makes another new Action.
+    alts = bpy.context.window_manager.anima.alternatives
+    assert len(alts) >= 2
+    assert bpy.ops.anima.apply_clip(alternative=1) == {"FINISHED"}
+    assert arm.animation_data.action is not action
+
+
+def test_generate_bad_prompt_is_answered_by_the_backend(session, fresh_scene):
+    from anima.operators import jobs
+    with pytest.raises(jobs.JobFailed) as err:
+        jobs.run_blocking("search", {"text": "   "})
+    assert "empty" in str(err.value)
+    with pytest.raises(jobs.JobFailed) as err:
+        jobs.run_blocking("search", {"text": "walk", "seconds": 61})
+    assert "at most 60" in str(err.value)
+    # A non-English prompt is answered (with a warning), not refused.
+    result = jobs.run_blocking("search", {"text": "una persona camina hacia adelante"})
+    assert result["clips"]
+    result = jobs.run_blocking("search", {"text": "человек идёт вперёд"})
+    assert result["clips"] and result["warnings"]
