@@ -250,7 +250,7 @@ def _two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
     axis0 = np.cross(ankle - hip, knee - hip)
     straight = np.linalg.norm(axis0, axis=-1) < 1e-3 * a * np.maximum(
         np.linalg.norm(ankle - hip, axis=-1), eps)
-    axis0 = np.where(straight[:, None], bend_hint, axis0)
+    axis0 = np.where(straight[..., None], bend_hint, axis0)
     axis0 = unit(axis0)
     axis1 = unit(np.cross(ankle - hip, target - hip))
     swing = angle(ankle - hip, target - hip)
@@ -264,27 +264,9 @@ def _two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
 
 
 # ------------------------------------------------------------------------------ core
-def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
-             src_map: dict[str, str], tgt: Skeleton, tgt_map: dict[str, str], *,
-             root_mode: str = "hips", root_bone: str | None = None, foot_ik: bool = True,
-             fps: float = 30.0, scale: float | None = None,
-             src_floor: float | None = None, foot_lock: bool = True) -> RigPose:
-    """Retarget motion between any two skeletons.
-
-    src_rotations: (T, Js, 4) local rotations on `src`; src_root: (T, 3) world position of src
-    joint 0. src_map / tgt_map: canonical joint name -> joint/bone name in each skeleton.
-    src_floor: height of the source's ground (None: estimated from its feet).
-    foot_lock: pin each ankle while the source's foot is planted (slow and low), so mocap
-        foot roll and resampling do not make planted feet slide.
-    Returns a RigPose over the bones of `tgt` that carry the motion (the mapped bones and
-    their ancestors); other bones are left alone.
-    """
-    if root_mode not in ROOT_MODES:
-        raise RetargetError(f"root_mode must be one of {ROOT_MODES}, got {root_mode!r}")
-    src_rotations = np.asarray(src_rotations, dtype=np.float64)
-    T = src_rotations.shape[0]
-    if T == 0:
-        raise RetargetError("the clip has no frames")
+def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
+                 root_mode: str, root_bone: str | None) -> dict:
+    """Everything that depends only on the two skeletons and the mappings (cached)."""
     try:
         s_idx = {c: src.index(n) for c, n in src_map.items() if n}
         t_idx = {c: tgt.index(n) for c, n in tgt_map.items() if n}
@@ -298,10 +280,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
                                                                   & shared) else set()))
         raise RetargetError(f"cannot retarget: joints missing from the mapping: {missing}")
 
-    # Source world motion.
     s_rest_rot, s_rest_pos, _ = _rest_positions(src)
-    s_rot, s_pos = src.fk(src_rotations, src_root)
-    s_delta = quat.mul(s_rot, quat.conjugate(s_rest_rot)[None])        # (T, Js, 4)
 
     # Bones that matter: mapped ones and everything on the way up to a root. Everything
     # below works on that sub-skeleton only (a generated Rigify rig has ~900 bones, of which
@@ -346,12 +325,98 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     unmapped = np.nonzero(leader != np.arange(K))[0]
     led = unmapped[leader[unmapped] >= 0]
 
+    align = _alignments([s_frames[mapped_of[k]] for k in mapped_k],
+                        [t_frames[mapped_of[k]] for k in mapped_k])         # (M, 4)
+    pelvis_k = t_idx["pelvis"]
+    # Positions are only needed at "anchors" (mapped bones, roots, the root bone). An unmapped
+    # bone turns with its leader, so the rest vector from an anchor's nearest anchor ancestor
+    # `a` to it simply turns by a's world delta: pos[k] = pos[a] + W[a] (rest[k] - rest[a]).
+    anchor = np.zeros(K, dtype=bool)
+    anchor[mapped_k] = True
+    anchor[tgt.parents < 0] = True
+    if root_idx is not None:
+        anchor[root_idx] = True
+    up = np.full(K, -1, dtype=np.int64)          # nearest anchor strictly above each bone
+    for k in range(K):
+        p = tgt.parents[k]
+        if p >= 0:
+            up[k] = p if anchor[p] else up[p]
+    depth = np.zeros(K, dtype=np.int64)
+    for k in np.nonzero(anchor)[0]:
+        depth[k] = depth[up[k]] + 1 if up[k] >= 0 else 0
+    anchor_levels = [np.nonzero(anchor & (depth == d))[0] for d in range(int(depth.max()) + 1)]
+    # The rest vector from each anchor's upper anchor, and the delta that turns it.
+    rest_vec = np.where((up >= 0)[:, None], t_rest_pos - t_rest_pos[np.maximum(up, 0)], 0.0)
+
+    return dict(s_idx=s_idx, shared=shared, tgt=tgt, t_idx=t_idx, root_idx=root_idx, K=K,
+                relevant=relevant, s_rest_rot=s_rest_rot, s_rest_pos=s_rest_pos,
+                t_rest_rot=t_rest_rot, t_rest_pos=t_rest_pos, t_rest_tail=t_rest_tail,
+                mapped_of=mapped_of, mapped_k=mapped_k, leader=leader, led=led, align=align,
+                pelvis_k=pelvis_k, anchor_levels=anchor_levels, up=up, rest_vec=rest_vec)
+
+
+_PLAN_CACHE: dict = {}
+_PLAN_CACHE_SIZE = 8
+
+
+def _signature(skel: Skeleton) -> tuple:
+    return (tuple(skel.names), skel.parents.tobytes(), skel.offsets.tobytes(),
+            skel.rest_rotations.tobytes(), skel.tails.tobytes())
+
+
+def _cached_plan(src, src_map, tgt, tgt_map, root_mode, root_bone) -> dict:
+    key = (hash(_signature(src)), hash(_signature(tgt)), tuple(sorted(src_map.items())),
+           tuple(sorted(tgt_map.items())), root_mode, root_bone)
+    plan = _PLAN_CACHE.get(key)
+    if plan is None:
+        plan = _static_plan(src, src_map, tgt, tgt_map, root_mode, root_bone)
+        if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
+            _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
+        _PLAN_CACHE[key] = plan
+    return plan
+
+
+def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
+             src_map: dict[str, str], tgt: Skeleton, tgt_map: dict[str, str], *,
+             root_mode: str = "hips", root_bone: str | None = None, foot_ik: bool = True,
+             fps: float = 30.0, scale: float | None = None,
+             src_floor: float | None = None, foot_lock: bool = True) -> RigPose:
+    """Retarget motion between any two skeletons.
+
+    src_rotations: (T, Js, 4) local rotations on `src`; src_root: (T, 3) world position of src
+    joint 0. src_map / tgt_map: canonical joint name -> joint/bone name in each skeleton.
+    src_floor: height of the source's ground (None: estimated from its feet).
+    foot_lock: pin each ankle while the source's foot is planted (slow and low), so mocap
+        foot roll and resampling do not make planted feet slide.
+    Returns a RigPose over the bones of `tgt` that carry the motion (the mapped bones and
+    their ancestors); other bones are left alone.
+    """
+    if root_mode not in ROOT_MODES:
+        raise RetargetError(f"root_mode must be one of {ROOT_MODES}, got {root_mode!r}")
+    src_rotations = np.asarray(src_rotations, dtype=np.float64)
+    T = src_rotations.shape[0]
+    if T == 0:
+        raise RetargetError("the clip has no frames")
+    plan = _cached_plan(src, {c: n for c, n in src_map.items() if n}, tgt,
+                        {c: n for c, n in tgt_map.items() if n}, root_mode, root_bone)
+    s_idx, shared, tgt, t_idx = plan["s_idx"], plan["shared"], plan["tgt"], plan["t_idx"]
+    root_idx, K, relevant = plan["root_idx"], plan["K"], plan["relevant"]
+    s_rest_rot, s_rest_pos = plan["s_rest_rot"], plan["s_rest_pos"]
+    t_rest_rot, t_rest_pos, t_rest_tail = plan["t_rest_rot"], plan["t_rest_pos"], \
+        plan["t_rest_tail"]
+    mapped_of, mapped_k, leader, led = plan["mapped_of"], plan["mapped_k"], plan["leader"], \
+        plan["led"]
+    align, pelvis_k, anchor_levels = plan["align"], plan["pelvis_k"], plan["anchor_levels"]
+    up, rest_vec = plan["up"], plan["rest_vec"]
+
+    # Source world motion.
+    s_rot, s_pos = src.fk(src_rotations, src_root)
+    s_delta = quat.mul(s_rot, quat.conjugate(s_rest_rot)[None])        # (T, Js, 4)
+
     def follow_parents(world_delta):
         """Unmapped bones (twist segments, extra spine bones) keep their leader's delta."""
         world_delta[:, led] = world_delta[:, leader[led]]
 
-    align = _alignments([s_frames[mapped_of[k]] for k in mapped_k],
-                        [t_frames[mapped_of[k]] for k in mapped_k])         # (M, 4)
     world_delta = np.empty((T, K, 4))
     world_delta[:] = quat.identity()
     world_delta[:, mapped_k] = quat.mul(
@@ -417,27 +482,6 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
             root_travel[:, :2] = smooth_travel
 
     # World rotations and positions of the target (only relevant bones are meaningful).
-    pelvis_k = t_idx["pelvis"]
-    # Positions are only needed at "anchors" (mapped bones, roots, the root bone). An unmapped
-    # bone turns with its leader, so the rest vector from an anchor's nearest anchor ancestor
-    # `a` to it simply turns by a's world delta: pos[k] = pos[a] + W[a] (rest[k] - rest[a]).
-    anchor = np.zeros(K, dtype=bool)
-    anchor[mapped_k] = True
-    anchor[tgt.parents < 0] = True
-    if root_idx is not None:
-        anchor[root_idx] = True
-    up = np.full(K, -1, dtype=np.int64)          # nearest anchor strictly above each bone
-    for k in range(K):
-        p = tgt.parents[k]
-        if p >= 0:
-            up[k] = p if anchor[p] else up[p]
-    depth = np.zeros(K, dtype=np.int64)
-    for k in np.nonzero(anchor)[0]:
-        depth[k] = depth[up[k]] + 1 if up[k] >= 0 else 0
-    anchor_levels = [np.nonzero(anchor & (depth == d))[0] for d in range(int(depth.max()) + 1)]
-    # The rest vector from each anchor's upper anchor, and the delta that turns it.
-    rest_vec = np.where((up >= 0)[:, None], t_rest_pos - t_rest_pos[np.maximum(up, 0)], 0.0)
-
     def turning(world_delta, k):
         """World delta acting on the segment above bone(s) k: that of the leader of up[k]."""
         lead = leader[up[k]]
@@ -469,18 +513,23 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     pos[:, tgt.subtree(pelvis_k)] += pelvis_t[:, None]
 
     if foot_ik:
-        for hip, knee, ankle in _LEGS:
-            kh, kk, ka = t_idx[hip], t_idx[knee], t_idx[ankle]
-            # Keep the target's own ankle height above the floor.
+        # Both legs in one vectorised solve: (T, 2, ...) arrays.
+        kh = np.array([t_idx[h] for h, _, _ in _LEGS])
+        kk = np.array([t_idx[k] for _, k, _ in _LEGS])
+        ka = np.array([t_idx[a] for _, _, a in _LEGS])
+        goals = []
+        for (hip, knee, ankle), k in zip(_LEGS, ka):
             goal = to_target(s_pos[:, s_idx[ankle]], leg_dz[ankle]) - shift
             if foot_lock:
-                goal = lock_contacts(goal, fps, t_rest_pos[ka, 2])
-            # Knees bend forward: for a straight leg the bend plane's normal is the rig's
-            # -X (its right-to-left axis, negated), carried along by the shin.
-            hint = quat.rotate(world_delta[:, kk], np.array([-1.0, 0.0, 0.0]))
-            world_delta[:, kh], world_delta[:, kk] = _two_bone_ik(
-                pos[:, kh], pos[:, kk], pos[:, ka], goal, world_delta[:, kh],
-                world_delta[:, kk], hint)
+                goal = lock_contacts(goal, fps, t_rest_pos[k, 2])
+            goals.append(goal)
+        goal = np.stack(goals, axis=1)                                     # (T, 2, 3)
+        # Knees bend forward: for a straight leg the bend plane's normal is the rig's -X
+        # (its right-to-left axis, negated), carried along by the shin.
+        hint = quat.rotate(world_delta[:, kk], np.array([-1.0, 0.0, 0.0]))
+        thigh, shin = _two_bone_ik(pos[:, kh], pos[:, kk], pos[:, ka], goal,
+                                   world_delta[:, kh], world_delta[:, kk], hint)
+        world_delta[:, kh], world_delta[:, kk] = thigh, shin
         follow_parents(world_delta)
         rot, pos = world_pose(world_delta, pelvis_t)
 
