@@ -441,12 +441,13 @@ def _fit_camera(points, radius, aspect, hfov, direction):
 
 
 def render_contact_sheet(scene, armature_obj, frames: list[int], out_png: str,
-                         size=(320, 240)) -> str:
+                         size=(320, 240), follow: bool = False) -> str:
     """Render ``frames`` with Workbench and tile them (row-major, first frame top-left, at most
     4 per row) into one PNG of ``(cols * size[0], rows * size[1])`` pixels.
 
-    One fixed camera frames the whole motion (bounds of the bones over all frames), with a
-    floor at z = 0 and studio lighting + shadows; the frame number is stamped on each tile.
+    One fixed camera frames the whole motion (bounds of the bones over all frames), or with
+    ``follow`` a camera that keeps the same framing and moves along with the character (sized
+    for its largest pose), so travelling motion stays big in every tile; a floor at z = 0 and studio lighting + shadows; the frame number is stamped on each tile.
     Keep it to 6-8 frames. Scene settings, the current frame and the active camera are
     restored and everything temporary is removed. Returns ``out_png``.
     """
@@ -477,7 +478,14 @@ def render_contact_sheet(scene, armature_obj, frames: list[int], out_png: str,
         # camera: in front of the character (it faces -Y), a little to its left and above
         aspect = w / h
         hfov = math.radians(40.0)
-        center, loc = _fit_camera(points, 0.14, aspect, hfov, (0.35, -1.0, 0.3))
+        per_frame = [_motion_points(scene, armature_obj, [f]) for f in frames] if follow \
+            else None
+        if follow:
+            anchors = [np.array([p[:, 0].mean(), p[:, 1].mean(), 0.0]) for p in per_frame]
+            rel = np.concatenate([p - a for p, a in zip(per_frame, anchors)])
+            center, loc = _fit_camera(rel, 0.14, aspect, hfov, (0.35, -1.0, 0.3))
+        else:
+            center, loc = _fit_camera(points, 0.14, aspect, hfov, (0.35, -1.0, 0.3))
         cam_data = bpy.data.cameras.new("AnimaSheetCam")
         temp_ids.append(cam_data)
         cam_data.sensor_fit = "HORIZONTAL"
@@ -548,6 +556,8 @@ def render_contact_sheet(scene, armature_obj, frames: list[int], out_png: str,
 
         tiles = []
         for i, f in enumerate(frames):
+            if follow:
+                cam.location = Vector(np.asarray(loc) + anchors[i])
             scene.frame_set(f)
             path = os.path.join(tmpdir, f"frame_{i:03d}_{f}.png")
             render.filepath = path

@@ -63,7 +63,7 @@ def main(argv=None) -> int:
     jobs.shutdown()
     blend = out / "demo.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(blend))
-    png = character.render_contact_sheet(scene, arm, frames, str(out / "demo.png"))
+    png = character.render_contact_sheet(scene, arm, frames, str(out / "demo.png"), follow=True)
     print(f"prompt: {args.prompt!r}")
     print(f"action: {action.name!r}, frames {first}-{last} at {scene.render.fps} fps; "
           f"source {action.get('anima_source', '?')}, licence {action.get('anima_licence', '?')}")
