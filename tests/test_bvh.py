@@ -9,7 +9,7 @@ import pytest
 
 from backend.motion import quat
 from backend.motion.bvh import (BvhError, read_bvh, write_bvh, guess_scale, tree_diameter,
-                                _euler_half_to_quat)
+                                _euler_half_to_quat, rebase_rest)
 from backend.motion.skeleton import CANONICAL
 
 DATA = Path("/work/shared/data")
@@ -317,6 +317,75 @@ Frame Time: 0.0333333
              "MOTION\nFrames: 1\nFrame Time: 0.04\n0 0 0 0 0 0 0 0 0\n")
     d = read_bvh(chain, scale=0.01)
     assert d.removed_root is None and d.names == ["A", "B"] and d.fps == 25.0
+
+
+def test_rebase_rest_is_exact_and_makes_the_bind_pose_zero():
+    """A skeleton whose zero pose is not a body pose (every bone along +X, like Bandai-Namco's)
+    rebased onto the pose of one of its frames: the same joint positions on every frame,
+    identity rotations on that frame, world-aligned rest frames, offsets and End-Site tails
+    turned into the new rest."""
+    text = """HIERARCHY
+ROOT Hips
+{
+  OFFSET 0 90 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
+  JOINT Spine
+  {
+    OFFSET 20 0 0
+    CHANNELS 3 Zrotation Xrotation Yrotation
+    End Site
+    {
+      OFFSET 30 0 0
+    }
+  }
+  JOINT Leg
+  {
+    OFFSET 0 0 10
+    CHANNELS 3 Zrotation Xrotation Yrotation
+    JOINT Shin
+    {
+      OFFSET 40 0 0
+      CHANNELS 3 Zrotation Xrotation Yrotation
+      End Site
+      {
+        OFFSET 40 0 0
+      }
+    }
+  }
+}
+MOTION
+Frames: 3
+Frame Time: 0.0333333
+0 90 0 90 0 0 0 0 0 -180 0 0 0 0 0
+1 91 2 95 5 3 0 4 2 -170 10 0 30 0 0
+2 90 4 100 -5 0 10 0 0 -190 0 5 60 0 0
+"""
+    d = read_bvh(text, scale=0.01)
+    sk = d.skeleton
+    rot, pos = sk.fk(d.local_rotations, d.root_translation)
+    bind = rot[0]                          # frame 0: spine up, legs down
+    sk2, q2 = rebase_rest(sk, d.local_rotations, bind, d.end_sites)
+    rot2, pos2 = sk2.fk(q2, d.root_translation)
+    np.testing.assert_allclose(pos2, pos, atol=1e-12)
+    np.testing.assert_allclose(np.abs(q2[0, :, 0]), 1.0, atol=1e-12)     # frame 0 is the rest
+    assert np.allclose(sk2.rest_rotations, quat.identity((len(sk2),)))
+    _, rest = sk2.rest_world()
+    np.testing.assert_allclose(rest[sk2.index("Spine")] - rest[0], [0, 0.2, 0], atol=1e-12)
+    np.testing.assert_allclose(rest[sk2.index("Shin")] - rest[sk2.index("Leg")], [0, -0.4, 0],
+                               atol=1e-12)
+    np.testing.assert_allclose(sk2.tails[sk2.index("Shin")], [0, -0.4, 0], atol=1e-12)
+    np.testing.assert_allclose(sk2.tails[sk2.index("Spine")], [0, 0.3, 0], atol=1e-12)
+    # bone tails move with the bones (without end_sites: the old tails, turned)
+    t1 = pos + quat.rotate(rot, sk.tails[None])
+    sk3, q3 = rebase_rest(sk, d.local_rotations, bind)
+    rot3, pos3 = sk3.fk(q3, d.root_translation)
+    np.testing.assert_allclose(pos3 + quat.rotate(rot3, sk3.tails[None]), t1, atol=1e-12)
+    # identity bind rotations change nothing
+    sk4, q4 = rebase_rest(sk, d.local_rotations, quat.identity((len(sk),)))
+    np.testing.assert_allclose(q4, d.local_rotations, atol=1e-12)
+    np.testing.assert_allclose(sk4.offsets, sk.offsets)
+    with pytest.raises(ValueError):
+        rebase_rest(sk, d.local_rotations, quat.identity((2,)))
 
 
 def test_speed_sanity():

@@ -133,6 +133,14 @@ def test_bandai_dataset1_labels_captions_and_extraction_is_idempotent(cache):
     assert c.captions == bandai_captions(content, style)
     assert c.bvh.removed_root == "joint_Root" and c.skeleton.names[0] == "Hips"
     _check_map_on_clip(c)
+    # rebased onto a standing pose (the file's zero pose has every bone along +X), toes flat
+    for clip in clips:
+        rest = _check_rebased_rest(clip, 0)
+        sk = clip.skeleton
+        for toe in ("Toes_L", "Toes_R"):
+            t = sk.tails[sk.index(toe)]
+            assert abs(t[1]) < 1e-9 and t[2] > 0.03, t          # horizontal, forward (+Z)
+        assert rest[sk.index("Toes_L")][2] > rest[sk.index("Foot_L")][2]
     marker = cache / "bandai-namco" / "dataset-1" / S._MARKER
     stamp = marker.stat().st_mtime_ns
     next(iter_bandai(DATA, cache, datasets=(1,), limit=1))
@@ -144,7 +152,7 @@ def test_bandai_dataset1_labels_captions_and_extraction_is_idempotent(cache):
 def cmu_clips(cache):
     _need(DATA / "cmu" / "files.csv")
     report = SourceReport("cmu")
-    only = {"60_01", "16_01", "02_01", "135_03"}
+    only = {"60_01", "16_01", "02_01", "135_03", "07_03"}
     clips = {c.name: c for c in iter_cmu(DATA, cache, report=report, only=only)}
     return clips, report
 
@@ -163,17 +171,146 @@ def test_cmu_fps_from_files_csv(cmu_clips):
     assert asf.licence == "CMU" and asf.commercial_ok and "NSF EIA-0196217" in asf.attribution
 
 
-def test_cmu_cgspeed_drops_tpose_frame(cmu_clips):
+def test_cmu_cgspeed_drops_tpose_frame_and_blend(cmu_clips):
     clips, _ = cmu_clips
     c = clips["cmu-02_01-przestr"]
     assert c.labels["dropped_first_frame"] and "note" not in c.labels
-    assert c.num_frames == c.bvh.num_frames - 1
-    np.testing.assert_allclose(c.local_rotations[0], c.bvh.local_rotations[1])
+    assert c.labels["lead_in_frames"] == S._CGSPEED_LEAD_IN == 8
+    assert c.num_frames == c.bvh.num_frames - 8
+    np.testing.assert_allclose(c.local_rotations[0], c.bvh.local_rotations[8])
     # the dropped frame is the converter's rest pose: no limb rotated by more than 15 degrees
     _, ang = quat.to_axis_angle(c.bvh.local_rotations[0, 1:])
     assert np.degrees(ang).max() < 15
     _, ang = quat.to_axis_angle(c.local_rotations[0, 1:])
     assert np.degrees(ang).max() > 15
+    # ... and frames 1-7 blend out of it (the arms swing down ~90 degrees in 58 ms), so the
+    # kept clip starts without a pop: its first steps are like the rest of the clip's
+    def steps(q):
+        d = quat.mul(quat.conjugate(q[:-1]), q[1:])
+        return np.degrees(2 * np.arccos(np.clip(np.abs(d[..., 0]), 0, 1))).max(axis=-1)
+    raw = steps(c.bvh.local_rotations[1:12])
+    assert raw[:3].min() > 15                                # the blend: > 15 deg per frame
+    kept = steps(c.local_rotations)
+    assert kept[:4].max() < 3 * np.percentile(kept, 90), (kept[:4], np.percentile(kept, 90))
+
+
+def test_leading_reference_frames():
+    fps = 60.0
+    walk = np.zeros((100, 3))
+    walk[:, 2] = np.arange(100) * 1.4 / fps                  # 1.4 m/s
+    walk[:, 1] = 1.0
+    assert S.leading_reference_frames(walk, fps) == (0, "")
+    ref = walk.copy()
+    ref[:, 2] += 2.0                                         # the motion starts 2 m away
+    ref[0] = (0.0, 1.05, 0.06)                               # a bind pose at the origin
+    n, why = S.leading_reference_frames(ref, fps)
+    assert n == 1 and why.startswith("frame 0: the root jumps 1.9") and "m/s" in why
+    ref[1] = (0.0, 1.05, 0.06)                               # two of them
+    assert S.leading_reference_frames(ref, fps)[0] == 2
+    ref[2] = (0.0, 1.05, 0.06)                               # more than MAX_REFERENCE_FRAMES:
+    assert S.MAX_REFERENCE_FRAMES == 2                       # left alone (the importer's
+    assert S.leading_reference_frames(ref, fps)[0] == 0      # speed check rejects the clip)
+    sprint = walk.copy()
+    sprint[:, 2] = np.arange(100) * 10.0 / 30.0              # 10 m/s at 30 fps: motion
+    assert S.leading_reference_frames(sprint, 30.0)[0] == 0
+    assert S.leading_reference_frames(ref[:4], fps)[0] == 0  # too short to judge
+
+
+def _fk(skel, rots, root):
+    return skel.fk(rots, root)[1]
+
+
+def _check_rebased_rest(clip, frames_dropped):
+    """A rebased skeleton: the same joint positions as the file on every frame; the rest is a
+    standing human facing +Z (head above hips above knees above feet, left hip at +X)."""
+    m = SOURCE_JOINT_MAPS[clip.skeleton_type]
+    sk = clip.skeleton
+    assert clip.labels.get("rest_pose")
+    assert np.allclose(sk.rest_rotations, quat.identity((len(sk),)))
+    b = clip.bvh
+    a = _fk(sk, clip.local_rotations, clip.root_translation)
+    ref = _fk(b.skeleton, b.local_rotations[frames_dropped:], b.root_translation[frames_dropped:])
+    np.testing.assert_allclose(a, ref, atol=1e-9)
+    _, rest = sk.rest_world()
+
+    def p(c):
+        return rest[sk.index(m[c])]
+    assert p("head")[1] > p("neck")[1] > p("pelvis")[1] > p("left_knee")[1] > p("left_ankle")[1]
+    assert p("right_knee")[1] > p("right_ankle")[1]
+    lat = p("left_hip") - p("right_hip")
+    assert lat[0] > 0.1 and abs(lat[2]) < 0.02 * np.linalg.norm(lat) + 1e-3
+    assert p("left_wrist")[0] > p("left_shoulder")[0] > p("right_shoulder")[0] > \
+        p("right_wrist")[0]
+    return rest
+
+
+def test_cmu_iclone_07_03_reference_frame_dropped_and_rest_rebased(cmu_clips):
+    """iClone's CMU subject 07 starts with the CC3 bind T-pose at the origin and the walk 2.2 m
+    away (the importer used to reject 07_03 ... 07_12 at 50-66 m/s). The frame is dropped, the
+    walk matches the cgspeed conversion of the same trial, and the skeleton is rebased onto
+    that bind pose (its zero pose has every bone along +Y, the legs pointing up)."""
+    clips, report = cmu_clips
+    ic, pz = clips["cmu-07_03-iclone"], clips["cmu-07_03-przestr"]
+    assert ic.labels["dropped_reference_frames"] == 1
+    assert "jumps 2.2" in ic.labels["reference_frames_reason"]
+    assert ic.num_frames == ic.bvh.num_frames - 1
+    assert abs(ic.seconds - pz.seconds) < 0.1
+    step = np.linalg.norm(np.diff(ic.root_translation, axis=0), axis=-1) * ic.fps
+    assert step.max() < 2.5
+    assert not any("07_03" in n for n, _ in report.failed)
+    assert "dropped_reference_frames" not in pz.labels
+    rest = _check_rebased_rest(ic, 1)
+    m = SOURCE_JOINT_MAPS[ic.skeleton_type]
+    sk = ic.skeleton
+    arm = rest[sk.index(m["left_wrist"])] - rest[sk.index(m["left_shoulder"])]
+    assert arm[0] > 0.95 * np.linalg.norm(arm)             # a T-pose: the arms horizontal
+    # the 101-joint files get the same rest
+    other = clips["cmu-02_01-iclone"]
+    _check_rebased_rest(other, 0)
+    np.testing.assert_allclose(other.skeleton.offsets[1:], sk.offsets[1:], atol=1e-9)
+
+
+def test_cmu_head_tails_point_up_not_at_an_eye(cmu_clips):
+    """cgspeed's head has the eyes as children, iClone's a facial bone with jaw and eyes:
+    bone_tails pointed the head at one eye (18-31 degrees sideways), which rolled and pitched
+    imported heads. In these upright T-pose rests the readers point it straight up."""
+    clips, _ = cmu_clips
+    for name, head in (("cmu-02_01-przestr", "head"), ("cmu-07_03-iclone", "CC_Base_Head"),
+                       ("cmu-02_01-iclone", "CC_Base_Head")):
+        sk = clips[name].skeleton
+        j = sk.index(head)
+        t = sk.tails[j]
+        assert t[1] > 0.02 and np.allclose(t[[0, 2]], 0.0), (name, t)
+        _, rest = sk.rest_world()
+        up = sk.rest_tails_world()[j] - rest[j]
+        np.testing.assert_allclose(up / np.linalg.norm(up), [0, 1, 0], atol=1e-9)
+
+
+def test_bind_tables_match_the_data(cmu_clips, cache):
+    """_BIND_ROTATIONS holds what its notes say: iClone's frame 0 of 07_03, Bandai's mean of
+    the seven 'normal' standing first frames of dataset 1."""
+    from backend.motion.bvh import read_bvh
+    clips, _ = cmu_clips
+    d = clips["cmu-07_03-iclone"].bvh
+    rot, _ = d.skeleton.fk(d.local_rotations[:1], d.root_translation[:1])
+    for name, q in S._BIND_ROTATIONS["iclone"].items():
+        got = rot[0, d.skeleton.index(name)]
+        assert abs(float(np.dot(got, q))) / np.linalg.norm(q) > np.cos(np.radians(0.1)), name
+    _need(DATA / "bandai-namco" / "dataset-1.tar.xz")
+    next(iter_bandai(DATA, cache, datasets=(1,), limit=1))             # extracted
+    base = cache / "bandai-namco" / "dataset-1" / "dataset" / \
+        "Bandai-Namco-Research-Motiondataset-1" / "data"
+    Ws = []
+    for take in ("bow_normal_001", "bye_normal_001", "byebye_normal_001", "call_normal_001",
+                 "call_normal_002", "guide_normal_001", "respond_normal_001"):
+        b = read_bvh(base / f"dataset-1_{take}.bvh", scale=0.01, root_position="absolute")
+        Ws.append(b.skeleton.fk(b.local_rotations[:1], b.root_translation[:1])[0][0])
+    Ws = np.array(Ws)
+    for name, q in S._BIND_ROTATIONS["bandai-namco"].items():
+        w = Ws[:, b.skeleton.index(name)]
+        w = np.where((w @ w[0])[:, None] < 0, -w, w).mean(axis=0)
+        w /= np.linalg.norm(w)
+        assert abs(float(np.dot(w, q))) / np.linalg.norm(q) > np.cos(np.radians(0.1)), name
 
 
 def test_cmu_iclone_101j_matches_100j_and_maps(cmu_clips):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..motion import axes
+from ..motion import axes, quat
 from ..motion.bonemap import MappingError, auto_map
 from ..motion.clip import Clip
 from ..motion.normalize import standardize
@@ -56,8 +56,16 @@ def to_canonical(src_clip, joint_map: dict | None = None) -> Clip:
     joint_map = {k: v for k, v in joint_map.items() if v}
     pose = retarget(skel, rots, root, joint_map, CANONICAL, IDENTITY_MAP,
                     root_mode="hips", foot_ik=True, fps=src_clip.fps)
-    positions = CANONICAL.fk(pose.rotations, None, pose.locations)[1]
-    clip = Clip(pose.rotations, positions[:, 0], src_clip.fps, CANONICAL.copy())
+    # The pose covers the driven bones only (a canonical joint the source lacks, e.g. a toe,
+    # is left out): unlisted joints keep their rest (identity), as the retargeter intends.
+    T = pose.rotations.shape[0]
+    rotations = quat.identity((T, len(CANONICAL)))
+    locations = np.zeros((T, len(CANONICAL), 3))
+    idx = [CANONICAL.index(n) for n in pose.bone_names]
+    rotations[:, idx] = pose.rotations
+    locations[:, idx] = pose.locations
+    positions = CANONICAL.fk(rotations, None, locations)[1]
+    clip = Clip(rotations, positions[:, 0], src_clip.fps, CANONICAL.copy())
     clip = resample(clip, LIBRARY_FPS)
     clip = standardize(clip)
     _check(clip)

@@ -80,8 +80,15 @@ class MotionLibrary:
             for c in e.captions:
                 captions.append(c)
                 owner.append(i)
-        self.caption_embeddings = encoder.encode(captions).astype(np.float16) if captions \
-            else np.zeros((0, 384), np.float16)
+        if captions:
+            # Templated captions repeat a lot (Bandai: 12k captions, <1k distinct): embed each
+            # distinct text once.
+            unique, inverse = np.unique(np.array(captions, dtype=object).astype(str),
+                                        return_inverse=True)
+            vectors = encoder.encode(list(unique)).astype(np.float16)
+            self.caption_embeddings = vectors[inverse]
+        else:
+            self.caption_embeddings = np.zeros((0, 384), np.float16)
         self.caption_owner = np.asarray(owner, dtype=np.int32)
 
     # -------------------------------------------------------------------- access

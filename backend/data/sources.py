@@ -1,10 +1,11 @@
 """Raw motion sources: Bandai-Namco, CMU (three BVH subsets) and DeepMimic, numpy only.
 
-Each enumerator yields `SourceClip`s in the source's own skeleton, metres, **Y-up with the
-character's rest facing +Z** (the convention `backend/motion/axes.py` converts from; the
-importer does that conversion, not this module). Files that fail are reported in a
-`SourceReport` (`report.failed` / `report.skipped`, each `(name, reason)`), never raised;
-that includes clips that parse but fail `check_clip` (e.g. a broken root track), unless
+Each enumerator yields `SourceClip`s in the source's own skeleton (identity rest rotations;
+Bandai-Namco and iClone rebased onto a real standing / bind pose, see `bind_rotations`),
+metres, **Y-up with the character's rest facing +Z** (the convention `backend/motion/axes.py`
+converts from; the importer does that conversion, not this module). Files that fail are
+reported in a `SourceReport` (`report.failed` / `report.skipped`, each `(name, reason)`), never
+raised; that includes clips that parse but fail `check_clip` (e.g. a broken root track), unless
 `sanity_check=False`.
 
     report = SourceReport("cmu")
@@ -39,14 +40,15 @@ from typing import Iterator
 import numpy as np
 
 from ..motion import quat
-from ..motion.bvh import UNIT_SCALES, BvhData, BvhError, bone_tails, read_bvh
+from ..motion.bvh import UNIT_SCALES, BvhData, BvhError, bone_tails, read_bvh, rebase_rest
 from ..motion.skeleton import CANONICAL_NAMES, Skeleton
 
 log = logging.getLogger(__name__)
 
 __all__ = ["SourceClip", "SourceReport", "iter_bandai", "iter_cmu", "iter_deepmimic",
            "iter_all", "bandai_captions", "CAPTION_VOCAB", "DEEPMIMIC_CAPTIONS",
-           "SOURCE_JOINT_MAPS", "LICENCES", "ATTRIBUTIONS", "extract_archive", "check_clip"]
+           "SOURCE_JOINT_MAPS", "LICENCES", "ATTRIBUTIONS", "extract_archive", "check_clip",
+           "leading_reference_frames", "bind_rotations"]
 
 # ======================================================================================
 # records
@@ -82,6 +84,7 @@ class SourceClip:
     commercial_ok: bool
     source: str = ""                # "bandai" | "cmu" | "deepmimic"
     bvh: BvhData | None = None      # the parsed file (BVH sources); its arrays may be longer
+                                    # and its rest pose differ (labels["rest_pose"])
     axes: str = "y_up"              # Y up, rest facing +Z: convert with backend.motion.axes
 
     @property
@@ -121,8 +124,10 @@ class SourceReport:
 
 
 def check_clip(clip: SourceClip) -> str | None:
-    """A reason to distrust a parsed clip, or None. Catches broken root tracks (CMU 07_12 and
-    09_10 in the cgspeed conversion put the body up to 1.9 m under the floor)."""
+    """A reason to distrust a parsed clip, or None. Catches broken root tracks: CMU 07_12 and
+    09_10 in the cgspeed conversion keep the body 0.3-0.8 m under the floor, with the pelvis
+    bobbing at 1-2 m/s (median vertical speed; iClone's 07_12: 0.17 m/s) and only 0.3-0.6 m
+    above the lowest joint (iClone's 07_12: 0.96 m): the root channels do not fit the legs."""
     if not (np.all(np.isfinite(clip.local_rotations))
             and np.all(np.isfinite(clip.root_translation))):
         return "non-finite values in the motion"
@@ -134,6 +139,38 @@ def check_clip(clip: SourceClip) -> str | None:
         return (f"implausible root height: the lowest joint is {-np.median(low):.2f} m below "
                 f"the floor on a median frame (down to {-low.min():.2f} m); broken root track")
     return None
+
+
+# A root step faster than this between two frames is a cut, not motion (sprinters peak near
+# 12 m/s); it must also stand out from the clip's own steps by TELEPORT_RATIO.
+TELEPORT_SPEED = 15.0    # m/s
+TELEPORT_RATIO = 10.0
+MAX_REFERENCE_FRAMES = 2
+
+
+def leading_reference_frames(root_translation, fps: float,
+                             max_frames: int = MAX_REFERENCE_FRAMES) -> tuple[int, str]:
+    """How many frames at the start are a separate reference pose rather than motion, and why.
+
+    Some converters put a bind pose at the origin before the motion, which then starts metres
+    away: iClone's CMU subject 07 (07_03 ... 07_12) begins with a T-pose at (0, 1.05, 0.06) m
+    and the walk 2.1-2.7 m away, one frame later (a 130-160 m/s "step"; at the library's 30
+    fps, the importer's 50-66 m/s pelvis). A root step out of frame k < `max_frames` faster
+    than TELEPORT_SPEED and TELEPORT_RATIO times the clip's median step (after it) is such a
+    cut: frames 0..k are the reference. Returns (count, reason) ((0, "") when none)."""
+    t = np.asarray(root_translation, dtype=np.float64)
+    if t.shape[0] < max_frames + 3:
+        return 0, ""
+    step = np.linalg.norm(np.diff(t, axis=0), axis=-1)
+    typical = float(np.median(step[max_frames:]))
+    n = 0
+    why = []
+    for k in range(max_frames):
+        if step[k] * fps > TELEPORT_SPEED and step[k] > TELEPORT_RATIO * typical:
+            why.append(f"frame {k}: the root jumps {step[k]:.2f} m in one frame "
+                       f"({step[k] * fps:.0f} m/s; median step {typical * 1000:.1f} mm)")
+            n = k + 1
+    return n, "; ".join(why)
 
 
 # ======================================================================================
@@ -273,6 +310,147 @@ SOURCE_JOINT_MAPS: dict[str, dict[str, str | None]] = {
     }),
 }
 SOURCE_JOINT_MAPS["iclone-cc3-101j"] = dict(SOURCE_JOINT_MAPS["iclone-cc3-100j"])
+
+# ======================================================================================
+# rest poses
+# ======================================================================================
+# Bandai-Namco's and iClone's zero-rotation pose is not a human pose: every Bandai bone lies
+# along +X (hips lateral -Y, shoulders lateral +X+Z), every iClone bone along +Y (the legs
+# point up). Rest directions and each bone's twist about its own axis then mean nothing, and
+# the retargeter, which aligns rest frames, twisted the imported motion: Bandai's spine1/2
+# turned 90 degrees against the pelvis, the right upper arm rolled ~140 degrees, the feet
+# rolled ~70 degrees; iClone's feet came out upside down (rolled 180 degrees) and the knees
+# rolled ~120 degrees. The readers therefore rebase these skeletons (`bvh.rebase_rest`, exact:
+# every frame's joint positions are unchanged) onto a real pose, turned to face +Z:
+# - iClone: the CC3 bind T-pose, which the iClone conversion of CMU subject 07 writes as frame
+#   0 of 07_03 ... 07_12 (identical in all ten; every iClone file has the same skeleton).
+# - Bandai-Namco: a standing pose, the mean of frame 0 of dataset 1's seven "normal"-style bow,
+#   bye, byebye, call (two takes), guide and respond clips (all within 7 degrees of the mean
+#   for the torso and legs, 9-14 for the arms, 24 for the toes; dataset 2 shares the
+#   skeleton).
+# World orientation (w, x, y, z), in the file's axes, of each joint in that pose; a joint not
+# listed takes its parent's (twist, share, finger and toe bones).
+_BIND_ROTATIONS = {
+    "bandai-namco": {
+        'Hips': (0.7104, -0.0602, -0.0621, 0.6984),
+        'Spine': (0.5651, 0.4435, 0.4754, 0.5079),
+        'Chest': (0.5508, 0.4380, 0.4889, 0.5154),
+        'Neck': (0.5292, 0.4574, 0.4996, 0.5110),
+        'Head': (0.5033, 0.4832, 0.5109, 0.5022),
+        'Shoulder_L': (0.9975, -0.0304, -0.0575, -0.0259),
+        'UpperArm_L': (0.7566, -0.1329, 0.1205, -0.6288),
+        'LowerArm_L': (0.7650, -0.2452, -0.0182, -0.5952),
+        'Hand_L': (0.8258, 0.0376, -0.2079, -0.5229),
+        'Shoulder_R': (0.0370, 0.9939, 0.0556, 0.0876),
+        'UpperArm_R': (0.1572, 0.7429, 0.6190, 0.2008),
+        'LowerArm_R': (0.2854, 0.7688, 0.5711, 0.0379),
+        'Hand_R': (0.0306, 0.8277, 0.5486, -0.1138),
+        'UpperLeg_L': (0.7049, 0.0663, -0.0691, -0.7028),
+        'LowerLeg_L': (0.7080, 0.1093, -0.0253, -0.6973),
+        'Foot_L': (0.6288, -0.2785, -0.3218, -0.6507),
+        'Toes_L': (0.5759, -0.3694, -0.4091, -0.6038),
+        'UpperLeg_R': (0.0261, -0.6821, -0.7308, 0.0099),
+        'LowerLeg_R': (0.0627, -0.6821, -0.7281, -0.0245),
+        'Foot_R': (0.4003, 0.6799, 0.5828, -0.1946),
+        'Toes_R': (0.4802, 0.6447, 0.5190, -0.2905),
+    },
+    "iclone": {
+        'CC_Base_Hip': (1.0000, -0.0000, 0.0000, -0.0017),
+        'CC_Base_Pelvis': (0.9947, 0.1025, -0.0002, -0.0017),
+        'CC_Base_L_Thigh': (0.0025, -0.0003, 0.0422, 0.9991),
+        'CC_Base_L_Calf': (0.0031, 0.0003, -0.0404, 0.9992),
+        'CC_Base_L_Foot': (0.0304, -0.0451, -0.6222, -0.7810),
+        'CC_Base_L_ToeBase': (0.0371, -0.0078, -0.7401, -0.6714),
+        'CC_Base_R_Thigh': (0.0027, 0.0012, -0.0373, -0.9993),
+        'CC_Base_R_Calf': (0.0031, 0.0017, 0.0357, -0.9994),
+        'CC_Base_R_Foot': (0.0312, -0.0463, 0.6223, 0.7808),
+        'CC_Base_R_ToeBase': (0.0382, -0.0090, 0.7402, 0.6713),
+        'CC_Base_Waist': (0.9900, 0.1412, 0.0000, 0.0000),
+        'CC_Base_Spine01': (0.9990, -0.0437, 0.0000, 0.0000),
+        'CC_Base_Spine02': (0.9959, -0.0900, -0.0000, 0.0000),
+        'CC_Base_NeckTwist01': (0.9952, 0.0978, -0.0000, 0.0000),
+        'CC_Base_NeckTwist02': (0.9965, 0.0840, -0.0000, 0.0000),
+        'CC_Base_Head': (1.0000, -0.0001, -0.0000, 0.0000),
+        'CC_Base_L_Clavicle': (0.7110, -0.0900, 0.0942, -0.6911),
+        'CC_Base_L_Upperarm': (0.6916, 0.0034, -0.0030, -0.7222),
+        'CC_Base_L_Forearm': (0.6995, 0.0043, -0.0039, -0.7146),
+        'CC_Base_L_Hand': (0.6708, -0.0152, 0.0143, -0.7414),
+        'CC_Base_R_Clavicle': (0.7109, -0.0900, -0.0941, 0.6911),
+        'CC_Base_R_Upperarm': (0.6916, 0.0057, 0.0025, 0.7222),
+        'CC_Base_R_Forearm': (0.6995, 0.0065, 0.0033, 0.7146),
+        'CC_Base_R_Hand': (0.6707, -0.0140, -0.0160, 0.7414),
+    },
+}
+_BIND_OF_TYPE = {"bandai-namco": "bandai-namco", "iclone-cc3-100j": "iclone",
+                 "iclone-cc3-101j": "iclone"}
+_BIND_NOTE = {"bandai-namco": "standing pose of dataset 1 (mean of 7 'normal' first frames)",
+              "iclone": "CC3 bind T-pose (frame 0 of the iClone conversion of CMU 07_03)"}
+
+
+def bind_rotations(skeleton: Skeleton, skeleton_type: str) -> np.ndarray | None:
+    """(J, 4) world orientations of the joints in the rest pose a skeleton type is rebased
+    onto (see `_BIND_ROTATIONS`), turned about +Y so the body faces +Z; None for a type whose
+    zero-rotation pose is already a usable T-pose (cgspeed, ASF, DeepMimic)."""
+    key = _BIND_OF_TYPE.get(skeleton_type)
+    if key is None:
+        return None
+    table = _BIND_ROTATIONS[key]
+    J = len(skeleton)
+    B = quat.identity((J,))
+    for j, name in enumerate(skeleton.names):
+        if name in table:
+            B[j] = table[name]
+        elif skeleton.parents[j] >= 0:
+            B[j] = B[skeleton.parents[j]]
+    B = quat.normalize(B)
+    m = SOURCE_JOINT_MAPS[skeleton_type]
+    sk, _ = rebase_rest(skeleton, quat.identity((1, J)), B)
+    _, pos = sk.rest_world()
+    lat = pos[sk.index(m["left_hip"])] - pos[sk.index(m["right_hip"])]
+    yaw = quat.from_axis_angle(np.array([0.0, 1.0, 0.0]), np.array(np.arctan2(lat[2], lat[0])))
+    return quat.normalize(quat.mul(yaw[None], B))
+
+
+def _rebase(skeleton: Skeleton, rots: np.ndarray, skeleton_type: str, end_sites,
+            labels: dict) -> tuple[Skeleton, np.ndarray]:
+    B = bind_rotations(skeleton, skeleton_type)
+    if B is not None:
+        labels["rest_pose"] = _BIND_NOTE[_BIND_OF_TYPE[skeleton_type]]
+        skeleton, rots = rebase_rest(skeleton, rots, B, end_sites)
+    return _fix_tails(skeleton, skeleton_type), rots
+
+
+# Tails (`Skeleton.tails`, where a bone points) that `bvh.bone_tails` cannot guess right; the
+# retargeter reads segment directions from them (a head's from its tail):
+# - heads whose children are the eyes (cgspeed: leftEye/rightEye; iClone: the facial bone,
+#   whose children are the jaw and eyes): the tail went to one eye, forward-up and 18-31
+#   degrees to one side, so imported heads hung up to ~35 degrees forward and rolled 20-35
+#   degrees (cgspeed to the right, iClone to the left, on the same CMU walks). Both rests are
+#   T-poses with the head upright, so the tail points straight up (+Y) instead, keeping its
+#   length. (The neck -> head pivot line is no better: it leans 10-15 degrees forward.)
+# - Bandai's toes (a zero-length End Site: the tail continues the bone) pointed 40 degrees into
+#   the floor in the standing rest (the shod foot's ankle -> toe-joint line), where toes lie
+#   flat: they are laid horizontal (same length and heading; Bandai's rest is a standing pose).
+_UPRIGHT_TAILS = {"cgspeed-daz-43j": ("head",), "iclone-cc3-100j": ("CC_Base_Head",),
+                  "iclone-cc3-101j": ("CC_Base_Head",)}
+_FLAT_TAILS = {"bandai-namco": ("Toes_L", "Toes_R")}
+
+
+def _fix_tails(skel: Skeleton, skeleton_type: str) -> Skeleton:
+    up = [skel.index(n) for n in _UPRIGHT_TAILS.get(skeleton_type, ()) if n in skel.names]
+    flat = [skel.index(n) for n in _FLAT_TAILS.get(skeleton_type, ()) if n in skel.names]
+    if not up and not flat:
+        return skel
+    tails = skel.tails.copy()
+    for j in up:
+        tails[j] = np.array([0.0, 1.0, 0.0]) * np.linalg.norm(tails[j])
+    for j in flat:
+        t = tails[j]
+        h = np.array([t[0], 0.0, t[2]])
+        if np.linalg.norm(h) > 1e-6:
+            tails[j] = h * (np.linalg.norm(t) / np.linalg.norm(h))
+    return Skeleton(skel.names, skel.parents, skel.offsets, skel.rest_rotations, tails)
+
 
 # ======================================================================================
 # Bandai-Namco
@@ -486,9 +664,16 @@ def _bandai_clip(bvh_path: Path, n: int, contents, styles) -> SourceClip:
         labels["name_label_mismatch"] = f"file name says {m.group(2)}/{m.group(3)}"
     d = read_bvh(bvh_path, scale=0.01, root_position="absolute")
     labels["bvh_warnings"] = list(d.warnings)
+    rots, trans = d.local_rotations, d.root_translation
+    n_ref, why = leading_reference_frames(trans, d.fps)
+    if n_ref:
+        rots, trans = rots[n_ref:], trans[n_ref:]
+        labels["dropped_reference_frames"] = n_ref
+        labels["reference_frames_reason"] = why
+    skel, rots = _rebase(d.skeleton, rots, "bandai-namco", d.end_sites, labels)
     return SourceClip(
-        name=name, path=str(bvh_path), skeleton_type="bandai-namco", skeleton=d.skeleton,
-        local_rotations=d.local_rotations, root_translation=d.root_translation, fps=d.fps,
+        name=name, path=str(bvh_path), skeleton_type="bandai-namco", skeleton=skel,
+        local_rotations=rots, root_translation=trans, fps=d.fps,
         captions=bandai_captions(content, style), labels=labels,
         licence=LICENCES["bandai"], attribution=ATTRIBUTIONS["bandai"], commercial_ok=False,
         source="bandai", bvh=d)
@@ -504,6 +689,12 @@ _CMU_SHORT = {"przestr-motion-capture.tar.xz": "przestr",
               "iclone-cmu-mocap.tar.xz": "iclone"}
 _CMU_SCALE = {"cgspeed-daz-43j": 0.01, "cmu-asf-31j": UNIT_SCALES["asf"],
               "iclone-cc3-100j": 0.01, "iclone-cc3-101j": 0.01}
+# cgspeed's converter (przestr and papagina, all 99 trials) writes a T-pose as frame 0 and then
+# blends out of it over the next 7 frames, whatever the frame rate: the arms swing down from
+# horizontal (02_01's left upper arm: 0, 25, 51, 73, 89, 96, 95, 92, 90, 90 degrees from rest
+# over file frames 0-9), overshooting and settling by frame 8. iClone's conversion of the same
+# trials starts in the settled pose. The first 8 file frames are dropped (67 ms at 120 fps).
+_CGSPEED_LEAD_IN = 8
 # iClone writes the hip height in the root OFFSET and adds the channels to it (the others have
 # a zero root OFFSET, where both readings agree).
 _CMU_ROOT_POSITION = {"iclone-cc3-100j": "relative", "iclone-cc3-101j": "relative"}
@@ -520,7 +711,11 @@ def iter_cmu(shared_root, cache_dir, report: SourceReport | None = None,
 
     - fps is `playback_fps` from files.csv, not the header's (salsa: 60 not 120; the two ASF
       files: 120 not 30).
-    - cgspeed (Daz 43-joint) files lose their first frame, a T-pose the converter added.
+    - cgspeed (Daz 43-joint) files lose their first 8 frames: a T-pose the converter added
+      and its blend out of it (only the first frame when the file has <= 32 frames or
+      frame 0 is not a T-pose).
+    - a leading reference frame followed by a teleport (iClone subject 07: a T-pose at
+      the origin, the walk 2 m away) is dropped; see `leading_reference_frames`.
     - `standard.bvh` (a 3-frame reference skeleton, no trial) is skipped with a reason.
     - captions: the trial description, then the subject description (either may be empty).
     `archives` limits which tars are used; `only` (trial ids like "16_01" or member paths)
@@ -598,17 +793,27 @@ def _cmu_clip(path: Path, row: dict, name: str) -> SourceClip:
                   bvh_warnings=list(d.warnings))
     if skel_type == "cgspeed-daz-43j":
         _, ang = quat.to_axis_angle(rots[0, 1:])
+        drop = 1
         if ang.size and float(np.degrees(ang).max()) > 15.0:
             labels["note"] = "first frame dropped as the converter's T-pose but it is not one"
-        rots, trans = rots[1:], trans[1:]
+        elif rots.shape[0] > 4 * _CGSPEED_LEAD_IN:
+            drop = _CGSPEED_LEAD_IN         # the T-pose and the converter's blend out of it
+        rots, trans = rots[drop:], trans[drop:]
         labels["dropped_first_frame"] = True
+        labels["lead_in_frames"] = drop
         if rots.shape[0] == 0:
             raise ValueError("no frames left after dropping the T-pose frame")
+    n_ref, why = leading_reference_frames(trans, fps)
+    if n_ref:
+        rots, trans = rots[n_ref:], trans[n_ref:]
+        labels["dropped_reference_frames"] = n_ref
+        labels["reference_frames_reason"] = why
+    skel, rots = _rebase(d.skeleton, rots, skel_type, d.end_sites, labels)
     captions = [c for c in (labels["description"], labels["subject_description"]) if c]
     if not captions:
         captions = [f"CMU motion capture trial {row['trial_id']}"]
     return SourceClip(
-        name=name, path=str(path), skeleton_type=skel_type, skeleton=d.skeleton,
+        name=name, path=str(path), skeleton_type=skel_type, skeleton=skel,
         local_rotations=rots, root_translation=trans, fps=fps, captions=captions,
         labels=labels, licence=LICENCES["cmu"], attribution=ATTRIBUTIONS["cmu"],
         commercial_ok=True, source="cmu", bvh=d)

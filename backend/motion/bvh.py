@@ -34,7 +34,9 @@ Semantics, as most BVH tools read them (Blender's importer included):
   own bone at half length, so every bone has a direction.
 - The rest pose is whatever the file's zero rotations give. That is a T-pose for CMU/cgspeed
   and ASF files, but NOT for Bandai-Namco (every bone lies along +X at rest) or iClone (every
-  bone along +Y): a retargeter must not read a T-pose from their rest.
+  bone along +Y): a retargeter must not read a T-pose from their rest, nor any bone's twist.
+  `rebase_rest` moves such a skeleton onto a real pose, exactly (the source readers do, with
+  a bind / standing pose per skeleton type).
 
 Units. `scale` multiplies file units into metres. Without it, the unit is guessed from the
 skeleton's size, measured pose-independently as the longest path between two joints or End
@@ -63,7 +65,7 @@ from . import quat
 from .skeleton import Skeleton
 
 __all__ = ["BvhError", "BvhData", "read_bvh", "write_bvh", "UNIT_SCALES", "guess_scale",
-           "bone_tails", "tree_diameter"]
+           "bone_tails", "tree_diameter", "rebase_rest"]
 
 
 class BvhError(ValueError):
@@ -689,6 +691,44 @@ def bone_tails(parents, offsets, end_sites, eps=1e-4):
         elif parents[j] >= 0 and lengths[j] > eps:
             tails[j] = 0.5 * offsets[j]
     return tails
+
+
+def rebase_rest(skeleton: Skeleton, local_rotations, bind_rotations, end_sites=None
+                ) -> tuple[Skeleton, np.ndarray]:
+    """Give a world-aligned skeleton (BVH semantics) a different rest pose, exactly.
+
+    bind_rotations (J, 4): the world orientation, in the current rest frames, that each joint
+    has in the wanted rest pose (identity: keep). Returns (skeleton, local_rotations) with
+    identity rest rotations again, offsets B(parent) offset and tails B(joint) tail (recomputed
+    with `bone_tails` when `end_sites` {joint: offset} is given), and local rotations
+    B(parent) L B(joint)^-1, so world positions are unchanged on every frame (the root
+    translation is unchanged too) while "zero rotation" now means the new rest pose.
+
+    Why: Bandai-Namco's and iClone's zero-rotation pose is not a human pose (every bone along
+    one axis: +X, or +Y with the legs pointing up), so rest directions and, worse, each bone's
+    twist about its own axis mean nothing there; a retargeter that aligns rest frames (and
+    measures motion as rotation away from rest) twists limbs and torso. Rebasing them onto a
+    real bind or standing pose fixes that without touching the motion."""
+    parents = np.asarray(skeleton.parents)
+    B = quat.normalize(np.asarray(bind_rotations, dtype=np.float64))
+    J = len(parents)
+    if B.shape != (J, 4):
+        raise ValueError(f"bind_rotations must be ({J}, 4), got {B.shape}")
+    if not np.allclose(skeleton.rest_rotations, quat.identity((J,)), atol=1e-6):
+        raise ValueError("rebase_rest expects identity rest rotations (BVH semantics)")
+    Bp = np.stack([B[p] if p >= 0 else quat.identity() for p in parents])
+    offsets = skeleton.offsets.copy()
+    offsets[1:] = quat.rotate(Bp[1:], skeleton.offsets[1:])
+    if end_sites is not None:
+        ends = {int(j): quat.rotate(B[int(j)], np.asarray(e, dtype=np.float64))
+                for j, e in end_sites.items()}
+        tails = bone_tails(parents, offsets, ends)
+    else:
+        tails = quat.rotate(B, skeleton.tails)
+    q = np.asarray(local_rotations, dtype=np.float64)
+    rots = quat.mul(quat.mul(Bp[None], q), quat.conjugate(B)[None])
+    skel = Skeleton(list(skeleton.names), parents.copy(), offsets, None, tails)
+    return skel, quat.normalize(rots)
 
 
 # ======================================================================================
