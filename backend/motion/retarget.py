@@ -54,6 +54,7 @@ _SEGMENT_CHILD = {
     "right_collar": "right_shoulder", "right_shoulder": "right_elbow",
     "right_elbow": "right_wrist", "right_wrist": None,
 }
+_FOOT_SEGMENTS = ("left_ankle", "right_ankle", "left_foot", "right_foot")
 _TORSO = ("pelvis", "spine1", "spine2", "spine3", "neck", "head")
 _LEGS = (("left_hip", "left_knee", "left_ankle"), ("right_hip", "right_knee", "right_ankle"))
 
@@ -125,6 +126,13 @@ def _segment_frames(skel: Skeleton, idx: dict[str, int], shared: set[str]) -> di
                 prim = p(child) - p(c)
             else:
                 prim = tails[j] - p(c)
+            if c in _FOOT_SEGMENTS:
+                # Rest poses all stand on flat ground, but a foot's neutral pitch differs
+                # (shoes, ankle placement): match feet by heading only, so that standing in
+                # the source means standing flat on the target's own feet.
+                flat = np.array([prim[0], prim[1], 0.0])
+                if np.linalg.norm(flat) > 0.25 * np.linalg.norm(prim):
+                    prim = flat
         frames[c] = (prim, second)
     return frames
 
