@@ -1,0 +1,253 @@
+"""`python -m backend eval text2motion`: score a text-to-motion model on the held-out test split.
+
+    python -m backend eval text2motion [--checkpoint starter|clean|PATH] [--dataset DATA.npz]
+                                       [--split test] [--samples N] [--real-only]
+
+1. Loads the dataset (default: <user data>/t2m/dataset_all.npz, built by
+   ``python -m backend dataset build``). When the checkpoint was trained on a filtered dataset
+   (commercially usable items only, some sources), the same filter is applied to the test items.
+2. Loads the action/style recognizer trained on that dataset's real train split, or trains it
+   and caches it under <user data>/eval/ keyed by the dataset's fingerprint.
+3. Scores the real test items (the reference row) and, when a generator is available, one
+   generated motion per test item: one of the item's captions (chosen with a fixed seed), the
+   item's length in seconds (``--length data``; ``predict`` lets the model choose), seed = i.
+4. Prints a table and, on the last line, key=value pairs:
+   real_acc gen_acc acc_ratio (recognition accuracy pooled over the action and style labels the
+   recognizer knows; per kind as real_action_acc ...), fid (generated vs real test features),
+   fid_real (real train vs real test: the floor FID can reach), diversity_real diversity_gen,
+   skate_* penetration_* floating_* jerk_* (``backend.eval.metrics``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .paths import user_data_dir
+
+TASKS = ("text2motion",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("task", choices=TASKS)
+    parser.add_argument("--checkpoint", default=None,
+                        help="model name (starter, clean) or checkpoint path (default: starter)")
+    parser.add_argument("--dataset", type=Path, default=None,
+                        help="saved T2MDataset (default: <user data>/t2m/dataset_all.npz)")
+    parser.add_argument("--split", default="test", choices=("train", "val", "test"))
+    parser.add_argument("--samples", type=int, default=None,
+                        help="score at most N items (a fixed random subset)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--length", choices=("data", "predict"), default="data",
+                        help="generated length: the real item's (data) or the model's choice")
+    parser.add_argument("--real-only", action="store_true", help="only the real reference row")
+    parser.add_argument("--recognizer", type=Path, default=None,
+                        help="recognizer checkpoint to use (default: cached per dataset)")
+    parser.add_argument("--retrain", action="store_true", help="retrain the cached recognizer")
+    parser.add_argument("--epochs", type=int, default=12, help="recognizer training epochs")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads for training the recognizer (1 is faster on a "
+                             "busy machine)")
+    parser.add_argument("--batch", type=int, default=16, help="generation batch size")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+
+
+def recognizer_cache_path(dataset, epochs: int, seed: int) -> Path:
+    key = f"{dataset.fingerprint()[:16]}_e{epochs}_s{seed}"
+    return user_data_dir() / "eval" / f"recognizer_{key}.pt"
+
+
+def get_recognizer(dataset, path: Path | None, epochs: int, seed: int, retrain: bool,
+                   log=print, threads: int | None = None):
+    """The recognizer for `dataset`: `path` if given, else the cached one, else trained now
+    (and cached)."""
+    from .eval.recognizer import Recognizer, train_recognizer
+
+    if path is not None:
+        return Recognizer.load(path), path
+    cache = recognizer_cache_path(dataset, epochs, seed)
+    if cache.is_file() and not retrain:
+        return Recognizer.load(cache), cache
+    log(f"training the recognizer on {sum(it.split == 'train' for it in dataset.items)} real "
+        f"train items ({epochs} epochs); cached as {cache}")
+    rec = train_recognizer(dataset, epochs=epochs, seed=seed, log=log, threads=threads)
+    rec.save(cache)
+    return rec, cache
+
+
+def score(rec, items, features_list, fps: float = 20.0, seed: int = 0) -> dict:
+    """Recognition accuracies, recognizer features, diversity and physical metrics of
+    `features_list` (one (T, 263) array per item, asked for item.labels)."""
+    from .eval import metrics as M
+
+    pred = rec.predict(features_list)
+    out: dict = {"features": pred["features"]}
+    hits, total = 0, 0
+    for kind in rec.vocab:
+        truth = [it.labels.get(kind) if rec.known(kind, it.labels.get(kind)) else None
+                 for it in items]
+        acc = M.recognition_accuracy(pred[kind], truth)
+        n = sum(t is not None for t in truth)
+        out[f"{kind}_acc"] = acc
+        out[f"{kind}_n"] = n
+        if n:
+            hits += int(round(acc * n))
+            total += n
+    out["acc"] = hits / total if total else float("nan")
+    out["diversity"] = M.diversity(pred["features"], seed=seed) if len(items) > 1 else \
+        float("nan")
+    out.update(M.physical_metrics(features_list, fps))
+    return out
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        return f"{v:.4f}" if abs(v) < 1000 else f"{v:.1f}"
+    return str(v)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .data import t2m_dataset as T
+    from .eval import metrics as M
+
+    t_start = time.perf_counter()
+    path = args.dataset or (user_data_dir() / "t2m" / "dataset_all.npz")
+    try:
+        ds = T.T2MDataset.load(path)
+    except T.DatasetError as e:
+        print(f"error: {e}")
+        return 2
+
+    # ---------------------------------------------------------------- the generator
+    gen, gen_error = None, None
+    name = args.checkpoint or "starter"
+    if not args.real_only:
+        try:
+            from .models.text2motion.sample import load_generator
+        except ImportError as e:
+            gen_error = f"the text-to-motion generator code is not available ({e})"
+        else:
+            try:
+                gen = load_generator(name)
+            except Exception as e:    # CheckpointError and friends: report, do not crash
+                gen_error = f"cannot load generator {name!r}: {e}"
+        if gen_error:
+            print(f"note: {gen_error}; scoring real motion only")
+
+    # ---------------------------------------------------------------- the recognizer
+    try:
+        rec, rec_path = get_recognizer(ds, args.recognizer, args.epochs, args.seed, args.retrain,
+                                       threads=args.threads)
+    except Exception as e:
+        print(f"error: recognizer: {e}")
+        return 2
+
+    # ---------------------------------------------------------------- the test items
+    test = ds.filter(split=args.split)
+    gen_data = (gen.meta.get("dataset") or {}) if gen is not None else {}
+    filt = gen_data.get("filter") or {}
+    if gen_data.get("hash") and gen_data["hash"] not in (ds.fingerprint(), None) and not filt:
+        print(f"note: the model was trained on other data (hash {gen_data['hash'][:16]}) than "
+              f"{path.name} ({ds.fingerprint()[:16]}); test takes are the same only if both "
+              f"were built by this pipeline (splits come from take names)")
+    if filt.get("commercial_only") or filt.get("sources"):
+        test = test.filter(commercial_only=bool(filt.get("commercial_only")),
+                           sources=filt.get("sources"))
+        print(f"note: the model was trained on a filtered dataset ({filt}); the same filter "
+              f"applies to the {args.split} items")
+    items = list(test.items)
+    rng = np.random.default_rng(args.seed)
+    if args.samples is not None and args.samples < len(items):
+        keep = sorted(rng.choice(len(items), args.samples, replace=False))
+        items = [items[i] for i in keep]
+    if len(items) < 2:
+        print(f"error: only {len(items)} {args.split} item(s) to score")
+        return 2
+    if len(items) <= rec.config.feature_dim:
+        print(f"note: {len(items)} samples for {rec.config.feature_dim}-dim features: FID is "
+              f"dominated by estimation noise (use a few hundred)")
+
+    # ---------------------------------------------------------------- real reference row
+    real = score(rec, items, [it.features for it in items], seed=args.seed)
+    train_items = [it for it in ds.items if it.split == "train"]
+    ref = [train_items[i] for i in
+           sorted(rng.choice(len(train_items), min(len(train_items), max(len(items), 300)),
+                             replace=False))]
+    ref_feats = rec.features([it.features for it in ref])
+    results = {"dataset": str(path), "dataset_fingerprint": ds.fingerprint(),
+               "recognizer": str(rec_path), "split": args.split, "samples": len(items),
+               "real_acc": real["acc"], "fid_real": M.fid(ref_feats, real["features"]),
+               "diversity_real": real["diversity"], "skate_real": real["skate"],
+               "penetration_real": real["penetration"], "floating_real": real["floating"],
+               "jerk_real": real["jerk"]}
+    for kind in rec.vocab:
+        results[f"real_{kind}_acc"] = real[f"{kind}_acc"]
+
+    # ---------------------------------------------------------------- generated rows
+    gen_row = None
+    if gen is not None:
+        texts = [it.captions[int(rng.integers(len(it.captions)))] if it.captions else ""
+                 for it in items]
+        seconds = [it.seconds if args.length == "data" else None for it in items]
+        seeds = [args.seed + i for i in range(len(items))]
+        feats = []
+        t0 = time.perf_counter()
+        for s in range(0, len(items), args.batch):
+            feats += list(gen.generate(texts[s:s + args.batch], seconds[s:s + args.batch],
+                                       seeds[s:s + args.batch]))
+            print(f"generated {len(feats)}/{len(items)} ({time.perf_counter() - t0:.0f} s)",
+                  flush=True)
+        gen_s = time.perf_counter() - t0
+        feats = [np.asarray(f, np.float32) for f in feats]
+        gen_row = score(rec, items, feats, seed=args.seed)
+        results.update({
+            "checkpoint": str(getattr(gen, "path", name)), "gen_acc": gen_row["acc"],
+            "acc_ratio": gen_row["acc"] / real["acc"] if real["acc"] else float("nan"),
+            "fid": M.fid(gen_row["features"], real["features"]),
+            "diversity_gen": gen_row["diversity"], "skate_gen": gen_row["skate"],
+            "penetration_gen": gen_row["penetration"], "floating_gen": gen_row["floating"],
+            "jerk_gen": gen_row["jerk"], "gen_seconds": gen_s,
+            "gen_seconds_per_clip": gen_s / len(items)})
+        for kind in rec.vocab:
+            results[f"gen_{kind}_acc"] = gen_row[f"{kind}_acc"]
+    elif not args.real_only:
+        results["generator_error"] = gen_error
+
+    # ---------------------------------------------------------------- report
+    kinds = list(rec.vocab)
+    cols = ["acc"] + [f"{k}_acc" for k in kinds] + ["fid", "diversity", "skate", "penetration",
+                                                    "floating", "jerk"]
+    print(f"\n{args.split} split: {len(items)} items "
+          + ", ".join(f"{k}: {real[k + '_n']} labelled" for k in kinds)
+          + f"; recognizer {rec_path.name}")
+    print(f"{'':<10}" + "".join(f"{c:>13}" for c in cols))
+    rows = [("real", real, results["fid_real"])]
+    if gen_row is not None:
+        rows.append(("generated", gen_row, results["fid"]))
+    for label, row, fid_v in rows:
+        vals = [row["acc"]] + [row[f"{k}_acc"] for k in kinds] + [
+            fid_v, row["diversity"], row["skate"], row["penetration"], row["floating"],
+            row["jerk"]]
+        print(f"{label:<10}" + "".join(f"{_fmt(v):>13}" for v in vals))
+    print("(fid of the real row: real train vs real test items; skate: fraction of frames; "
+          "penetration/floating: m; jerk: m/s^3)")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({k: v for k, v in results.items()}, indent=2,
+                                        default=float))
+    keys = ["real_acc", "gen_acc", "acc_ratio", "fid", "fid_real", "diversity_real",
+            "diversity_gen", "skate_real", "skate_gen", "penetration_real", "penetration_gen",
+            "floating_real", "floating_gen", "jerk_real", "jerk_gen"]
+    keys += [f"real_{k}_acc" for k in kinds] + [f"gen_{k}_acc" for k in kinds]
+    results["eval_seconds"] = time.perf_counter() - t_start
+    keys += ["samples", "eval_seconds"]
+    print(" ".join(f"{k}={_fmt(results.get(k, float('nan')))}" for k in keys))
+    if gen is None and args.checkpoint is not None and not args.real_only:
+        return 2
+    return 0
