@@ -22,6 +22,9 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("backend.cli_generate", "prompt -> motion file (.bvh / .npz), no Blender"),
     "import": ("backend.cli_import", "import the mocap corpora onto the canonical skeleton"),
     "bench": ("backend.cli_bench", "speed benchmarks; key=value figures on the last line"),
+    "dataset": ("backend.cli_dataset", "build / inspect text-to-motion training data"),
+    "eval": ("backend.cli_eval", "evaluate generated motion against real held-out motion"),
+    "train": ("backend.cli_train", "train a model family (text2motion); torchrun-ready"),
 }
 
 

@@ -1,26 +1,60 @@
 """`python -m backend bench NAME`: speed figures, printed as key=value on the last line.
 
-  retarget   10 s / 30 fps clip onto a generated Rigify rig vs Blender's BVH importer
-             (same frames, same process) -> ratio = Blender time / Anima time
+  retarget     10 s / 30 fps clip onto a generated Rigify rig vs Blender's BVH importer
+               (same frames, same process) -> ratio = Blender time / Anima time
+  text2motion  10 s clip from a prompt with the starter generator on the CPU (2 threads):
+               text encoding + sampling + conversion to a clip, N runs -> p50_s, p95_s, and
+               peak_mb (peak resident set size of the process, from getrusage)
+
+A bench is either a script run in its own process (a Path: the Blender side never enters the
+backend process) or a function run in-process ("module:function" returning a dict).
 """
 from __future__ import annotations
 
 import argparse
+import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 from .paths import REPO_ROOT
 
-BENCHES = {"retarget": REPO_ROOT / "tools" / "bench_retarget_blender.py"}
+BENCHES: dict[str, Path | str] = {
+    "retarget": REPO_ROOT / "tools" / "bench_retarget_blender.py",
+    "text2motion": "backend.models.text2motion.sample:benchmark",
+}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", choices=sorted(BENCHES))
+    parser.add_argument("--repeat", type=int, default=20,
+                        help="timed runs of an in-process bench (text2motion)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch CPU threads of an in-process bench (text2motion)")
+    parser.add_argument("--model", default="starter",
+                        help="text2motion: starter | clean | a checkpoint path")
+
+
+def _format(result: dict) -> str:
+    return " ".join(f"{k}={v}" for k, v in result.items())
 
 
 def run(args: argparse.Namespace) -> int:
+    bench = BENCHES[args.name]
+    if isinstance(bench, str):
+        module, func = bench.split(":")
+        fn = getattr(importlib.import_module(module), func)
+        if args.repeat < 1 or args.threads < 1:
+            print("error: --repeat and --threads must be at least 1")
+            return 2
+        result = fn(n=args.repeat, threads=args.threads, model=args.model)
+        # the headline figures last, so that `tail -1 | ...` finds them in a fixed place
+        head = {k: result.pop(k) for k in ("p50_s", "p95_s", "peak_mb") if k in result}
+        print(_format(result))
+        print(_format(head))
+        return 0
     # The Blender side runs in its own process: the backend never imports bpy.
-    proc = subprocess.run([sys.executable, str(BENCHES[args.name])], cwd=REPO_ROOT,
+    proc = subprocess.run([sys.executable, str(bench)], cwd=REPO_ROOT,
                           capture_output=True, text=True)
     lines = [ln for ln in proc.stdout.splitlines() if "=" in ln]
     if proc.returncode != 0 or not lines:

@@ -1,0 +1,95 @@
+"""`python -m backend train FAMILY`: train a model family.
+
+    python -m backend train text2motion --preset starter --out assets/models/text2motion_starter.pt
+    python -m backend train text2motion --config my.json --dataset data/t2m.npz --steps 20000
+    torchrun --nproc_per_node=4 -m backend train text2motion --preset clean     # same code, DDP
+
+Runs on the CPU here and under `torchrun` (DistributedDataParallel; gloo on CPU, nccl on GPU)
+unchanged. `--batch` is per process. A run resumes from `<work-dir>/state.pt` when one exists
+(pass `--fresh` to start over). See docs/text2motion.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+FAMILIES = ("text2motion",)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("family", choices=FAMILIES)
+    src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--config", type=Path, help="training config JSON (TrainConfig fields, "
+                                                 "with a nested 'model' object)")
+    src.add_argument("--preset", choices=("tiny", "starter", "clean"))
+    parser.add_argument("--dataset", default=None,
+                        help="a saved text-to-motion dataset (.npz), or a folder in the "
+                             "HumanML3D layout; default: the config's libraries")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="checkpoint to write (default: <work-dir>/text2motion_<name>.pt); "
+                             "a model card goes next to it (.md)")
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="training state, logs and caches (default: out/train/<name>)")
+    parser.add_argument("--steps", type=int, default=None, help="total optimisation steps")
+    parser.add_argument("--batch", type=int, default=None, help="batch size per process")
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: cuda if present)")
+    parser.add_argument("--fresh", action="store_true", help="ignore a saved training state")
+    parser.add_argument("--max-minutes", type=float, default=None,
+                        help="stop (with a checkpoint) after this much wall time")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved config as JSON and exit")
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from .models.text2motion.config import ConfigError, TrainConfig, preset
+    from .models.text2motion.train import TrainError, train
+
+    try:
+        cfg = TrainConfig.load(args.config) if args.config else preset(args.preset)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.dataset:
+        if Path(args.dataset).is_dir():
+            cfg.humanml3d, cfg.dataset = str(args.dataset), None
+        else:
+            cfg.dataset, cfg.humanml3d = str(args.dataset), None
+    if args.steps is not None:
+        if args.steps < 1:
+            print("error: --steps must be at least 1", file=sys.stderr)
+            return 2
+        cfg.steps = args.steps
+    if args.batch is not None:
+        if args.batch < 1:
+            print("error: --batch must be at least 1", file=sys.stderr)
+            return 2
+        cfg.batch = args.batch
+    if args.lr is not None:
+        cfg.lr = args.lr
+    if args.print_config:
+        print(json.dumps(cfg.to_dict(), indent=1))
+        return 0
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    try:
+        summary = train(cfg, out=args.out, work_dir=args.work_dir, device=args.device,
+                        fresh=args.fresh, max_seconds=None if args.max_minutes is None
+                        else args.max_minutes * 60.0)
+    except (TrainError, ConfigError, FileNotFoundError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # the dataset module's errors are ValueErrors with clear text
+        from .data.t2m_dataset import DatasetError
+        if isinstance(e, DatasetError):
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        raise
+    if summary:
+        print(" ".join(f"{k}={v}" for k, v in summary.items()))
+    return 0

