@@ -169,6 +169,26 @@ def param(params: dict, name: str, types: type | tuple[type, ...], default: Any 
     return value
 
 
+def prompt_param(params: dict) -> str:
+    """The ``text`` parameter, validated and normalised for a motion job."""
+    from .text.encoder import PromptError, clean_prompt   # no torch at import
+    try:
+        return clean_prompt(param(params, "text", str))
+    except PromptError as e:
+        raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
+
+
+def seconds_param(params: dict, maximum: float) -> float | None:
+    """The optional ``seconds`` parameter: None, or 0 < seconds <= maximum."""
+    if params.get("seconds") is None:
+        return None
+    seconds = float(param(params, "seconds", (int, float)))
+    if not (0.0 < seconds <= maximum):
+        raise JobError(ErrorCode.BAD_PARAMS, f"seconds must be more than 0 and at most "
+                                             f"{maximum:g}, got {seconds:g}")
+    return seconds
+
+
 # ----------------------------------------------------------------------------- sleep
 SLEEP_DEFAULT_SECONDS = 1.0
 SLEEP_MAX_SECONDS = 3600.0

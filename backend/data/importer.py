@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..motion import axes, quat
+from ..motion import axes
 from ..motion.bonemap import MappingError, auto_map
 from ..motion.clip import Clip
 from ..motion.normalize import standardize
@@ -58,12 +58,7 @@ def to_canonical(src_clip, joint_map: dict | None = None) -> Clip:
                     root_mode="hips", foot_ik=True, fps=src_clip.fps)
     # The pose covers the driven bones only (a canonical joint the source lacks, e.g. a toe,
     # is left out): unlisted joints keep their rest (identity), as the retargeter intends.
-    T = pose.rotations.shape[0]
-    rotations = quat.identity((T, len(CANONICAL)))
-    locations = np.zeros((T, len(CANONICAL), 3))
-    idx = [CANONICAL.index(n) for n in pose.bone_names]
-    rotations[:, idx] = pose.rotations
-    locations[:, idx] = pose.locations
+    rotations, locations = pose.expanded(CANONICAL)
     positions = CANONICAL.fk(rotations, None, locations)[1]
     clip = Clip(rotations, positions[:, 0], src_clip.fps, CANONICAL.copy())
     clip = resample(clip, LIBRARY_FPS)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import quat
 from .skeleton import CANONICAL, Skeleton
 
 

@@ -78,6 +78,17 @@ class RigPose:
     loc_keyed: np.ndarray
     fps: float
 
+    def expanded(self, skeleton: Skeleton) -> tuple[np.ndarray, np.ndarray]:
+        """Rotations (T, J, 4) and locations (T, J, 3) over all of `skeleton`'s joints; the
+        bones this pose does not mention stay at rest."""
+        T = self.rotations.shape[0]
+        rotations = quat.identity((T, len(skeleton)))
+        locations = np.zeros((T, len(skeleton), 3))
+        idx = [skeleton.index(n) for n in self.bone_names]
+        rotations[:, idx] = self.rotations
+        locations[:, idx] = self.locations
+        return rotations, locations
+
 
 # ----------------------------------------------------------------------------- helpers
 def _rest_positions(skel: Skeleton) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -588,12 +599,7 @@ def retarget_to_rig(clip: Clip, rig: Skeleton, bonemap: BoneMap, root_mode: str 
 def rig_positions(rig: Skeleton, pose: RigPose) -> np.ndarray:
     """World (armature-space) head positions (T, J, 3) of all of `rig`'s bones for a RigPose
     (bones the pose does not mention stay in their rest pose)."""
-    T = pose.rotations.shape[0]
-    rotations = quat.identity((T, len(rig)))
-    locations = np.zeros((T, len(rig), 3))
-    idx = [rig.index(n) for n in pose.bone_names]
-    rotations[:, idx] = pose.rotations
-    locations[:, idx] = pose.locations
+    rotations, locations = pose.expanded(rig)
     return rig.fk(rotations, None, locations)[1]
 
 

@@ -18,7 +18,7 @@ after import everything is Z-up in Blender's world space (see `axes.py`).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 

@@ -22,9 +22,9 @@ for _module, _pip in (("torch", "torch==2.13.0"), ("sentence_transformers", "gt-
                           f"interpreter lacks: install it with `python -m pip install {_pip}` "
                           f"or pick the project's .venv interpreter in the add-on preferences")
 
-from ...jobs import JobContext, JobError, param, register
+from ...jobs import JobContext, JobError, param, prompt_param, register, seconds_param
 from ...protocol import ARTIFACTS_KEY, ErrorCode
-from ...text.encoder import PromptError, TextEncoder, clean_prompt, is_probably_english
+from ...text.encoder import TextEncoder, is_probably_english
 from ...data.library import DEFAULT_LIBRARY, LibraryError, MotionLibrary
 from . import search
 
@@ -61,16 +61,8 @@ def load_libraries(paths: list[Path], encoder: TextEncoder) -> MotionLibrary:
 
 @register("search")
 def search_job(params: dict, ctx: JobContext) -> dict:
-    try:
-        prompt = clean_prompt(param(params, "text", str))
-    except PromptError as e:
-        raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
-    seconds = params.get("seconds")
-    if seconds is not None:
-        seconds = float(param(params, "seconds", (int, float)))
-        if not (0.0 < seconds <= search.MAX_SECONDS):
-            raise JobError(ErrorCode.BAD_PARAMS, f"seconds must be more than 0 and at most "
-                                                 f"{search.MAX_SECONDS:g}, got {seconds:g}")
+    prompt = prompt_param(params)
+    seconds = seconds_param(params, search.MAX_SECONDS)
     seed = params.get("seed")
     if seed is not None:
         seed = int(param(params, "seed", int))

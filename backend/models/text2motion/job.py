@@ -25,9 +25,9 @@ for _module, _pip in (("torch", "torch==2.13.0"), ("sentence_transformers", "gt-
                           f"interpreter lacks: install it with `python -m pip install {_pip}` "
                           f"or pick the project's .venv interpreter in the add-on preferences")
 
-from ...jobs import JobContext, JobError, param, register
+from ...jobs import JobContext, JobError, param, prompt_param, register, seconds_param
 from ...protocol import ARTIFACTS_KEY, ErrorCode
-from ...text.encoder import PromptError, clean_prompt, is_probably_english
+from ...text.encoder import is_probably_english
 from .config import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_SECONDS, SHIPPED
 
 MAX_VARIATIONS = 8
@@ -38,16 +38,8 @@ BATCH = 4                     # clips per sampling call (cancellation is checked
 
 def check_params(params: dict) -> dict:
     """Validated parameters (raises ``JobError("bad_params", ...)`` with a clear message)."""
-    try:
-        prompt = clean_prompt(param(params, "text", str))
-    except PromptError as e:
-        raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
-    seconds = params.get("seconds")
-    if seconds is not None:
-        seconds = float(param(params, "seconds", (int, float)))
-        if not (0.0 < seconds <= MAX_SECONDS):
-            raise JobError(ErrorCode.BAD_PARAMS, f"seconds must be more than 0 and at most "
-                                                 f"{MAX_SECONDS:g}, got {seconds:g}")
+    prompt = prompt_param(params)
+    seconds = seconds_param(params, MAX_SECONDS)
     seed = params.get("seed")
     seed = int(param(params, "seed", int)) if seed is not None else secrets.randbelow(2**31)
     variations = param(params, "variations", int, 1, minimum=1, maximum=MAX_VARIATIONS)

@@ -23,7 +23,6 @@ import json
 import math
 import os
 import subprocess
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -33,9 +32,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ...motion import humanml3d as H
 from ...paths import REPO_ROOT, user_library_dir
-from .config import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, FEATURE_DIM, FPS, TEXT_DIM,
+from .config import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, FEATURE_DIM, TEXT_DIM,
                      ModelConfig, TrainConfig)
 from .length import rows_to_bins
 from .model import Text2Motion, count_parameters
