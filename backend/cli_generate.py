@@ -73,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         clip = Clip.load_npz(result["artifacts"][first["artifact"]])
     for w in result.get("warnings", []):
         print(f"warning: {w}", file=sys.stderr)
+    if first.get("note"):              # e.g. the best match is shorter than asked
+        print(f"note: {first['note']}", file=sys.stderr)
     if args.fps:
         clip = resample(clip, args.fps)
     out.parent.mkdir(parents=True, exist_ok=True)
