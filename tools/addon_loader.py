@@ -4,6 +4,7 @@ imports (`from ..backend import client`) work. The repository root is symlinked 
 `<tmp>/anima` (copied where symlinks are unavailable) and `<tmp>` is put on sys.path."""
 from __future__ import annotations
 
+import atexit
 import importlib
 import os
 import shutil
@@ -20,6 +21,8 @@ def load_addon(register: bool = False):
         mod = sys.modules[PACKAGE]
     else:
         parent = tempfile.mkdtemp(prefix="anima-addon-")
+        # rmtree removes the link itself, never what it points to.
+        atexit.register(shutil.rmtree, parent, True)
         link = os.path.join(parent, PACKAGE)
         try:
             os.symlink(REPO, link, target_is_directory=True)

@@ -55,7 +55,6 @@ _SEGMENT_CHILD = {
     "right_elbow": "right_wrist", "right_wrist": None,
 }
 _FOOT_SEGMENTS = ("left_ankle", "right_ankle", "left_foot", "right_foot")
-_TORSO = ("pelvis", "spine1", "spine2", "spine3", "neck", "head")
 _LEGS = (("left_hip", "left_knee", "left_ankle"), ("right_hip", "right_knee", "right_ankle"))
 
 
@@ -324,7 +323,6 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
     t_idx = {c: tgt.index(full_tgt.names[k]) for c, k in t_idx.items() if keep[k]}
     root_idx = tgt.index(root_bone) if root_mode == "root_bone" else None
     K = len(tgt)
-    relevant = np.ones(K, dtype=bool)
 
     # Rest alignment.
     s_frames = _segment_frames(src, s_idx, shared)
@@ -368,7 +366,7 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
     rest_vec = np.where((up >= 0)[:, None], t_rest_pos - t_rest_pos[np.maximum(up, 0)], 0.0)
 
     return dict(s_idx=s_idx, shared=shared, tgt=tgt, t_idx=t_idx, root_idx=root_idx, K=K,
-                relevant=relevant, s_rest_rot=s_rest_rot, s_rest_pos=s_rest_pos,
+                s_rest_rot=s_rest_rot, s_rest_pos=s_rest_pos,
                 t_rest_rot=t_rest_rot, t_rest_pos=t_rest_pos, t_rest_tail=t_rest_tail,
                 mapped_of=mapped_of, mapped_k=mapped_k, leader=leader, led=led, align=align,
                 pelvis_k=pelvis_k, anchor_levels=anchor_levels, up=up, rest_vec=rest_vec)
@@ -424,7 +422,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     plan = _cached_plan(src, {c: n for c, n in src_map.items() if n}, tgt,
                         {c: n for c, n in tgt_map.items() if n}, root_mode, root_bone)
     s_idx, shared, tgt, t_idx = plan["s_idx"], plan["shared"], plan["tgt"], plan["t_idx"]
-    root_idx, K, relevant = plan["root_idx"], plan["K"], plan["relevant"]
+    root_idx, K = plan["root_idx"], plan["K"]
     s_rest_rot, s_rest_pos = plan["s_rest_rot"], plan["s_rest_pos"]
     t_rest_rot, t_rest_pos, t_rest_tail = plan["t_rest_rot"], plan["t_rest_pos"], \
         plan["t_rest_tail"]
@@ -505,7 +503,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         if root_mode == "root_bone":
             root_travel[:, :2] = smooth_travel
 
-    # World rotations and positions of the target (only relevant bones are meaningful).
+    # World rotations and positions of the target.
     def turning(world_delta, k):
         """World delta acting on the segment above bone(s) k: that of the leader of up[k]."""
         lead = leader[up[k]]
@@ -558,8 +556,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         rot, pos = world_pose(world_delta, pelvis_t)
 
     # Locals and locations.
-    rotations = quat.identity((T, K))
-    rotations[:, relevant] = tgt.locals_from_world(rot)[:, relevant]
+    rotations = tgt.locals_from_world(rot)
     rotations = quat.unroll(rotations, axis=0)
     locations = np.zeros((T, K, 3))
     loc_keyed = np.zeros(K, dtype=bool)
@@ -575,7 +572,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
                                                rest_vec[k])
         locations[:, k] = quat.inv_rotate(frame, pos[:, k] - base)
         loc_keyed[k] = True
-    return RigPose(list(tgt.names), rotations, locations, relevant.copy(), loc_keyed, fps)
+    return RigPose(list(tgt.names), rotations, locations, np.ones(K, dtype=bool), loc_keyed, fps)
 
 
 def _ancestor_set(skel: Skeleton, k: int) -> set[int]:

@@ -11,11 +11,7 @@ the add-on's AddonPreferences, which tests can then change.
 """
 from __future__ import annotations
 
-import atexit
-import os
-import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -23,24 +19,14 @@ import pytest
 bpy = pytest.importorskip("bpy")
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGE = "anima"
+sys.path.insert(0, str(REPO / "tools"))
+import addon_loader  # noqa: E402  (tools/addon_loader.py: the one way to load the add-on)
+
+PACKAGE = addon_loader.PACKAGE
 
 
 def _load_addon_package():
-    if PACKAGE in sys.modules:
-        return sys.modules[PACKAGE]
-    parent = tempfile.mkdtemp(prefix="anima-addon-")
-    # rmtree removes the link itself, never what it points to.
-    atexit.register(shutil.rmtree, parent, True)
-    link = os.path.join(parent, PACKAGE)
-    try:
-        os.symlink(REPO, link, target_is_directory=True)
-    except (OSError, NotImplementedError):      # no symlinks (Windows without privilege)
-        shutil.copytree(REPO, link, ignore=shutil.ignore_patterns(
-            ".git", ".venv", "tests", "out", "__pycache__", ".cache"))
-    sys.path.insert(0, parent)
-    import importlib
-    return importlib.import_module(PACKAGE)
+    return addon_loader.load_addon()
 
 
 @pytest.fixture(scope="session")
@@ -53,10 +39,7 @@ def anima():
 
 
 def enable_prefs():
-    addons = bpy.context.preferences.addons
-    if addons.get(PACKAGE) is None:
-        addons.new().module = PACKAGE
-    return addons[PACKAGE].preferences
+    return addon_loader.enable_preferences()
 
 
 @pytest.fixture()
