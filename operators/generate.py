@@ -1,7 +1,9 @@
 """Generate / apply operators and the scene settings they read.
 
 ANIMA_OT_generate validates everything it can on the Blender side, snapshots the retarget
-options and submits a `search` job. With a UI it returns at once and the event pump
+options and submits a `generate` job (new motion from the text-to-motion model, several seeds
+as variations) or, with ``source="LIBRARY"`` ("Find in Library"), a `search` job (the best
+matching captured clips). With a UI it returns at once and the event pump
 (operators/jobs.py) applies the result later as one undo step; in background mode it blocks
 until the result is applied (timers do not run there).
 """
@@ -18,6 +20,26 @@ from . import jobs, retarget
 
 PROMPT_MAX_CHARS = 1000
 SECONDS_MAX = 60.0
+VARIATIONS_MAX = 8            # the `generate` job's limit
+
+# The shipped text-to-motion models (backend/models/text2motion, assets/models/): identifier,
+# name, description (with the licence: the panel shows it next to the choice).
+MODEL_ITEMS = [
+    ("starter", "Starter (non-commercial)",
+     "Trained on Bandai-Namco Research Motion (CC BY-NC 4.0) and CMU mocap: the widest range "
+     "of actions and styles; the motion it makes may NOT be used commercially"),
+    ("clean", "Clean (commercial use OK)",
+     "Trained on commercially usable data only (CMU mocap, DeepMimic MIT clips): fewer actions "
+     "and styles, free for commercial work"),
+]
+MODEL_LICENCES = {
+    "starter": ("CC BY-NC 4.0: non-commercial use only", False),
+    "clean": ("CMU / MIT data: commercial use OK", True),
+}
+SOURCES = [
+    ("GENERATE", "Generate", "New motion from the text-to-motion model, several variations"),
+    ("LIBRARY", "Find in Library", "The captured clips whose descriptions match the prompt best"),
+]
 
 
 class AnimaSettings(bpy.types.PropertyGroup):
@@ -29,8 +51,13 @@ class AnimaSettings(bpy.types.PropertyGroup):
                            subtype="TIME_ABSOLUTE", unit="TIME_ABSOLUTE")
     seed: IntProperty(name="Seed", description="Random seed (same prompt and seed give the "
                       "same motion)", default=0, min=0)
-    top_k: IntProperty(name="Alternatives", description="How many candidate motions to "
-                       "return", default=5, min=1, max=20)
+    model: EnumProperty(name="Model", items=MODEL_ITEMS, default="starter",
+                        description="Text-to-motion model used by Generate")
+    variations: IntProperty(name="Variations", description="How many versions to generate "
+                            "(seeds seed, seed+1, ...); the first is applied, the others are "
+                            "listed to pick from", default=4, min=1, max=VARIATIONS_MAX)
+    top_k: IntProperty(name="Library Matches", description="How many captured clips Find in "
+                       "Library returns", default=5, min=1, max=20)
     root_mode: EnumProperty(name="Root Motion", items=retarget.ROOT_MODES, default="hips")
     foot_ik: BoolProperty(name="Foot Contact", description="Correct the legs so the feet land "
                           "where the source's feet land", default=True)
@@ -116,7 +143,7 @@ def parse_search_result(result: dict) -> tuple[list[dict], int, list[str]]:
 def clip_info(alt: dict) -> dict:
     """Custom properties recorded on the new action (where the motion came from)."""
     out = {}
-    for key in ("caption", "source", "licence", "attribution", "commercial_ok", "score"):
+    for key in ("caption", "source", "licence", "attribution", "commercial_ok", "score", "seed"):
         value = alt.get(key)
         if isinstance(value, (str, int, float, bool)) and value != "":
             out["anima_" + key] = value
@@ -125,8 +152,9 @@ def clip_info(alt: dict) -> dict:
 
 def apply_search_result(result: dict, target: str, options: dict, prompt: str = "",
                         scene_name: str | None = None):
-    """Apply a `search` job result: the selected clip onto armature `target`, all clips into
-    the panel's alternatives list. Returns the new Action. Raises ValueError for the user."""
+    """Apply a `search` or `generate` job result (same shape): the selected clip onto
+    armature `target`, all clips into the panel's alternatives (variations) list. Returns the
+    new Action. Raises ValueError for the user."""
     clips, selected, warnings = parse_search_result(result)
     obj = bpy.data.objects.get(target)
     if obj is None or obj.type != "ARMATURE":
@@ -144,7 +172,8 @@ def apply_search_result(result: dict, target: str, options: dict, prompt: str = 
 
 # ----------------------------------------------------------------------------- operators
 class ANIMA_OT_generate(bpy.types.Operator):
-    """Find or generate motion for the prompt and apply it to the active armature"""
+    """Generate new motion for the prompt (or find captured clips) and apply it to the active
+    armature"""
     bl_idname = "anima.generate"
     bl_label = "Generate"
     bl_options = {"REGISTER"}
@@ -153,10 +182,33 @@ class ANIMA_OT_generate(bpy.types.Operator):
                            description="Prompt (default: the scene's Anima prompt)")
     seconds: FloatProperty(name="Seconds", options={"SKIP_SAVE"}, min=0.0)
     seed: IntProperty(name="Seed", options={"SKIP_SAVE"}, min=0)
+    source: EnumProperty(name="Source", items=SOURCES, default="GENERATE",
+                         options={"SKIP_SAVE"})
+    model: EnumProperty(name="Model", items=MODEL_ITEMS, options={"SKIP_SAVE"},
+                        description="Model (default: the scene's Anima model)")
+    variations: IntProperty(name="Variations", options={"SKIP_SAVE"}, min=1,
+                            max=VARIATIONS_MAX)
+
+    @classmethod
+    def description(cls, context, properties):
+        return next(d for k, _n, d in SOURCES if k == properties.source)
 
     def _value(self, name, settings):
         return getattr(self, name) if self.properties.is_property_set(name) \
             else getattr(settings, name)
+
+    def job(self, settings, prompt: str) -> tuple[str, dict]:
+        """(job kind, params) for the chosen source."""
+        params = {"text": prompt, "seed": int(self._value("seed", settings))}
+        seconds = float(self._value("seconds", settings))
+        if seconds > 0:
+            params["seconds"] = seconds
+        if self.source == "LIBRARY":
+            params["top_k"] = int(settings.top_k)
+            return "search", params
+        params["model"] = str(self._value("model", settings))
+        params["variations"] = int(self._value("variations", settings))
+        return "generate", params
 
     def execute(self, context):
         settings = context.scene.anima
@@ -170,11 +222,7 @@ class ANIMA_OT_generate(bpy.types.Operator):
         if session.busy:
             self.report({"ERROR"}, "Anima is already working on a job: wait or cancel it")
             return {"CANCELLED"}
-        params = {"text": prompt, "seed": int(self._value("seed", settings)),
-                  "top_k": int(settings.top_k)}
-        seconds = float(self._value("seconds", settings))
-        if seconds > 0:
-            params["seconds"] = seconds
+        kind, params = self.job(settings, prompt)
         options = options_from_settings(settings, context.scene)
         target, scene_name = arm.name, context.scene.name
 
@@ -182,7 +230,7 @@ class ANIMA_OT_generate(bpy.types.Operator):
             return apply_search_result(result, target, options, prompt, scene_name)
 
         try:
-            record = session.submit("search", params, label=prompt, on_result=on_result,
+            record = session.submit(kind, params, label=prompt, on_result=on_result,
                                     undo_message=f"Anima: {prompt[:60]}", context=context)
         except jobs.JobFailed as e:
             self.report({"ERROR"}, str(e))
@@ -268,7 +316,9 @@ class ANIMA_OT_apply_clip(bpy.types.Operator):
                 name = retarget.keys.action_name_for(context.window_manager.anima.last_prompt
                                                      or alt.caption)
                 info = clip_info({k: getattr(alt, k) for k in (
-                    "caption", "source", "licence", "attribution", "commercial_ok", "score")})
+                    "caption", "source", "licence", "attribution", "commercial_ok")})
+                info.update(clip_info({"seed": alt.seed} if alt.seed >= 0
+                                      else {"score": alt.score}))
             else:
                 info = {}
             if not path:

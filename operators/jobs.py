@@ -639,6 +639,9 @@ def set_alternatives(alternatives: list[dict], target: str = "", prompt: str = "
                 item.score = float(alt.get("score", 0.0))
             except (TypeError, ValueError):
                 item.score = 0.0
+            seed = alt.get("seed")
+            item.seed = seed if isinstance(seed, int) and 0 <= seed < 2**31 else -1
+            item.label = str(alt.get("name", "") or "")
             item.source = str(alt.get("source", ""))
             item.licence = str(alt.get("licence", alt.get("license", "")))
             item.attribution = str(alt.get("attribution", "") or "")
@@ -674,9 +677,12 @@ atexit.register(lambda: _session is not None and _session._close_client())
 
 # ----------------------------------------------------------------------------- UI state
 class AnimaAlternative(bpy.types.PropertyGroup):
+    """One clip of a result: a library match (score) or a generated variation (seed >= 0)."""
     clip: StringProperty(subtype="FILE_PATH")
     caption: StringProperty()
+    label: StringProperty()          # the result's own name for it ("variation 2 (seed 12)")
     score: FloatProperty()
+    seed: IntProperty(default=-1)
     source: StringProperty()
     licence: StringProperty()
     attribution: StringProperty()

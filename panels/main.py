@@ -6,6 +6,8 @@ import os
 
 import bpy
 
+from ..operators.generate import MODEL_LICENCES
+
 
 class _AnimaPanel:
     bl_space_type = "VIEW_3D"
@@ -52,6 +54,16 @@ class ANIMA_PT_main(_AnimaPanel, bpy.types.Panel):
         if arm is None:
             layout.label(text="Select an armature to animate", icon="INFO")
 
+        col = layout.column(align=True)
+        row = col.row(align=True)
+        row.prop(settings, "model", text="")
+        row.prop(settings, "variations", text="")
+        licence, commercial = MODEL_LICENCES.get(settings.model, ("", True))
+        if licence:
+            sub = col.row()
+            sub.scale_y = 0.8
+            sub.label(text=licence, icon="CHECKMARK" if commercial else "ERROR")
+
         row = layout.row(align=True)
         row.scale_y = 1.4
         if st.busy:
@@ -60,6 +72,8 @@ class ANIMA_PT_main(_AnimaPanel, bpy.types.Panel):
             sub = row.row(align=True)
             sub.enabled = arm is not None and bool(settings.prompt.strip())
             sub.operator("anima.generate", text="Generate", icon="PLAY")
+            op = sub.operator("anima.generate", text="Find in Library", icon="VIEWZOOM")
+            op.source = "LIBRARY"
 
         if st.busy:
             text = f"{int(round(st.progress * 100))}%"
@@ -81,8 +95,10 @@ class ANIMA_PT_main(_AnimaPanel, bpy.types.Panel):
 
 
 class ANIMA_PT_alternatives(_AnimaPanel, bpy.types.Panel):
+    """The clips of the last result: generated variations (one per seed) or library
+    matches; the applied one is ticked, any other can be applied as a new Action."""
     bl_idname = "ANIMA_PT_alternatives"
-    bl_label = "Alternatives"
+    bl_label = "Variations"
     bl_parent_id = "ANIMA_PT_main"
 
     @classmethod
@@ -100,13 +116,18 @@ class ANIMA_PT_alternatives(_AnimaPanel, bpy.types.Panel):
             box = layout.box()
             row = box.row()
             applied = os.path.normcase(alt.clip) == os.path.normcase(st.applied_clip)
-            row.label(text=alt.caption or os.path.basename(alt.clip),
-                      icon="CHECKMARK" if applied else "ACTION")
+            generated = alt.seed >= 0 or bool(alt.label)
+            title = (alt.label or f"variation {i + 1}") if generated else \
+                (alt.caption or os.path.basename(alt.clip))
+            row.label(text=title, icon="CHECKMARK" if applied else "ACTION")
             op = row.operator("anima.apply_clip", text="", icon="IMPORT")
             op.alternative = i
             col = box.column(align=True)
             col.scale_y = 0.7
-            col.label(text=f"score {alt.score:.2f}  {alt.source}".strip())
+            if generated:
+                col.label(text=alt.source)
+            else:
+                col.label(text=f"score {alt.score:.2f}  {alt.source}".strip())
             if alt.licence:
                 col.label(text=alt.licence if alt.commercial_ok
                           else f"{alt.licence} (non-commercial)",

@@ -1,6 +1,7 @@
-"""End to end in real Blender with the real backend: Generate on the default character runs
-the `search` job in the backend process (offline MiniLM + the shipped CMU library), and the
-result lands as a new Action named after the prompt, with alternatives to pick from."""
+"""End to end in real Blender with the real backend: on the default character, Generate runs
+the `generate` job (the shipped text-to-motion model) and Find in Library the `search` job
+(offline MiniLM + the shipped CMU library) in the backend process; the result lands as a new
+Action named after the prompt, with variations / alternatives to pick from."""
 import numpy as np
 import pytest
 
@@ -25,7 +26,8 @@ def test_generate_walk_on_default_character(session, fresh_scene):
     user_action = bpy.data.actions.new("MyOwnAction")
     arm.animation_data_create().action = user_action
 
-    assert bpy.ops.anima.generate(prompt="a person walks forward", seconds=2.0) == {"FINISHED"}
+    assert bpy.ops.anima.generate(prompt="a person walks forward", seconds=2.0,
+                                  source="LIBRARY") == {"FINISHED"}
     action = arm.animation_data.action
     assert action is not user_action and action.name.startswith("Anima: a person walks")
     assert "MyOwnAction" in bpy.data.actions            # the user's action is kept
@@ -57,3 +59,39 @@ def test_generate_bad_prompt_is_answered_by_the_backend(session, fresh_scene):
     assert result["clips"]
     result = jobs.run_blocking("search", {"text": "человек идёт вперёд"})
     assert result["clips"] and result["warnings"]
+
+
+def test_generate_new_motion_with_variations(session, fresh_scene):
+    scene = fresh_scene
+    scene.render.fps = 30
+    assert bpy.ops.anima.import_character() == {"FINISHED"}
+    arm = bpy.context.view_layer.objects.active
+    assert scene.anima.model == "starter"                 # the default, non-commercial
+    assert bpy.ops.anima.generate(prompt="a person walks forward", seconds=3.0, seed=5,
+                                  model="clean", variations=3) == {"FINISHED"}
+    action = arm.animation_data.action
+    assert action.name.startswith("Anima: a person walks")
+    assert action.get("anima_source") == "text2motion:clean"
+    assert action.get("anima_licence") == "CMU" and action.get("anima_seed") == 5
+    first, last = (int(round(v)) for v in action.frame_range)
+    assert last - first + 1 == pytest.approx(90, abs=2)   # 3 s at 30 fps
+    hips = pelvis_track(arm, "pelvis", range(first, last + 1, 5))
+    assert np.isfinite(hips).all() and 0.5 < hips[:, 2].mean() < 1.2
+
+    alts = bpy.context.window_manager.anima.alternatives
+    assert [a.seed for a in alts] == [5, 6, 7]
+    assert all(a.licence == "CMU" and a.label.startswith("variation") for a in alts)
+    assert bpy.ops.anima.apply_clip(alternative=2) == {"FINISHED"}
+    other = arm.animation_data.action
+    assert other is not action and other.get("anima_seed") == 7
+    assert "anima_score" not in other
+
+
+def test_generate_job_answers_bad_input(session, fresh_scene):
+    from anima.operators import jobs
+    with pytest.raises(jobs.JobFailed) as err:
+        jobs.run_blocking("generate", {"text": "a person waves", "seconds": 0})
+    assert "more than 0" in str(err.value)
+    with pytest.raises(jobs.JobFailed) as err:
+        jobs.run_blocking("generate", {"text": "a person waves", "model": "huge"})
+    assert "model must be" in str(err.value)

@@ -104,3 +104,25 @@ def test_panels_draw_in_every_state(make_armature, tmp_path):
                           warnings=["odd prompt"])
     log = _draw_all(ctx)
     assert ("label", "CC BY-NC-ND 4.0 (non-commercial)") in log
+
+
+def test_generate_panel_shows_the_model_licence_and_variations(make_armature, tmp_path):
+    from anima.operators import jobs
+    ctx = bpy.context
+    make_armature()
+    settings = ctx.scene.anima
+    assert settings.model == "starter"                  # the default, and it says so
+    log = _draw_all(ctx)
+    assert ("prop", "model") in log and ("prop", "variations") in log
+    assert ("label", "CC BY-NC 4.0: non-commercial use only") in log
+    assert [t for k, t in log if k == "operator"].count("anima.generate") == 2  # + Find in Library
+    settings.model = "clean"
+    assert ("label", "CMU / MIT data: commercial use OK") in _draw_all(ctx)
+
+    jobs.set_alternatives([{"clip": str(tmp_path / f"v{k}.npz"), "caption": "walk",
+                            "name": f"variation {k + 1} (seed {10 + k})", "seed": 10 + k,
+                            "source": "text2motion:clean", "licence": "CMU",
+                            "commercial_ok": True} for k in range(3)], prompt="walk")
+    log = _draw_all(ctx)
+    assert ("label", "variation 3 (seed 12)") in log
+    assert not any(k == "label" and t.startswith("score") for k, t in log)

@@ -16,11 +16,13 @@ FEATURE_DIM = 263                 # HumanML3D features (backend.motion.humanml3d
 TEXT_DIM = 384                    # MiniLM sentence embedding (backend.text.encoder)
 FPS = 20.0                        # HumanML3D rows per second
 CHECKPOINT_FORMAT = "anima-text2motion"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+CHECKPOINT_MIN_VERSION = 2        # version 1: the Conv1d network of before, not readable
 SHIPPED = ("starter", "clean")    # assets/models/text2motion_<name>.pt
 MAX_SECONDS = 60.0                # longest clip a request may ask for
 DEFAULT_GUIDANCE = 2.5
 DEFAULT_STEPS = 10
+PREDICTIONS = ("x1", "velocity")
 
 
 class ConfigError(ValueError):
@@ -44,6 +46,7 @@ class ModelConfig:
     length_max_s: float = 10.0
     length_bin_s: float = 0.5
     length_hidden: int = 256
+    prediction: str = "x1"        # network output: "x1" (clean motion) or "velocity" (x1 - x0)
 
     @property
     def max_tokens(self) -> int:
@@ -62,6 +65,8 @@ class ModelConfig:
         if self.d_model % self.heads:
             raise ConfigError(f"d_model ({self.d_model}) must be a multiple of heads "
                               f"({self.heads})")
+        if self.prediction not in PREDICTIONS:
+            raise ConfigError(f"prediction must be one of {PREDICTIONS}, got {self.prediction!r}")
         if self.max_frames < self.length_max_s * FPS:
             raise ConfigError("max_frames must cover length_max_s")
         return self
@@ -92,6 +97,8 @@ class TrainConfig:
     min_crop_frames: int = 20      # 1 s
     bucket: bool = True            # batches of similar lengths (less padding)
     length_loss_weight: float = 0.1
+    vel_loss_weight: float = 1.0   # MSE of the predicted clean motion's frame-to-frame
+                                   # differences (against jitter; MDM's velocity loss)
     amp: str = "auto"              # "auto" (bf16 autocast where native: CUDA, AVX512-BF16/AMX
                                    # CPUs; else fp32) | "bf16" | "none"
     # bookkeeping

@@ -1,12 +1,17 @@
 """The rectified-flow network over HumanML3D features (see docs/text2motion.md).
 
-``FlowNet`` predicts the velocity ``v = x1 - x0`` of the straight path
-``x_t = t * x1 + (1 - t) * x0`` between Gaussian noise ``x0`` (t = 0) and normalised motion
-features ``x1`` (t = 1), for a batch of sequences of ``T`` rows of 263 features:
+``FlowNet`` works on the straight path ``x_t = t * x1 + (1 - t) * x0`` between Gaussian noise
+``x0`` (t = 0) and normalised motion features ``x1`` (t = 1), for a batch of sequences of ``T``
+rows of 263 features. It predicts the clean motion ``x1`` (``ModelConfig.prediction = "x1"``,
+the default: the sampler's last step lands exactly on a network output, so no noise is left
+over, and temporal losses apply to it directly) or the velocity ``x1 - x0`` ("velocity"):
 
-    frames (B, T, 263) --Linear--> (B, T, d_frame) --conv--> skip --strided convs--> (B, T/4, d)
+    frames (B, T, 263) --Linear--> (B, T, d_frame) --conv--> skip --2x (pairs->Linear)--> (B, T/4, d)
     latent tokens + positions --> transformer (AdaLN-zero on time + text + length) --> tokens
-    tokens --transposed convs--> (B, T, d_frame) ++ skip --> conv --> Linear --> (B, T, 263)
+    tokens --2x (Linear->pairs, conv)--> (B, T, d_frame) ++ skip --> conv --> Linear --> (B, T, 263)
+
+All tensors are channels-last; the convolutions are ``backend.models.layers`` (matrix products,
+fast on small CPUs).
 
 Editing: ``known`` (normalised features) and ``mask`` (1 where a feature is given) enter the
 frame path as two more inputs, so the same network continues, in-betweens and completes joints
@@ -21,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..layers import Downsample2, TimeConv, Upsample2
 from .config import FPS, ModelConfig
 from .length import LengthPredictor
 
@@ -75,21 +81,15 @@ class FlowNet(nn.Module):
         F_, d, df = cfg.feature_dim, cfg.d_model, cfg.d_frame
         self.frame_in = nn.Linear(F_, df)
         self.edit_in = nn.Linear(2 * F_, df, bias=False)   # no mask == all-zero mask
-        self.frame_conv = nn.Conv1d(df, df, 3, padding=1)
+        self.frame_conv = TimeConv(df, df, 3)
         n_down = int(round(math.log2(cfg.down_factor)))
-        downs, ups = [], []
-        c_in = df
-        for i in range(n_down):
-            downs.append(nn.Conv1d(c_in, d, 4, stride=2, padding=1))
-            c_in = d
         if n_down == 0:
-            downs.append(nn.Conv1d(df, d, 3, padding=1))
-        self.down = nn.ModuleList(downs)
-        for i in range(n_down):
-            ups.append(nn.ConvTranspose1d(d, d if i < n_down - 1 else df, 4, stride=2, padding=1))
-        if n_down == 0:
-            ups.append(nn.Conv1d(d, df, 3, padding=1))
-        self.up = nn.ModuleList(ups)
+            self.down = nn.ModuleList([nn.Linear(df, d)])
+            self.up = nn.ModuleList([nn.Linear(d, df)])
+        else:
+            self.down = nn.ModuleList(Downsample2(df if i == 0 else d, d) for i in range(n_down))
+            self.up = nn.ModuleList(Upsample2(d, d if i < n_down - 1 else df)
+                                    for i in range(n_down))
         self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
         self.len_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
         self.text_in = nn.Sequential(nn.Linear(cfg.text_dim, d), nn.SiLU(), nn.Linear(d, d))
@@ -101,7 +101,7 @@ class FlowNet(nn.Module):
         nn.init.zeros_(self.ada_out.weight)
         nn.init.zeros_(self.ada_out.bias)
         self.merge = nn.Linear(2 * df, df)
-        self.out_conv = nn.Conv1d(df, df, 3, padding=1)
+        self.out_conv = TimeConv(df, df, 3)
         self.out = nn.Linear(df, F_)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
@@ -117,9 +117,10 @@ class FlowNet(nn.Module):
     def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
                 lengths: torch.Tensor, known: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Velocity (B, T, 263) at x (B, T, 263), times t (B,), text (B, 384) (use
-        ``null_text`` rows for the unconditional branch), valid lengths (B,) <= T. T must be a
-        multiple of ``down_factor``; rows past a sequence's length are ignored (and zero)."""
+        """The network's output (B, T, 263) at x (B, T, 263), times t (B,), text (B, 384) (use
+        ``null_text`` rows for the unconditional branch), valid lengths (B,) <= T: the clean
+        motion x1 (``cfg.prediction == "x1"``) or the velocity x1 - x0 ("velocity"). T must be
+        a multiple of ``down_factor``; rows past a sequence's length are ignored (and zero)."""
         B, T, _ = x.shape
         f = self.cfg.down_factor
         if T % f:
@@ -127,44 +128,41 @@ class FlowNet(nn.Module):
         full = bool((lengths == T).all())        # no padding: skip the masking work
 
         def level(n: int, factor: int) -> torch.Tensor | None:
-            """(B, 1, n) 1/0 validity of the n positions of a level that has one position
+            """(B, n, 1) 1/0 validity of the n positions of a level that has one position
             per `factor` frames (None when nothing is padded)."""
             if full:
                 return None
             keep = torch.div(lengths + factor - 1, factor, rounding_mode="floor")
-            return (torch.arange(n, device=x.device)[None] < keep[:, None]).to(x.dtype)[:, None]
+            return (torch.arange(n, device=x.device)[None] < keep[:, None]).to(x.dtype)[..., None]
 
         def masked(z: torch.Tensor, m: torch.Tensor | None) -> torch.Tensor:
             return z if m is None else z * m
 
-        valid = level(T, 1)                                                   # B,1,T
+        valid = level(T, 1)                                                   # B,T,1
         h = self.frame_in(x)
         if mask is not None:
             h = h + self.edit_in(torch.cat([known * mask, mask], dim=-1))
-        h = masked(h.transpose(1, 2), valid)                                  # B, df, T
+        h = masked(h, valid)                                                  # B, T, df
         skip = masked(F.gelu(self.frame_conv(h)) + h, valid)
         z = skip
-        for i, conv in enumerate(self.down):
-            z = F.gelu(conv(z)) if i < len(self.down) - 1 else conv(z)
-            z = masked(z, level(z.shape[-1], T // z.shape[-1]))
-        z = z.transpose(1, 2)                                                 # B, L, d
-        L = z.shape[1]
+        for i, down in enumerate(self.down):
+            z = F.gelu(down(z)) if i < len(self.down) - 1 else down(z)
+            z = masked(z, level(z.shape[1], T // z.shape[1]))
+        L = z.shape[1]                                                        # B, L, d
         z = z + sinusoid(torch.arange(L, device=x.device), self.cfg.d_model)[None]
         tok = level(L, T // L)
-        attn_mask = None if tok is None else tok[:, :, None, :] > 0            # B,1,1,L
+        attn_mask = None if tok is None else tok[:, None, None, :, 0] > 0      # B,1,1,L
         c = self.condition(t, text, lengths)
         for block in self.blocks:
             z = block(z, c, attn_mask)
         shift, scale = self.ada_out(c).chunk(2, dim=-1)
-        z = masked(_modulate(self.norm_out(z), shift, scale).transpose(1, 2), tok)  # B, d, L
-        for conv in self.up:
-            z = F.gelu(conv(z))
-            z = masked(z, level(z.shape[-1], T // z.shape[-1]))
-        h = self.merge(torch.cat([z, skip], dim=1).transpose(1, 2))           # B, T, df
-        h = masked(F.gelu(h).transpose(1, 2), valid)
+        z = masked(_modulate(self.norm_out(z), shift, scale), tok)            # B, L, d
+        for up in self.up:
+            z = F.gelu(up(z))
+            z = masked(z, level(z.shape[1], T // z.shape[1]))
+        h = masked(F.gelu(self.merge(torch.cat([z, skip], dim=-1))), valid)   # B, T, df
         h = masked(F.gelu(self.out_conv(h)) + h, valid)
-        out = self.out(h.transpose(1, 2))
-        return out if valid is None else out * valid.transpose(1, 2)
+        return masked(self.out(h), valid)
 
 
 class Text2Motion(nn.Module):

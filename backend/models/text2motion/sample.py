@@ -5,7 +5,8 @@
     clip = gen.to_clip(feats)                     # canonical Clip on the floor, at the origin
 
 Sampling integrates the rectified flow with ``steps`` Euler steps from Gaussian noise (t = 0)
-to motion (t = 1), with classifier-free guidance. Editing (``Keep``): at every step the known
+to motion (t = 1), with classifier-free guidance (on the network's output: the clean-motion
+prediction, or the velocity for "velocity" models). Editing (``Keep``): at every step the known
 features are overwritten with their straight-line interpolant ``t * x1 + (1 - t) * x0`` (x0 is
 the sample's own noise) and also given to the network as a condition; the result carries the
 known features exactly. Clips longer than the training window are made window by window, each
@@ -25,7 +26,7 @@ import torch
 from ...motion import humanml3d as H
 from ...motion.skeleton import CANONICAL_NAMES
 from ...paths import REPO_ROOT
-from .config import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, DEFAULT_GUIDANCE, DEFAULT_STEPS,
+from .config import (CHECKPOINT_FORMAT, CHECKPOINT_MIN_VERSION, CHECKPOINT_VERSION, DEFAULT_GUIDANCE, DEFAULT_STEPS,
                      FEATURE_DIM, FPS, MAX_SECONDS, SHIPPED, TEXT_DIM, ConfigError,
                      ModelConfig, model_config_from_dict)
 from .length import LENGTH_MODES, choose_seconds
@@ -72,9 +73,10 @@ def load_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path}: not an Anima text-to-motion checkpoint (format "
                               f"{found!r})")
     version = ck.get("version")
-    if not isinstance(version, int) or version > CHECKPOINT_VERSION or version < 1:
+    if not isinstance(version, int) or not CHECKPOINT_MIN_VERSION <= version <= CHECKPOINT_VERSION:
         raise CheckpointError(f"{path}: checkpoint version {version!r}; this Anima reads "
-                              f"versions 1..{CHECKPOINT_VERSION}")
+                              f"versions {CHECKPOINT_MIN_VERSION}..{CHECKPOINT_VERSION} "
+                              f"(retrain or update Anima)")
     for key in ("model_config", "state_dict", "mean", "std", "dataset"):
         if key not in ck:
             raise CheckpointError(f"{path}: checkpoint lacks {key!r}")
@@ -403,6 +405,7 @@ class Generator:
             len_in = torch.cat([lengths, lengths])
             known_in = None if known is None else torch.cat([known, known])
             mask_in = None if mask is None else torch.cat([mask, mask])
+        x1_pred = self.cfg.prediction == "x1"
         x = x0.clone()
         for i in range(steps):
             t = i / steps
@@ -410,11 +413,14 @@ class Generator:
                 x = torch.where(mask > 0, t * known + (1 - t) * x0, x)
             if cfg_on:
                 tt = torch.full((2 * B,), t, device=dev)
-                v = net(torch.cat([x, x]), tt, text_in, len_in, known_in, mask_in)
-                vc, vu = v[:B], v[B:]
-                v = vu + guidance * (vc - vu)
+                out = net(torch.cat([x, x]), tt, text_in, len_in, known_in, mask_in)
+                oc, ou = out[:B], out[B:]
+                out = ou + guidance * (oc - ou)
             else:
-                v = net(x, torch.full((B,), t, device=dev), text, lengths, known, mask)
+                out = net(x, torch.full((B,), t, device=dev), text, lengths, known, mask)
+            # Euler step along the velocity; from a clean-motion prediction the velocity is
+            # (x1 - x_t) / (1 - t), so the last step lands exactly on the prediction
+            v = (out - x) / (1.0 - t) if x1_pred else out
             x = x + v / steps
         if mask is not None:
             x = torch.where(mask > 0, known, x)
@@ -463,6 +469,21 @@ def load_generator(name_or_path: str | Path = "starter", device: str = "cpu",
         return gen
 
 
+def random_generator(cfg: ModelConfig, seed: int = 0, name: str = "untrained") -> Generator:
+    """A ``Generator`` of randomly initialised weights (every matrix, the zero-initialised
+    output layers included, drawn from N(0, 0.02^2)) and identity normalisation: its output
+    depends on text, length and noise like a trained model's, but means nothing. For timing
+    and for tests of the sampling plumbing."""
+    torch.manual_seed(seed)
+    net = Text2Motion(cfg)
+    with torch.no_grad():
+        for p in net.parameters():
+            if p.ndim >= 2:
+                torch.nn.init.normal_(p, std=0.02)
+    return Generator(net, np.zeros(FEATURE_DIM), np.ones(FEATURE_DIM),
+                     {"name": name, "dataset": {}}, "cpu")
+
+
 # ----------------------------------------------------------------------------- benchmark
 BENCH_PROMPTS = ("a person walks forward and waves", "a person jumps in place",
                  "someone runs in a circle", "a person kicks with the right leg",
@@ -490,14 +511,8 @@ def benchmark(n: int = 20, threads: int = 2, model: str = "starter", seconds: fl
         gen = Generator.from_checkpoint(path, "cpu")
         weights = f"{model}-checkpoint(steps={gen.meta.get('steps')})"
     else:
-        cfg = preset(model if model in SHIPPED else "starter").model
-        torch.manual_seed(0)
-        net = Text2Motion(cfg)
-        for name, p in net.named_parameters():      # zero-initialised layers made non-zero
-            if p.ndim >= 2:
-                torch.nn.init.normal_(p, std=0.02)
-        gen = Generator(net, np.zeros(FEATURE_DIM), np.ones(FEATURE_DIM),
-                        {"name": f"{model}-untrained", "dataset": {}}, "cpu")
+        gen = random_generator(preset(model if model in SHIPPED else "starter").model,
+                               name=f"{model}-untrained")
         weights = f"random-init({model} config, no checkpoint at {path})"
     times, gen_times = [], []
     for i in range(n + 2):

@@ -38,7 +38,7 @@ from .config import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, FEATURE_DIM, TEXT_DI
 from .length import rows_to_bins
 from .model import Text2Motion, count_parameters
 
-CODE_VERSION_BASE = "text2motion-1"
+CODE_VERSION_BASE = "text2motion-2"
 LIBRARY_NAMES = {"bandai": "bandai_canonical.npz", "deepmimic": "deepmimic_canonical.npz"}
 LOWER_BODY = (0, 1, 2, 4, 5, 7, 8, 10, 11)
 UPPER_BODY = (3, 6, 9, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21)
@@ -372,14 +372,26 @@ def flow_loss(model, x1, lengths, text, bins, cfg: TrainConfig, gen: torch.Gener
         drop = torch.zeros(B, dtype=torch.bool, device=device)
         mask = torch.zeros(B, T, FEATURE_DIM, device=device)
     cond = torch.where(drop[:, None], net.flow.null_text[None].expand(B, -1), text)
-    v, logits = model(xt, t, cond, lengths, x1, mask, text)
+    out, logits = model(xt, t, cond, lengths, x1, mask, text)
     valid = (torch.arange(T, device=device)[None] < lengths[:, None]).float()[..., None]
     w = valid * (1 - mask)
-    err = ((v - (x1 - x0)) ** 2 * w).sum() / w.sum().clamp_min(1.0)
+    if net.cfg.prediction == "x1":
+        x1_hat = out
+        err = ((out - x1) ** 2 * w).sum() / w.sum().clamp_min(1.0)
+    else:
+        x1_hat = xt + (1 - t[:, None, None]) * out
+        err = ((out - (x1 - x0)) ** 2 * w).sum() / w.sum().clamp_min(1.0)
+    total = err
+    if cfg.vel_loss_weight > 0 and T > 1:
+        # frame-to-frame differences of the clean-motion estimate, on pairs of valid rows
+        wv = w[:, 1:] * w[:, :-1]
+        d_hat, d_true = x1_hat[:, 1:] - x1_hat[:, :-1], x1[:, 1:] - x1[:, :-1]
+        vel = ((d_hat - d_true) ** 2 * wv).sum() / wv.sum().clamp_min(1.0)
+        total = total + cfg.vel_loss_weight * vel
     has = bins >= 0
     len_loss = (F.cross_entropy(logits[has], bins[has]) if bool(has.any())
                 else logits.sum() * 0.0)
-    return err + cfg.length_loss_weight * len_loss, err.detach(), len_loss.detach()
+    return total + cfg.length_loss_weight * len_loss, err.detach(), len_loss.detach()
 
 
 # ============================================================================= checkpoints
