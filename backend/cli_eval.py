@@ -50,9 +50,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--retrain", action="store_true", help="retrain the cached recognizer")
     parser.add_argument("--epochs", type=int, default=12, help="recognizer training epochs")
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads for training the recognizer (1 is faster on a "
-                             "busy machine)")
+                        help="torch CPU threads (recognizer training and generation; 1 is "
+                             "faster on a busy machine)")
     parser.add_argument("--batch", type=int, default=16, help="generation batch size")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="classifier-free guidance (default: the generator's default)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="sampling steps (default: the generator's default)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
 
 
@@ -117,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
     from .eval import metrics as M
 
     t_start = time.perf_counter()
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     path = args.dataset or (user_data_dir() / "t2m" / "dataset_all.npz")
     try:
         ds = T.T2MDataset.load(path)
@@ -196,11 +203,13 @@ def run(args: argparse.Namespace) -> int:
                  for it in items]
         seconds = [it.seconds if args.length == "data" else None for it in items]
         seeds = [args.seed + i for i in range(len(items))]
+        sampling = {k: v for k, v in (("guidance", args.guidance), ("steps", args.steps))
+                    if v is not None}
         feats = []
         t0 = time.perf_counter()
         for s in range(0, len(items), args.batch):
             feats += list(gen.generate(texts[s:s + args.batch], seconds[s:s + args.batch],
-                                       seeds[s:s + args.batch]))
+                                       seeds[s:s + args.batch], **sampling))
             print(f"generated {len(feats)}/{len(items)} ({time.perf_counter() - t0:.0f} s)",
                   flush=True)
         gen_s = time.perf_counter() - t0
@@ -213,6 +222,7 @@ def run(args: argparse.Namespace) -> int:
             "diversity_gen": gen_row["diversity"], "skate_gen": gen_row["skate"],
             "penetration_gen": gen_row["penetration"], "floating_gen": gen_row["floating"],
             "jerk_gen": gen_row["jerk"], "gen_seconds": gen_s,
+            "guidance": sampling.get("guidance", float("nan")),
             "gen_seconds_per_clip": gen_s / len(items)})
         for kind in rec.vocab:
             results[f"gen_{kind}_acc"] = gen_row[f"{kind}_acc"]
