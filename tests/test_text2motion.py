@@ -159,7 +159,7 @@ def test_seeds_differ_and_repeat_whatever_the_batch(gen):
     a = gen.generate(["a person walks"] * 2, [3.0, 3.0], [7, 8])
     b = gen.generate(["a person walks", "a person jumps"], [3.0, 4.85], [7, 9])
     assert np.abs(a[0] - a[1]).max() > 0.1 * np.abs(a[0]).max() > 0
-    np.testing.assert_allclose(a[0], b[0], atol=1e-4)
+    np.testing.assert_allclose(a[0], b[0], atol=1e-3)      # float rounding of batch sizes
 
 
 def test_keep_frames_are_kept_exactly(any_gen):

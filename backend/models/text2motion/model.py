@@ -7,7 +7,8 @@ the default: the sampler's last step lands exactly on a network output, so no no
 over, and temporal losses apply to it directly) or the velocity ``x1 - x0`` ("velocity"):
 
     frames (B, T, 263) --Linear--> (B, T, d_frame) --conv--> skip --2x (pairs->Linear)--> (B, T/4, d)
-    latent tokens + positions --> transformer (AdaLN-zero on time + text + length) --> tokens
+    [text token] + latent tokens + positions --> transformer (AdaLN-zero on time + text +
+    length) --> tokens
     tokens --2x (Linear->pairs, conv)--> (B, T, d_frame) ++ skip --> conv --> Linear --> (B, T, 263)
 
 All tensors are channels-last; the convolutions are ``backend.models.layers`` (matrix products,
@@ -92,7 +93,13 @@ class FlowNet(nn.Module):
                                     for i in range(n_down))
         self.time_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
         self.len_mlp = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, d))
+        # Sentence embeddings of captions are close to each other ("a person ..."): they are
+        # standardised with the training captions' per-dim mean/std (buffers, saved with the
+        # weights) so the differences that matter are not drowned by the common part.
+        self.register_buffer("text_mean", torch.zeros(cfg.text_dim))
+        self.register_buffer("text_std", torch.ones(cfg.text_dim))
         self.text_in = nn.Sequential(nn.Linear(cfg.text_dim, d), nn.SiLU(), nn.Linear(d, d))
+        self.text_token = nn.Linear(d, d)       # the text also enters as a token (MDM)
         self.null_text = nn.Parameter(torch.zeros(cfg.text_dim))
         self.blocks = nn.ModuleList(Block(d, cfg.heads, cfg.ff_mult, cfg.dropout)
                                     for _ in range(cfg.layers))
@@ -106,13 +113,24 @@ class FlowNet(nn.Module):
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def condition(self, t: torch.Tensor, text: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        """Conditioning vector (B, d) of flow time t (B,), text embeddings (B, 384) and
-        lengths in rows (B,)."""
+    @torch.no_grad()
+    def set_text_stats(self, embeddings: torch.Tensor) -> None:
+        """Standardise text input with these (N, text_dim) caption embeddings' statistics
+        (the training captions; called once before training)."""
+        e = torch.as_tensor(embeddings, dtype=torch.float32)
+        std = e.std(0)
+        self.text_mean.copy_(e.mean(0))
+        self.text_std.copy_(std.clamp_min(0.1 * float(std.median()) + 1e-6))
+
+    def condition(self, t: torch.Tensor, text: torch.Tensor,
+                  lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(conditioning vector (B, d), text feature (B, d)) of flow time t (B,), text
+        embeddings (B, 384) and lengths in rows (B,)."""
         d = self.cfg.d_model
-        c = self.time_mlp(sinusoid(t * 1000.0, d)) + self.text_in(text)
+        te = self.text_in((text - self.text_mean) / self.text_std)
+        c = self.time_mlp(sinusoid(t * 1000.0, d)) + te
         c = c + self.len_mlp(sinusoid(lengths.float() / FPS * 10.0, d))
-        return F.silu(c)
+        return F.silu(c), te
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, text: torch.Tensor,
                 lengths: torch.Tensor, known: torch.Tensor | None = None,
@@ -151,10 +169,13 @@ class FlowNet(nn.Module):
         L = z.shape[1]                                                        # B, L, d
         z = z + sinusoid(torch.arange(L, device=x.device), self.cfg.d_model)[None]
         tok = level(L, T // L)
-        attn_mask = None if tok is None else tok[:, None, None, :, 0] > 0      # B,1,1,L
-        c = self.condition(t, text, lengths)
+        c, te = self.condition(t, text, lengths)
+        z = torch.cat([self.text_token(te)[:, None], z], dim=1)               # B, 1+L, d
+        attn_mask = None if tok is None else torch.cat(
+            [torch.ones_like(tok[:, :1]), tok], dim=1)[:, None, None, :, 0] > 0   # B,1,1,1+L
         for block in self.blocks:
             z = block(z, c, attn_mask)
+        z = z[:, 1:]
         shift, scale = self.ada_out(c).chunk(2, dim=-1)
         z = masked(_modulate(self.norm_out(z), shift, scale), tok)            # B, L, d
         for up in self.up:

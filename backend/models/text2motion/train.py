@@ -491,7 +491,11 @@ def train(cfg: TrainConfig, out: Path | None = None, work_dir: Path | None = Non
         index, emb = caption_embeddings([train_items, val_items], work_dir, dist, say)
 
         dev = dist.device
-        model = Text2Motion(cfg.model).to(dev)
+        model = Text2Motion(cfg.model)
+        train_caps = sorted({c for it in train_items for c in it.captions})
+        if train_caps:
+            model.flow.set_text_stats(emb[[index[c] for c in train_caps]])
+        model = model.to(dev)
         ema = copy.deepcopy(model).eval()
         for p in ema.parameters():
             p.requires_grad_(False)
