@@ -55,6 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=16, help="generation batch size")
     parser.add_argument("--guidance", type=float, default=None,
                         help="classifier-free guidance (default: the generator's default)")
+    parser.add_argument("--raw", action="store_true",
+                        help="score the generator's raw features (default: after the foot "
+                             "clean-up that Generator.to_clip applies; both are printed)")
     parser.add_argument("--steps", type=int, default=None,
                         help="sampling steps (default: the generator's default)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
@@ -214,7 +217,11 @@ def run(args: argparse.Namespace) -> int:
                   flush=True)
         gen_s = time.perf_counter() - t0
         feats = [np.asarray(f, np.float32) for f in feats]
-        gen_row = score(rec, items, feats, seed=args.seed)
+        raw_row = score(rec, items, feats, seed=args.seed)
+        if not args.raw:          # what the user gets: Generator.to_clip cleans up first
+            from .motion.cleanup import clean_features
+            feats = [clean_features(f) for f in feats]
+        gen_row = score(rec, items, feats, seed=args.seed) if not args.raw else raw_row
         results.update({
             "checkpoint": str(getattr(gen, "path", name)), "gen_acc": gen_row["acc"],
             "acc_ratio": gen_row["acc"] / real["acc"] if real["acc"] else float("nan"),
@@ -222,7 +229,9 @@ def run(args: argparse.Namespace) -> int:
             "diversity_gen": gen_row["diversity"], "skate_gen": gen_row["skate"],
             "penetration_gen": gen_row["penetration"], "floating_gen": gen_row["floating"],
             "jerk_gen": gen_row["jerk"], "gen_seconds": gen_s,
-            "guidance": sampling.get("guidance", float("nan")),
+            "guidance": sampling.get("guidance", float("nan")), "cleanup": not args.raw,
+            "raw_gen_acc": raw_row["acc"], "raw_skate_gen": raw_row["skate"],
+            "raw_jerk_gen": raw_row["jerk"],
             "gen_seconds_per_clip": gen_s / len(items)})
         for kind in rec.vocab:
             results[f"gen_{kind}_acc"] = gen_row[f"{kind}_acc"]
@@ -239,13 +248,16 @@ def run(args: argparse.Namespace) -> int:
     print(f"{'':<10}" + "".join(f"{c:>13}" for c in cols))
     rows = [("real", real, results["fid_real"])]
     if gen_row is not None:
+        if not args.raw:
+            rows.append(("gen (raw)", raw_row, M.fid(raw_row["features"], real["features"])))
         rows.append(("generated", gen_row, results["fid"]))
     for label, row, fid_v in rows:
         vals = [row["acc"]] + [row[f"{k}_acc"] for k in kinds] + [
             fid_v, row["diversity"], row["skate"], row["penetration"], row["floating"],
             row["jerk"]]
         print(f"{label:<10}" + "".join(f"{_fmt(v):>13}" for v in vals))
-    print("(fid of the real row: real train vs real test items; skate: fraction of frames; "
+    print("(fid of the real row: real train vs real test items; 'gen (raw)': the network's "
+          "output before the foot clean-up that clips get; skate: fraction of frames; "
           "penetration/floating: m; jerk: m/s^3)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
@@ -255,6 +267,8 @@ def run(args: argparse.Namespace) -> int:
             "diversity_gen", "skate_real", "skate_gen", "penetration_real", "penetration_gen",
             "floating_real", "floating_gen", "jerk_real", "jerk_gen"]
     keys += [f"real_{k}_acc" for k in kinds] + [f"gen_{k}_acc" for k in kinds]
+    if gen_row is not None:
+        keys += ["raw_gen_acc", "raw_skate_gen", "raw_jerk_gen"]
     results["eval_seconds"] = time.perf_counter() - t_start
     keys += ["samples", "eval_seconds"]
     print(" ".join(f"{k}={_fmt(results.get(k, float('nan')))}" for k in keys))

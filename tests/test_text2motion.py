@@ -19,6 +19,7 @@ from backend.data.library import DEFAULT_LIBRARY, LibraryEntry, MotionLibrary
 from backend.jobs import JOBS, JobContext, JobError
 from backend.motion import humanml3d as H
 from backend.motion.clip import Clip
+from backend.motion.skeleton import CANONICAL_NAMES
 from backend.models.text2motion import config as C
 from backend.models.text2motion import job as J  # noqa: F401 - registers "generate"
 from backend.models.text2motion import sample as S
@@ -438,6 +439,42 @@ def test_shipped_checkpoint_loads_and_samples(name, licence, commercial):
     assert f.shape == (200, 263) and np.isfinite(f).all()
     clip = g.to_clip(f)
     assert clip.num_frames == 200 and clip.meta["licence"] == licence
+
+
+def _shipped(name) -> S.Generator:
+    path = S.checkpoint_path(name)
+    if not path.is_file():
+        pytest.skip(f"{path} not trained yet")
+    return S.load_generator(name)
+
+
+def _gist(gen, text, seed=0, seconds=4.0):
+    """(pelvis travel on the floor (m), right wrist top, left wrist top (m)) of a sample."""
+    j = H.recover_joints(gen.generate([text], [seconds], [seed])[0])      # (T, 22, 3), Y up
+    right, left = CANONICAL_NAMES.index("right_wrist"), CANONICAL_NAMES.index("left_wrist")
+    return (float(np.linalg.norm(j[-1, 0, [0, 2]] - j[0, 0, [0, 2]])),
+            float(j[:, right, 1].max()), float(j[:, left, 1].max()))
+
+
+@pytest.mark.parametrize("name", ["starter", "clean"])
+def test_shipped_model_follows_the_prompt(name):
+    """Different prompts give the motion they ask for (averaged over three seeds): a run
+    covers more ground than a walk, a walk more than standing; different seeds differ."""
+    g = _shipped(name)
+    travel = {t: np.mean([_gist(g, t, seed)[0] for seed in range(3)])
+              for t in ("a person walks forward", "a person runs forward")}
+    assert 1.0 < travel["a person walks forward"] < travel["a person runs forward"], travel
+    a, b = g.generate(["a person walks forward"] * 2, [4.0, 4.0], [0, 1])
+    assert np.abs(a - b).mean() > 0.05 * np.abs(a).mean()
+
+
+def test_shipped_starter_waves_the_asked_hand():
+    g = _shipped("starter")
+    for hand, other in (("right", "left"), ("left", "right")):
+        gists = [_gist(g, f"a person waves their {hand} hand", seed) for seed in range(3)]
+        top = {"right": np.mean([x[1] for x in gists]), "left": np.mean([x[2] for x in gists])}
+        assert top[hand] > top[other] + 0.15, (hand, top)
+        assert np.mean([x[0] for x in gists]) < 1.0            # waving, not walking away
 
 
 def test_length_buckets_group_similar_lengths():

@@ -428,16 +428,22 @@ class Generator:
         return [x[b, :w.rows] for b, w in enumerate(windows)]
 
     # ------------------------------------------------------------------ clips
-    def to_clip(self, features: np.ndarray, meta: dict | None = None):
+    def to_clip(self, features: np.ndarray, meta: dict | None = None, cleanup: bool = True):
         """A canonical ``Clip`` (20 fps) of generated features, standing on the floor, pelvis
-        above the origin at frame 0, facing -Y; meta carries the model and its licence."""
+        above the origin at frame 0, facing -Y; meta carries the model and its licence.
+
+        cleanup: ground the motion and pin planted feet first
+        (``backend.motion.cleanup.clean_features``; it moves the root trajectory a little,
+        so edits that must keep given frames bit-exact pass False)."""
+        from ...motion.cleanup import clean_features
         from ...motion.normalize import standardize
 
         info = {"source": f"text2motion:{self.meta.get('name', 'model')}",
                 "licence": self.licence, "commercial_ok": self.commercial_ok,
-                "attribution": self.attribution}
+                "attribution": self.attribution, "cleanup": bool(cleanup)}
         info.update(meta or {})
-        clip = H.features_to_clip(np.asarray(features, np.float64), FPS, meta=info)
+        f = clean_features(features) if cleanup else features
+        clip = H.features_to_clip(np.asarray(f, np.float64), FPS, meta=info)
         return standardize(clip)
 
 

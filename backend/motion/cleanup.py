@@ -1,0 +1,90 @@
+"""Foot-contact clean-up of generated HumanML3D features (numpy only).
+
+A generator predicts the root's velocity and the body's pose separately, so a planted foot
+can slide (the classic "foot skating" of generated motion) and the whole body can sink into
+or float above the floor. ``clean_features`` fixes both on joint positions and re-derives
+consistent features, as motion-generation pipelines do before handing motion to animators:
+
+1. **Ground**: shift the clip vertically when its typical lowest joint (the
+   ``GROUND_PERCENTILE``-th percentile over frames) is outside ``GROUND_BAND`` (0-3 cm,
+   where real mocap's lies), onto the nearest end of the band.
+2. **Pin contacts**: a foot joint's contact weight is the model's own contact flag (the
+   FOOT_CONTACT block) gated by the joint's height; for every frame transition the weighted
+   mean horizontal displacement of the feet in contact, beyond ``SLIDE_TOLERANCE`` (the
+   slow slides real mocap shows too: toe pivots, marker noise), is removed from the whole
+   body (a root-trajectory correction, low-passed over a frame or two so it adds no jerk),
+   so a planted foot stays (nearly) where it landed.
+3. **Re-derive** the 263 features from the corrected joints (``features_from_joints``), so
+   every block (velocities, rotations, contacts) agrees with the positions.
+
+The output has as many rows as the input. Cost: ~5 ms for 10 s on one core.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import humanml3d as H
+
+GROUND_PERCENTILE = 20.0
+GROUND_BAND = (0.0, 0.03)                  # m: typical lowest joint of real mocap lies here
+SLIDE_TOLERANCE = 0.25                     # m/s of contact slide left alone
+SLIDE_SMOOTH_SIGMA = 1.0                   # frames: the correction is low-passed (no jerks
+                                           # where contacts switch)
+# FOOT_CONTACT order: left ankle, left foot (toe), right ankle, right foot
+CONTACT_JOINTS = tuple(j for pair in H.FOOT_CONTACT_JOINTS for j in pair)
+CONTACT_MAX_HEIGHT = np.array([0.15, 0.08, 0.15, 0.08])   # m: above this, not in contact
+CONTACT_HEIGHT_RAMP = 0.03                 # m: the weight fades in over this band
+FLAG_LOW, FLAG_HIGH = 0.25, 0.75           # contact flag -> weight 0..1
+
+
+def contact_weights(features: np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """(T, 4) soft contact weights in 0..1 of the four foot joints (FOOT_CONTACT order)."""
+    flags = features[:, H.FOOT_CONTACT]
+    w_flag = np.clip((flags - FLAG_LOW) / (FLAG_HIGH - FLAG_LOW), 0.0, 1.0)
+    heights = joints[:, CONTACT_JOINTS, 1]
+    w_height = np.clip((CONTACT_MAX_HEIGHT - heights) / CONTACT_HEIGHT_RAMP, 0.0, 1.0)
+    return w_flag * w_height
+
+
+def pin_contacts(joints: np.ndarray, weights: np.ndarray, fps: float = H.FPS) -> np.ndarray:
+    """Joints (T, 22, 3) Y-up with the weighted horizontal slide of the contact joints
+    removed from the whole body, frame transition by frame transition."""
+    j = np.array(joints, dtype=np.float64)
+    if len(j) < 2:
+        return j
+    feet = j[:, CONTACT_JOINTS][:, :, [0, 2]]                 # (T, 4, 2)
+    disp = feet[1:] - feet[:-1]                                # (T-1, 4, 2)
+    w = np.minimum(weights[1:], weights[:-1])[..., None]       # in contact at both ends
+    slide = (w * disp).sum(1) / np.maximum(w.sum(1), 1.0)      # (T-1, 2)
+    # keep slides up to what mocap itself shows (toe pivots, noise): only the excess goes
+    speed = np.linalg.norm(slide, axis=-1, keepdims=True)
+    slide = slide * np.clip(1.0 - SLIDE_TOLERANCE / fps / np.maximum(speed, 1e-9), 0.0, 1.0)
+    if SLIDE_SMOOTH_SIGMA > 0 and len(slide) > 2:
+        slide = H._gaussian_smooth(slide, SLIDE_SMOOTH_SIGMA)
+    offset = -np.cumsum(slide, axis=0)
+    j[1:, :, 0] += offset[:, None, 0]
+    j[1:, :, 2] += offset[:, None, 1]
+    return j
+
+
+def ground(joints: np.ndarray) -> np.ndarray:
+    """Joints shifted vertically so the clip stands on the floor (see the module doc)."""
+    j = np.array(joints, dtype=np.float64)
+    low = float(np.percentile(j[:, :, 1].min(axis=1), GROUND_PERCENTILE))
+    j[..., 1] += np.clip(low, *GROUND_BAND) - low
+    return j
+
+
+def clean_features(features) -> np.ndarray:
+    """Features (T, 263) grounded, with planted feet pinned, every block re-derived from
+    the corrected joint positions (float32, same number of rows)."""
+    f = np.asarray(features, dtype=np.float64)
+    if f.ndim != 2 or f.shape[1] != H.FEATURE_DIM:
+        raise ValueError(f"features must have shape (T, {H.FEATURE_DIM}), got {f.shape}")
+    if len(f) < 3 or not np.isfinite(f).all():
+        return f.astype(np.float32)
+    joints = ground(H.recover_joints(f))
+    joints = pin_contacts(joints, contact_weights(f, joints))
+    # features_from_joints gives one row per frame transition: extend by one frame
+    joints = np.concatenate([joints, 2 * joints[-1:] - joints[-2:-1]], axis=0)
+    return H.features_from_joints(joints, normalize_pose=False).astype(np.float32)

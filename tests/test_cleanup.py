@@ -1,0 +1,76 @@
+"""Foot clean-up of generated features (backend.motion.cleanup) on real CMU walks from the
+shipped library: real motion is left (nearly) alone, a root that drifts under planted feet
+(the typical error of a generator) is corrected, the floor is found, rows are kept."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.data.library import DEFAULT_LIBRARY, MotionLibrary
+from backend.eval import metrics as M
+from backend.motion import cleanup as C
+from backend.motion import humanml3d as H
+from backend.motion.resample import resample
+
+
+@pytest.fixture(scope="module")
+def walks() -> list[np.ndarray]:
+    lib = MotionLibrary.load(DEFAULT_LIBRARY)
+    out = []
+    for i, e in enumerate(lib.entries):
+        if any("walk" in c.lower() for c in e.captions) and e.length / e.fps >= 3:
+            clip = resample(lib.clip(i), 20.0)
+            out.append(H.clip_to_features(clip).astype(np.float32)[:200])
+        if len(out) == 6:
+            break
+    assert len(out) == 6
+    return out
+
+
+def _drift(features: np.ndarray, speed: float) -> np.ndarray:
+    """The same pose, with the root sliding sideways at `speed` m/s on top of its motion."""
+    f = features.copy()
+    f[:, H.ROOT_LIN_VEL.start] += speed / 20.0          # local x velocity, m per row
+    return f
+
+
+def test_real_motion_is_left_nearly_alone(walks):
+    drift = []                    # m/s: how far the pelvis ends up from where it was
+    for f in walks:
+        out = C.clean_features(f)
+        assert out.shape == f.shape and out.dtype == np.float32
+        a, b = H.recover_joints(f), H.recover_joints(out)
+        drift.append(np.linalg.norm(a[-1, 0] - b[-1, 0]) / (len(f) / 20.0))
+    # pinning removes the mocap's own slides (CMU walks slide a little): centimetres a second
+    assert np.median(drift) < 0.03 and max(drift) < 0.12, drift
+    raw, clean = M.physical_metrics(walks, 20.0), M.physical_metrics(
+        [C.clean_features(f) for f in walks], 20.0)
+    assert clean["skate"] <= 1.05 * raw["skate"]
+    assert clean["jerk"] < 1.1 * raw["jerk"]
+
+
+def test_a_drifting_root_is_pinned_back(walks):
+    drifted = [_drift(f, 0.6) for f in walks]
+    before = M.physical_metrics(drifted, 20.0)
+    after = M.physical_metrics([C.clean_features(f) for f in drifted], 20.0)
+    real = M.physical_metrics(walks, 20.0)
+    assert before["skate"] > 2 * real["skate"]
+    assert after["skate"] <= real["skate"] * 1.1, (before, after, real)
+
+
+def test_the_floor_is_found():
+    lib = MotionLibrary.load(DEFAULT_LIBRARY)
+    f = H.clip_to_features(resample(lib.clip(0), 20.0)).astype(np.float32)
+    for dy in (-0.2, 0.3):
+        g = f.copy()
+        g[:, H.ROOT_HEIGHT] += dy
+        g[:, H.RIC.start + 1:H.RIC.stop:3] += dy              # every joint's height
+        low = np.percentile(H.recover_joints(C.clean_features(g))[:, :, 1].min(1), 20)
+        assert C.GROUND_BAND[0] - 1e-6 <= low <= C.GROUND_BAND[1] + 1e-6
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="shape"):
+        C.clean_features(np.zeros((10, 5)))
+    short = np.zeros((2, H.FEATURE_DIM), np.float32)
+    assert C.clean_features(short).shape == (2, H.FEATURE_DIM)
