@@ -234,3 +234,41 @@ def test_recognizer_on_real_cmu_clips():
     f = rec.features(feats)
     assert f.shape == (3, 8) and np.isfinite(f).all()
     assert len(rec.predict(feats)["action"]) == 3
+
+
+# ---------------------------------------------------------------------------- the eval CLI
+def test_eval_cli_end_to_end(tiny_ds, tiny_rec, tmp_path):
+    """`python -m backend eval text2motion` on a saved dataset with a (4-step) generator
+    trained on it: the real reference row, the generated rows (cleaned and raw), the last
+    line of key=value pairs, the JSON and the model card's evaluation section."""
+    import json
+
+    from backend.__main__ import main
+    from backend.models.text2motion import config as C
+    from backend.models.text2motion import train as TR
+
+    ds_path = tiny_ds.save(tmp_path / "ds.npz")
+    rec_path = tiny_rec.save(tmp_path / "rec.pt")
+    cfg = C.preset("tiny")
+    cfg.steps, cfg.batch, cfg.val_every, cfg.ckpt_every = 4, 4, 4, 4
+    ck = tmp_path / "gen.pt"
+    TR.train(cfg, out=ck, work_dir=tmp_path / "work", dataset=tiny_ds, log=lambda m: None)
+    card = ck.with_suffix(".md")
+    assert card.is_file() and "## Evaluation" not in card.read_text()
+    out_json = tmp_path / "eval.json"
+    argv = ["eval", "text2motion", "--checkpoint", str(ck), "--dataset", str(ds_path),
+            "--recognizer", str(rec_path), "--split", "test", "--threads", "1",
+            "--json", str(out_json), "--card", str(card)]
+    assert main(argv) == 0
+    res = json.loads(out_json.read_text())
+    assert res["samples"] == 4 and 0.0 <= res["gen_acc"] <= 1.0 and res["real_acc"] > 0.5
+    for key in ("fid", "diversity_gen", "skate_gen", "skate_real", "jerk_gen", "raw_gen_acc"):
+        assert math.isfinite(res[key]), key
+    text = card.read_text()
+    assert text.count("## Evaluation") == 1 and "| generated |" in text and "| real |" in text
+    assert "--split test" in text
+    assert main(argv) == 0                                   # replaced, not appended
+    assert card.read_text().count("## Evaluation") == 1
+    # a checkpoint that is not there: the real row is still scored, the exit code says so
+    argv[3] = str(tmp_path / "missing.pt")
+    assert main(argv[:-2]) == 2

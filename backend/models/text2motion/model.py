@@ -118,6 +118,8 @@ class FlowNet(nn.Module):
         """Standardise text input with these (N, text_dim) caption embeddings' statistics
         (the training captions; called once before training)."""
         e = torch.as_tensor(embeddings, dtype=torch.float32)
+        if len(e) < 2:                     # one caption: nothing to standardise against
+            return
         std = e.std(0)
         self.text_mean.copy_(e.mean(0))
         self.text_std.copy_(std.clamp_min(0.1 * float(std.median()) + 1e-6))
