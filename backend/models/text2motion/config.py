@@ -158,16 +158,18 @@ def _tiny() -> TrainConfig:
                           length_hidden=32, dropout=0.0))
 
 
-# Step counts are sized for this project's 2-core CPU (bf16 autocast + length buckets: about
-# 2-3.5 steps/s at batch 64 on an idle machine, docs/text2motion.md): starter ~5.5k train items
-# (86 steps per epoch), clean ~550 (9 steps per epoch, so fewer steps against over-fitting).
+# The recipes of the shipped checkpoints (assets/models/*.md), sized for this project's 2-core
+# CPU: about 2 steps/s each with two runs side by side on one thread each (bf16 autocast, length
+# buckets), so starter ~95 min and clean ~55 min. Starter: ~5.6k train items (88 steps per
+# epoch); clean: 560 CMU windows (9 steps per epoch, fewer steps against over-fitting).
 def _starter() -> TrainConfig:
     return TrainConfig(name="starter", libraries=["default", "bandai"], commercial_only=False,
-                       steps=40_000)
+                       steps=11_000, lr=3e-4, val_every=500, ckpt_every=500)
 
 
 def _clean() -> TrainConfig:
-    return TrainConfig(name="clean", libraries=["default"], commercial_only=True, steps=15_000)
+    return TrainConfig(name="clean", libraries=["default"], commercial_only=True, steps=4_500,
+                       lr=3e-4, val_every=500, ckpt_every=500)
 
 
 PRESETS = {"tiny": _tiny, "starter": _starter, "clean": _clean}
