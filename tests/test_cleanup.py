@@ -98,3 +98,15 @@ def test_bad_input():
         C.clean_features(np.zeros((10, 5)))
     short = np.zeros((2, H.FEATURE_DIM), np.float32)
     assert C.clean_features(short).shape == (2, H.FEATURE_DIM)
+
+
+def test_velocity_fusion_keeps_consistent_motion_and_removes_position_noise(walks):
+    f = walks[0]
+    exact = H.recover_joints(f)
+    np.testing.assert_allclose(C.fuse_velocities(f), exact, atol=0.02)   # blocks agree
+    noisy = f.copy()
+    rng = np.random.default_rng(0)
+    noisy[:, H.RIC] += rng.normal(scale=0.02, size=noisy[:, H.RIC].shape)  # 2 cm jitter
+    err_noisy = np.abs(H.recover_joints(noisy) - exact)[:, 1:].mean()
+    err_fused = np.abs(C.fuse_velocities(noisy) - exact)[:, 1:].mean()
+    assert err_fused < 0.5 * err_noisy
