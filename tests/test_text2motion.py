@@ -488,3 +488,23 @@ def test_length_buckets_group_similar_lengths():
     assert sorted(i for b in batches for i in b) == sorted(sampler)
     ranges = sorted((min(lengths[i] for i in b), max(lengths[i] for i in b)) for b in batches)
     assert all(a[1] <= b[0] for a, b in zip(ranges, ranges[1:]))   # sorted, cut into batches
+
+
+def test_laterality_code():
+    from backend.models.text2motion import laterality as L
+    assert L.side("a person raises their LEFT hand") == 1
+    assert L.side("someone walks and turns right") == -1
+    assert L.side("waves both hands, left and right") == 0 and L.side("a person bows") == 0
+    assert L.side("the leftover bits") == 0                       # whole words only
+    emb = np.zeros((3, 8), np.float32)
+    out = L.apply(emb, ["left hand", "right hand", "jump"], 0.5)
+    u = L.direction(8)
+    np.testing.assert_allclose(out, [0.5 * u, -0.5 * u, np.zeros(8)], atol=1e-6)
+    assert np.array_equal(L.apply(emb, ["left"] * 3, 0.0), emb) and emb.sum() == 0
+    # the generator applies its model's code to every text it encodes
+    cfg = dataclasses.replace(C.preset("tiny").model, lateral_code=0.5)
+    gen = S.random_generator(cfg)
+    plain = S.random_generator(C.preset("tiny").model)
+    a, b = gen.encode(["a person raises the left hand"]), plain.encode(
+        ["a person raises the left hand"])
+    np.testing.assert_allclose(a - b, 0.5 * L.direction(a.shape[1])[None], atol=1e-5)

@@ -47,6 +47,7 @@ class ModelConfig:
     length_bin_s: float = 0.5
     length_hidden: int = 256
     prediction: str = "x1"        # network output: "x1" (clean motion) or "velocity" (x1 - x0)
+    lateral_code: float = 0.0     # left/right code added to the text embedding (laterality.py)
 
     @property
     def max_tokens(self) -> int:

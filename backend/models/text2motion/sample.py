@@ -29,6 +29,7 @@ from ...paths import REPO_ROOT
 from .config import (CHECKPOINT_FORMAT, CHECKPOINT_MIN_VERSION, CHECKPOINT_VERSION, DEFAULT_GUIDANCE, DEFAULT_STEPS,
                      FEATURE_DIM, FPS, MAX_SECONDS, SHIPPED, TEXT_DIM, ConfigError,
                      ModelConfig, model_config_from_dict)
+from . import laterality
 from .length import LENGTH_MODES, choose_seconds
 from .model import Text2Motion
 
@@ -236,9 +237,11 @@ class Generator:
         return self._encoder
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """MiniLM embeddings (N, 384), each distinct text encoded once."""
+        """MiniLM embeddings (N, 384), each distinct text encoded once (with the laterality
+        code when the model uses one)."""
         unique = list(dict.fromkeys(texts))
-        emb = np.asarray(self.encoder.encode(unique), np.float32)
+        emb = laterality.apply(np.asarray(self.encoder.encode(unique), np.float32), unique,
+                               self.cfg.lateral_code)
         index = {t: i for i, t in enumerate(unique)}
         return emb[[index[t] for t in texts]]
 

@@ -489,6 +489,10 @@ def train(cfg: TrainConfig, out: Path | None = None, work_dir: Path | None = Non
         say(f"data: {len(train_items)} train / {len(val_items)} val items, "
             f"{prov['minutes']} min, licence {prov['licence']}")
         index, emb = caption_embeddings([train_items, val_items], work_dir, dist, say)
+        if cfg.model.lateral_code > 0:
+            from . import laterality
+            captions = sorted(index, key=index.get)
+            emb = laterality.apply(emb, captions, cfg.model.lateral_code)
 
         dev = dist.device
         model = Text2Motion(cfg.model)
