@@ -165,7 +165,8 @@ def _tiny() -> TrainConfig:
 # epoch); clean: 560 CMU windows (9 steps per epoch, fewer steps against over-fitting).
 def _starter() -> TrainConfig:
     return TrainConfig(name="starter", libraries=["default", "bandai"], commercial_only=False,
-                       steps=11_000, lr=3e-4, val_every=500, ckpt_every=500)
+                       steps=11_000, lr=3e-4, val_every=500, ckpt_every=500,
+                       model=ModelConfig(lateral_code=0.5))
 
 
 def _clean() -> TrainConfig:
