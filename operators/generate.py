@@ -29,12 +29,12 @@ MODEL_ITEMS = [
      "Trained on Bandai-Namco Research Motion (CC BY-NC 4.0) and CMU mocap: the widest range "
      "of actions and styles; the motion it makes may NOT be used commercially"),
     ("clean", "Clean (commercial use OK)",
-     "Trained on commercially usable data only (CMU mocap, DeepMimic MIT clips): fewer actions "
-     "and styles, free for commercial work"),
+     "Trained on commercially usable data only (CMU mocap): fewer actions and no styles, free "
+     "for commercial work"),
 ]
 MODEL_LICENCES = {
     "starter": ("CC BY-NC 4.0: non-commercial use only", False),
-    "clean": ("CMU / MIT data: commercial use OK", True),
+    "clean": ("CMU data: commercial use OK", True),
 }
 SOURCES = [
     ("GENERATE", "Generate", "New motion from the text-to-motion model, several variations"),

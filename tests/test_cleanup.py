@@ -96,6 +96,8 @@ def test_the_floor_is_found():
 def test_bad_input():
     with pytest.raises(ValueError, match="shape"):
         C.clean_features(np.zeros((10, 5)))
+    with pytest.raises(ValueError, match="NaN"):
+        C.clean_features(np.full((10, H.FEATURE_DIM), np.nan))
     short = np.zeros((2, H.FEATURE_DIM), np.float32)
     assert C.clean_features(short).shape == (2, H.FEATURE_DIM)
 

@@ -68,7 +68,7 @@ def pin_contacts(joints: np.ndarray, weights: np.ndarray, fps: float = H.FPS) ->
     speed = np.linalg.norm(slide, axis=-1, keepdims=True)
     slide = slide * np.clip(1.0 - SLIDE_TOLERANCE / fps / np.maximum(speed, 1e-9), 0.0, 1.0)
     if SLIDE_SMOOTH_SIGMA > 0 and len(slide) > 2:
-        slide = H._gaussian_smooth(slide, SLIDE_SMOOTH_SIGMA)
+        slide = H.gaussian_smooth(slide, SLIDE_SMOOTH_SIGMA)
     offset = -np.cumsum(slide, axis=0)
     j[1:, :, 0] += offset[:, None, 0]
     j[1:, :, 2] += offset[:, None, 1]
@@ -182,11 +182,13 @@ def clean_features(features) -> np.ndarray:
     f = np.asarray(features, dtype=np.float64)
     if f.ndim != 2 or f.shape[1] != H.FEATURE_DIM:
         raise ValueError(f"features must have shape (T, {H.FEATURE_DIM}), got {f.shape}")
-    if len(f) < 3 or not np.isfinite(f).all():
+    if not np.isfinite(f).all():
+        raise ValueError("features contain NaN or infinite values")
+    if len(f) < 3:
         return f.astype(np.float32)
     joints = ground(fuse_velocities(f))
-    joints = pin_contacts(joints, contact_weights(f, joints))
-    joints = lock_feet(joints, contact_weights(f, joints))
+    weights = contact_weights(f, joints)     # heights: pinning only moves joints sideways
+    joints = lock_feet(pin_contacts(joints, weights), weights)
     # features_from_joints gives one row per frame transition: extend by one frame
     joints = np.concatenate([joints, 2 * joints[-1:] - joints[-2:-1]], axis=0)
     return H.features_from_joints(joints, normalize_pose=False).astype(np.float32)

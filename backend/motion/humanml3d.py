@@ -147,7 +147,7 @@ def _heading_from_forward(forward: np.ndarray) -> np.ndarray:
     return _yaw_quat(-0.5 * yaw)
 
 
-def _gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+def gaussian_smooth(x: np.ndarray, sigma: float) -> np.ndarray:
     """1-D Gaussian filter along axis 0, edges held ('nearest'), kernel truncated at 4 sigma:
     the same numbers as scipy.ndimage.gaussian_filter1d(x, sigma, axis=0, mode='nearest')."""
     if sigma <= 0:
@@ -219,7 +219,7 @@ def heading_rotations(joints, smooth_sigma: float = HEADING_SMOOTH_SIGMA) -> np.
     r_hip, l_hip, r_sdr, l_sdr = FACE_JOINTS
     across = (p[:, l_hip] - p[:, r_hip]) + (p[:, r_sdr] - p[:, l_sdr])
     across /= np.maximum(np.linalg.norm(across, axis=-1, keepdims=True), quat.EPS)
-    forward = _gaussian_smooth(np.cross(_Y, across), smooth_sigma)
+    forward = gaussian_smooth(np.cross(_Y, across), smooth_sigma)
     heading = _heading_from_forward(forward)
     heading[0] = quat.identity()
     return heading

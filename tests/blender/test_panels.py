@@ -117,7 +117,7 @@ def test_generate_panel_shows_the_model_licence_and_variations(make_armature, tm
     assert ("label", "CC BY-NC 4.0: non-commercial use only") in log
     assert [t for k, t in log if k == "operator"].count("anima.generate") == 2  # + Find in Library
     settings.model = "clean"
-    assert ("label", "CMU / MIT data: commercial use OK") in _draw_all(ctx)
+    assert ("label", "CMU data: commercial use OK") in _draw_all(ctx)
 
     jobs.set_alternatives([{"clip": str(tmp_path / f"v{k}.npz"), "caption": "walk",
                             "name": f"variation {k + 1} (seed {10 + k})", "seed": 10 + k,
