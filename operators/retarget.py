@@ -195,8 +195,11 @@ def auto_map_armature(arm_obj):
     parents = [index[b.parent.name] if b.parent else -1 for b in bones]
     # Rest head positions in world axes (Z up even for rotated FBX armatures): spine bones
     # are matched by height.
-    heads = armature_skeleton(arm_obj).rest_world()[1]
-    return _bonemap().auto_map(names, parents, heads)
+    skel = armature_skeleton(arm_obj)
+    at = [skel.index(n) for n in names]
+    heads = skel.rest_world()[1][at]
+    tails = skel.rest_tails_world()[at]
+    return _bonemap().auto_map(names, parents, heads, tails)
 
 
 def ensure_mapping(arm_obj, store: bool = True):

@@ -26,6 +26,11 @@ class MappingError(ValueError):
     """The rig could not be mapped: the message says which joints are missing and why."""
 
 
+# Below this confidence a joint's automatic mapping is reported as a warning, not applied
+# silently.
+LOW_CONFIDENCE = 0.5
+
+
 # Canonical joints a rig must have for retargeting to make sense.
 REQUIRED = ["pelvis", "left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
             "right_ankle", "spine3", "left_shoulder", "right_shoulder", "left_elbow",
@@ -40,6 +45,35 @@ class BoneMap:
     root_bone: str | None = None
     # e.g. {"fk_switch": [[bone, property, value], ...]} for generated Rigify rigs.
     extras: dict = field(default_factory=dict)
+    # How sure the automatic mapping is of each joint (0..1), and what it noticed.
+    confidence: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    method: str = "names"
+
+    @property
+    def overall_confidence(self) -> float:
+        """The least sure joint's confidence (1.0 for a mapping made or checked by hand)."""
+        return float(min(self.confidence.values())) if self.confidence else 1.0
+
+    def low_confidence(self, threshold: float = None) -> list[str]:
+        """Joints whose confidence is below `threshold` (LOW_CONFIDENCE by default)."""
+        t = LOW_CONFIDENCE if threshold is None else threshold
+        return [j for j in CANONICAL_NAMES if self.confidence.get(j, 1.0) < t
+                and j in self.bones]
+
+    def report(self) -> str:
+        """One line per joint: bone, confidence; then the notes (for the log and the panel)."""
+        lines = [f"{self.rig_type} rig, mapped by {self.method}; confidence "
+                 f"{self.overall_confidence:.2f}"]
+        for j in CANONICAL_NAMES:
+            if j in self.bones:
+                c = self.confidence.get(j)
+                lines.append(f"  {j:15s} -> {self.bones[j]}" + (f"  ({c:.2f})" if c is not None
+                                                                else ""))
+            else:
+                lines.append(f"  {j:15s} -> (follows its parent)")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
 
     def to_json(self) -> str:
         return json.dumps({"format": "anima-bonemap", "version": 1, "rig_type": self.rig_type,
@@ -92,9 +126,13 @@ _SIDE_PREFIX_LETTER_ANYCASE = re.compile(r"^(l|r)[_.\-\s]", re.IGNORECASE)
 _NUMBER_SUFFIX = re.compile(r"(\.\d{3})+$")
 
 # Words that mark helper bones, never the main bone of a joint.
-_HELPER_WORDS = ("twist", "roll", "share", "helper", "pole", "target", "tweak", "socket",
-                 "corrective", "bend", "end", "nub", "_ik", "ik_", "ikfk", "parent", "mch",
-                 "org", "prop", "jiggle", "dyn", "ctrl_", "weapon", "attach")
+# Words (whole name tokens: "lForearmBend" is forearm + bend, not "end") that mark helper
+# bones, never the main bone of a joint.
+_HELPER_WORDS = {"twist", "roll", "share", "helper", "pole", "target", "tweak", "socket",
+                 "corrective", "end", "nub", "ik", "ikfk", "parent", "mch", "org", "prop",
+                 "jiggle", "dyn", "ctrl", "weapon", "attach", "tip",
+                 "mstr", "master", "pivot", "snap", "sec", "adj", "bust"}
+_TOKEN = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
 @dataclass
@@ -133,9 +171,12 @@ def _side_and_key(name: str) -> tuple[str, str, bool]:
     return side, key, numbered
 
 
+def _tokens(name: str) -> list[str]:
+    return [t.lower() for t in _TOKEN.findall(name)]
+
+
 def _is_helper(name: str) -> bool:
-    low = name.lower()
-    return any(w in low for w in _HELPER_WORDS)
+    return any(t in _HELPER_WORDS for t in _tokens(name))
 
 
 # Keywords per body part, tested against the cleaned key (most specific first).
@@ -215,17 +256,22 @@ def _rigify_generated(names: list[str]) -> BoneMap | None:
             switches.append([limb, "FK_limb_follow", 1.0 if limb.startswith("upper_arm")
                              else 0.0])
     root = "root" if "root" in present else None
-    return BoneMap("rigify", bones, root, {"fk_switch": switches})
+    return BoneMap("rigify", bones, root, {"fk_switch": switches}, {j: 1.0 for j in bones},
+                   ["generated Rigify rig: FK controls keyed, IK/FK switches set to FK"],
+                   "Rigify table")
 
 
 # ------------------------------------------------------------------------ main entry
-def auto_map(names: list[str], parents: list[int], rest_heads=None) -> BoneMap:
+def auto_map(names: list[str], parents: list[int], rest_heads=None, rest_tails=None) -> BoneMap:
     """Map a rig's bones onto the canonical joints.
 
     names: bone names in hierarchy order; parents: parent index per bone (-1 for roots).
-    rest_heads: optional (J, 3) rest positions of the bone heads (Z up). With them, spine
-    bones are matched to spine1..3 by height, so the rig bends where the source bends.
-    Raises MappingError with the list of what could not be found.
+    rest_heads / rest_tails: optional (J, 3) rest positions of the bone heads and tails in
+    world axes (Z up). With them the mapping is made from the hierarchy and the geometry
+    (backend/motion/topology.py), so any naming convention (or none: "Bone.001") works, and
+    the names only break ties between bones at the same place; the result carries a
+    confidence per joint and notes. Without them, names and hierarchy alone are used.
+    Raises MappingError with what could not be found.
     """
     names = [str(n) for n in names]
     parents = [int(p) for p in parents]
@@ -234,10 +280,80 @@ def auto_map(names: list[str], parents: list[int], rest_heads=None) -> BoneMap:
     if not names:
         raise MappingError("the armature has no bones")
 
-    generated = _rigify_generated(names)
-    if generated is not None:
-        return generated
-    return _generic_map(names, parents, rest_heads)
+    for table in (_rigify_generated, _auto_rig_pro_controls):
+        found = table(names)
+        if found is not None:
+            return found
+    if rest_heads is None or len(rest_heads) != len(names):
+        return _generic_map(names, parents, rest_heads)
+    return _geometry_map(names, parents, rest_heads, rest_tails)
+
+
+def _geometry_map(names, parents, rest_heads, rest_tails) -> BoneMap:
+    import numpy as np
+
+    from .topology import SAME_PLACE, TopologyError, geometric_map
+    try:
+        idx, conf, notes, root = geometric_map(parents, rest_heads, rest_tails)
+    except TopologyError as e:
+        try:   # names may still describe a humanoid whose rest pose is unusual
+            bm = _generic_map(names, parents, rest_heads)
+        except MappingError:
+            raise MappingError(f"not a humanoid rig Anima can map automatically: {e}. Map "
+                               f"the bones by hand in the Anima > Bone Mapping panel.") from None
+        bm.confidence = {j: 0.3 for j in bm.bones}
+        bm.notes = [f"the rest pose does not look like a standing humanoid ({e}); mapped by "
+                    "names only: check the mapping"]
+        return bm
+    bones = {j: names[i] for j, i in idx.items()}
+    try:
+        by_name = _generic_map(names, parents, rest_heads).bones
+    except MappingError:
+        by_name = {}
+    heads = np.asarray(rest_heads, dtype=float)
+    height = float(np.ptp(heads[:, 2])) or 1.0
+    pos = {n: i for i, n in enumerate(names)}
+    informative = sum(by_name.get(j) == b for j, b in bones.items()) >= len(bones) // 2
+    for j, b in list(bones.items()):
+        other = by_name.get(j)
+        if other is None or other == b or not informative or j.startswith("spine"):
+            continue
+        same_place = np.linalg.norm(heads[pos[other]] - heads[pos[b]]) < 2 * SAME_PLACE * height
+        if same_place:          # two bones at one joint: the name says which is the main one
+            bones[j] = other
+        else:
+            conf[j] = min(conf.get(j, 1.0), 0.45)
+            notes.append(f"{j}: the names suggest {other!r}, the skeleton's shape {b!r} "
+                         f"(used)")
+    method = "skeleton shape and names" if informative else "skeleton shape (names not used)"
+    return BoneMap(_guess_type(names), bones, names[root] if root is not None else None,
+                   {}, {j: round(float(c), 3) for j, c in conf.items()}, notes, method)
+
+
+_ARP_CONTROLS = {
+    "pelvis": "c_root.x", "spine1": "c_spine_01.x", "spine2": "c_spine_02.x",
+    "spine3": "c_spine_03.x", "neck": "c_neck.x", "head": "c_head.x",
+    "left_hip": "c_thigh_fk.l", "left_knee": "c_leg_fk.l", "left_ankle": "c_foot_fk.l",
+    "left_foot": "c_toes_fk.l", "left_collar": "c_shoulder.l", "left_shoulder": "c_arm_fk.l",
+    "left_elbow": "c_forearm_fk.l", "left_wrist": "c_hand_fk.l",
+}
+_ARP_CONTROLS.update({k.replace("left_", "right_"): v[:-2] + ".r"
+                      for k, v in list(_ARP_CONTROLS.items()) if k.startswith("left_")})
+
+
+def _auto_rig_pro_controls(names: list[str]) -> BoneMap | None:
+    """Auto-Rig Pro control rigs: drive the FK controls (the deform bones follow them)."""
+    present = set(names)
+    if not {"c_root_master.x", "c_thigh_fk.l", "c_arm_fk.l"} <= present:
+        return None
+    bones = {j: b for j, b in _ARP_CONTROLS.items() if b in present}
+    root = "c_traj" if "c_traj" in present else None
+    switches = [[b, "ik_fk_switch", 1.0] for b in ("c_foot_ik.l", "c_foot_ik.r",
+                                                    "c_hand_ik.l", "c_hand_ik.r")
+                if b in present]
+    return BoneMap("auto_rig_pro", bones, root, {"fk_switch": switches},
+                   {j: 1.0 for j in bones}, ["Auto-Rig Pro controls: FK chains keyed, IK/FK "
+                                             "switches set to FK"], "Auto-Rig Pro table")
 
 
 def _ancestors(i: int, parents: list[int]) -> list[int]:
@@ -447,17 +563,24 @@ _HEAD_FALLBACK_NAMES = ("spine.006",)
 
 
 def _guess_type(names: list[str]) -> str:
+    present = set(names)
     joined = " ".join(names)
-    if "spine.006" in names and "upper_arm.L" in names:
-        return "metarig"
-    if "mixamorig" in joined:
-        return "mixamo"
-    if "CC_Base_" in joined:
-        return "iclone"
-    if "spine_01" in names and "thigh_l" in names:
-        return "unreal"
-    if "upperleg01.L" in names:
-        return "makehuman"
-    if "LeftUpLeg" in names and "LHipJoint" in names:
-        return "cmu"
-    return "generic"
+    checks = [
+        ("metarig", lambda: "spine.006" in present and "upper_arm.L" in present),
+        ("mixamo", lambda: "mixamorig" in joined),
+        ("character_creator", lambda: "CC_Base_" in joined),
+        ("daz_genesis8", lambda: "lShldrBend" in present),
+        ("daz_genesis9", lambda: "l_upperarm" in present and "l_forearm" in present),
+        ("daz_genesis3", lambda: "lShldr" in present or "lForeArm" in present),
+        ("3ds_max_biped", lambda: any(n.endswith(" Pelvis") and n.startswith("Bip")
+                                      for n in names)),
+        ("3ds_max_cat", lambda: any(n.endswith("Ribcage") for n in names)),
+        ("vroid", lambda: "J_Bip_C_Hips" in present),
+        ("vrm_humanoid", lambda: "leftUpperArm" in present),
+        ("unreal5", lambda: "spine_05" in present and "thigh_l" in present),
+        ("unreal", lambda: "spine_01" in present and "thigh_l" in present),
+        ("auto_rig_pro", lambda: "root.x" in present or "c_root_master.x" in present),
+        ("makehuman", lambda: "upperleg01.L" in present),
+        ("cmu", lambda: "LeftUpLeg" in present and "LHipJoint" in present),
+    ]
+    return next((name for name, test in checks if test()), "generic")

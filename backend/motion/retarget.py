@@ -97,8 +97,16 @@ def _rest_positions(skel: Skeleton) -> tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 def _segment_frames(skel: Skeleton, idx: dict[str, int], shared: set[str]) -> dict:
-    """Rest alignment frame of each shared canonical joint: (primary, secondary or None)."""
-    _, pos, tails = _rest_positions(skel)
+    """Rest alignment frame of each shared canonical joint: (primary, secondary or None).
+
+    Frames are built from joint positions only, never from a bone's own axes or tail, so the
+    result does not depend on how a rig's bones point or roll. End segments (head, hands,
+    toes), whose direction no child joint gives, take the frame of the body part they belong
+    to: the head the body's (up, left-right), a hand its forearm's, the toes their foot's; a
+    foot without toes the body's heading. Rest poses stand upright and look forward, so
+    that is where these segments point on every rig.
+    """
+    _, pos, _tails = _rest_positions(skel)
 
     def p(name):
         return pos[idx[name]]
@@ -110,40 +118,46 @@ def _segment_frames(skel: Skeleton, idx: dict[str, int], shared: set[str]) -> di
     sh_lat = (p("left_shoulder") - p("right_shoulder")) if has("left_shoulder") and \
         has("right_shoulder") else hip_lat
     mid_hips = 0.5 * (p("left_hip") + p("right_hip"))
-    top = next(n for n in ("neck", "head", "spine3") if has(n))
+    top = next(n for n in ("head", "neck", "spine3") if has(n))
+    body_up = p(top) - mid_hips
+    up = np.array([0.0, 0.0, 1.0])
+    heading = np.cross(hip_lat, up)                   # forward, level
+    order = ["spine1", "spine2", "spine3", "neck", "head"]
     frames = {}
     for c in shared:
-        j = idx[c]
         second = None
         if c == "pelvis":
-            prim = p(top) - mid_hips
-            second = hip_lat
+            prim, second = body_up, hip_lat
         elif c in ("spine1", "spine2", "spine3", "neck"):
-            order = ["spine1", "spine2", "spine3", "neck", "head"]
             above = [n for n in order[order.index(c) + 1:] if has(n)]
-            prim = p(above[0]) - p(c) if above else tails[j] - p(c)
+            prim = p(above[0]) - p(c) if above else body_up
             if np.linalg.norm(prim) < 1e-4:
-                prim = p(top) - mid_hips
+                prim = body_up
             second = hip_lat if c in ("spine1", "spine2") else sh_lat
         elif c == "head":
-            prim = tails[j] - p(c)
-            if np.linalg.norm(prim) < 1e-4:
-                prim = p(c) - p(top) if c != top else p(c) - mid_hips
-            second = sh_lat
+            prim, second = body_up, sh_lat
+        elif c in ("left_wrist", "right_wrist"):
+            elbow = c.replace("wrist", "elbow")
+            prim = p(c) - p(elbow) if has(elbow) else p(c) - mid_hips
+        elif c in ("left_ankle", "right_ankle"):
+            toe = c.replace("ankle", "foot")
+            # Rest poses all stand on flat ground, but a foot's neutral pitch differs
+            # (shoes, ankle placement): match feet by heading only, so that standing in
+            # the source means standing flat on the target's own feet.
+            prim = p(toe) - p(c) if has(toe) else heading
+            prim = np.array([prim[0], prim[1], 0.0])
+            if np.linalg.norm(prim) < 0.25 * np.linalg.norm(p(toe) - p(c) if has(toe)
+                                                            else heading):
+                prim = heading
+        elif c in ("left_foot", "right_foot"):
+            continue                                   # the toes: their foot's frame below
         else:
-            child = _SEGMENT_CHILD[c]
-            if child is not None and has(child):
-                prim = p(child) - p(c)
-            else:
-                prim = tails[j] - p(c)
-            if c in _FOOT_SEGMENTS:
-                # Rest poses all stand on flat ground, but a foot's neutral pitch differs
-                # (shoes, ankle placement): match feet by heading only, so that standing in
-                # the source means standing flat on the target's own feet.
-                flat = np.array([prim[0], prim[1], 0.0])
-                if np.linalg.norm(flat) > 0.25 * np.linalg.norm(prim):
-                    prim = flat
+            prim = p(_SEGMENT_CHILD[c]) - p(c) if has(_SEGMENT_CHILD[c]) else \
+                _tails[idx[c]] - p(c)
         frames[c] = (prim, second)
+    for toe, ankle in (("left_foot", "left_ankle"), ("right_foot", "right_ankle")):
+        if toe in shared:
+            frames[toe] = frames.get(ankle, (heading, None))
     return frames
 
 
@@ -402,11 +416,13 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
              src_map: dict[str, str], tgt: Skeleton, tgt_map: dict[str, str], *,
              root_mode: str = "hips", root_bone: str | None = None, foot_ik: bool = True,
              fps: float = 30.0, scale: float | None = None,
-             src_floor: float | None = None, foot_lock: bool = True) -> RigPose:
+             src_floor: float | None = None, foot_lock: bool = True,
+             src_world: tuple | None = None) -> RigPose:
     """Retarget motion between any two skeletons.
 
     src_rotations: (T, Js, 4) local rotations on `src`; src_root: (T, 3) world position of src
-    joint 0. src_map / tgt_map: canonical joint name -> joint/bone name in each skeleton.
+    joint 0. src_world: instead of those two, the posed world rotations (T, Js, 4) and positions
+    (T, Js, 3) of every joint of `src` (e.g. an evaluated armature, where bones may translate). src_map / tgt_map: canonical joint name -> joint/bone name in each skeleton.
     src_floor: height of the source's ground (None: estimated from its feet).
     foot_lock: pin each ankle while the source's foot is planted (slow and low), so mocap
         foot roll and resampling do not make planted feet slide.
@@ -415,8 +431,16 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     """
     if root_mode not in ROOT_MODES:
         raise RetargetError(f"root_mode must be one of {ROOT_MODES}, got {root_mode!r}")
-    src_rotations = np.asarray(src_rotations, dtype=np.float64)
-    T = src_rotations.shape[0]
+    if src_world is not None:
+        s_rot = np.asarray(src_world[0], dtype=np.float64)
+        s_pos = np.asarray(src_world[1], dtype=np.float64)
+        if s_rot.shape[1:] != (len(src), 4) or s_pos.shape != s_rot.shape[:2] + (3,):
+            raise RetargetError(f"src_world shapes {s_rot.shape} / {s_pos.shape} do not fit a "
+                                f"{len(src)}-joint source skeleton")
+    else:
+        src_rotations = np.asarray(src_rotations, dtype=np.float64)
+        s_rot, s_pos = src.fk(src_rotations, src_root)
+    T = s_rot.shape[0]
     if T == 0:
         raise RetargetError("the clip has no frames")
     plan = _cached_plan(src, {c: n for c, n in src_map.items() if n}, tgt,
@@ -432,7 +456,6 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     up, rest_vec = plan["up"], plan["rest_vec"]
 
     # Source world motion.
-    s_rot, s_pos = src.fk(src_rotations, src_root)
     s_delta = quat.mul(s_rot, quat.conjugate(s_rest_rot)[None])        # (T, Js, 4)
 
     def follow_parents(world_delta):

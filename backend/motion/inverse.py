@@ -1,0 +1,78 @@
+"""Inverse retargeting: motion on any mapped rig -> a canonical clip.
+
+The input motion editing, physics and export need. The rig's posed bones are given in world
+space (an evaluated armature: constraints, IK and bones that translate all included), then the
+same retargeter that applies canonical motion to a rig runs the other way, with the canonical
+skeleton as the target: rest-pose aware per segment, root travel scaled by leg length, ankles
+put where the rig's ankles are (no foot locking: the rig's own contacts are kept as they are).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .bonemap import BoneMap
+from .clip import Clip
+from .retarget import RetargetError, retarget
+from .skeleton import CANONICAL, CANONICAL_NAMES, Skeleton
+
+
+def rig_floor(rig: Skeleton, bonemap: BoneMap) -> float:
+    """Height of the ground a rig stands on at rest: its lowest foot point (heads and tails
+    of the mapped ankle and toe bones)."""
+    rots, pos = rig.rest_world()
+    tails = rig.rest_tails_world()
+    feet = [rig.index(bonemap.bones[j]) for j in ("left_ankle", "right_ankle", "left_foot",
+                                                   "right_foot") if bonemap.bones.get(j)]
+    if not feet:
+        raise RetargetError("the mapping has no ankle bones")
+    return float(min(pos[feet, 2].min(), tails[feet, 2].min()))
+
+
+def leg_length(skel: Skeleton, joint_map: dict) -> float:
+    """Mean hip-knee-ankle length of the two legs at rest (metres)."""
+    pos = skel.rest_world()[1]
+    total = 0.0
+    for side in ("left", "right"):
+        h, k, a = (pos[skel.index(joint_map[f"{side}_{j}"])] for j in ("hip", "knee", "ankle"))
+        total += np.linalg.norm(k - h) + np.linalg.norm(a - k)
+    return float(total / 2.0)
+
+
+def clip_from_rig(rig: Skeleton, world_rotations: np.ndarray, world_positions: np.ndarray,
+                  bonemap: BoneMap, fps: float, meta: dict | None = None) -> Clip:
+    """Canonical clip from a rig's posed bones.
+
+    rig: the rig's rest skeleton in world axes (operators.retarget.armature_skeleton);
+    world_rotations (T, K, 4) wxyz and world_positions (T, K, 3): each bone's posed world
+    orientation and head position, bones in `rig`'s order; bonemap: canonical joint -> bone.
+    The clip starts where the canonical skeleton stands (its first mid-hip point over the
+    rest mid-hip point) and stands on z = 0; where the rig started is kept in
+    meta["rig_start"] (x, y of its first mid-hip point) and meta["rig_scale"] (rig leg length
+    / canonical leg length), so a later retarget back onto the rig can put it back.
+    """
+    world_rotations = np.asarray(world_rotations, dtype=np.float64)
+    world_positions = np.asarray(world_positions, dtype=np.float64)
+    if world_rotations.ndim != 3 or world_rotations.shape[1:] != (len(rig), 4):
+        raise RetargetError(f"world_rotations has shape {world_rotations.shape}, expected "
+                            f"(T, {len(rig)}, 4)")
+    canonical_map = {n: n for n in CANONICAL_NAMES}
+    pose = retarget(rig, None, None, bonemap.bones, CANONICAL, canonical_map,
+                    root_mode="hips", foot_ik=True, fps=fps, src_floor=rig_floor(rig, bonemap),
+                    foot_lock=False, src_world=(world_rotations, world_positions))
+    order = [pose.bone_names.index(n) for n in CANONICAL_NAMES]
+    rotations = pose.rotations[:, order]
+    pelvis = CANONICAL.index("pelvis")
+    root = CANONICAL.offsets[pelvis][None] + pose.locations[:, order[pelvis]]
+    # The retargeter stands the canonical skeleton on its own lowest foot point at rest
+    # (the ball of the foot, a few mm up); canonical clips stand on z = 0.
+    c_pos = CANONICAL.rest_world()[1]
+    c_tails = CANONICAL.rest_tails_world()
+    feet = [CANONICAL.index(j) for j in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
+    root[:, 2] -= min(c_pos[feet, 2].min(), c_tails[feet, 2].min())
+    s_idx = {j: rig.index(b) for j, b in bonemap.bones.items() if b}
+    start = 0.5 * (world_positions[0, s_idx["left_hip"]] + world_positions[0, s_idx["right_hip"]])
+    info = dict(meta or {})
+    info.setdefault("rig_start", [float(start[0]), float(start[1])])
+    info.setdefault("rig_scale", leg_length(rig, bonemap.bones) / leg_length(CANONICAL,
+                                                                              canonical_map))
+    return Clip(rotations, root, fps, CANONICAL.copy(), info)

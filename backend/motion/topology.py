@@ -1,0 +1,410 @@
+"""Bone mapping by topology and geometry: which bone of a humanoid rig carries each canonical
+joint, found from the hierarchy and the rest pose alone (names are not needed).
+
+The rest pose of a humanoid rig, whatever its naming convention, stands upright (Z up) with the
+legs reaching the floor and the arms out to the sides (T- or A-pose). From that:
+
+1. the *top* is the highest point of the rig (a head bone or its end); its path down the
+   hierarchy is the body's central line;
+2. walking down that line, the first bone whose other branches hold two *legs* (chains that
+   reach the floor through a knee-height joint) is the hip branch; the pelvis joint goes to it,
+   or to the bone above it when that one sits at the same place (a 3ds Max Biped's
+   `Bip01 Pelvis` above thighs hung under `Bip01 Spine`);
+3. each leg: hip = the first bone that leaves the centre line, ankle = the first bone below
+   13% of the height, knee = the bone between them nearest the canonical knee fraction, ball
+   of the foot = the first low bone well in front of the ankle (not for a fan of toes);
+4. the spine, neck and head are matched by height along the central line (relative heights
+   of the canonical skeleton);
+5. each arm: the branch that reaches furthest to that side; shoulder = first bone clearly off
+   the centre line, wrist = the bone where three or more finger chains split (or the bone
+   nearest the wrist's share of the arm), elbow = nearest the middle, collar = what is between
+   the spine and the shoulder.
+
+Every joint gets a confidence in [0, 1] (how far its bone sits from where that joint is
+expected, and whether left and right agree). Pure numpy; used by `bonemap.auto_map`.
+"""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+
+class TopologyError(ValueError):
+    """The rig does not have the shape of a standing humanoid; the message says what is
+    missing."""
+
+
+# Relative heights along the central line: 0 = the mid-hip height, 1 = the top of the head.
+# Measured on the canonical skeleton (backend/motion/skeleton.py).
+SPINE_FRACTIONS = {"spine1": 0.088, "spine2": 0.175, "spine3": 0.29, "neck": 0.683}
+HEAD_FRACTION = 0.82
+SPINE_SKIP_COST = {"spine1": 0.08, "spine2": 0.08, "spine3": 0.12, "neck": 0.2}
+KNEE_FRACTION = 0.52       # knee's share of the hip-to-ankle drop
+ELBOW_FRACTION = 0.50      # elbow's share of the shoulder-to-wrist distance
+WRIST_FRACTION = 0.72      # wrist's share of the shoulder-to-fingertip distance
+ARM_RATIO = 1.03           # upper arm length / forearm length
+FLOOR_BAND = 0.08          # leaf ends below this share of the height are on the floor
+KNEE_BAND = (0.15, 0.45)
+ANKLE_BELOW = 0.13
+OFF_CENTRE = 0.035         # hips leave the centre line by more than this share of height
+SHOULDER_OFF = 0.055       # shoulders sit further than this from the centre line
+MIN_ARM_REACH = 0.18       # a hand reaches at least this far to the side
+SAME_PLACE = 0.012         # heads closer than this (share of height) are one joint
+
+
+def _children(parents: np.ndarray) -> list[list[int]]:
+    kids: list[list[int]] = [[] for _ in parents]
+    for i, p in enumerate(parents):
+        if p >= 0:
+            kids[p].append(i)
+    return kids
+
+
+def _path_up(i: int, parents) -> list[int]:
+    out = [i]
+    while parents[out[-1]] >= 0:
+        out.append(int(parents[out[-1]]))
+    return out
+
+
+def _subtree(i: int, kids) -> list[int]:
+    out, stack = [], [i]
+    while stack:
+        b = stack.pop()
+        out.append(b)
+        stack.extend(kids[b])
+    return out
+
+
+def _conf(deviation: float, scale: float) -> float:
+    return float(np.exp(-(deviation / scale) ** 2))
+
+
+class _Rig:
+    def __init__(self, parents, heads, tails):
+        self.parents = np.asarray(parents, dtype=np.int64)
+        self.heads = np.asarray(heads, dtype=np.float64).reshape(-1, 3)
+        n = len(self.parents)
+        self.kids = _children(self.parents)
+        if tails is None:
+            tails = self.heads.copy()
+            for i in range(n):
+                if self.kids[i]:
+                    tails[i] = self.heads[self.kids[i][0]]
+        self.tails = np.asarray(tails, dtype=np.float64).reshape(-1, 3)
+        self.leaf = np.array([not k for k in self.kids])
+        # End point of each bone used for reach: leaves count with their tails.
+        self.ends = np.where(self.leaf[:, None], self.tails, self.heads)
+        pts = np.concatenate([self.heads, self.ends])
+        self.z0 = float(pts[:, 2].min())
+        self.H = float(pts[:, 2].max() - self.z0)
+        if self.H < 1e-6:
+            raise TopologyError("the rig is flat (all bones at one height): not a standing "
+                                "humanoid")
+
+    def z(self, i) -> float:           # height of a bone's head as a share of the rig height
+        return (self.heads[i, 2] - self.z0) / self.H
+
+    def top_z(self, i) -> float:
+        return (max(self.heads[i, 2], self.ends[i, 2]) - self.z0) / self.H
+
+    def low_z(self, i) -> float:
+        return (min(self.heads[i, 2], self.ends[i, 2]) - self.z0) / self.H
+
+    def horiz(self, i, origin) -> float:
+        d = self.heads[i, :2] - origin[:2]
+        return float(np.hypot(*d)) / self.H
+
+
+def _legs_below(rig: _Rig, x: int, skip: int | None, centre: np.ndarray
+                ) -> dict[int, list[int]]:
+    """Legs hanging from bone x (not through its child `skip`): {hip bone: [floor leaves]}.
+    Hips are the first bones that leave the vertical line through `centre` (the top)."""
+    origin = centre
+    legs: dict[int, list[int]] = {}
+    for c in rig.kids[x]:
+        if c == skip:
+            continue
+        for leaf in _subtree(c, rig.kids):
+            if not rig.leaf[leaf] or rig.low_z(leaf) > FLOOR_BAND:
+                continue
+            path = list(reversed(_path_up(leaf, rig.parents)))
+            path = path[path.index(x) + 1:]
+            hip = next((b for b in path if rig.horiz(b, origin) > OFF_CENTRE
+                        and rig.z(b) > 0.3), None)
+            if hip is None:
+                continue
+            below = path[path.index(hip):]
+            if not any(KNEE_BAND[0] <= rig.z(b) <= KNEE_BAND[1] for b in below):
+                continue
+            if rig.z(hip) - rig.low_z(leaf) < 0.3:
+                continue
+            legs.setdefault(hip, []).append(leaf)
+    return legs
+
+
+def _topmost_same_place(rig: _Rig, path: list[int], k: int) -> int:
+    """Within `path` (top to bottom), the first bone whose head is where path[k]'s is."""
+    for j in range(k):
+        if np.linalg.norm(rig.heads[path[j]] - rig.heads[path[k]]) < SAME_PLACE * rig.H:
+            return j
+    return k
+
+
+def _nearest_on(rig: _Rig, path: list[int], lo: int, hi: int, start: np.ndarray,
+                end: np.ndarray, share: float):
+    """Index in path[lo:hi] whose head, projected on the line start -> end, lies nearest
+    `share` of the way (topmost of bones at one place), and how far off it is (in shares)."""
+    if hi <= lo:
+        return None, np.inf
+    axis = end - start
+    t = (rig.heads[path[lo:hi]] - start) @ axis / max(float(axis @ axis), 1e-12)
+    d = np.abs(t - share)
+    k = lo + int(np.argmin(d))
+    k = max(lo, _topmost_same_place(rig, path, k))
+    return k, float(d.min())
+
+
+def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], int | None]:
+    """Map a rig from its hierarchy and rest pose.
+
+    parents: (J,) parent index (-1 for roots; parents first); heads / tails: (J, 3) rest
+    positions in world axes (Z up). Returns ({canonical joint: bone index},
+    {canonical joint: confidence 0..1}, notes, root bone index or None).
+    Raises TopologyError when the rig is not a standing humanoid.
+    """
+    rig = _Rig(parents, heads, tails)
+    n = len(rig.parents)
+    notes: list[str] = []
+    conf: dict[str, float] = {}
+    out: dict[str, int] = {}
+
+    # 1. The central line, from the top down.
+    top = int(np.argmax([rig.top_z(i) for i in range(n)]))
+    down = _path_up(top, rig.parents)                    # top ... root
+    # 2. The hip branch: the first bone on the way down with two legs off the line.
+    hip_branch, legs = None, {}
+    for k, x in enumerate(down):
+        found = _legs_below(rig, x, down[k - 1] if k > 0 else None, rig.heads[top])
+        if len(found) >= 2:
+            hip_branch, legs = k, found
+            break
+    if hip_branch is None:
+        raise TopologyError("no two legs reaching the floor were found below the head: not a "
+                            "standing humanoid rig (a quadruped, a rig missing a leg, or one "
+                            "not in a standing rest pose?)")
+    if len(legs) > 2:       # keep the two that reach lowest from highest up (skirts, tails...)
+        ranked = sorted(legs, key=lambda h: rig.z(h) - min(rig.low_z(f) for f in legs[h]),
+                        reverse=True)
+        legs = {h: legs[h] for h in ranked[:2]}
+    pk = hip_branch
+    while pk + 1 < len(down):
+        up = down[pk + 1]
+        if rig.parents[up] < 0 or np.linalg.norm(rig.heads[up] - rig.heads[down[hip_branch]]) \
+                > 0.06 * rig.H:
+            break
+        pk += 1
+    pelvis = down[pk]
+    if pk != hip_branch:
+        notes.append("the legs hang below the pelvis bone (from a spine bone at the same "
+                     "place); the pelvis joint drives the bone above them")
+    out["pelvis"] = pelvis
+    central = list(reversed(down[:pk + 1]))              # pelvis ... top
+
+    # 3. Legs; forward and left from the feet.
+    hip_mid = np.mean([rig.heads[h] for h in legs], axis=0)
+    leg_chains = {}
+    forward = np.zeros(3)
+    for hip, leaves in legs.items():
+        any_path = list(reversed(_path_up(leaves[0], rig.parents)))
+        any_path = any_path[any_path.index(hip):]
+        ankle = next((b for b in any_path if rig.z(b) < ANKLE_BELOW), None)
+        if ankle is None or any_path.index(ankle) < 2:
+            raise TopologyError("a leg has no separate shin and foot bones")
+        # The toes reach further from the ankle along the floor than the heel does.
+        tip = max(leaves, key=lambda f: np.hypot(*(rig.ends[f] - rig.heads[ankle])[:2]))
+        path = list(reversed(_path_up(tip, rig.parents)))
+        path = path[path.index(hip):]
+        if ankle not in path:
+            ankle = next(b for b in path if rig.z(b) < ANKLE_BELOW)
+        ankle_k = path.index(ankle)
+        knee_k, knee_dev = _nearest_on(rig, path, 1, ankle_k, rig.heads[path[0]],
+                                       rig.heads[ankle], KNEE_FRACTION)
+        toe_k = None
+        fan = sum(1 for c in rig.kids[ankle]
+                  if any(rig.low_z(f) < FLOOR_BAND for f in _subtree(c, rig.kids)
+                         if rig.leaf[f]))
+        for k in range(ankle_k + 1, len(path)):
+            b = path[k]
+            if rig.z(b) < 0.035 and rig.horiz(b, rig.heads[ankle]) > 0.035:
+                toe_k = k
+                break
+        if fan >= 3 and toe_k == ankle_k + 1:
+            toe_k = None          # a fan of separate toes: leave them with the foot
+        forward += rig.ends[tip] - rig.heads[ankle]
+        leg_chains[hip] = (path, knee_k, knee_dev, ankle_k, toe_k)
+    forward[2] = 0.0
+    if np.linalg.norm(forward) < 1e-9:
+        forward = np.array([0.0, -1.0, 0.0])
+        notes.append("feet point nowhere: assuming the rig faces -Y")
+    forward /= np.linalg.norm(forward)
+    left = np.cross([0.0, 0.0, 1.0], forward)
+
+    def side_of(p) -> str:
+        return "left" if np.dot(p - rig.heads[pelvis], left) > 0 else "right"
+
+    sides = {side_of(rig.heads[h]): h for h in leg_chains}
+    if len(sides) != 2:
+        raise TopologyError("both legs are on the same side of the body")
+    for side, hip in sides.items():
+        path, knee_k, knee_dev, ankle_k, toe_k = leg_chains[hip]
+        out[f"{side}_hip"] = path[0]
+        out[f"{side}_knee"] = path[knee_k]
+        out[f"{side}_ankle"] = path[ankle_k]
+        conf[f"{side}_knee"] = _conf(knee_dev, 0.15)
+        conf[f"{side}_hip"] = conf[f"{side}_ankle"] = 1.0
+        if toe_k is not None:
+            out[f"{side}_foot"] = path[toe_k]
+            conf[f"{side}_foot"] = 0.9
+
+    # 4. Arms: the branch off the central line reaching furthest to each side.
+    leg_bones = set()
+    for hip in legs:
+        leg_bones.update(_subtree(hip, rig.kids))
+    on_line = set(central)
+    arm_pool = []
+    for k, c in enumerate(central):
+        nxt = central[k + 1] if k + 1 < len(central) else None
+        for child in rig.kids[c]:
+            if child != nxt and child not in leg_bones:
+                arm_pool.extend(b for b in _subtree(child, rig.kids) if b not in leg_bones)
+    pelvis_pos = rig.heads[pelvis]
+    branches = {}
+    for side, sign in (("left", 1.0), ("right", -1.0)):
+        if not arm_pool:
+            raise TopologyError(f"no {side} arm")
+        reach = np.array([sign * np.dot(rig.ends[b] - pelvis_pos, left) for b in arm_pool])
+        tip = arm_pool[int(np.argmax(reach))]
+        if reach.max() < MIN_ARM_REACH * rig.H:
+            raise TopologyError(f"no {side} arm reaching out to the side")
+        path = list(reversed(_path_up(tip, rig.parents)))
+        branch = max(k for k, b in enumerate(path) if b in on_line)
+        branches[side] = central.index(path[branch])
+        arm = path[branch + 1:]
+        lateral = [sign * np.dot(rig.heads[b] - pelvis_pos, left) / rig.H for b in arm]
+        sh0 = next((k for k, v in enumerate(lateral) if v > SHOULDER_OFF), None)
+        if sh0 is None or sh0 >= len(arm) - 2:
+            raise TopologyError(f"the {side} arm has no upper arm, forearm and hand bones")
+        leaves_below = [sum(rig.leaf[_subtree(b, rig.kids)]) for b in arm]
+        wrist_k = next((k for k in range(len(arm) - 1, sh0 + 1, -1) if leaves_below[k] >= 3),
+                       None)
+        wrist_dev = 0.0
+        if wrist_k is None:
+            wrist_k, wrist_dev = _nearest_on(rig, arm, sh0 + 2, len(arm), rig.heads[arm[sh0]],
+                                             rig.ends[tip], WRIST_FRACTION)
+            if wrist_k is None:
+                raise TopologyError(f"the {side} arm has no separate forearm and hand bones")
+        wrist_k = _topmost_same_place(rig, arm, wrist_k)
+        if wrist_k - sh0 < 2:
+            raise TopologyError(f"the {side} arm has no separate forearm and hand bones")
+        # Shoulder and elbow: upper arm and forearm are about as long as each other (between
+        # a scapula helper and a twist bone, the real shoulder gives the best ratio).
+        w = rig.heads[arm[wrist_k]]
+        best = None
+        for s_k in range(sh0, wrist_k - 1):
+            if lateral[s_k] <= SHOULDER_OFF:
+                continue
+            for e_k in range(s_k + 1, wrist_k):
+                upper = np.linalg.norm(rig.heads[arm[e_k]] - rig.heads[arm[s_k]])
+                lower = np.linalg.norm(w - rig.heads[arm[e_k]])
+                if upper < 1e-9 or lower < 1e-9:
+                    continue
+                cost = abs(np.log(upper / lower / ARM_RATIO))
+                if best is None or cost < best[0] - 1e-9:
+                    best = (cost, s_k, e_k)
+        if best is None:
+            raise TopologyError(f"the {side} arm has no separate upper arm and forearm bones")
+        _, sh, elbow_k = best
+        sh = _topmost_same_place(rig, arm, sh)
+        elbow_k = max(sh + 1, _topmost_same_place(rig, arm, elbow_k))
+        elbow_dev = best[0]
+        out[f"{side}_shoulder"] = arm[sh]
+        out[f"{side}_elbow"] = arm[elbow_k]
+        out[f"{side}_wrist"] = arm[wrist_k]
+        conf[f"{side}_shoulder"] = 1.0
+        conf[f"{side}_elbow"] = _conf(elbow_dev, 0.3)
+        conf[f"{side}_wrist"] = _conf(wrist_dev, 0.15)
+        if sh > 0:
+            out[f"{side}_collar"] = arm[0]
+            conf[f"{side}_collar"] = 0.9 if sh == 1 else 0.6
+        arm_pool = [b for b in arm_pool if b not in set(_subtree(arm[0], rig.kids))]
+    # 5. Chest, neck, head and spine along the central line. The arms branch off the chest
+    #    (or, on a 3ds Max Biped, off the neck: then the chest is the bone below it).
+    base = hip_mid[2]
+    top_pt = max(rig.heads[top, 2], rig.ends[top, 2])
+    span = top_pt - base
+    if span < 0.2 * rig.H:
+        raise TopologyError("the body does not rise above the hips: the rig lies down or its "
+                            "spine is horizontal (a quadruped?)")
+    frac = {b: (rig.heads[b, 2] - base) / span for b in central}
+    chest_k = min(branches.values())
+    neck_k = None
+    if chest_k >= 2 and frac[central[chest_k]] >= 0.55:
+        neck_k, chest_k = chest_k, chest_k - 1
+        notes.append(f"the arms hang from a neck bone; the chest joint drives the bone below")
+    elif chest_k + 1 < len(central) - 1 or (chest_k + 1 < len(central)
+                                            and not rig.leaf[central[chest_k + 1]]):
+        neck_k = chest_k + 1
+    if chest_k >= 1:
+        out["spine3"] = central[chest_k]
+        conf["spine3"] = 1.0
+    above = [k for k in range((neck_k or chest_k) + 1, len(central))
+             if frac[central[k]] >= 0.6]
+    if above:
+        head_k = min(above, key=lambda k: abs(frac[central[k]] - HEAD_FRACTION))
+        head_k = max((neck_k or chest_k) + 1, _topmost_same_place(rig, central, head_k))
+    elif neck_k is not None:
+        head_k, neck_k = neck_k, None
+    else:
+        raise TopologyError("no head bone above the shoulders")
+    if neck_k is not None and neck_k >= head_k:
+        neck_k = None
+    out["head"] = central[head_k]
+    conf["head"] = _conf(frac[central[head_k]] - HEAD_FRACTION, 0.2)
+    if neck_k is not None:
+        out["neck"] = central[neck_k]
+        conf["neck"] = 1.0
+    # spine1 and spine2 between the pelvis and the chest, by relative height (canonical:
+    # 22% and 55% of the way up from the pelvis joint to the chest joint).
+    lo, hi = rig.heads[pelvis, 2], rig.heads[central[chest_k], 2]
+    between = central[1:chest_k]
+    if between and hi - lo > 1e-6:
+        rel = {b: (rig.heads[b, 2] - lo) / (hi - lo) for b in between}
+        want = {"spine1": 0.22, "spine2": 0.55}
+        best, best_cost = {}, float("inf")
+        for r in range(0, min(2, len(between)) + 1):
+            for js in itertools.combinations(want, r):
+                for bs in itertools.combinations(between, r):
+                    cost = sum(abs(want[j] - rel[b]) for j, b in zip(js, bs)) + \
+                        0.25 * (2 - r)
+                    if cost < best_cost:
+                        best, best_cost = dict(zip(js, bs)), cost
+        out.update(best)
+        for j, b in best.items():
+            conf[j] = _conf(rel[b] - want[j], 0.35)
+    conf["pelvis"] = 1.0
+
+    # Left/right agreement: mirrored positions of paired joints.
+    for j in list(out):
+        if j.startswith("left_"):
+            other = "right_" + j[5:]
+            if other in out:
+                a = rig.heads[out[j]] - pelvis_pos
+                b = rig.heads[out[other]] - pelvis_pos
+                mirror = b - 2 * np.dot(b, left) * left
+                c = _conf(np.linalg.norm(a - mirror) / rig.H, 0.08)
+                conf[j] = min(conf.get(j, 1.0), c)
+                conf[other] = min(conf.get(other, 1.0), c)
+    root = down[-1] if down[-1] != pelvis else None
+    return out, conf, notes, root
