@@ -237,6 +237,42 @@ def load_clip(clip_or_path) -> Clip:
 MECHANISM_PREFIXES = ("MCH-", "ORG-", "DEF-")   # Rigify's constraint-driven bones
 
 
+def _rest_rotation(bone) -> np.ndarray:
+    m = np.array(bone.matrix_local, dtype=np.float64)[:3, :3]
+    return m / np.linalg.norm(m, axis=0, keepdims=True)
+
+
+def constraint_followers(arm_obj) -> dict[str, str]:
+    """{bone: bone it copies}: pose bones that a full-influence Copy Transforms or Copy
+    Rotation constraint (world space, replace, from another bone of the same armature with the
+    same rest orientation) makes turn with another bone rather than with their parent, as
+    Rigify's ORG bones follow their controls. The retargeter then solves their children
+    against the bone they really follow."""
+    out = {}
+    bones = arm_obj.data.bones
+    for pb in arm_obj.pose.bones:
+        for c in pb.constraints:
+            if c.type not in ("COPY_TRANSFORMS", "COPY_ROTATION") or getattr(c, "mute", False):
+                continue
+            if c.influence < 0.999 or c.target != arm_obj or not c.subtarget or \
+                    c.subtarget == pb.name or bones.get(c.subtarget) is None:
+                continue
+            if c.owner_space != "WORLD" or c.target_space != "WORLD":
+                continue
+            if c.type == "COPY_ROTATION" and (not (c.use_x and c.use_y and c.use_z) or
+                                              c.invert_x or c.invert_y or c.invert_z or
+                                              c.mix_mode != "REPLACE"):
+                continue
+            if c.type == "COPY_TRANSFORMS" and c.mix_mode != "REPLACE":
+                continue
+            a = _rest_rotation(bones[pb.name])
+            b = _rest_rotation(bones[c.subtarget])
+            cos = (np.trace(a.T @ b) - 1.0) / 2.0
+            if cos > np.cos(np.radians(1.0)):
+                out[pb.name] = c.subtarget
+    return out
+
+
 def _skip_mechanism_bones(arm_obj, pose, bm) -> None:
     """Leave out keys that cannot do anything: unmapped bones that stay in their rest pose and
     are driven by constraints (Rigify's MCH/ORG/DEF bones, or any bone with constraints)."""
@@ -277,7 +313,8 @@ def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
         clip = resample_mod.resample(clip, fps)
     bm, detected = ensure_mapping(arm_obj, store=False)
     skel = armature_skeleton(arm_obj)
-    pose = _retarget().retarget_to_rig(clip, skel, bm, root_mode=root_mode, foot_ik=foot_ik)
+    pose = _retarget().retarget_to_rig(clip, skel, bm, root_mode=root_mode, foot_ik=foot_ik,
+                                       followers=constraint_followers(arm_obj))
     _skip_mechanism_bones(arm_obj, pose, bm)
     scale = object_scale(arm_obj)
     if abs(scale - 1.0) > 1e-9:

@@ -1,14 +1,19 @@
-"""Measure retargeting accuracy in real Blender (run inside a bpy process).
+"""Measure retargeting as a user sees it, in real Blender (run inside a bpy process).
 
-For each shipped rig: build it, apply a canonical clip with the add-on's own operator code,
-evaluate the posed armature with Blender (constraints included, e.g. generated Rigify rigs),
-then compare
-  * mapped joint world positions, each side normalised by its height, both starting at the
-    origin: mean and 95th percentile error in % of height;
-  * foot planting: for every stretch where a source ankle is planted (slow and low), how far
-    the rig's ankle slides (metres), next to how far the source's own ankle slides (scaled).
+For each rig (the shipped ones and the rig zoo built by code, tools/rig_zoo.py, also with
+scrambled names), apply a canonical clip with the add-on's own code, evaluate the posed
+armature with Blender (constraints included), then compare with the source clip
+(backend/eval/retarget_metrics.py):
+  * mapping: the automatic mapping against the zoo's expected one;
+  * joint positions, each side divided by its own height measured from its joints: mean and
+    95th percentile, % of height; the same with the pelvis trajectory removed (pose alone);
+  * segment directions (degrees), and the way end bones face (head, hands, feet, toes;
+    degrees), measured through each rig's anatomical frames, not its bone axes;
+  * planted feet: how far the rig's ankle slides while the source's is planted;
+  * bones that must move (e.g. a Biped's pelvis) and did not.
 
-    .venv/bin/python tools/retarget_accuracy.py [--caption walk]
+    .venv/bin/python tools/retarget_accuracy.py [--clips walk,punch/strike] [--rigs shipped,zoo]
+        [--scrambled] [--per-joint]
 """
 from __future__ import annotations
 
@@ -24,6 +29,8 @@ import numpy as np  # noqa: E402
 from addon_loader import load_addon  # noqa: E402
 
 RIGS = ["default", "game_engine", "mixamo", "cmu_mb", "rigify", "rigify_generated"]
+CLIPS = ["walk", "punch/strike"]
+CLIP_SECONDS = 8.0          # long clips are cut to this much (speed)
 PER_JOINT = False
 
 # Generated Rigify rigs are driven through FK controls; measure the deforming bones.
@@ -40,12 +47,14 @@ for _s in ("L", "R"):
                        f"forearm_fk.{_s}": f"DEF-forearm.{_s}", f"hand_fk.{_s}": f"DEF-hand.{_s}"})
 
 
-def library_clip(caption: str):
+def library_clip(caption: str, seconds: float = CLIP_SECONDS):
     from anima.backend.data.library import DEFAULT_LIBRARY, MotionLibrary
     lib = MotionLibrary.load(DEFAULT_LIBRARY)
     for i, e in enumerate(lib.entries):
         if e.captions and e.captions[0] == caption:
-            return lib.clip(i)
+            clip = lib.clip(i)
+            n = min(clip.num_frames, int(round(seconds * clip.fps)))
+            return clip.slice(0, n)
     raise LookupError(f"no library clip captioned {caption!r}")
 
 
@@ -62,68 +71,153 @@ def build_rig(rig: str):
     return arm
 
 
-def measure(rig: str, clip) -> dict:
-    from anima.backend.motion.retarget import position_error
+def _world_pose(arm, bones: list[str], frames: range):
+    """Posed world rotations (T, B, 4) and head positions (T, B, 3) of `bones`."""
+    from anima.backend.motion import quat
+    scene = bpy.context.scene
+    mw = np.array(arm.matrix_world, dtype=np.float64)
+    scale = np.linalg.norm(mw[:3, :3], axis=0).mean()
+    mrot = mw[:3, :3] / scale
+    order = [arm.pose.bones.find(b) for b in bones]
+    n = len(arm.pose.bones)
+    buf = np.empty(n * 16, dtype=np.float32)
+    rots = np.empty((len(frames), len(bones), 4))
+    pos = np.empty((len(frames), len(bones), 3))
+    for t, f in enumerate(frames):
+        scene.frame_set(f)
+        arm.pose.bones.foreach_get("matrix", buf)
+        m = buf.reshape(n, 4, 4).transpose(0, 2, 1)[order].astype(np.float64)
+        pos[t] = m[:, :3, 3] @ mw[:3, :3].T + mw[:3, 3]
+        r = mrot[None] @ m[:, :3, :3]
+        r /= np.linalg.norm(r, axis=1, keepdims=True)
+        rots[t] = quat.from_matrix(r)
+    rest = np.array([np.array(arm.data.bones[b].matrix_local, dtype=np.float64)[:3, :3]
+                     for b in bones])
+    rest = mrot[None] @ rest
+    rest /= np.linalg.norm(rest, axis=1, keepdims=True)
+    return rots, pos, quat.from_matrix(rest)
+
+
+def measure_armature(arm, clip, *, expected: dict | None = None,
+                     anatomical: dict | None = None, must_move=(), measure_bones=None) -> dict:
+    """Apply `clip` to `arm` with the add-on's code and measure it (see the module doc)."""
+    from anima.backend.eval import retarget_metrics as M
+    from anima.backend.motion import quat
     from anima.backend.motion.skeleton import CANONICAL
     from anima.operators import retarget
 
-    bpy.ops.wm.read_factory_settings(use_empty=True)
     scene = bpy.context.scene
     scene.render.fps, scene.render.fps_base = int(round(clip.fps)), 1.0
-    arm = build_rig(rig)
-    rest_height = retarget.armature_skeleton(arm).height()
+    skel = retarget.armature_skeleton(arm)
     retarget.apply_clip_to_armature(arm, clip, frame_start=1, scene=scene)
     bm, _ = retarget.ensure_mapping(arm)
+    out = {"bones": len(arm.data.bones), "frames": clip.num_frames,
+           "confidence": round(bm.overall_confidence, 2)}
+    if expected:
+        wrong = sorted(j for j, b in expected.items() if bm.bones.get(j) != b)
+        out["mapping_ok"] = not wrong
+        out["wrong"] = ",".join(f"{j}:{bm.bones.get(j)}!={expected[j]}" for j in wrong) or "-"
     joints = [j for j in CANONICAL.names if j in bm.bones]
-    deform = RIGIFY_DEF if rig == "rigify_generated" else {}
-    bones = [deform.get(bm.bones[j], bm.bones[j]) for j in joints]
-    T = clip.num_frames
-    tgt = np.empty((T, len(joints), 3))
-    mw = np.array(arm.matrix_world)
-    for t in range(T):
-        scene.frame_set(1 + t)
-        heads = np.array([arm.pose.bones[b].head for b in bones])
-        tgt[t] = heads @ mw[:3, :3].T + mw[:3, 3]
-    src = clip.positions()[:, [CANONICAL.index(j) for j in joints]]
-    err = position_error(src, CANONICAL.height(), tgt, rest_height)
-    scale = rest_height / CANONICAL.height()
-    # Planted = the source ankle is slow and low (the same contact test the retargeter uses
-    # for foot locking, backend.motion.retarget.contact_segments).
-    from anima.backend.motion.retarget import contact_segments
-    slides, src_slides = [], []
+    measure_bones = measure_bones or {}
+    bones = [measure_bones.get(bm.bones[j], bm.bones[j]) for j in joints]
+    frames = range(1, clip.num_frames + 1)
+    t_rot, t_pos, t_rest = _world_pose(arm, bones, frames)
+    c_rot, c_pos = CANONICAL.fk(clip.local_rotations, clip.root_translation)
+    ci = [CANONICAL.index(j) for j in joints]
+    src_pos, src_rot = c_pos[:, ci], c_rot[:, ci]
+    rig_rest = skel.rest_world()[1][[skel.index(b) for b in bones]]
+    pj = [joints.index(j) for j in M.POSITION_JOINTS if j in joints]
+    src_h = M.joint_height(CANONICAL.rest_world()[1][ci], joints)
+    tgt_h = M.joint_height(rig_rest, joints)
+    pos_err = M.position_errors(src_pos[:, pj], src_h, t_pos[:, pj], tgt_h)
+    hips = ([joints[i] for i in pj].index("left_hip"), [joints[i] for i in pj].index("right_hip"))
+    local_err = M.position_errors(src_pos[:, pj], src_h, t_pos[:, pj], tgt_h, hips=hips)
+    pairs = [(joints.index(a), joints.index(b)) for a, b in M.SEGMENTS
+             if a in joints and b in joints]
+    seg = M.segment_angles(src_pos, t_pos, pairs)
+    leaves = [j for j in M.LEAVES if j in joints]
+    li = [joints.index(j) for j in leaves]
+    if anatomical:
+        anat = np.array([anatomical.get(bones[i], np.eye(3)) for i in li]).reshape(-1, 3, 3)
+        anat = quat.from_matrix(anat)
+    else:
+        anat = M.default_anatomical(joints, rig_rest)[li]
+    t_delta = quat.mul(t_rot[:, li], quat.conjugate(t_rest[li])[None])
+    leaf = M.orientation_errors(src_rot[:, li], t_delta, anat)
+    ankles = [joints.index("left_ankle"), joints.index("right_ankle")]
     rest_ankle = float(CANONICAL.rest_world()[1][CANONICAL.index("left_ankle"), 2])
-    for side in ("left_ankle", "right_ankle"):
-        k = joints.index(side)
-        for a, b in contact_segments(src[:, k], clip.fps, rest_ankle):
-            seg_t, seg_s = tgt[a:b, k], src[a:b, k]
-            slides.append(np.linalg.norm(seg_t - seg_t[0], axis=-1).max())
-            src_slides.append(scale * np.linalg.norm(seg_s - seg_s[0], axis=-1).max())
+    slides, _ = M.foot_slides(src_pos[:, ankles], t_pos[:, ankles], clip.fps, rest_ankle,
+                              tgt_h / src_h)
+    out.update(M.summarise(pos_err, local_err, seg, leaf, slides))
+    if must_move:
+        m_rot, m_pos, _ = _world_pose(arm, list(must_move), frames)
+        moved = (np.linalg.norm(m_pos - m_pos[:1], axis=-1).max(axis=0) > 1e-3) | \
+            (M.rotation_angle(m_rot, m_rot[:1]).max(axis=0) > 1.0)
+        out["unmoved"] = ",".join(b for b, ok in zip(must_move, moved) if not ok) or "-"
     if PER_JOINT:
-        for j, b, e in zip(joints, bones, err.mean(axis=0)):
-            print(f"  {j:15s} {b:22s} {100 * e:5.2f}%")
-    return {"rig": rig, "bones": len(arm.data.bones), "frames": T,
-            "mean_err_pct": 100 * float(err.mean()),
-            "p95_err_pct": 100 * float(np.percentile(err, 95)),
-            "plants": len(slides),
-            "max_slide_m": float(max(slides)) if slides else float("nan"),
-            "mean_slide_m": float(np.mean(slides)) if slides else float("nan"),
-            "src_max_slide_m": float(max(src_slides)) if slides else float("nan")}
+        for (a, b), d in zip(pairs, seg.mean(axis=0)):
+            print(f"  segment {joints[a]:>15s} -> {joints[b]:15s} {d:6.1f} deg")
+        for i, (j, b) in enumerate(zip(joints, bones)):
+            extra = f" leaf {leaf[:, li.index(i)].mean():6.1f} deg" if i in li else ""
+            err = f"{100 * pos_err[:, pj.index(i)].mean():5.2f}%" if i in pj else "   -  "
+            print(f"  {j:15s} {b:26s} {err}{extra}")
+    return out
+
+
+def measure(rig: str, clip) -> dict:
+    """A shipped rig (operators/character.py)."""
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    arm = build_rig(rig)
+    r = measure_armature(arm, clip,
+                         measure_bones=RIGIFY_DEF if rig == "rigify_generated" else None)
+    return {"rig": rig, **r}
+
+
+def measure_zoo(spec, clip) -> dict:
+    """A rig of the zoo (tools/rig_zoo.py)."""
+    import rig_zoo
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    arm = rig_zoo.build_rig(spec)
+    bpy.context.view_layer.objects.active = arm
+    r = measure_armature(arm, clip, expected=spec.expected, anatomical=spec.anatomical,
+                         must_move=list(spec.must_move))
+    return {"rig": spec.name, **r}
+
+
+def _line(r: dict) -> str:
+    return " ".join(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}"
+                    for k, v in r.items())
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--caption", default="walk")
-    parser.add_argument("--rigs", default=",".join(RIGS))
+    parser.add_argument("--clips", default=",".join(CLIPS))
+    parser.add_argument("--rigs", default="shipped,zoo",
+                        help="'shipped', 'zoo', or names of shipped / zoo rigs")
+    parser.add_argument("--scrambled", action="store_true", help="zoo rigs with scrambled names")
     parser.add_argument("--per-joint", action="store_true")
     args = parser.parse_args(argv)
     global PER_JOINT
     PER_JOINT = args.per_joint
     load_addon(register=True)
-    clip = library_clip(args.caption)
-    for rig in args.rigs.split(","):
-        r = measure(rig, clip)
-        print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
-                       for k, v in r.items()))
+    import rig_zoo
+    zoo = {s.name: s for s in rig_zoo.zoo()}
+    wanted = []
+    for name in args.rigs.split(","):
+        wanted += RIGS if name == "shipped" else list(zoo) if name == "zoo" else [name]
+    for caption in args.clips.split(","):
+        clip = library_clip(caption)
+        print(f"# clip {caption!r}: {clip.num_frames} frames at {clip.fps:g} fps")
+        for name in wanted:
+            try:
+                if name in zoo:
+                    spec = rig_zoo.scrambled(zoo[name], 7) if args.scrambled else zoo[name]
+                    r = measure_zoo(spec, clip)
+                else:
+                    r = measure(name, clip)
+            except Exception as e:      # report and go on: one bad rig must not hide the rest
+                r = {"rig": name, "error": f"{type(e).__name__}: {e}"}
+            print(_line(r), flush=True)
     return 0
 
 

@@ -248,13 +248,15 @@ def _rigify_generated(names: list[str]) -> BoneMap | None:
     for limb in ("upper_arm_parent.L", "upper_arm_parent.R", "thigh_parent.L",
                  "thigh_parent.R"):
         if limb in present:
-            # Drive the limbs through their FK controls. Arms follow the chest (their
-            # parents are then the chest bones the retargeter solves against); legs keep
-            # Rigify's default of not following the torso's rotation, because the leg
-            # parents sit under the hip pivot rather than under the torso control.
+            # Drive the limbs through their FK controls. FK_limb_follow is the influence of
+            # a Copy Rotation from the root on the limb's parent: 0 lets the limb turn with
+            # the body (its hierarchy), which is what the retargeter solves against.
             switches.append([limb, "IK_FK", 1.0])
-            switches.append([limb, "FK_limb_follow", 1.0 if limb.startswith("upper_arm")
-                             else 0.0])
+            switches.append([limb, "FK_limb_follow", 0.0])
+    if "torso" in present:
+        # The neck and head controls follow the torso's rotation by default (isolated head);
+        # with follow = 1 they turn with the spine below them, as a skeleton does.
+        switches += [["torso", "neck_follow", 1.0], ["torso", "head_follow", 1.0]]
     root = "root" if "root" in present else None
     return BoneMap("rigify", bones, root, {"fk_switch": switches}, {j: 1.0 for j in bones},
                    ["generated Rigify rig: FK controls keyed, IK/FK switches set to FK"],

@@ -257,6 +257,27 @@ def _rolling_min(x: np.ndarray, window: int) -> np.ndarray:
     return view.min(axis=1)[:T]
 
 
+# A leg is never asked to reach beyond this share of its length.
+MAX_REACH = 0.9999
+HIP_DROP_MIN = 0.002      # metres
+
+
+def _hip_drop(hips, knees, ankles, goals, fps) -> np.ndarray:
+    """How far to lower the hips in each frame (T,) so that both ankle goals are within
+    MAX_REACH of the leg's length; smoothed so the hips do not pop. All inputs (T, 2, 3)."""
+    length = MAX_REACH * (np.linalg.norm(knees - hips, axis=-1) +
+                          np.linalg.norm(ankles - knees, axis=-1))
+    d = goals - hips
+    horiz = np.minimum(np.linalg.norm(d[..., :2], axis=-1), length)
+    need = np.maximum(-d[..., 2] - np.sqrt(np.maximum(length ** 2 - horiz ** 2, 0.0)), 0.0)
+    drop = need.max(axis=1)
+    if drop.max() < HIP_DROP_MIN:     # a straight leg a hair too short: the IK copes
+        return np.zeros_like(drop)
+    window = max(1, int(round(0.15 * fps))) | 1
+    spread = -_rolling_min(-drop, window)              # hold each need a little
+    return np.maximum(_smooth(spread[:, None], window)[:, 0], drop)
+
+
 def _two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
     """Analytic two-bone IK, all in world space, vectorised over frames.
 
@@ -297,7 +318,7 @@ def _two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
 
 # ------------------------------------------------------------------------------ core
 def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
-                 root_mode: str, root_bone: str | None) -> dict:
+                 root_mode: str, root_bone: str | None, followers: tuple = ()) -> dict:
     """Everything that depends only on the two skeletons and the mappings (cached)."""
     try:
         s_idx = {c: src.index(n) for c, n in src_map.items() if n}
@@ -347,12 +368,22 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
     mapped_k = np.array(sorted(mapped_of), dtype=np.int64)
     # Each unmapped bone turns with its nearest mapped ancestor (-1: none, it stays at rest).
     leader = np.full(K, -1, dtype=np.int64)
-    for k in range(K):
-        p = tgt.parents[k]
-        if k in mapped_of:
-            leader[k] = k
-        elif p >= 0:
-            leader[k] = leader[p]
+    # Bones that copy another bone's world transform (a rig's constraints: Rigify's ORG
+    # bones copy their controls) turn with that bone, not with their parent.
+    follow = {tgt.index(f): tgt.index(g) for f, g in followers
+              if f in tgt.names and g in tgt.names and tgt.index(f) not in mapped_of}
+    for _ in range(len(follow) + 1):
+        before = leader.copy()
+        for k in range(K):
+            p = tgt.parents[k]
+            if k in mapped_of:
+                leader[k] = k
+            elif k in follow:
+                leader[k] = leader[follow[k]]
+            elif p >= 0:
+                leader[k] = leader[p]
+        if np.array_equal(before, leader):
+            break
     unmapped = np.nonzero(leader != np.arange(K))[0]
     led = unmapped[leader[unmapped] >= 0]
 
@@ -365,6 +396,7 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
     anchor = np.zeros(K, dtype=bool)
     anchor[mapped_k] = True
     anchor[tgt.parents < 0] = True
+    anchor[list(follow)] = True      # their children hang from them, not from their parent
     if root_idx is not None:
         anchor[root_idx] = True
     up = np.full(K, -1, dtype=np.int64)          # nearest anchor strictly above each bone
@@ -400,12 +432,13 @@ def _signature(skel: Skeleton) -> int:
     return sig
 
 
-def _cached_plan(src, src_map, tgt, tgt_map, root_mode, root_bone) -> dict:
+def _cached_plan(src, src_map, tgt, tgt_map, root_mode, root_bone, followers=()) -> dict:
+    followers = tuple(sorted(dict(followers).items()))
     key = (_signature(src), _signature(tgt), tuple(sorted(src_map.items())),
-           tuple(sorted(tgt_map.items())), root_mode, root_bone)
+           tuple(sorted(tgt_map.items())), root_mode, root_bone, followers)
     plan = _PLAN_CACHE.get(key)
     if plan is None:
-        plan = _static_plan(src, src_map, tgt, tgt_map, root_mode, root_bone)
+        plan = _static_plan(src, src_map, tgt, tgt_map, root_mode, root_bone, followers)
         if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
             _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
         _PLAN_CACHE[key] = plan
@@ -417,12 +450,14 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
              root_mode: str = "hips", root_bone: str | None = None, foot_ik: bool = True,
              fps: float = 30.0, scale: float | None = None,
              src_floor: float | None = None, foot_lock: bool = True,
-             src_world: tuple | None = None) -> RigPose:
+             src_world: tuple | None = None, followers: dict | None = None) -> RigPose:
     """Retarget motion between any two skeletons.
 
     src_rotations: (T, Js, 4) local rotations on `src`; src_root: (T, 3) world position of src
     joint 0. src_world: instead of those two, the posed world rotations (T, Js, 4) and positions
-    (T, Js, 3) of every joint of `src` (e.g. an evaluated armature, where bones may translate). src_map / tgt_map: canonical joint name -> joint/bone name in each skeleton.
+    (T, Js, 3) of every joint of `src` (e.g. an evaluated armature, where bones may translate).
+    followers: {bone: bone it copies} for target bones that a constraint makes copy another
+    bone's world transform (operators.retarget.constraint_followers reads them). src_map / tgt_map: canonical joint name -> joint/bone name in each skeleton.
     src_floor: height of the source's ground (None: estimated from its feet).
     foot_lock: pin each ankle while the source's foot is planted (slow and low), so mocap
         foot roll and resampling do not make planted feet slide.
@@ -444,7 +479,8 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     if T == 0:
         raise RetargetError("the clip has no frames")
     plan = _cached_plan(src, {c: n for c, n in src_map.items() if n}, tgt,
-                        {c: n for c, n in tgt_map.items() if n}, root_mode, root_bone)
+                        {c: n for c, n in tgt_map.items() if n}, root_mode, root_bone,
+                        followers or {})
     s_idx, shared, tgt, t_idx = plan["s_idx"], plan["shared"], plan["tgt"], plan["t_idx"]
     root_idx, K = plan["root_idx"], plan["K"]
     s_rest_rot, s_rest_pos = plan["s_rest_rot"], plan["s_rest_pos"]
@@ -569,6 +605,14 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
                 goal = lock_contacts(goal, fps, t_rest_pos[k, 2])
             goals.append(goal)
         goal = np.stack(goals, axis=1)                                     # (T, 2, 3)
+        # Lower the hips where a leg could not reach its ankle goal (a straight leg on a
+        # rig whose hips sit wider or higher than the source's, scaled): a planted foot
+        # would otherwise be dragged along.
+        drop = _hip_drop(pos[:, kh], pos[:, kk], pos[:, ka], goal, fps)
+        if drop.any():
+            pelvis_t = pelvis_t.copy()
+            pelvis_t[:, 2] -= drop
+            pos[:, tgt.subtree(pelvis_k), 2] -= drop[:, None]
         # Knees bend forward: for a straight leg the bend plane's normal is the rig's -X
         # (its right-to-left axis, negated), carried along by the shin.
         hint = quat.rotate(world_delta[:, kk], np.array([-1.0, 0.0, 0.0]))
@@ -609,7 +653,7 @@ def _ancestor_set(skel: Skeleton, k: int) -> set[int]:
 
 # ------------------------------------------------------------------------ conveniences
 def retarget_to_rig(clip: Clip, rig: Skeleton, bonemap: BoneMap, root_mode: str = "hips",
-                    foot_ik: bool = True) -> RigPose:
+                    foot_ik: bool = True, followers: dict | None = None) -> RigPose:
     """Apply a canonical clip to a rig (a Skeleton built from the armature's rest pose)."""
     canonical_map = {n: n for n in CANONICAL_NAMES} if clip.skeleton.names == \
         list(CANONICAL_NAMES) else clip.meta.get("joint_map")
@@ -618,7 +662,7 @@ def retarget_to_rig(clip: Clip, rig: Skeleton, bonemap: BoneMap, root_mode: str 
     # Canonical clips stand on z = 0 (the importer and the generators ground them).
     return retarget(clip.skeleton, clip.local_rotations, clip.root_translation, canonical_map,
                     rig, bonemap.bones, root_mode=root_mode, root_bone=bonemap.root_bone,
-                    foot_ik=foot_ik, fps=clip.fps, src_floor=0.0)
+                    foot_ik=foot_ik, fps=clip.fps, src_floor=0.0, followers=followers)
 
 
 def rig_positions(rig: Skeleton, pose: RigPose) -> np.ndarray:
