@@ -282,10 +282,9 @@ def auto_map(names: list[str], parents: list[int], rest_heads=None, rest_tails=N
     if not names:
         raise MappingError("the armature has no bones")
 
-    for table in (_rigify_generated, _auto_rig_pro_controls):
-        found = table(names)
-        if found is not None:
-            return found
+    found = _rigify_generated(names) or _auto_rig_pro_controls(names, parents)
+    if found is not None:
+        return found
     if rest_heads is None or len(rest_heads) != len(names):
         return _generic_map(names, parents, rest_heads)
     return _geometry_map(names, parents, rest_heads, rest_tails)
@@ -343,12 +342,18 @@ _ARP_CONTROLS.update({k.replace("left_", "right_"): v[:-2] + ".r"
                       for k, v in list(_ARP_CONTROLS.items()) if k.startswith("left_")})
 
 
-def _auto_rig_pro_controls(names: list[str]) -> BoneMap | None:
+def _auto_rig_pro_controls(names: list[str], parents: list[int]) -> BoneMap | None:
     """Auto-Rig Pro control rigs: drive the FK controls (the deform bones follow them)."""
     present = set(names)
     if not {"c_root_master.x", "c_thigh_fk.l", "c_arm_fk.l"} <= present:
         return None
     bones = {j: b for j, b in _ARP_CONTROLS.items() if b in present}
+    # The pelvis joint goes to the control that carries both the spine and the legs.
+    pos = {n: i for i, n in enumerate(names)}
+    if "c_spine_01.x" in present:
+        lca = _lca([pos["c_spine_01.x"], pos["c_thigh_fk.l"]], parents)
+        if lca is not None and names[lca] in ("c_root.x", "c_root_master.x"):
+            bones["pelvis"] = names[lca]
     root = "c_traj" if "c_traj" in present else None
     switches = [[b, "ik_fk_switch", 1.0] for b in ("c_foot_ik.l", "c_foot_ik.r",
                                                     "c_hand_ik.l", "c_hand_ik.r")

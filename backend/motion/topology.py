@@ -44,11 +44,15 @@ KNEE_FRACTION = 0.52       # knee's share of the hip-to-ankle drop
 ELBOW_FRACTION = 0.50      # elbow's share of the shoulder-to-wrist distance
 WRIST_FRACTION = 0.72      # wrist's share of the shoulder-to-fingertip distance
 ARM_RATIO = 1.03           # upper arm length / forearm length
-FLOOR_BAND = 0.08          # leaf ends below this share of the height are on the floor
+FLOOR_BAND = 0.045         # leaf ends below this share of the height are on the floor
 KNEE_BAND = (0.15, 0.45)
 ANKLE_BELOW = 0.13
 OFF_CENTRE = 0.035         # hips leave the centre line by more than this share of height
 SHOULDER_OFF = 0.055       # shoulders sit further than this from the centre line
+SHOULDER_MAX = 0.14        # ... and not further (canonical 0.10; mid upper arm is beyond)
+BALL_FORWARD = 0.073       # the ball of the foot sits this far in front of the ankle
+NECK_LENGTH = 0.065        # head joint above the neck joint, share of the height (canonical)
+CHEST_TO_HEAD = 0.25       # head joint above the chest joint
 MIN_ARM_REACH = 0.18       # a hand reaches at least this far to the side
 SAME_PLACE = 0.012         # heads closer than this (share of height) are one joint
 
@@ -183,10 +187,13 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
     # 1. The central line, from the top down.
     top = int(np.argmax([rig.top_z(i) for i in range(n)]))
     down = _path_up(top, rig.parents)                    # top ... root
+    # The body's midline: where the central line's bones stand on average (the top itself
+    # may be an eye, off to one side).
+    centre = rig.heads[down].mean(axis=0)
     # 2. The hip branch: the first bone on the way down with two legs off the line.
     hip_branch, legs = None, {}
     for k, x in enumerate(down):
-        found = _legs_below(rig, x, down[k - 1] if k > 0 else None, rig.heads[top])
+        found = _legs_below(rig, x, down[k - 1] if k > 0 else None, centre)
         if len(found) >= 2:
             hip_branch, legs = k, found
             break
@@ -217,7 +224,8 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
     leg_chains = {}
     forward = np.zeros(3)
     for hip, leaves in legs.items():
-        any_path = list(reversed(_path_up(leaves[0], rig.parents)))
+        lowest = min(leaves, key=rig.low_z)
+        any_path = list(reversed(_path_up(lowest, rig.parents)))
         any_path = any_path[any_path.index(hip):]
         ankle = next((b for b in any_path if rig.z(b) < ANKLE_BELOW), None)
         if ankle is None or any_path.index(ankle) < 2:
@@ -235,11 +243,11 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
         fan = sum(1 for c in rig.kids[ankle]
                   if any(rig.low_z(f) < FLOOR_BAND for f in _subtree(c, rig.kids)
                          if rig.leaf[f]))
-        for k in range(ankle_k + 1, len(path)):
-            b = path[k]
-            if rig.z(b) < 0.035 and rig.horiz(b, rig.heads[ankle]) > 0.035:
-                toe_k = k
-                break
+        balls = [k for k in range(ankle_k + 1, len(path)) if rig.z(path[k]) < 0.035
+                 and rig.horiz(path[k], rig.heads[ankle]) > 0.035]
+        if balls:
+            toe_k = min(balls, key=lambda k: abs(rig.horiz(path[k], rig.heads[ankle]) -
+                                                 BALL_FORWARD))
         if fan >= 3 and toe_k == ankle_k + 1:
             toe_k = None          # a fan of separate toes: leave them with the foot
         forward += rig.ends[tip] - rig.heads[ankle]
@@ -313,7 +321,7 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
         w = rig.heads[arm[wrist_k]]
         best = None
         for s_k in range(sh0, wrist_k - 1):
-            if lateral[s_k] <= SHOULDER_OFF:
+            if not SHOULDER_OFF < lateral[s_k] <= SHOULDER_MAX:
                 continue
             for e_k in range(s_k + 1, wrist_k):
                 upper = np.linalg.norm(rig.heads[arm[e_k]] - rig.heads[arm[s_k]])
@@ -350,24 +358,30 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
     frac = {b: (rig.heads[b, 2] - base) / span for b in central}
     chest_k = min(branches.values())
     neck_k = None
-    if chest_k >= 2 and frac[central[chest_k]] >= 0.55:
-        neck_k, chest_k = chest_k, chest_k - 1
-        notes.append(f"the arms hang from a neck bone; the chest joint drives the bone below")
+    shoulders_z = 0.5 * (rig.heads[out["left_shoulder"], 2] + rig.heads[out["right_shoulder"], 2])
+    if chest_k >= 2 and rig.heads[central[chest_k], 2] > shoulders_z - 0.03 * rig.H:
+        neck_k, chest_k = chest_k, chest_k - 1     # a 3ds Max Biped: clavicles on the neck
+        notes.append("the arms hang from a neck bone; the chest joint drives the bone below")
     elif chest_k + 1 < len(central) - 1 or (chest_k + 1 < len(central)
                                             and not rig.leaf[central[chest_k + 1]]):
         neck_k = chest_k + 1
     if chest_k >= 1:
         out["spine3"] = central[chest_k]
         conf["spine3"] = 1.0
-    above = [k for k in range((neck_k or chest_k) + 1, len(central))
-             if frac[central[k]] >= 0.6]
+    # The head: where the skull starts, a canonical neck's length above the neck joint
+    # (skull tops, nubs and hair are not reliable: many rigs end at the head joint).
+    low = neck_k if neck_k is not None else chest_k
+    above = list(range(low + 1, len(central)))
     if above:
-        head_k = min(above, key=lambda k: abs(frac[central[k]] - HEAD_FRACTION))
-        head_k = max((neck_k or chest_k) + 1, _topmost_same_place(rig, central, head_k))
+        want = rig.heads[central[low], 2] + (NECK_LENGTH if neck_k is not None
+                                             else CHEST_TO_HEAD) * rig.H
+        head_k = min(above, key=lambda k: abs(rig.heads[central[k], 2] - want))
     elif neck_k is not None:
         head_k, neck_k = neck_k, None
     else:
         raise TopologyError("no head bone above the shoulders")
+    head_k = max(low + 1 if low + 1 <= head_k else head_k,
+                 _topmost_same_place(rig, central, head_k))
     if neck_k is not None and neck_k >= head_k:
         neck_k = None
     out["head"] = central[head_k]
