@@ -10,12 +10,14 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 
 import bpy
 import numpy as np
-from bpy.props import CollectionProperty, EnumProperty, IntProperty, StringProperty
+from bpy.props import (CollectionProperty, EnumProperty, FloatProperty, IntProperty,
+                       StringProperty)
 
 from ..backend.motion.clip import Clip
 from ..backend.motion.skeleton import CANONICAL_NAMES, Skeleton
@@ -42,6 +44,9 @@ ROOT_MODES = [
                                "to it"),
     ("in_place", "In Place", "Keep the character on the spot (no horizontal travel)"),
 ]
+
+
+_LOG = logging.getLogger("anima")
 
 
 # ----------------------------------------------------------------------------- skeleton
@@ -146,9 +151,17 @@ _SKELETON_CACHE: dict = {}
 
 
 # ----------------------------------------------------------------------------- mapping props
+def _bone_chosen(self, context):
+    # A bone picked by hand is what the user wants: full confidence, no warning for it.
+    self.confidence = 1.0
+
+
 class AnimaJointBone(bpy.types.PropertyGroup):
     # `name` (built in) is the canonical joint name, so `joints.get("pelvis")` works.
-    bone: StringProperty(name="Bone", description="Bone of this armature driven by the joint")
+    bone: StringProperty(name="Bone", description="Bone of this armature driven by the joint",
+                         update=_bone_chosen)
+    confidence: FloatProperty(name="Confidence", default=1.0, min=0.0, max=1.0,
+                              description="How sure the automatic mapping is of this bone")
 
 
 class AnimaMapping(bpy.types.PropertyGroup):
@@ -156,8 +169,15 @@ class AnimaMapping(bpy.types.PropertyGroup):
     root_bone: StringProperty(name="Root Bone", default="",
                               description="Bone that carries root motion in Root Bone mode")
     extras_json: StringProperty(name="Extras", default="{}")
+    method: StringProperty(name="Mapped By", default="")
+    notes: StringProperty(name="Notes", default="")
     joints: CollectionProperty(type=AnimaJointBone)
     active_index: IntProperty()
+
+    def low_confidence(self) -> list[str]:
+        """Mapped joints whose bone the automatic mapping was not sure of."""
+        limit = _bonemap().LOW_CONFIDENCE
+        return [it.name for it in self.joints if it.bone and it.confidence < limit]
 
 
 def mapping_to_props(mapping_props, bm) -> None:
@@ -169,9 +189,12 @@ def mapping_to_props(mapping_props, bm) -> None:
         item = mapping_props.joints.add()
         item.name = joint
         item.bone = bm.bones.get(joint, "") or ""
+        item.confidence = float(bm.confidence.get(joint, 1.0))
     mapping_props.rig_type = bm.rig_type or ""
     mapping_props.root_bone = bm.root_bone or ""
     mapping_props.extras_json = json.dumps(bm.extras or {})
+    mapping_props.method = bm.method or ""
+    mapping_props.notes = "\n".join(bm.notes or [])
 
 
 def mapping_from_props(mapping_props):
@@ -183,8 +206,12 @@ def mapping_from_props(mapping_props):
         extras = json.loads(mapping_props.extras_json or "{}")
     except ValueError:
         extras = {}
+    confidence = {it.name: float(it.confidence) for it in mapping_props.joints if it.bone}
+    notes = [n for n in (mapping_props.notes or "").split("\n") if n]
     return _bonemap().BoneMap(rig_type=mapping_props.rig_type or "custom", bones=bones,
-                               root_bone=mapping_props.root_bone or None, extras=extras)
+                               root_bone=mapping_props.root_bone or None, extras=extras,
+                               confidence=confidence, notes=notes,
+                               method=mapping_props.method or "by hand")
 
 
 def auto_map_armature(arm_obj):
@@ -218,6 +245,68 @@ def ensure_mapping(arm_obj, store: bool = True):
             f"the bone mapping of {arm_obj.name!r} names bones it does not have: "
             f"{', '.join(sorted(missing))}; fix it in the Anima > Bone Mapping panel")
     return bm, detected
+
+
+# Constraint types that set a bone's rotation and so override keyed rotations.
+_OVERRIDING = {"COPY_ROTATION", "COPY_TRANSFORMS", "TRACK_TO", "DAMPED_TRACK", "LOCKED_TRACK",
+               "IK", "SPLINE_IK", "CHILD_OF", "ARMATURE", "TRANSFORM", "ACTION"}
+
+
+def check_armature(arm_obj, bm=None) -> None:
+    """Refuse, with what to do about it, an armature that Anima's keys cannot animate as
+    shown: linked from another file, zero / negative (mirrored) / non-uniform object scale,
+    or mapped bones whose rotation a driver or an active constraint overrides. Changes
+    nothing."""
+    name = arm_obj.name
+    if arm_obj.library is not None or (arm_obj.data.library is not None and
+                                       arm_obj.override_library is None):
+        raise ValueError(f"{name!r} is linked from another file and cannot be animated here: "
+                         "make a library override (Object > Library Override) first")
+    m = np.array(arm_obj.matrix_world, dtype=np.float64)[:3, :3]
+    scales = np.linalg.norm(m, axis=0)
+    if scales.min() < 1e-8:
+        raise ValueError(f"{name!r} has a zero scale: set its scale to 1 (or apply it)")
+    if np.linalg.det(m) < 0:
+        raise ValueError(f"{name!r} has a negative (mirrored) scale: left and right would be "
+                         "swapped; apply the scale (Ctrl+A > Scale) or un-mirror it first")
+    if scales.max() / scales.min() > 1.01:
+        raise ValueError(f"{name!r} is scaled unevenly ({', '.join(f'{v:.3g}' for v in scales)}"
+                         "): apply the scale (Ctrl+A > Scale) first")
+    if bm is None:
+        return
+    mapped = set(bm.bones.values())
+    driven = set()
+    anim = arm_obj.animation_data
+    if anim is not None:
+        for fc in anim.drivers:
+            m_ = re.match(r'pose\.bones\["(.+?)"\]\.(rotation_\w+|location)', fc.data_path)
+            if m_ and m_.group(1) in mapped and not fc.mute:
+                driven.add(m_.group(1))
+    if driven:
+        raise ValueError(f"drivers set the rotation or location of mapped bones "
+                         f"{', '.join(sorted(driven))}: their keys would be ignored; remove the "
+                         "drivers or map other bones in Anima > Bone Mapping")
+    held = []
+    for b in sorted(mapped):
+        pb = arm_obj.pose.bones.get(b)
+        if pb is None:
+            continue
+        for c in pb.constraints:
+            if c.type in _OVERRIDING and not getattr(c, "mute", False) and c.influence > 0:
+                held.append(f"{b} ({c.name})")
+    if held:
+        raise ValueError(f"constraints override the rotation of mapped bones: "
+                         f"{', '.join(held[:6])}{'...' if len(held) > 6 else ''}; mute them "
+                         "(or set their influence to 0), or map the bones that drive them")
+
+
+def log_mapping(arm_obj, bm) -> None:
+    """Write an automatic mapping to the log (the panel shows it too)."""
+    _LOG.info("Anima mapped %r: %s", arm_obj.name, bm.report())
+    low = bm.low_confidence()
+    if low:
+        _LOG.warning("Anima: check the mapping of %r, low confidence for %s", arm_obj.name,
+                     ", ".join(low))
 
 
 # ----------------------------------------------------------------------------- apply
@@ -273,7 +362,7 @@ def constraint_followers(arm_obj) -> dict[str, str]:
     return out
 
 
-def _skip_mechanism_bones(arm_obj, pose, bm) -> None:
+def skip_mechanism_bones(arm_obj, pose, bm) -> None:
     """Leave out keys that cannot do anything: unmapped bones that stay in their rest pose and
     are driven by constraints (Rigify's MCH/ORG/DEF bones, or any bone with constraints)."""
     mapped = set(bm.bones.values()) | ({bm.root_bone} if bm.root_bone else set())
@@ -311,11 +400,13 @@ def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
     if match_scene_fps and abs(clip.fps - fps) > 1e-6:
         from ..backend.motion import resample as resample_mod
         clip = resample_mod.resample(clip, fps)
+    check_armature(arm_obj)
     bm, detected = ensure_mapping(arm_obj, store=False)
+    check_armature(arm_obj, bm)
     skel = armature_skeleton(arm_obj)
     pose = _retarget().retarget_to_rig(clip, skel, bm, root_mode=root_mode, foot_ik=foot_ik,
                                        followers=constraint_followers(arm_obj))
-    _skip_mechanism_bones(arm_obj, pose, bm)
+    skip_mechanism_bones(arm_obj, pose, bm)
     scale = object_scale(arm_obj)
     if abs(scale - 1.0) > 1e-9:
         pose.locations = np.asarray(pose.locations) / scale
@@ -336,6 +427,7 @@ def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
         fk_switch=[tuple(x) for x in (bm.extras or {}).get("fk_switch", [])], meta=props)
     if detected:                 # remember the automatic mapping (editable in the panel)
         mapping_to_props(arm_obj.data.anima_mapping, bm)
+        log_mapping(arm_obj, bm)
     if extend_scene:
         end = int(np.ceil(frame_start + (clip.num_frames - 1) * step - 1e-6))
         if end > scene.frame_end:
@@ -399,7 +491,14 @@ class ANIMA_OT_mapping_auto(bpy.types.Operator):
             self.report({"ERROR"}, f"Automatic mapping failed: {e}")
             return {"CANCELLED"}
         mapping_to_props(arm.data.anima_mapping, bm)
-        self.report({"INFO"}, f"Mapped {len(bm.bones)} joints ({bm.rig_type})")
+        log_mapping(arm, bm)
+        low = bm.low_confidence()
+        if low:
+            self.report({"WARNING"}, f"Mapped {len(bm.bones)} joints ({bm.rig_type}), but check "
+                                     f"{', '.join(low)}: low confidence")
+        else:
+            self.report({"INFO"}, f"Mapped {len(bm.bones)} joints ({bm.rig_type}, by "
+                                  f"{bm.method}, confidence {bm.overall_confidence:.2f})")
         return {"FINISHED"}
 
 

@@ -53,6 +53,10 @@ class ANIMA_PT_main(_AnimaPanel, bpy.types.Panel):
         arm = _armature(context)
         if arm is None:
             layout.label(text="Select an armature to animate", icon="INFO")
+        elif arm.data.anima_mapping.low_confidence():
+            _wrap_label(layout, "Bone mapping unsure of: " + ", ".join(
+                j.replace("_", " ") for j in arm.data.anima_mapping.low_confidence()) +
+                " (see Bone Mapping)", icon="ERROR")
 
         col = layout.column(align=True)
         row = col.row(align=True)
@@ -187,11 +191,21 @@ class ANIMA_PT_mapping(_AnimaPanel, bpy.types.Panel):
             layout.label(text="Not mapped yet (done automatically on Generate)")
             return
         if mapping.rig_type:
-            layout.label(text=f"Rig: {mapping.rig_type}")
+            layout.label(text=f"Rig: {mapping.rig_type}" + (f", by {mapping.method}"
+                                                             if mapping.method else ""))
+        low = mapping.low_confidence()
+        if low:
+            _wrap_label(layout, "Check the marked joints: the automatic mapping is not sure "
+                        "of them", icon="ERROR")
+        for note in [n for n in mapping.notes.split("\n") if n][:4]:
+            _wrap_label(layout, note, icon="INFO")
         layout.prop_search(mapping, "root_bone", arm.data, "bones", text="Root")
         col = layout.column(align=True)
         for item in mapping.joints:
-            col.prop_search(item, "bone", arm.data, "bones", text=item.name.replace("_", " "))
+            row = col.row(align=True)
+            row.alert = item.name in low
+            row.prop_search(item, "bone", arm.data, "bones", text=item.name.replace("_", " "),
+                            icon="ERROR" if item.name in low else "NONE")
 
 
 class ANIMA_PT_backend(_AnimaPanel, bpy.types.Panel):

@@ -5,8 +5,10 @@ scrambled names), apply a canonical clip with the add-on's own code, evaluate th
 armature with Blender (constraints included), then compare with the source clip
 (backend/eval/retarget_metrics.py):
   * mapping: the automatic mapping against the zoo's expected one;
-  * joint positions, each side divided by its own height measured from its joints: mean and
-    95th percentile, % of height; the same with the pelvis trajectory removed (pose alone);
+  * joint positions against where they should be (the source's segment directions on the
+    rig's own segment lengths, hung from a mid-hip point that travels like the source's,
+    scaled by leg height), in % of the rig's height measured from its joints: mean and 95th
+    percentile; the same with the rig's own mid-hip path (the pose alone);
   * segment directions (degrees), and the way end bones face (head, hands, feet, toes;
     degrees), measured through each rig's anatomical frames, not its bone axes;
   * planted feet: how far the rig's ankle slides while the source's is planted;
@@ -127,11 +129,24 @@ def measure_armature(arm, clip, *, expected: dict | None = None,
     src_pos, src_rot = c_pos[:, ci], c_rot[:, ci]
     rig_rest = skel.rest_world()[1][[skel.index(b) for b in bones]]
     pj = [joints.index(j) for j in M.POSITION_JOINTS if j in joints]
-    src_h = M.joint_height(CANONICAL.rest_world()[1][ci], joints)
-    tgt_h = M.joint_height(rig_rest, joints)
-    pos_err = M.position_errors(src_pos[:, pj], src_h, t_pos[:, pj], tgt_h)
-    hips = ([joints[i] for i in pj].index("left_hip"), [joints[i] for i in pj].index("right_hip"))
-    local_err = M.position_errors(src_pos[:, pj], src_h, t_pos[:, pj], tgt_h, hips=hips)
+    src_d = {joints[i]: src_pos[:, i] for i in pj}
+    rest_d = {joints[i]: rig_rest[i] for i in pj}
+    act_d = {joints[i]: t_pos[:, i] for i in pj}
+    height = M.stature(rest_d)
+    act_mid = 0.5 * (act_d["left_hip"] + act_d["right_hip"])
+    # Where the joints should be: the source's segment directions on the rig's own segment
+    # lengths; the mid-hip point travels like the source's, scaled by leg height.
+    c_rest = CANONICAL.rest_world()[1]
+    src_rest = {j: c_rest[CANONICAL.index(j)] for j in src_d}
+    want = M.expected_positions(src_d, src_rest, rest_d, act_mid[0])
+    want_pose = M.expected_positions(src_d, src_rest, rest_d, act_mid[0], tgt_mid=act_mid)
+    names_pj = [joints[i] for i in pj]
+    pos_err = np.stack([np.linalg.norm(act_d[j] - want[j], axis=-1) for j in names_pj], 1)
+    pos_err /= height
+    local_err = np.stack([np.linalg.norm(act_d[j] - want_pose[j], axis=-1) for j in names_pj],
+                         1) / height
+    src_h = M.leg_height({j: c_rest[CANONICAL.index(j)] for j in src_d})
+    tgt_h = M.leg_height(rest_d)
     pairs = [(joints.index(a), joints.index(b)) for a, b in M.SEGMENTS
              if a in joints and b in joints]
     seg = M.segment_angles(src_pos, t_pos, pairs)
@@ -147,7 +162,7 @@ def measure_armature(arm, clip, *, expected: dict | None = None,
     ankles = [joints.index("left_ankle"), joints.index("right_ankle")]
     rest_ankle = float(CANONICAL.rest_world()[1][CANONICAL.index("left_ankle"), 2])
     slides, _ = M.foot_slides(src_pos[:, ankles], t_pos[:, ankles], clip.fps, rest_ankle,
-                              tgt_h / src_h)
+                              tgt_h / max(src_h, 1e-9))
     out.update(M.summarise(pos_err, local_err, seg, leaf, slides))
     if must_move:
         m_rot, m_pos, _ = _world_pose(arm, list(must_move), frames)
@@ -159,7 +174,8 @@ def measure_armature(arm, clip, *, expected: dict | None = None,
             print(f"  segment {joints[a]:>15s} -> {joints[b]:15s} {d:6.1f} deg")
         for i, (j, b) in enumerate(zip(joints, bones)):
             extra = f" leaf {leaf[:, li.index(i)].mean():6.1f} deg" if i in li else ""
-            err = f"{100 * pos_err[:, pj.index(i)].mean():5.2f}%" if i in pj else "   -  "
+            err = f"{100 * pos_err[:, pj.index(i)].mean():5.2f}% " \
+                f"(pose {100 * local_err[:, pj.index(i)].mean():5.2f}%)" if i in pj else "   -  "
             print(f"  {j:15s} {b:26s} {err}{extra}")
     return out
 

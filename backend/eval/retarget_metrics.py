@@ -24,40 +24,66 @@ SEGMENTS = [("spine3", "neck"), ("neck", "head"),
 # Segments whose orientation no child joint shows (the end segments), and the trunk's.
 LEAVES = ["pelvis", "spine3", "head", "left_wrist", "right_wrist", "left_ankle", "right_ankle",
           "left_foot", "right_foot"]
-# Joints that sit at the same anatomical place on every rig (the pelvis and spine joints do
-# not: rigs put their pelvis bone's head anywhere between the crotch and the navel, and split
-# the spine differently), compared by position.
+# Joints compared by position (the pelvis and spine joints are not: rigs put their pelvis
+# bone's head anywhere between the crotch and the navel, and split the spine differently).
 POSITION_JOINTS = ["left_hip", "right_hip", "left_knee", "right_knee", "left_ankle",
                    "right_ankle", "neck", "head", "left_shoulder", "right_shoulder",
                    "left_elbow", "right_elbow", "left_wrist", "right_wrist"]
 
 
-def joint_height(rest_positions: np.ndarray, joints: list[str]) -> float:
-    """Height of a skeleton measured from its joints (not its end bones, and not the head
-    joint, which conventions put anywhere from the chin to the skull base): the shoulder
-    joints' height above the ankle joints. rest_positions: (J, 3) of `joints`."""
-    z = {j: float(p[2]) for j, p in zip(joints, np.asarray(rest_positions))}
-    return 0.5 * (z["left_shoulder"] + z["right_shoulder"] - z["left_ankle"] - z["right_ankle"])
+# How the compared joints hang together: each joint's parent in this chain ("mid" is the
+# point between the hip joints).
+POSITION_CHAIN = {"left_hip": "mid", "right_hip": "mid", "left_knee": "left_hip",
+                  "right_knee": "right_hip", "left_ankle": "left_knee",
+                  "right_ankle": "right_knee", "neck": "mid", "head": "neck",
+                  "left_shoulder": "neck", "right_shoulder": "neck",
+                  "left_elbow": "left_shoulder", "right_elbow": "right_shoulder",
+                  "left_wrist": "left_elbow", "right_wrist": "right_elbow"}
+# The canonical skeleton's height over its head joint's height above the ankles.
+_HEIGHT_PER_HEAD = 1.667 / (1.524 - 0.072)
 
 
-def _normalise(p: np.ndarray, height: float, hips) -> np.ndarray:
-    q = np.array(p, dtype=np.float64)
-    if hips is None:
-        q -= q[0].mean(axis=0)
-    else:
-        q -= 0.5 * (q[:, hips[0]] + q[:, hips[1]])[:, None]
-    return q / height
+def leg_height(rest: dict) -> float:
+    """Leg length from the joints, hip to knee to ankle, mean of both legs (what a stride,
+    and so travel, scales by)."""
+    total = 0.0
+    for side in ("left", "right"):
+        h, k, a = (np.asarray(rest[f"{side}_{j}"]) for j in ("hip", "knee", "ankle"))
+        total += np.linalg.norm(k - h) + np.linalg.norm(a - k)
+    return float(total / 2.0)
 
 
-def position_errors(src: np.ndarray, src_height: float, tgt: np.ndarray, tgt_height: float,
-                    hips: tuple[int, int] | None = None) -> np.ndarray:
-    """(T, J) distance between matched joints, each side divided by its own height, in units
-    of height. hips=None: both starts (the mean of the joints in the first frame) at the
-    origin; the indices of the two hip joints:
-    positions relative to the mid-hip point in every frame (the pelvis trajectory removed:
-    the pose alone)."""
-    return np.linalg.norm(_normalise(src, src_height, hips) -
-                          _normalise(tgt, tgt_height, hips), axis=-1)
+def stature(rest: dict) -> float:
+    """A rig's height estimated from its joints (the head joint above the ankles, scaled as on
+    the canonical skeleton), not from its end bones."""
+    ankles = 0.5 * (rest["left_ankle"][2] + rest["right_ankle"][2])
+    return (rest["head"][2] - ankles) * _HEIGHT_PER_HEAD
+
+
+def expected_positions(src: dict, src_rest: dict, tgt_rest: dict, tgt_start_mid: np.ndarray,
+                       tgt_mid: np.ndarray | None = None) -> dict:
+    """Where the target's joints should be: the source's segment directions (T, 3) with the
+    target's own segment lengths, hung from the target's mid-hip point. That point travels
+    like the source's, scaled by the ratio of leg heights, from `tgt_start_mid` (3,); or, for
+    the pose alone, is given per frame as `tgt_mid` (T, 3).
+    src: {joint: (T, 3)} source positions; src_rest / tgt_rest: {joint: (3,)} rest
+    positions."""
+    def mid(d):
+        return 0.5 * (np.asarray(d["left_hip"]) + np.asarray(d["right_hip"]))
+    s_mid, t_mid_rest = mid(src), mid(tgt_rest)
+    if tgt_mid is None:
+        scale = leg_height(tgt_rest) / leg_height(src_rest)
+        tgt_mid = tgt_start_mid + scale * (s_mid - s_mid[0])
+    out = {"mid": tgt_mid}
+    s_all, t_all = dict(src, mid=s_mid), dict(tgt_rest, mid=t_mid_rest)
+    for j, p in POSITION_CHAIN.items():
+        if j not in src or p not in out:
+            continue
+        d = s_all[j] - s_all[p]
+        d = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-12)
+        out[j] = out[p] + d * np.linalg.norm(t_all[j] - t_all[p])
+    out.pop("mid")
+    return out
 
 
 def segment_angles(src: np.ndarray, tgt: np.ndarray, pairs: list[tuple[int, int]]
@@ -111,25 +137,38 @@ def foot_slides(src_ankles: np.ndarray, tgt_ankles: np.ndarray, fps: float,
 
 def default_anatomical(joints: list[str], rig_rest: np.ndarray) -> np.ndarray:
     """Anatomical rest rotations (J, 4) for a rig known only by its joint positions
-    rig_rest (J, 3): limb segments turn by the shortest arc from the canonical T-pose's
-    direction to the rig's, a hand by its forearm's, a foot by the heading of its toes;
-    the head and trunk stand upright. (A rig zoo built by code knows its own.)"""
+    rig_rest (J, 3): an upper arm / thigh turns by the shortest arc from the canonical
+    T-pose's direction to the rig's, a forearm / shin by that followed by the swing at the
+    elbow / knee, a hand as its forearm, a foot by the heading of its toes; the head and
+    trunk stand upright. (A rig zoo built by code knows its own.)"""
     c_pos = CANONICAL.rest_world()[1]
     pos = {j: rig_rest[i] for i, j in enumerate(joints)}
     cpos = {j: c_pos[CANONICAL.index(j)] for j in CANONICAL_NAMES}
-    out = quat.identity((len(joints),))
     child = dict(SEGMENTS)
+    found: dict = {}
+
+    def rot(j):
+        if j in found:
+            return found[j]
+        r = quat.identity()
+        nxt = child.get(j) if j not in ("pelvis", "spine3", "neck") else None
+        if nxt is not None and j in pos and nxt in pos:
+            a, b = cpos[nxt] - cpos[j], pos[nxt] - pos[j]
+            if j.endswith("_ankle"):            # feet: heading only
+                a, b = a * [1, 1, 0], b * [1, 1, 0]
+                r = quat.between(a, b)
+            elif j.endswith(("_elbow", "_knee")):
+                up = rot(j.replace("_elbow", "_shoulder").replace("_knee", "_hip"))
+                r = quat.mul(quat.between(quat.rotate(up, a), b), up)
+            else:
+                r = quat.between(a, b)
+        found[j] = r
+        return r
+
+    out = quat.identity((len(joints),))
     for i, j in enumerate(joints):
         src = j.replace("wrist", "elbow") if j.endswith("wrist") else j
-        if src.endswith("_foot"):
-            src = src.replace("_foot", "_ankle")
-        nxt = child.get(src) if src not in ("pelvis", "spine3", "neck") else None
-        if nxt is None or src not in pos or nxt not in pos:
-            continue
-        a, b = cpos[nxt] - cpos[src], pos[nxt] - pos[src]
-        if src.endswith("_ankle"):      # feet: heading only
-            a, b = a * [1, 1, 0], b * [1, 1, 0]
-        out[i] = quat.between(a, b)
+        out[i] = rot(src.replace("_foot", "_ankle") if src.endswith("_foot") else src)
     return out
 
 

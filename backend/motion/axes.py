@@ -60,3 +60,20 @@ def skeleton_clip_blender_to_y_up(skeleton, local_rotations, root_translation):
                     None, blender_to_y_up_points(skeleton.tails))
     return (skel, blender_to_y_up_rotations(local_rotations),
             blender_to_y_up_points(root_translation))
+
+
+# --------------------------------------------------------------------- SMPL family (AMASS)
+# SMPL, SMPL-H and SMPL-X define the body in a Y-up frame facing +Z with its left on +X (the
+# same as BVH sources), and AMASS turns it into its Z-up capture world with the global
+# orientation (`root_orient`), which is already in the world's axes: an upright body facing
+# -Y has root_orient = Y_UP_TO_BLENDER. The other joints' rotations are in the model frame.
+
+def smpl_root_to_blender(root_orient: np.ndarray) -> np.ndarray:
+    """AMASS global orientations (..., 4) (model frame -> Z-up world) as the rotation of a
+    pelvis whose rest frame is Blender's world axes: root_orient C^-1."""
+    return quat.mul(root_orient, quat.conjugate(_Q_Y_UP_TO_BLENDER))
+
+
+def blender_root_to_smpl(pelvis_rotation: np.ndarray) -> np.ndarray:
+    """Inverse of smpl_root_to_blender."""
+    return quat.mul(pelvis_rotation, _Q_Y_UP_TO_BLENDER)

@@ -320,8 +320,13 @@ def _geometry_map(names, parents, rest_heads, rest_tails) -> BoneMap:
         if other is None or other == b or not informative or j.startswith("spine"):
             continue
         same_place = np.linalg.norm(heads[pos[other]] - heads[pos[b]]) < 2 * SAME_PLACE * height
+        one_chain = pos[b] in _ancestors(pos[other], parents) or \
+            pos[other] in _ancestors(pos[b], parents)
         if same_place:          # two bones at one joint: the name says which is the main one
             bones[j] = other
+        elif one_chain:         # which bone of one chain sits at the joint: the shape knows
+            notes.append(f"{j}: {b!r} sits at the joint ({other!r} by its name is further "
+                         "along the chain)")
         else:
             conf[j] = min(conf.get(j, 1.0), 0.45)
             notes.append(f"{j}: the names suggest {other!r}, the skeleton's shape {b!r} "

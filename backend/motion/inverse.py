@@ -59,16 +59,19 @@ def clip_from_rig(rig: Skeleton, world_rotations: np.ndarray, world_positions: n
     pose = retarget(rig, None, None, bonemap.bones, CANONICAL, canonical_map,
                     root_mode="hips", foot_ik=True, fps=fps, src_floor=rig_floor(rig, bonemap),
                     foot_lock=False, src_world=(world_rotations, world_positions))
-    order = [pose.bone_names.index(n) for n in CANONICAL_NAMES]
-    rotations = pose.rotations[:, order]
+    # Canonical joints the rig has no bone for (toes, a spine joint) keep their rest pose
+    # relative to their parent.
+    T = world_rotations.shape[0]
+    rotations = np.zeros((T, len(CANONICAL_NAMES), 4))
+    rotations[..., 0] = 1.0
+    for j, name in enumerate(CANONICAL_NAMES):
+        if name in pose.bone_names:
+            rotations[:, j] = pose.rotations[:, pose.bone_names.index(name)]
     pelvis = CANONICAL.index("pelvis")
-    root = CANONICAL.offsets[pelvis][None] + pose.locations[:, order[pelvis]]
-    # The retargeter stands the canonical skeleton on its own lowest foot point at rest
-    # (the ball of the foot, a few mm up); canonical clips stand on z = 0.
-    c_pos = CANONICAL.rest_world()[1]
-    c_tails = CANONICAL.rest_tails_world()
-    feet = [CANONICAL.index(j) for j in ("left_ankle", "right_ankle", "left_foot", "right_foot")]
-    root[:, 2] -= min(c_pos[feet, 2].min(), c_tails[feet, 2].min())
+    # Floors: the retargeter maps the rig's ground onto the canonical skeleton's lowest foot
+    # point and places the hips by the ankles' clearance above it, which together put the
+    # clip exactly where a canonical clip stands (the forward retarget inverts it).
+    root = CANONICAL.offsets[pelvis][None] + pose.locations[:, pose.bone_names.index("pelvis")]
     s_idx = {j: rig.index(b) for j, b in bonemap.bones.items() if b}
     start = 0.5 * (world_positions[0, s_idx["left_hip"]] + world_positions[0, s_idx["right_hip"]])
     info = dict(meta or {})

@@ -187,6 +187,32 @@ def _alignments(src_frames: list, tgt_frames: list) -> np.ndarray:
     return out
 
 
+# Limb segments whose rest twist follows the segment above (parent joint, joint): a forearm
+# bent at rest is the upper arm's frame swung at the elbow, not a fresh shortest arc.
+_CHAINED = [("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"),
+            ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"),
+            ("left_hip", "left_knee"), ("right_hip", "right_knee")]
+
+
+def _chain_alignments(align: np.ndarray, joints: list[str], s_frames: dict,
+                      t_frames: dict) -> None:
+    """Re-derive the alignment of chained limb segments (in place): the rotation R taking a
+    source rest segment onto the target's (R = A^-1) is the parent's R followed by the
+    shortest arc from the parent-turned source direction to the target direction, so the
+    twist of an A-pose arm with a bent elbow carries down to the forearm and the hand."""
+    pos = {j: i for i, j in enumerate(joints)}
+    for parent, child in _CHAINED:
+        if parent not in pos or child not in pos:
+            continue
+        r_parent = quat.conjugate(align[pos[parent]])
+        s_dir = np.asarray(s_frames[child][0], dtype=np.float64)
+        t_dir = np.asarray(t_frames[child][0], dtype=np.float64)
+        if np.linalg.norm(s_dir) < 1e-6 or np.linalg.norm(t_dir) < 1e-6:
+            continue
+        r = quat.mul(quat.between(quat.rotate(r_parent, s_dir), t_dir), r_parent)
+        align[pos[child]] = quat.conjugate(quat.normalize(r))
+
+
 def _leg_length(pos: np.ndarray, idx: dict[str, int]) -> float:
     total = 0.0
     for hip, knee, ankle in _LEGS:
@@ -389,6 +415,7 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
 
     align = _alignments([s_frames[mapped_of[k]] for k in mapped_k],
                         [t_frames[mapped_of[k]] for k in mapped_k])         # (M, 4)
+    _chain_alignments(align, [mapped_of[k] for k in mapped_k], s_frames, t_frames)
     pelvis_k = t_idx["pelvis"]
     # Positions are only needed at "anchors" (mapped bones, roots, the root bone). An unmapped
     # bone turns with its leader, so the rest vector from an anchor's nearest anchor ancestor

@@ -4,21 +4,27 @@ joint, found from the hierarchy and the rest pose alone (names are not needed).
 The rest pose of a humanoid rig, whatever its naming convention, stands upright (Z up) with the
 legs reaching the floor and the arms out to the sides (T- or A-pose). From that:
 
-1. the *top* is the highest point of the rig (a head bone or its end); its path down the
-   hierarchy is the body's central line;
+1. the *top* is the highest point of the rig (a head bone, its end, an eye, hair); its path
+   down the hierarchy is the body's central line, and the mean of that line's bones is the
+   body's midline;
 2. walking down that line, the first bone whose other branches hold two *legs* (chains that
-   reach the floor through a knee-height joint) is the hip branch; the pelvis joint goes to it,
-   or to the bone above it when that one sits at the same place (a 3ds Max Biped's
-   `Bip01 Pelvis` above thighs hung under `Bip01 Spine`);
-3. each leg: hip = the first bone that leaves the centre line, ankle = the first bone below
-   13% of the height, knee = the bone between them nearest the canonical knee fraction, ball
-   of the foot = the first low bone well in front of the ankle (not for a fan of toes);
-4. the spine, neck and head are matched by height along the central line (relative heights
-   of the canonical skeleton);
-5. each arm: the branch that reaches furthest to that side; shoulder = first bone clearly off
-   the centre line, wrist = the bone where three or more finger chains split (or the bone
-   nearest the wrist's share of the arm), elbow = nearest the middle, collar = what is between
-   the spine and the shoulder.
+   reach the floor through a knee-height joint, leaving the midline at hip height) is the hip
+   branch; the pelvis joint goes to it, or to the bone above it when that one sits at the
+   same place (a 3ds Max Biped's `Bip01 Pelvis` above thighs hung under `Bip01 Spine`);
+3. each leg: hip = the first bone that leaves the midline, ankle = the first bone below 13%
+   of the height, knee = the bone between them nearest the canonical knee's share of the
+   leg, ball of the foot = the low bone nearest the canonical distance in front of the ankle
+   (none for a fan of separate toes); left-right is the line through the hips, and the toes
+   say which way is forward;
+4. each arm: the branch off the central line that reaches furthest to that side; wrist = the
+   bone where three or more finger chains split (or the bone nearest the wrist's share of the
+   arm), shoulder and elbow = the pair, with the shoulder 5.5-14% of the height off the
+   midline, that makes upper arm and forearm as long as each other (this skips scapula
+   helpers and twist bones), collar = the first bone between the spine and the shoulder;
+5. chest = the central bone the arms hang from (or the one below it when they hang from a
+   neck, as on a Biped), neck = the next one up, head = the central bone a canonical neck's
+   length above the neck, spine1/spine2 = the bones between pelvis and chest nearest the
+   canonical relative heights.
 
 Every joint gets a confidence in [0, 1] (how far its bone sits from where that joint is
 expected, and whether left and right agree). Pure numpy; used by `bonemap.auto_map`.
@@ -35,11 +41,8 @@ class TopologyError(ValueError):
     missing."""
 
 
-# Relative heights along the central line: 0 = the mid-hip height, 1 = the top of the head.
-# Measured on the canonical skeleton (backend/motion/skeleton.py).
-SPINE_FRACTIONS = {"spine1": 0.088, "spine2": 0.175, "spine3": 0.29, "neck": 0.683}
-HEAD_FRACTION = 0.82
-SPINE_SKIP_COST = {"spine1": 0.08, "spine2": 0.08, "spine3": 0.12, "neck": 0.2}
+# Proportions below are the canonical skeleton's (backend/motion/skeleton.py), as shares of
+# the height or of a limb.
 KNEE_FRACTION = 0.52       # knee's share of the hip-to-ankle drop
 ELBOW_FRACTION = 0.50      # elbow's share of the shoulder-to-wrist distance
 WRIST_FRACTION = 0.72      # wrist's share of the shoulder-to-fingertip distance
@@ -252,12 +255,21 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
             toe_k = None          # a fan of separate toes: leave them with the foot
         forward += rig.ends[tip] - rig.heads[ankle]
         leg_chains[hip] = (path, knee_k, knee_dev, ankle_k, toe_k)
+    # Left-right is the line through the hips; the feet only say which way is forward.
+    up = np.array([0.0, 0.0, 1.0])
+    h1, h2 = list(leg_chains)
+    across = rig.heads[h1] - rig.heads[h2]
+    across[2] = 0.0
+    facing = np.cross(across, up)
+    if np.linalg.norm(facing) < 1e-9:
+        raise TopologyError("both hips sit at one place: not a humanoid rig")
+    facing /= np.linalg.norm(facing)
     forward[2] = 0.0
-    if np.linalg.norm(forward) < 1e-9:
+    if abs(np.dot(forward, facing)) < 1e-9:
+        notes.append("the feet point sideways: assuming the rig faces -Y")
         forward = np.array([0.0, -1.0, 0.0])
-        notes.append("feet point nowhere: assuming the rig faces -Y")
-    forward /= np.linalg.norm(forward)
-    left = np.cross([0.0, 0.0, 1.0], forward)
+    forward = facing if np.dot(forward, facing) > 0 else -facing
+    left = np.cross(up, forward)
 
     def side_of(p) -> str:
         return "left" if np.dot(p - rig.heads[pelvis], left) > 0 else "right"
@@ -349,13 +361,9 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
         arm_pool = [b for b in arm_pool if b not in set(_subtree(arm[0], rig.kids))]
     # 5. Chest, neck, head and spine along the central line. The arms branch off the chest
     #    (or, on a 3ds Max Biped, off the neck: then the chest is the bone below it).
-    base = hip_mid[2]
-    top_pt = max(rig.heads[top, 2], rig.ends[top, 2])
-    span = top_pt - base
-    if span < 0.2 * rig.H:
+    if max(rig.heads[top, 2], rig.ends[top, 2]) - hip_mid[2] < 0.2 * rig.H:
         raise TopologyError("the body does not rise above the hips: the rig lies down or its "
                             "spine is horizontal (a quadruped?)")
-    frac = {b: (rig.heads[b, 2] - base) / span for b in central}
     chest_k = min(branches.values())
     neck_k = None
     shoulders_z = 0.5 * (rig.heads[out["left_shoulder"], 2] + rig.heads[out["right_shoulder"], 2])
@@ -385,7 +393,8 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
     if neck_k is not None and neck_k >= head_k:
         neck_k = None
     out["head"] = central[head_k]
-    conf["head"] = _conf(frac[central[head_k]] - HEAD_FRACTION, 0.2)
+    conf["head"] = _conf((rig.heads[central[head_k], 2] - want) / rig.H, 0.04) \
+        if above else 0.5
     if neck_k is not None:
         out["neck"] = central[neck_k]
         conf["neck"] = 1.0
