@@ -41,6 +41,7 @@ _DEFAULTS = dict(
     token="",
     device="AUTO",
     cache_dir="",
+    smplx_folder="",
 )
 
 
@@ -97,6 +98,13 @@ class AnimaPreferences(bpy.types.AddonPreferences):
         default=_DEFAULTS["cache_dir"],
         update=_backend_setting_changed,
     )
+    smplx_folder: StringProperty(
+        name="SMPL-X Model Folder",
+        description="Folder of the SMPL-X model files you downloaded (smpl-x.is.tue.mpg.de, "
+                    "models_smplx_v1_1.zip): the one holding 'smplx/SMPLX_NEUTRAL.npz'",
+        subtype="DIR_PATH",
+        default=_DEFAULTS["smplx_folder"],
+    )
 
     def draw(self, context):
         layout = self.layout
@@ -121,6 +129,7 @@ class AnimaPreferences(bpy.types.AddonPreferences):
                 layout.label(text="Cache in use: " + user_dir("cache"))
             except OSError as e:  # pragma: no cover - unwritable user folder
                 layout.label(text=f"Cache folder unavailable: {e}", icon="ERROR")
+        layout.prop(self, "smplx_folder")
 
 
 # ----------------------------------------------------------------------------- helpers

@@ -2,6 +2,9 @@
 
   retarget     10 s / 30 fps clip onto a generated Rigify rig vs Blender's BVH importer
                (same frames, same process) -> ratio = Blender time / Anima time
+  apply_file   10 s / 30 fps BVH file onto a generated Rigify rig with apply_motion_file (import
+               into a temporary scene, read, retarget, keys) -> apply_s (median of 3) and the
+               split import_s, read_s, cleanup_s, retarget_s, write_s
   text2motion  10 s clip from a prompt with the starter generator on the CPU (2 threads):
                text encoding + sampling + conversion to a clip, N runs -> p50_s, p95_s, and
                peak_mb (peak resident set size of the process, from getrusage)
@@ -21,6 +24,7 @@ from .paths import REPO_ROOT
 
 BENCHES: dict[str, Path | str] = {
     "retarget": REPO_ROOT / "tools" / "bench_retarget_blender.py",
+    "apply_file": REPO_ROOT / "tools" / "bench_apply_file_blender.py",
     "text2motion": "backend.models.text2motion.sample:benchmark",
 }
 

@@ -7,6 +7,10 @@
 from . import generate, jobs, retarget
 
 CLASSES = [*jobs.CLASSES, *retarget.CLASSES, *generate.CLASSES]
+from . import export, motion_file  # noqa: E402
+CLASSES += [*motion_file.CLASSES, *export.CLASSES]
+from . import body  # noqa: E402
+CLASSES += body.CLASSES
 
 PROPS = [*jobs.PROPS, *retarget.PROPS, *generate.PROPS]
 

@@ -1,0 +1,1 @@
+"""Parametric body models (SMPL-X) built from files the user provides."""
