@@ -124,7 +124,7 @@ def retarget_file_motion(arm_obj, motion, bm, *, root_mode: str = "hips",
     pose = retarget_world(motion.skeleton, None, None, motion.bonemap.bones, skel, bm.bones,
                           root_mode=root_mode, root_bone=bm.root_bone, foot_ik=foot_ik,
                           fps=motion.fps, src_world=(motion.world_rot, motion.world_pos),
-                          followers=retarget.constraint_followers(arm_obj))
+                          followers=retarget.constraint_followers(arm_obj, bm))
     retarget.skip_mechanism_bones(arm_obj, pose, bm)
     scale = retarget.object_scale(arm_obj)
     if abs(scale - 1.0) > 1e-9:

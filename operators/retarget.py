@@ -326,20 +326,27 @@ def load_clip(clip_or_path) -> Clip:
 MECHANISM_PREFIXES = ("MCH-", "ORG-", "DEF-")   # Rigify's constraint-driven bones
 
 
-def _rest_rotation(bone) -> np.ndarray:
-    m = np.array(bone.matrix_local, dtype=np.float64)[:3, :3]
-    return m / np.linalg.norm(m, axis=0, keepdims=True)
-
-
-def constraint_followers(arm_obj) -> dict[str, str]:
+def constraint_followers(arm_obj, bm=None) -> dict[str, str]:
     """{bone: bone it copies}: pose bones that a full-influence Copy Transforms or Copy
     Rotation constraint (world space, replace, from another bone of the same armature with the
     same rest orientation) makes turn with another bone rather than with their parent, as
     Rigify's ORG bones follow their controls. The retargeter then solves their children
-    against the bone they really follow."""
-    out = {}
+    against the bone they really follow. With a mapping `bm`, only the bones above mapped
+    bones are looked at (the only ones that matter)."""
     bones = arm_obj.data.bones
-    for pb in arm_obj.pose.bones:
+    pose_bones = arm_obj.pose.bones
+    if bm is not None:
+        names = set()
+        for b in list(bm.bones.values()):
+            bone = bones.get(b)
+            while bone is not None and bone.name not in names:
+                names.add(bone.name)
+                bone = bone.parent
+        candidates = [pose_bones[n] for n in names]
+    else:
+        candidates = list(pose_bones)
+    out = {}
+    for pb in candidates:
         for c in pb.constraints:
             if c.type not in ("COPY_TRANSFORMS", "COPY_ROTATION") or getattr(c, "mute", False):
                 continue
@@ -354,10 +361,11 @@ def constraint_followers(arm_obj) -> dict[str, str]:
                 continue
             if c.type == "COPY_TRANSFORMS" and c.mix_mode != "REPLACE":
                 continue
-            a = _rest_rotation(bones[pb.name])
-            b = _rest_rotation(bones[c.subtarget])
-            cos = (np.trace(a.T @ b) - 1.0) / 2.0
-            if cos > np.cos(np.radians(1.0)):
+            a = np.array(bones[pb.name].matrix_local, dtype=np.float64)[:3, :3]
+            b = np.array(bones[c.subtarget].matrix_local, dtype=np.float64)[:3, :3]
+            a /= np.linalg.norm(a, axis=0, keepdims=True)
+            b /= np.linalg.norm(b, axis=0, keepdims=True)
+            if (np.trace(a.T @ b) - 1.0) / 2.0 > np.cos(np.radians(1.0)):
                 out[pb.name] = c.subtarget
     return out
 
@@ -405,7 +413,7 @@ def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
     check_armature(arm_obj, bm)
     skel = armature_skeleton(arm_obj)
     pose = _retarget().retarget_to_rig(clip, skel, bm, root_mode=root_mode, foot_ik=foot_ik,
-                                       followers=constraint_followers(arm_obj))
+                                       followers=constraint_followers(arm_obj, bm))
     skip_mechanism_bones(arm_obj, pose, bm)
     scale = object_scale(arm_obj)
     if abs(scale - 1.0) > 1e-9:
