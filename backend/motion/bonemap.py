@@ -315,6 +315,14 @@ def _geometry_map(names, parents, rest_heads, rest_tails) -> BoneMap:
     height = float(np.ptp(heads[:, 2])) or 1.0
     pos = {n: i for i, n in enumerate(names)}
     informative = sum(by_name.get(j) == b for j, b in bones.items()) >= len(bones) // 2
+    swapped = [j for j, b in bones.items() if j.startswith(("left_", "right_")) and
+               by_name.get(_other_side(j)) == b]
+    if len(swapped) >= 4:
+        notes.append("the bone names say left where the skeleton's shape says right (a rig "
+                      "facing away from its feet, or mirrored?): the shape was used; check the "
+                      "sides")
+        for j in swapped:
+            conf[j] = min(conf.get(j, 1.0), 0.3)
     for j, b in list(bones.items()):
         other = by_name.get(j)
         if other is None or other == b or not informative or j.startswith("spine"):
@@ -334,6 +342,10 @@ def _geometry_map(names, parents, rest_heads, rest_tails) -> BoneMap:
     method = "skeleton shape and names" if informative else "skeleton shape (names not used)"
     return BoneMap(_guess_type(names), bones, names[root] if root is not None else None,
                    {}, {j: round(float(c), 3) for j, c in conf.items()}, notes, method)
+
+
+def _other_side(joint: str) -> str:
+    return ("right_" + joint[5:]) if joint.startswith("left_") else ("left_" + joint[6:])
 
 
 _ARP_CONTROLS = {

@@ -56,7 +56,7 @@ SHOULDER_MAX = 0.14        # ... and not further (canonical 0.10; mid upper arm 
 BALL_FORWARD = 0.073       # the ball of the foot sits this far in front of the ankle
 NECK_LENGTH = 0.065        # head joint above the neck joint, share of the height (canonical)
 CHEST_TO_HEAD = 0.25       # head joint above the chest joint
-MIN_ARM_REACH = 0.18       # a hand reaches at least this far to the side
+MIN_ARM_REACH = 0.1        # a hand reaches at least this far to the side (arms down: 0.12)
 SAME_PLACE = 0.012         # heads closer than this (share of height) are one joint
 
 
