@@ -61,6 +61,9 @@ class AnimaSettings(bpy.types.PropertyGroup):
     root_mode: EnumProperty(name="Root Motion", items=retarget.ROOT_MODES, default="hips")
     foot_ik: BoolProperty(name="Foot Contact", description="Correct the legs so the feet land "
                           "where the source's feet land", default=True)
+    twist_share: FloatProperty(name="Twist Bones", description="How much of a limb's twist "
+                               "the rig's twist bones take (0: they follow the limb)",
+                               default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     use_current_frame: BoolProperty(name="Start at Current Frame", default=True)
     frame_start: IntProperty(name="Start Frame", default=1)
     push_to_nla: BoolProperty(name="Push to NLA", description="Put the new action in an NLA "
@@ -76,6 +79,7 @@ def options_from_settings(settings, scene) -> dict:
     """Keyword arguments for retarget.apply_clip_to_armature, frozen at submit time."""
     return dict(
         root_mode=settings.root_mode, foot_ik=settings.foot_ik,
+        twist_share=settings.twist_share,
         frame_start=scene.frame_current if settings.use_current_frame else settings.frame_start,
         push_to_nla=settings.push_to_nla, match_scene_fps=settings.match_scene_fps,
         extend_scene=settings.extend_scene)

@@ -74,7 +74,8 @@ def _note_rate(messages, name: str, src_fps, fps: float) -> None:
 def apply_motion_file(arm_obj, filepath, *, root_mode: str = "hips",
                       frame_start: float | None = None, push_to_nla: bool = False,
                       source_armature: str | None = None, scene=None, foot_ik: bool = True,
-                      extend_scene: bool = True, messages: list | None = None):
+                      extend_scene: bool = True, messages: list | None = None,
+                      twist_share: float = 0.0):
     """Apply the motion in `filepath` to `arm_obj` as a new Action named "Anima: <stem>".
 
     root_mode: "hips" | "root_bone" | "in_place"; frame_start: first frame (None: the current
@@ -97,7 +98,8 @@ def apply_motion_file(arm_obj, filepath, *, root_mode: str = "hips",
         _note_rate(messages, name, clip.fps, fps)
         info["anima_source_fps"] = float(clip.fps)
         return retarget.apply_clip_to_armature(
-            arm_obj, clip, root_mode=root_mode, foot_ik=foot_ik, frame_start=frame_start,
+            arm_obj, clip, root_mode=root_mode, foot_ik=foot_ik, twist_share=twist_share,
+            frame_start=frame_start,
             push_to_nla=push_to_nla, action_name=action_name, extend_scene=extend_scene,
             scene=scene, info=info)
 
@@ -111,20 +113,21 @@ def apply_motion_file(arm_obj, filepath, *, root_mode: str = "hips",
         info["anima_source_fps"] = float(motion.file_fps)
     info["anima_source_armature"] = motion.armature_name
     return write_file_motion(arm_obj, motion, bm, detected, root_mode=root_mode,
-                             foot_ik=foot_ik, frame_start=frame_start, push_to_nla=push_to_nla,
+                             foot_ik=foot_ik, twist_share=twist_share, frame_start=frame_start, push_to_nla=push_to_nla,
                              action_name=action_name, extend_scene=extend_scene, scene=scene,
                              info=info)
 
 
 def retarget_file_motion(arm_obj, motion, bm, *, root_mode: str = "hips",
-                         foot_ik: bool = True):
+                         foot_ik: bool = True, twist_share: float = 0.0):
     """RigPose for `arm_obj` (locations in its own units) from a FileMotion."""
     from ..backend.motion.retarget import retarget as retarget_world
     skel = retarget.armature_skeleton(arm_obj)
     pose = retarget_world(motion.skeleton, None, None, motion.bonemap.bones, skel, bm.bones,
                           root_mode=root_mode, root_bone=bm.root_bone, foot_ik=foot_ik,
                           fps=motion.fps, src_world=(motion.world_rot, motion.world_pos),
-                          followers=retarget.constraint_followers(arm_obj, bm))
+                          followers=retarget.constraint_followers(arm_obj, bm),
+                          twist_share=twist_share)
     retarget.skip_mechanism_bones(arm_obj, pose, bm)
     scale = retarget.object_scale(arm_obj)
     if abs(scale - 1.0) > 1e-9:
@@ -133,9 +136,11 @@ def retarget_file_motion(arm_obj, motion, bm, *, root_mode: str = "hips",
 
 
 def write_file_motion(arm_obj, motion, bm, detected: bool, *, root_mode, foot_ik, frame_start,
+                      twist_share=0.0,
                       push_to_nla, action_name, extend_scene, scene, info):
     """Retarget a FileMotion onto `arm_obj` and key it (see apply_motion_file)."""
-    pose = retarget_file_motion(arm_obj, motion, bm, root_mode=root_mode, foot_ik=foot_ik)
+    pose = retarget_file_motion(arm_obj, motion, bm, root_mode=root_mode, foot_ik=foot_ik,
+                                twist_share=twist_share)
     if frame_start is None:
         frame_start = scene.frame_current
     action = keys.write_rig_pose(
@@ -229,7 +234,7 @@ class ANIMA_OT_apply_motion_file(bpy.types.Operator):
             action = apply_motion_file(
                 arm, self.filepath, root_mode=root_mode, frame_start=opts["frame_start"],
                 push_to_nla=opts["push_to_nla"], source_armature=self.source_armature or None,
-                scene=context.scene, foot_ik=opts["foot_ik"],
+                scene=context.scene, foot_ik=opts["foot_ik"], twist_share=opts["twist_share"],
                 extend_scene=opts["extend_scene"], messages=notes)
         except SeveralArmaturesError as e:
             if self.options.is_invoke and context.window is not None:

@@ -387,7 +387,7 @@ def skip_mechanism_bones(arm_obj, pose, bm) -> None:
 
 
 def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
-                           foot_ik: bool = True, frame_start: float | None = None,
+                           foot_ik: bool = True, twist_share: float = 0.0, frame_start: float | None = None,
                            push_to_nla: bool = False, action_name: str | None = None,
                            match_scene_fps: bool = True, extend_scene: bool = True,
                            scene=None, info: dict | None = None):
@@ -413,7 +413,8 @@ def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
     check_armature(arm_obj, bm)
     skel = armature_skeleton(arm_obj)
     pose = _retarget().retarget_to_rig(clip, skel, bm, root_mode=root_mode, foot_ik=foot_ik,
-                                       followers=constraint_followers(arm_obj, bm))
+                                       followers=constraint_followers(arm_obj, bm),
+                                       twist_share=twist_share)
     skip_mechanism_bones(arm_obj, pose, bm)
     scale = object_scale(arm_obj)
     if abs(scale - 1.0) > 1e-9:

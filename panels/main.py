@@ -153,6 +153,7 @@ class ANIMA_PT_options(_AnimaPanel, bpy.types.Panel):
         s = context.scene.anima
         layout.prop(s, "root_mode")
         layout.prop(s, "foot_ik")
+        layout.prop(s, "twist_share", slider=True)
         layout.prop(s, "use_current_frame")
         row = layout.row()
         row.enabled = not s.use_current_frame

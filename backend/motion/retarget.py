@@ -26,6 +26,7 @@ from . import quat
 from .bonemap import BoneMap
 from .clip import Clip
 from .skeleton import CANONICAL_NAMES, Skeleton
+from .twist import apply_twist, limb_twist_bones, twist_plan
 
 ROOT_MODES = ("hips", "root_bone", "in_place")
 # Window of the moving average that separates travel from sway for in-place / root-bone modes.
@@ -344,7 +345,8 @@ def _two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
 
 # ------------------------------------------------------------------------------ core
 def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
-                 root_mode: str, root_bone: str | None, followers: tuple = ()) -> dict:
+                 root_mode: str, root_bone: str | None, followers: tuple = (),
+                 twist: bool = False) -> dict:
     """Everything that depends only on the two skeletons and the mappings (cached)."""
     try:
         s_idx = {c: src.index(n) for c, n in src_map.items() if n}
@@ -371,6 +373,8 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
         while k >= 0 and not keep[k]:
             keep[k] = True
             k = tgt.parents[k]
+    if twist:          # twist bones hanging off a limb get keys too
+        keep[limb_twist_bones(tgt.parents, tgt.rest_world()[1], t_idx)] = True
     if root_mode == "root_bone":
         if not root_bone:
             raise RetargetError("root motion on a root bone needs a root bone: this rig has no "
@@ -412,6 +416,7 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
             break
     unmapped = np.nonzero(leader != np.arange(K))[0]
     led = unmapped[leader[unmapped] >= 0]
+    twists = twist_plan(tgt.parents, tgt.rest_world()[1], t_idx, leader, unmapped)
 
     align = _alignments([s_frames[mapped_of[k]] for k in mapped_k],
                         [t_frames[mapped_of[k]] for k in mapped_k])         # (M, 4)
@@ -442,6 +447,7 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
                 s_rest_rot=s_rest_rot, s_rest_pos=s_rest_pos,
                 t_rest_rot=t_rest_rot, t_rest_pos=t_rest_pos, t_rest_tail=t_rest_tail,
                 mapped_of=mapped_of, mapped_k=mapped_k, leader=leader, led=led, align=align,
+                twists=twists,
                 pelvis_k=pelvis_k, anchor_levels=anchor_levels, up=up, rest_vec=rest_vec)
 
 
@@ -459,13 +465,14 @@ def _signature(skel: Skeleton) -> int:
     return sig
 
 
-def _cached_plan(src, src_map, tgt, tgt_map, root_mode, root_bone, followers=()) -> dict:
+def _cached_plan(src, src_map, tgt, tgt_map, root_mode, root_bone, followers=(),
+                 twist=False) -> dict:
     followers = tuple(sorted(dict(followers).items()))
     key = (_signature(src), _signature(tgt), tuple(sorted(src_map.items())),
-           tuple(sorted(tgt_map.items())), root_mode, root_bone, followers)
+           tuple(sorted(tgt_map.items())), root_mode, root_bone, followers, twist)
     plan = _PLAN_CACHE.get(key)
     if plan is None:
-        plan = _static_plan(src, src_map, tgt, tgt_map, root_mode, root_bone, followers)
+        plan = _static_plan(src, src_map, tgt, tgt_map, root_mode, root_bone, followers, twist)
         if len(_PLAN_CACHE) >= _PLAN_CACHE_SIZE:
             _PLAN_CACHE.pop(next(iter(_PLAN_CACHE)))
         _PLAN_CACHE[key] = plan
@@ -477,14 +484,16 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
              root_mode: str = "hips", root_bone: str | None = None, foot_ik: bool = True,
              fps: float = 30.0, scale: float | None = None,
              src_floor: float | None = None, foot_lock: bool = True,
-             src_world: tuple | None = None, followers: dict | None = None) -> RigPose:
+             src_world: tuple | None = None, followers: dict | None = None,
+             twist_share: float = 0.0) -> RigPose:
     """Retarget motion between any two skeletons.
 
     src_rotations: (T, Js, 4) local rotations on `src`; src_root: (T, 3) world position of src
     joint 0. src_world: instead of those two, the posed world rotations (T, Js, 4) and positions
     (T, Js, 3) of every joint of `src` (e.g. an evaluated armature, where bones may translate).
     followers: {bone: bone it copies} for target bones that a constraint makes copy another
-    bone's world transform (operators.retarget.constraint_followers reads them). src_map / tgt_map: canonical joint name -> joint/bone name in each skeleton.
+    bone's world transform (operators.retarget.constraint_followers reads them).
+    twist_share: 0..1, how much of a limb's twist the rig's twist bones take (twist.py). src_map / tgt_map: canonical joint name -> joint/bone name in each skeleton.
     src_floor: height of the source's ground (None: estimated from its feet).
     foot_lock: pin each ankle while the source's foot is planted (slow and low), so mocap
         foot roll and resampling do not make planted feet slide.
@@ -507,7 +516,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         raise RetargetError("the clip has no frames")
     plan = _cached_plan(src, {c: n for c, n in src_map.items() if n}, tgt,
                         {c: n for c, n in tgt_map.items() if n}, root_mode, root_bone,
-                        followers or {})
+                        followers or {}, twist_share > 0)
     s_idx, shared, tgt, t_idx = plan["s_idx"], plan["shared"], plan["tgt"], plan["t_idx"]
     root_idx, K = plan["root_idx"], plan["K"]
     s_rest_rot, s_rest_pos = plan["s_rest_rot"], plan["s_rest_pos"]
@@ -649,6 +658,14 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         follow_parents(world_delta)
         rot, pos = world_pose(world_delta, pelvis_t)
 
+    if twist_share > 0 and plan["twists"]:
+        def parent_delta(k):
+            return world_delta[:, max(int(leader[tgt.parents[k]]), 0)] \
+                if tgt.parents[k] >= 0 and leader[tgt.parents[k]] >= 0 \
+                else quat.identity((T,))
+        apply_twist(world_delta, plan["twists"], parent_delta, float(twist_share))
+        rot, pos = world_pose(world_delta, pelvis_t)
+
     # Locals and locations.
     rotations = tgt.locals_from_world(rot)
     rotations = quat.unroll(rotations, axis=0)
@@ -680,7 +697,8 @@ def _ancestor_set(skel: Skeleton, k: int) -> set[int]:
 
 # ------------------------------------------------------------------------ conveniences
 def retarget_to_rig(clip: Clip, rig: Skeleton, bonemap: BoneMap, root_mode: str = "hips",
-                    foot_ik: bool = True, followers: dict | None = None) -> RigPose:
+                    foot_ik: bool = True, followers: dict | None = None,
+                    twist_share: float = 0.0) -> RigPose:
     """Apply a canonical clip to a rig (a Skeleton built from the armature's rest pose)."""
     canonical_map = {n: n for n in CANONICAL_NAMES} if clip.skeleton.names == \
         list(CANONICAL_NAMES) else clip.meta.get("joint_map")
@@ -689,7 +707,8 @@ def retarget_to_rig(clip: Clip, rig: Skeleton, bonemap: BoneMap, root_mode: str 
     # Canonical clips stand on z = 0 (the importer and the generators ground them).
     return retarget(clip.skeleton, clip.local_rotations, clip.root_translation, canonical_map,
                     rig, bonemap.bones, root_mode=root_mode, root_bone=bonemap.root_bone,
-                    foot_ik=foot_ik, fps=clip.fps, src_floor=0.0, followers=followers)
+                    foot_ik=foot_ik, fps=clip.fps, src_floor=0.0, followers=followers,
+                    twist_share=twist_share)
 
 
 def rig_positions(rig: Skeleton, pose: RigPose) -> np.ndarray:
