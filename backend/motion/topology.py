@@ -55,7 +55,8 @@ SHOULDER_OFF = 0.055       # shoulders sit further than this from the centre lin
 SHOULDER_MAX = 0.14        # ... and not further (canonical 0.10; mid upper arm is beyond)
 BALL_FORWARD = 0.073       # the ball of the foot sits this far in front of the ankle
 NECK_LENGTH = 0.065        # head joint above the neck joint, share of the height (canonical)
-CHEST_TO_HEAD = 0.25       # head joint above the chest joint
+NECK_ABOVE_SHOULDERS = 0.075  # a neck joint sits at most this far above the shoulders (0.04)
+SHOULDERS_TO_HEAD = 0.104  # head joint above the shoulder joints
 MIN_ARM_REACH = 0.1        # a hand reaches at least this far to the side (arms down: 0.12)
 SAME_PLACE = 0.012         # heads closer than this (share of height) are one joint
 
@@ -173,6 +174,34 @@ def _nearest_on(rig: _Rig, path: list[int], lo: int, hi: int, start: np.ndarray,
     return k, float(d.min())
 
 
+def _wrist_without_fingers(rig: _Rig, arm: list[int], sh0: int, lateral: list[float]):
+    """On an arm without finger chains: the furthest bone w that ends an upper arm and a
+    forearm of about one length (a shoulder s and an elbow e between), so that a prop or an
+    attachment hanging off the hand, or twist bones halfway along, are not taken for it.
+    Returns (index in arm, how far the length ratio is off) or (None, inf)."""
+    found = []                                   # (w, reach, how far off one length)
+    for w in range(sh0 + 2, len(arm)):
+        for s_k in range(sh0, w - 1):
+            if not SHOULDER_OFF < lateral[s_k] <= SHOULDER_MAX:
+                continue
+            for e in range(s_k + 1, w):
+                upper = np.linalg.norm(rig.heads[arm[e]] - rig.heads[arm[s_k]])
+                lower = np.linalg.norm(rig.heads[arm[w]] - rig.heads[arm[e]])
+                if upper < 1e-9 or lower < 1e-9:
+                    continue
+                off = abs(np.log(upper / lower / ARM_RATIO))
+                if off < 0.25:
+                    found.append((w, np.linalg.norm(rig.heads[arm[w]] - rig.heads[arm[s_k]]),
+                                  off))
+    if not found:
+        return None, np.inf
+    # Twist bones halfway make a half-length "arm": keep the full-length ones, then the
+    # best-matched lengths (a grip or prop bone just past the hand matches worse).
+    longest = max(r for _, r, _ in found)
+    w, _, off = min((f for f in found if f[1] >= 0.75 * longest), key=lambda f: f[2])
+    return w, off
+
+
 def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], int | None]:
     """Map a rig from its hierarchy and rest pose.
 
@@ -266,7 +295,7 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
     facing /= np.linalg.norm(facing)
     forward[2] = 0.0
     if abs(np.dot(forward, facing)) < 1e-9:
-        notes.append("the feet point sideways: assuming the rig faces -Y")
+        notes.append("the feet give no forward direction: assuming the rig faces -Y")
         forward = np.array([0.0, -1.0, 0.0])
     forward = facing if np.dot(forward, facing) > 0 else -facing
     left = np.cross(up, forward)
@@ -320,6 +349,8 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
         wrist_k = next((k for k in range(len(arm) - 1, sh0 + 1, -1) if leaves_below[k] >= 3),
                        None)
         wrist_dev = 0.0
+        if wrist_k is None:     # no fingers: the wrist ends two arm segments of one length
+            wrist_k, wrist_dev = _wrist_without_fingers(rig, arm, sh0, lateral)
         if wrist_k is None:
             wrist_k, wrist_dev = _nearest_on(rig, arm, sh0 + 2, len(arm), rig.heads[arm[sh0]],
                                              rig.ends[tip], WRIST_FRACTION)
@@ -370,9 +401,10 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
     if chest_k >= 2 and rig.heads[central[chest_k], 2] > shoulders_z - 0.03 * rig.H:
         neck_k, chest_k = chest_k, chest_k - 1     # a 3ds Max Biped: clavicles on the neck
         notes.append("the arms hang from a neck bone; the chest joint drives the bone below")
-    elif chest_k + 1 < len(central) - 1 or (chest_k + 1 < len(central)
-                                            and not rig.leaf[central[chest_k + 1]]):
-        neck_k = chest_k + 1
+    elif (chest_k + 1 < len(central) - 1 or (chest_k + 1 < len(central)
+                                             and not rig.leaf[central[chest_k + 1]])) and \
+            rig.heads[central[chest_k + 1], 2] < shoulders_z + NECK_ABOVE_SHOULDERS * rig.H:
+        neck_k = chest_k + 1      # (a bone much higher than that is the head: no neck bone)
     if chest_k >= 1:
         out["spine3"] = central[chest_k]
         conf["spine3"] = 1.0
@@ -381,8 +413,8 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
     low = neck_k if neck_k is not None else chest_k
     above = list(range(low + 1, len(central)))
     if above:
-        want = rig.heads[central[low], 2] + (NECK_LENGTH if neck_k is not None
-                                             else CHEST_TO_HEAD) * rig.H
+        want = rig.heads[central[low], 2] + NECK_LENGTH * rig.H if neck_k is not None \
+            else shoulders_z + SHOULDERS_TO_HEAD * rig.H
         head_k = min(above, key=lambda k: abs(rig.heads[central[k], 2] - want))
     elif neck_k is not None:
         head_k, neck_k = neck_k, None
