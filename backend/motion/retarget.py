@@ -26,6 +26,9 @@ from . import quat
 from .bonemap import BoneMap
 from .clip import Clip
 from .skeleton import CANONICAL_NAMES, Skeleton
+from .footik import contact_segments  # noqa: F401  (part of this module's interface)
+from .footik import hip_drop, lock_contacts, rolling_min, smooth, two_bone_ik
+from .rest_align import alignments, chain_alignments, rest_positions, segment_frames
 from .twist import apply_twist, limb_twist_bones, twist_plan
 
 ROOT_MODES = ("hips", "root_bone", "in_place")
@@ -36,26 +39,7 @@ FLOOR_PERCENTILE = 5.0
 # Window over which the lowest foot is taken as touching the ground when a source's floor is
 # estimated (longer than any stride; a jump longer than this lifts the floor estimate).
 FLOOR_WINDOW_SECONDS = 1.5
-# Foot contacts (for foot locking): slow, low, and long enough.
-CONTACT_SPEED = 0.35         # m/s
-CONTACT_HEIGHT = 0.05        # m above the standing ankle height
-CONTACT_MIN_FRAMES = 3
-CONTACT_BLEND_SECONDS = 0.1
 
-# For each canonical joint, the canonical joint its segment points to (None: use the tail).
-_SEGMENT_CHILD = {
-    "pelvis": None, "spine1": None, "spine2": None, "spine3": None, "neck": "head",
-    "head": None,
-    "left_hip": "left_knee", "left_knee": "left_ankle", "left_ankle": "left_foot",
-    "left_foot": None,
-    "right_hip": "right_knee", "right_knee": "right_ankle", "right_ankle": "right_foot",
-    "right_foot": None,
-    "left_collar": "left_shoulder", "left_shoulder": "left_elbow", "left_elbow": "left_wrist",
-    "left_wrist": None,
-    "right_collar": "right_shoulder", "right_shoulder": "right_elbow",
-    "right_elbow": "right_wrist", "right_wrist": None,
-}
-_FOOT_SEGMENTS = ("left_ankle", "right_ankle", "left_foot", "right_foot")
 _LEGS = (("left_hip", "left_knee", "left_ankle"), ("right_hip", "right_knee", "right_ankle"))
 
 
@@ -91,256 +75,12 @@ class RigPose:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _rest_positions(skel: Skeleton) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rots, pos = skel.rest_world()
-    tails = pos + quat.rotate(rots, skel.tails)
-    return rots, pos, tails
-
-
-def _segment_frames(skel: Skeleton, idx: dict[str, int], shared: set[str]) -> dict:
-    """Rest alignment frame of each shared canonical joint: (primary, secondary or None).
-
-    Frames are built from joint positions only, never from a bone's own axes or tail, so the
-    result does not depend on how a rig's bones point or roll. End segments (head, hands,
-    toes), whose direction no child joint gives, take the frame of the body part they belong
-    to: the head the body's (up, left-right), a hand its forearm's, the toes their foot's; a
-    foot without toes the body's heading. Rest poses stand upright and look forward, so
-    that is where these segments point on every rig.
-    """
-    _, pos, _tails = _rest_positions(skel)
-
-    def p(name):
-        return pos[idx[name]]
-
-    def has(name):
-        return name in shared
-
-    hip_lat = p("left_hip") - p("right_hip")
-    sh_lat = (p("left_shoulder") - p("right_shoulder")) if has("left_shoulder") and \
-        has("right_shoulder") else hip_lat
-    mid_hips = 0.5 * (p("left_hip") + p("right_hip"))
-    top = next(n for n in ("head", "neck", "spine3") if has(n))
-    body_up = p(top) - mid_hips
-    up = np.array([0.0, 0.0, 1.0])
-    heading = np.cross(hip_lat, up)                   # forward, level
-    order = ["spine1", "spine2", "spine3", "neck", "head"]
-    frames = {}
-    for c in shared:
-        second = None
-        if c == "pelvis":
-            prim, second = body_up, hip_lat
-        elif c in ("spine1", "spine2", "spine3", "neck"):
-            above = [n for n in order[order.index(c) + 1:] if has(n)]
-            prim = p(above[0]) - p(c) if above else body_up
-            if np.linalg.norm(prim) < 1e-4:
-                prim = body_up
-            second = hip_lat if c in ("spine1", "spine2") else sh_lat
-        elif c == "head":
-            prim, second = body_up, sh_lat
-        elif c in ("left_wrist", "right_wrist"):
-            elbow = c.replace("wrist", "elbow")
-            prim = p(c) - p(elbow) if has(elbow) else p(c) - mid_hips
-        elif c in ("left_ankle", "right_ankle"):
-            toe = c.replace("ankle", "foot")
-            # Rest poses all stand on flat ground, but a foot's neutral pitch differs
-            # (shoes, ankle placement): match feet by heading only, so that standing in
-            # the source means standing flat on the target's own feet.
-            prim = p(toe) - p(c) if has(toe) else heading
-            prim = np.array([prim[0], prim[1], 0.0])
-            if np.linalg.norm(prim) < 0.25 * np.linalg.norm(p(toe) - p(c) if has(toe)
-                                                            else heading):
-                prim = heading
-        elif c in ("left_foot", "right_foot"):
-            continue                                   # the toes: their foot's frame below
-        else:
-            prim = p(_SEGMENT_CHILD[c]) - p(c) if has(_SEGMENT_CHILD[c]) else \
-                _tails[idx[c]] - p(c)
-        frames[c] = (prim, second)
-    for toe, ankle in (("left_foot", "left_ankle"), ("right_foot", "right_ankle")):
-        if toe in shared:
-            frames[toe] = frames.get(ankle, (heading, None))
-    return frames
-
-
-def _frame_matrices(prim: np.ndarray, second: np.ndarray) -> np.ndarray:
-    """Orthonormal frames (M, 3, 3) with columns: prim, second made orthogonal, their cross."""
-    e1 = prim / np.maximum(np.linalg.norm(prim, axis=-1, keepdims=True), 1e-9)
-    e2 = second - np.sum(second * e1, axis=-1, keepdims=True) * e1
-    e2 = e2 / np.maximum(np.linalg.norm(e2, axis=-1, keepdims=True), 1e-9)
-    return np.stack([e1, e2, np.cross(e1, e2)], axis=-1)
-
-
-def _alignments(src_frames: list, tgt_frames: list) -> np.ndarray:
-    """Rotations (M, 4) taking each target rest segment onto the source's: two-axis frames
-    where both sides have a secondary axis, the shortest arc otherwise."""
-    sp = np.array([f[0] for f in src_frames], dtype=np.float64)
-    tp = np.array([f[0] for f in tgt_frames], dtype=np.float64)
-    two = np.array([s[1] is not None and t[1] is not None
-                    for s, t in zip(src_frames, tgt_frames)])
-    out = quat.between(tp, sp)
-    if two.any():
-        ss = np.array([f[1] for f, t in zip(src_frames, two) if t], dtype=np.float64)
-        ts = np.array([f[1] for f, t in zip(tgt_frames, two) if t], dtype=np.float64)
-        m = _frame_matrices(sp[two], ss) @ np.swapaxes(_frame_matrices(tp[two], ts), -1, -2)
-        out[two] = quat.from_matrix(m)
-    degenerate = (np.linalg.norm(sp, axis=-1) < 1e-6) | (np.linalg.norm(tp, axis=-1) < 1e-6)
-    out[degenerate] = quat.identity()
-    return out
-
-
-# Limb segments whose rest twist follows the segment above (parent joint, joint): a forearm
-# bent at rest is the upper arm's frame swung at the elbow, not a fresh shortest arc.
-_CHAINED = [("left_shoulder", "left_elbow"), ("right_shoulder", "right_elbow"),
-            ("left_elbow", "left_wrist"), ("right_elbow", "right_wrist"),
-            ("left_hip", "left_knee"), ("right_hip", "right_knee")]
-
-
-def _chain_alignments(align: np.ndarray, joints: list[str], s_frames: dict,
-                      t_frames: dict) -> None:
-    """Re-derive the alignment of chained limb segments (in place): the rotation R taking a
-    source rest segment onto the target's (R = A^-1) is the parent's R followed by the
-    shortest arc from the parent-turned source direction to the target direction, so the
-    twist of an A-pose arm with a bent elbow carries down to the forearm and the hand."""
-    pos = {j: i for i, j in enumerate(joints)}
-    for parent, child in _CHAINED:
-        if parent not in pos or child not in pos:
-            continue
-        r_parent = quat.conjugate(align[pos[parent]])
-        s_dir = np.asarray(s_frames[child][0], dtype=np.float64)
-        t_dir = np.asarray(t_frames[child][0], dtype=np.float64)
-        if np.linalg.norm(s_dir) < 1e-6 or np.linalg.norm(t_dir) < 1e-6:
-            continue
-        r = quat.mul(quat.between(quat.rotate(r_parent, s_dir), t_dir), r_parent)
-        align[pos[child]] = quat.conjugate(quat.normalize(r))
-
-
 def _leg_length(pos: np.ndarray, idx: dict[str, int]) -> float:
     total = 0.0
     for hip, knee, ankle in _LEGS:
         total += np.linalg.norm(pos[idx[knee]] - pos[idx[hip]])
         total += np.linalg.norm(pos[idx[ankle]] - pos[idx[knee]])
     return total / 2.0
-
-
-def _smooth(x: np.ndarray, window: int) -> np.ndarray:
-    """Moving average along axis 0 with edge padding. x: (T, D)."""
-    if window <= 1 or x.shape[0] < 3:
-        return x.copy()
-    half = window // 2
-    padded = np.concatenate([np.repeat(x[:1], half, 0), x, np.repeat(x[-1:], half, 0)])
-    kernel = np.ones(window) / window
-    return np.stack([np.convolve(padded[:, d], kernel, mode="valid")[:x.shape[0]]
-                     for d in range(x.shape[1])], axis=1)
-
-
-def contact_segments(points: np.ndarray, fps: float, rest_height: float) -> list[tuple[int, int]]:
-    """Frame ranges [start, stop) where a foot point (T, 3) is planted: slower than
-    CONTACT_SPEED and within CONTACT_HEIGHT of its standing height, for CONTACT_MIN_FRAMES."""
-    T = points.shape[0]
-    if T < 2:
-        return []
-    speed = np.zeros(T)
-    speed[1:] = np.linalg.norm(np.diff(points, axis=0), axis=-1) * fps
-    speed[0] = speed[1]
-    planted = (speed < CONTACT_SPEED) & (points[:, 2] < rest_height + CONTACT_HEIGHT)
-    segments, t = [], 0
-    while t < T:
-        if planted[t]:
-            u = t
-            while u < T and planted[u]:
-                u += 1
-            if u - t >= CONTACT_MIN_FRAMES:
-                segments.append((t, u))
-            t = u
-        else:
-            t += 1
-    return segments
-
-
-def lock_contacts(goal: np.ndarray, fps: float, rest_height: float) -> np.ndarray:
-    """Pin an ankle trajectory (T, 3) during planted segments to the segment's mean position,
-    blending in and out over CONTACT_BLEND frames so nothing pops."""
-    out = goal.copy()
-    blend = max(1, int(round(CONTACT_BLEND_SECONDS * fps)))
-    for a, b in contact_segments(goal, fps, rest_height):
-        pin = goal[a:b].mean(axis=0)
-        pin[2] = min(pin[2], goal[a:b, 2].min() + 0.5 * CONTACT_HEIGHT)
-        out[a:b] = pin
-        for i in range(1, blend + 1):          # ease out of the pin on both sides
-            w = 1.0 - i / (blend + 1)
-            if a - i >= 0:
-                out[a - i] = w * pin + (1 - w) * out[a - i]
-            if b - 1 + i < len(goal):
-                out[b - 1 + i] = w * pin + (1 - w) * out[b - 1 + i]
-    return out
-
-
-def _rolling_min(x: np.ndarray, window: int) -> np.ndarray:
-    """Centred moving minimum of a 1-D series (edges use the available samples)."""
-    T = x.shape[0]
-    half = window // 2
-    padded = np.concatenate([np.full(half, np.inf), x, np.full(half, np.inf)])
-    view = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
-    return view.min(axis=1)[:T]
-
-
-# A leg is never asked to reach beyond this share of its length.
-MAX_REACH = 0.9999
-HIP_DROP_MIN = 0.002      # metres
-
-
-def _hip_drop(hips, knees, ankles, goals, fps) -> np.ndarray:
-    """How far to lower the hips in each frame (T,) so that both ankle goals are within
-    MAX_REACH of the leg's length; smoothed so the hips do not pop. All inputs (T, 2, 3)."""
-    length = MAX_REACH * (np.linalg.norm(knees - hips, axis=-1) +
-                          np.linalg.norm(ankles - knees, axis=-1))
-    d = goals - hips
-    horiz = np.minimum(np.linalg.norm(d[..., :2], axis=-1), length)
-    need = np.maximum(-d[..., 2] - np.sqrt(np.maximum(length ** 2 - horiz ** 2, 0.0)), 0.0)
-    drop = need.max(axis=1)
-    if drop.max() < HIP_DROP_MIN:     # a straight leg a hair too short: the IK copes
-        return np.zeros_like(drop)
-    window = max(1, int(round(0.15 * fps))) | 1
-    spread = -_rolling_min(-drop, window)              # hold each need a little
-    return np.maximum(_smooth(spread[:, None], window)[:, 0], drop)
-
-
-def _two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
-    """Analytic two-bone IK, all in world space, vectorised over frames.
-
-    hip/knee/ankle/target: (T, 3) positions; w_thigh/w_shin: (T, 4) world rotations;
-    bend_hint: (T, 3) a vector in the bend plane's normal direction for straight legs.
-    Returns corrected world rotations for thigh and shin.
-    """
-    eps = 1e-6
-    a = np.linalg.norm(knee - hip, axis=-1)
-    b = np.linalg.norm(ankle - knee, axis=-1)
-    d = np.clip(np.linalg.norm(target - hip, axis=-1), np.abs(a - b) + eps, a + b - eps)
-
-    def unit(v):
-        return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), eps)
-
-    def angle(u, v):
-        return np.arccos(np.clip(np.sum(unit(u) * unit(v), axis=-1), -1.0, 1.0))
-
-    hip_now = angle(ankle - hip, knee - hip)
-    knee_now = angle(hip - knee, ankle - knee)
-    hip_want = np.arccos(np.clip((b * b - a * a - d * d) / (-2 * a * d), -1, 1))
-    knee_want = np.arccos(np.clip((d * d - a * a - b * b) / (-2 * a * b), -1, 1))
-    axis0 = np.cross(ankle - hip, knee - hip)
-    straight = np.linalg.norm(axis0, axis=-1) < 1e-3 * a * np.maximum(
-        np.linalg.norm(ankle - hip, axis=-1), eps)
-    axis0 = np.where(straight[..., None], bend_hint, axis0)
-    axis0 = unit(axis0)
-    axis1 = unit(np.cross(ankle - hip, target - hip))
-    swing = angle(ankle - hip, target - hip)
-    r0 = quat.from_axis_angle(axis0, hip_want - hip_now)
-    r1 = quat.from_axis_angle(axis0, knee_want - knee_now)
-    no_swing = np.linalg.norm(np.cross(ankle - hip, target - hip), axis=-1) < 1e-9
-    r2 = quat.from_axis_angle(axis1, np.where(no_swing, 0.0, swing))
-    new_thigh = quat.mul(r2, quat.mul(r0, w_thigh))
-    new_shin = quat.mul(r2, quat.mul(r0, quat.mul(r1, w_shin)))
-    return quat.normalize(new_thigh), quat.normalize(new_shin)
 
 
 # ------------------------------------------------------------------------------ core
@@ -361,7 +101,7 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
                                                                   & shared) else set()))
         raise RetargetError(f"cannot retarget: joints missing from the mapping: {missing}")
 
-    s_rest_rot, s_rest_pos, _ = _rest_positions(src)
+    s_rest_rot, s_rest_pos, _ = rest_positions(src)
 
     # Bones that matter: mapped ones and everything on the way up to a root. Everything
     # below works on that sub-skeleton only (a generated Rigify rig has ~900 bones, of which
@@ -390,9 +130,9 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
     K = len(tgt)
 
     # Rest alignment.
-    s_frames = _segment_frames(src, s_idx, shared)
-    t_frames = _segment_frames(tgt, t_idx, shared)
-    t_rest_rot, t_rest_pos, t_rest_tail = _rest_positions(tgt)
+    s_frames = segment_frames(src, s_idx, shared)
+    t_frames = segment_frames(tgt, t_idx, shared)
+    t_rest_rot, t_rest_pos, t_rest_tail = rest_positions(tgt)
 
     mapped_of = {t_idx[c]: c for c in shared}
     mapped_k = np.array(sorted(mapped_of), dtype=np.int64)
@@ -418,9 +158,9 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
     led = unmapped[leader[unmapped] >= 0]
     twists = twist_plan(tgt.parents, tgt.rest_world()[1], t_idx, leader, unmapped)
 
-    align = _alignments([s_frames[mapped_of[k]] for k in mapped_k],
+    align = alignments([s_frames[mapped_of[k]] for k in mapped_k],
                         [t_frames[mapped_of[k]] for k in mapped_k])         # (M, 4)
-    _chain_alignments(align, [mapped_of[k] for k in mapped_k], s_frames, t_frames)
+    chain_alignments(align, [mapped_of[k] for k in mapped_k], s_frames, t_frames)
     pelvis_k = t_idx["pelvis"]
     # Positions are only needed at "anchors" (mapped bones, roots, the root bone). An unmapped
     # bone turns with its leader, so the rest vector from an anchor's nearest anchor ancestor
@@ -556,7 +296,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
                          for n in feet], axis=1).min(axis=1)
         # Mocap floors drift and slope: follow the lower envelope of the feet over time.
         window = max(1, int(round(FLOOR_WINDOW_SECONDS * fps)))
-        src_floor = _smooth(_rolling_min(lows, window)[:, None], window | 1)[:, 0]
+        src_floor = smooth(rolling_min(lows, window)[:, None], window | 1)[:, 0]
     s_floor = np.broadcast_to(np.asarray(src_floor, dtype=np.float64), (T,))
     # Start where the target stands: the source's first mid-hip point maps onto the target's
     # rest mid-hip point (horizontally).
@@ -588,7 +328,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     hips_goal = to_target(s_mid_hips, float(np.mean(list(leg_dz.values()))))
     travel = hips_goal[:, :2] - hips_goal[0, :2]
     window = max(1, int(round(TRAJECTORY_SMOOTHING_SECONDS * fps)) | 1)
-    smooth_travel = _smooth(travel, window)
+    smooth_travel = smooth(travel, window)
     root_travel = np.zeros((T, 3))
     if root_mode == "in_place":
         hips_goal[:, :2] -= smooth_travel
@@ -644,7 +384,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         # Lower the hips where a leg could not reach its ankle goal (a straight leg on a
         # rig whose hips sit wider or higher than the source's, scaled): a planted foot
         # would otherwise be dragged along.
-        drop = _hip_drop(pos[:, kh], pos[:, kk], pos[:, ka], goal, fps)
+        drop = hip_drop(pos[:, kh], pos[:, kk], pos[:, ka], goal, fps)
         if drop.any():
             pelvis_t = pelvis_t.copy()
             pelvis_t[:, 2] -= drop
@@ -652,7 +392,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         # Knees bend forward: for a straight leg the bend plane's normal is the rig's -X
         # (its right-to-left axis, negated), carried along by the shin.
         hint = quat.rotate(world_delta[:, kk], np.array([-1.0, 0.0, 0.0]))
-        thigh, shin = _two_bone_ik(pos[:, kh], pos[:, kk], pos[:, ka], goal,
+        thigh, shin = two_bone_ik(pos[:, kh], pos[:, kk], pos[:, ka], goal,
                                    world_delta[:, kh], world_delta[:, kk], hint)
         world_delta[:, kh], world_delta[:, kk] = thigh, shin
         follow_parents(world_delta)

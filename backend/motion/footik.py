@@ -1,0 +1,133 @@
+"""Feet for retargeting: when a foot is planted, pinning it there, and the leg IK that puts
+ankles on their goals (lowering the hips where a leg cannot reach). numpy only."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import quat
+
+# Foot contacts (for foot locking): slow, low, and long enough.
+CONTACT_SPEED = 0.35         # m/s
+CONTACT_HEIGHT = 0.05        # m above the standing ankle height
+CONTACT_MIN_FRAMES = 3
+CONTACT_BLEND_SECONDS = 0.1
+
+def smooth(x: np.ndarray, window: int) -> np.ndarray:
+    """Moving average along axis 0 with edge padding. x: (T, D)."""
+    if window <= 1 or x.shape[0] < 3:
+        return x.copy()
+    half = window // 2
+    padded = np.concatenate([np.repeat(x[:1], half, 0), x, np.repeat(x[-1:], half, 0)])
+    kernel = np.ones(window) / window
+    return np.stack([np.convolve(padded[:, d], kernel, mode="valid")[:x.shape[0]]
+                     for d in range(x.shape[1])], axis=1)
+
+
+def contact_segments(points: np.ndarray, fps: float, rest_height: float) -> list[tuple[int, int]]:
+    """Frame ranges [start, stop) where a foot point (T, 3) is planted: slower than
+    CONTACT_SPEED and within CONTACT_HEIGHT of its standing height, for CONTACT_MIN_FRAMES."""
+    T = points.shape[0]
+    if T < 2:
+        return []
+    speed = np.zeros(T)
+    speed[1:] = np.linalg.norm(np.diff(points, axis=0), axis=-1) * fps
+    speed[0] = speed[1]
+    planted = (speed < CONTACT_SPEED) & (points[:, 2] < rest_height + CONTACT_HEIGHT)
+    segments, t = [], 0
+    while t < T:
+        if planted[t]:
+            u = t
+            while u < T and planted[u]:
+                u += 1
+            if u - t >= CONTACT_MIN_FRAMES:
+                segments.append((t, u))
+            t = u
+        else:
+            t += 1
+    return segments
+
+
+def lock_contacts(goal: np.ndarray, fps: float, rest_height: float) -> np.ndarray:
+    """Pin an ankle trajectory (T, 3) during planted segments to the segment's mean position,
+    blending in and out over CONTACT_BLEND frames so nothing pops."""
+    out = goal.copy()
+    blend = max(1, int(round(CONTACT_BLEND_SECONDS * fps)))
+    for a, b in contact_segments(goal, fps, rest_height):
+        pin = goal[a:b].mean(axis=0)
+        pin[2] = min(pin[2], goal[a:b, 2].min() + 0.5 * CONTACT_HEIGHT)
+        out[a:b] = pin
+        for i in range(1, blend + 1):          # ease out of the pin on both sides
+            w = 1.0 - i / (blend + 1)
+            if a - i >= 0:
+                out[a - i] = w * pin + (1 - w) * out[a - i]
+            if b - 1 + i < len(goal):
+                out[b - 1 + i] = w * pin + (1 - w) * out[b - 1 + i]
+    return out
+
+
+def rolling_min(x: np.ndarray, window: int) -> np.ndarray:
+    """Centred moving minimum of a 1-D series (edges use the available samples)."""
+    T = x.shape[0]
+    half = window // 2
+    padded = np.concatenate([np.full(half, np.inf), x, np.full(half, np.inf)])
+    view = np.lib.stride_tricks.sliding_window_view(padded, 2 * half + 1)
+    return view.min(axis=1)[:T]
+
+
+# A leg is never asked to reach beyond this share of its length.
+MAX_REACH = 0.9999
+HIP_DROP_MIN = 0.002      # metres
+
+
+def hip_drop(hips, knees, ankles, goals, fps) -> np.ndarray:
+    """How far to lower the hips in each frame (T,) so that both ankle goals are within
+    MAX_REACH of the leg's length; smoothed so the hips do not pop. All inputs (T, 2, 3)."""
+    length = MAX_REACH * (np.linalg.norm(knees - hips, axis=-1) +
+                          np.linalg.norm(ankles - knees, axis=-1))
+    d = goals - hips
+    horiz = np.minimum(np.linalg.norm(d[..., :2], axis=-1), length)
+    need = np.maximum(-d[..., 2] - np.sqrt(np.maximum(length ** 2 - horiz ** 2, 0.0)), 0.0)
+    drop = need.max(axis=1)
+    if drop.max() < HIP_DROP_MIN:     # a straight leg a hair too short: the IK copes
+        return np.zeros_like(drop)
+    window = max(1, int(round(0.15 * fps))) | 1
+    spread = -rolling_min(-drop, window)              # hold each need a little
+    return np.maximum(smooth(spread[:, None], window)[:, 0], drop)
+
+
+def two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
+    """Analytic two-bone IK, all in world space, vectorised over frames.
+
+    hip/knee/ankle/target: (T, 3) positions; w_thigh/w_shin: (T, 4) world rotations;
+    bend_hint: (T, 3) a vector in the bend plane's normal direction for straight legs.
+    Returns corrected world rotations for thigh and shin.
+    """
+    eps = 1e-6
+    a = np.linalg.norm(knee - hip, axis=-1)
+    b = np.linalg.norm(ankle - knee, axis=-1)
+    d = np.clip(np.linalg.norm(target - hip, axis=-1), np.abs(a - b) + eps, a + b - eps)
+
+    def unit(v):
+        return v / np.maximum(np.linalg.norm(v, axis=-1, keepdims=True), eps)
+
+    def angle(u, v):
+        return np.arccos(np.clip(np.sum(unit(u) * unit(v), axis=-1), -1.0, 1.0))
+
+    hip_now = angle(ankle - hip, knee - hip)
+    knee_now = angle(hip - knee, ankle - knee)
+    hip_want = np.arccos(np.clip((b * b - a * a - d * d) / (-2 * a * d), -1, 1))
+    knee_want = np.arccos(np.clip((d * d - a * a - b * b) / (-2 * a * b), -1, 1))
+    axis0 = np.cross(ankle - hip, knee - hip)
+    straight = np.linalg.norm(axis0, axis=-1) < 1e-3 * a * np.maximum(
+        np.linalg.norm(ankle - hip, axis=-1), eps)
+    axis0 = np.where(straight[..., None], bend_hint, axis0)
+    axis0 = unit(axis0)
+    axis1 = unit(np.cross(ankle - hip, target - hip))
+    swing = angle(ankle - hip, target - hip)
+    r0 = quat.from_axis_angle(axis0, hip_want - hip_now)
+    r1 = quat.from_axis_angle(axis0, knee_want - knee_now)
+    no_swing = np.linalg.norm(np.cross(ankle - hip, target - hip), axis=-1) < 1e-9
+    r2 = quat.from_axis_angle(axis1, np.where(no_swing, 0.0, swing))
+    new_thigh = quat.mul(r2, quat.mul(r0, w_thigh))
+    new_shin = quat.mul(r2, quat.mul(r0, quat.mul(r1, w_shin)))
+    return quat.normalize(new_thigh), quat.normalize(new_shin)
