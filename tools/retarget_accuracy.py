@@ -163,6 +163,8 @@ def measure_armature(arm, clip, *, expected: dict | None = None,
     rest_ankle = float(CANONICAL.rest_world()[1][CANONICAL.index("left_ankle"), 2])
     slides, _ = M.foot_slides(src_pos[:, ankles], t_pos[:, ankles], clip.fps, rest_ankle,
                               tgt_h / max(src_h, 1e-9))
+    # Slides in metres of the character (a rig in centimetres has 100 units to the metre).
+    slides = [d * M.metres_per_unit(height) for d in slides]
     out.update(M.summarise(pos_err, local_err, seg, leaf, slides))
     if must_move:
         m_rot, m_pos, _ = _world_pose(arm, list(must_move), frames)
@@ -209,7 +211,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clips", default=",".join(CLIPS))
     parser.add_argument("--rigs", default="shipped,zoo",
-                        help="'shipped', 'zoo', or names of shipped / zoo rigs")
+                        help="'shipped', 'zoo', 'heldout', or names of such rigs")
     parser.add_argument("--scrambled", action="store_true", help="zoo rigs with scrambled names")
     parser.add_argument("--per-joint", action="store_true")
     args = parser.parse_args(argv)
@@ -217,10 +219,14 @@ def main(argv=None) -> int:
     PER_JOINT = args.per_joint
     load_addon(register=True)
     import rig_zoo
+    import rig_zoo_heldout
     zoo = {s.name: s for s in rig_zoo.zoo()}
+    heldout = {s.name: s for s in rig_zoo_heldout.heldout()}
+    zoo.update(heldout)
     wanted = []
     for name in args.rigs.split(","):
-        wanted += RIGS if name == "shipped" else list(zoo) if name == "zoo" else [name]
+        wanted += {"shipped": RIGS, "zoo": [s.name for s in rig_zoo.zoo()],
+                   "heldout": list(heldout)}.get(name, [name])
     for caption in args.clips.split(","):
         clip = library_clip(caption)
         print(f"# clip {caption!r}: {clip.num_frames} frames at {clip.fps:g} fps")

@@ -57,7 +57,16 @@ def stature(rest: dict) -> float:
     """A rig's height estimated from its joints (the head joint above the ankles, scaled as on
     the canonical skeleton), not from its end bones."""
     ankles = 0.5 * (rest["left_ankle"][2] + rest["right_ankle"][2])
-    return (rest["head"][2] - ankles) * _HEIGHT_PER_HEAD
+    if "head" in rest:
+        return (rest["head"][2] - ankles) * _HEIGHT_PER_HEAD
+    shoulders = 0.5 * (rest["left_shoulder"][2] + rest["right_shoulder"][2])
+    return (shoulders - ankles) * 1.667 / (1.351 - 0.072)
+
+
+def metres_per_unit(height: float) -> float:
+    """A rig's scene units in metres, guessed from its height (a human is 1.5-1.9 m): 1 for
+    rigs in metres, 0.01 for a rig in centimetres imported unscaled."""
+    return float(10.0 ** -np.round(np.log10(max(height, 1e-9) / 1.7)))
 
 
 def expected_positions(src: dict, src_rest: dict, tgt_rest: dict, tgt_start_mid: np.ndarray,

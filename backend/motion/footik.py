@@ -11,6 +11,7 @@ CONTACT_SPEED = 0.35         # m/s
 CONTACT_HEIGHT = 0.05        # m above the standing ankle height
 CONTACT_MIN_FRAMES = 3
 CONTACT_BLEND_SECONDS = 0.1
+LEG_LENGTH = 0.8             # m, hip to ankle of the adult the thresholds above are for
 
 def smooth(x: np.ndarray, window: int) -> np.ndarray:
     """Moving average along axis 0 with edge padding. x: (T, D)."""
@@ -23,16 +24,20 @@ def smooth(x: np.ndarray, window: int) -> np.ndarray:
                      for d in range(x.shape[1])], axis=1)
 
 
-def contact_segments(points: np.ndarray, fps: float, rest_height: float) -> list[tuple[int, int]]:
+def contact_segments(points: np.ndarray, fps: float, rest_height: float, unit: float = 1.0
+                     ) -> list[tuple[int, int]]:
     """Frame ranges [start, stop) where a foot point (T, 3) is planted: slower than
-    CONTACT_SPEED and within CONTACT_HEIGHT of its standing height, for CONTACT_MIN_FRAMES."""
+    CONTACT_SPEED and within CONTACT_HEIGHT of its standing height, for CONTACT_MIN_FRAMES.
+    unit: the skeleton's size in units of an adult's (leg length / LEG_LENGTH): 100 for a
+    rig in centimetres, so the thresholds hold whatever the scene units."""
     T = points.shape[0]
     if T < 2:
         return []
     speed = np.zeros(T)
     speed[1:] = np.linalg.norm(np.diff(points, axis=0), axis=-1) * fps
     speed[0] = speed[1]
-    planted = (speed < CONTACT_SPEED) & (points[:, 2] < rest_height + CONTACT_HEIGHT)
+    planted = (speed < CONTACT_SPEED * unit) & \
+        (points[:, 2] < rest_height + CONTACT_HEIGHT * unit)
     segments, t = [], 0
     while t < T:
         if planted[t]:
@@ -47,14 +52,15 @@ def contact_segments(points: np.ndarray, fps: float, rest_height: float) -> list
     return segments
 
 
-def lock_contacts(goal: np.ndarray, fps: float, rest_height: float) -> np.ndarray:
+def lock_contacts(goal: np.ndarray, fps: float, rest_height: float, unit: float = 1.0
+                  ) -> np.ndarray:
     """Pin an ankle trajectory (T, 3) during planted segments to the segment's mean position,
-    blending in and out over CONTACT_BLEND frames so nothing pops."""
+    blending in and out over CONTACT_BLEND frames so nothing pops (unit: contact_segments)."""
     out = goal.copy()
     blend = max(1, int(round(CONTACT_BLEND_SECONDS * fps)))
-    for a, b in contact_segments(goal, fps, rest_height):
+    for a, b in contact_segments(goal, fps, rest_height, unit):
         pin = goal[a:b].mean(axis=0)
-        pin[2] = min(pin[2], goal[a:b, 2].min() + 0.5 * CONTACT_HEIGHT)
+        pin[2] = min(pin[2], goal[a:b, 2].min() + 0.5 * CONTACT_HEIGHT * unit)
         out[a:b] = pin
         for i in range(1, blend + 1):          # ease out of the pin on both sides
             w = 1.0 - i / (blend + 1)
@@ -88,7 +94,8 @@ def hip_drop(hips, knees, ankles, goals, fps) -> np.ndarray:
     horiz = np.minimum(np.linalg.norm(d[..., :2], axis=-1), length)
     need = np.maximum(-d[..., 2] - np.sqrt(np.maximum(length ** 2 - horiz ** 2, 0.0)), 0.0)
     drop = need.max(axis=1)
-    if drop.max() < HIP_DROP_MIN:     # a straight leg a hair too short: the IK copes
+    if drop.max() < HIP_DROP_MIN * float(length.mean()) / (MAX_REACH * LEG_LENGTH):
+        # a straight leg a hair too short (2 mm on an adult): the IK copes
         return np.zeros_like(drop)
     window = max(1, int(round(0.15 * fps))) | 1
     spread = -rolling_min(-drop, window)              # hold each need a little

@@ -105,14 +105,31 @@ def frame_matrices(prim: np.ndarray, second: np.ndarray) -> np.ndarray:
     return np.stack([e1, e2, np.cross(e1, e2)], axis=-1)
 
 
-def alignments(src_frames: list, tgt_frames: list) -> np.ndarray:
+def body_alignment(src_frame: tuple, tgt_frame: tuple) -> np.ndarray:
+    """Rotation (4,) taking the target's body (its pelvis frame: up, left-right) onto the
+    source's: a half turn for a rig that faces +Y where the source faces -Y."""
+    m = frame_matrices(np.asarray(src_frame[0], float)[None], np.asarray(src_frame[1], float)
+                       [None]) @ np.swapaxes(frame_matrices(
+                           np.asarray(tgt_frame[0], float)[None],
+                           np.asarray(tgt_frame[1], float)[None]), -1, -2)
+    return quat.from_matrix(m)[0]
+
+
+def alignments(src_frames: list, tgt_frames: list, body: np.ndarray | None = None
+               ) -> np.ndarray:
     """Rotations (M, 4) taking each target rest segment onto the source's: two-axis frames
-    where both sides have a secondary axis, the shortest arc otherwise."""
+    where both sides have a secondary axis; otherwise the body's turn (body_alignment)
+    followed by the shortest arc, so a limb of a rig facing the other way does not take the
+    (undefined) shortest arc between opposite directions."""
     sp = np.array([f[0] for f in src_frames], dtype=np.float64)
     tp = np.array([f[0] for f in tgt_frames], dtype=np.float64)
     two = np.array([s[1] is not None and t[1] is not None
                     for s, t in zip(src_frames, tgt_frames)])
-    out = quat.between(tp, sp)
+    if body is None:
+        out = quat.between(tp, sp)
+    else:
+        body = np.broadcast_to(np.asarray(body, dtype=np.float64), (len(tp), 4))
+        out = quat.mul(quat.between(quat.rotate(body, tp), sp), body)
     if two.any():
         ss = np.array([f[1] for f, t in zip(src_frames, two) if t], dtype=np.float64)
         ts = np.array([f[1] for f, t in zip(tgt_frames, two) if t], dtype=np.float64)

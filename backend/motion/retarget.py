@@ -27,8 +27,9 @@ from .bonemap import BoneMap
 from .clip import Clip
 from .skeleton import CANONICAL_NAMES, Skeleton
 from .footik import contact_segments  # noqa: F401  (part of this module's interface)
-from .footik import hip_drop, lock_contacts, rolling_min, smooth, two_bone_ik
-from .rest_align import alignments, chain_alignments, rest_positions, segment_frames
+from .footik import LEG_LENGTH, hip_drop, lock_contacts, rolling_min, smooth, two_bone_ik
+from .rest_align import (alignments, body_alignment, chain_alignments, rest_positions,
+                         segment_frames)
 from .twist import apply_twist, limb_twist_bones, twist_plan
 
 ROOT_MODES = ("hips", "root_bone", "in_place")
@@ -158,8 +159,9 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
     led = unmapped[leader[unmapped] >= 0]
     twists = twist_plan(tgt.parents, tgt.rest_world()[1], t_idx, leader, unmapped)
 
+    body = body_alignment(s_frames["pelvis"], t_frames["pelvis"])
     align = alignments([s_frames[mapped_of[k]] for k in mapped_k],
-                        [t_frames[mapped_of[k]] for k in mapped_k])         # (M, 4)
+                       [t_frames[mapped_of[k]] for k in mapped_k], body)    # (M, 4)
     chain_alignments(align, [mapped_of[k] for k in mapped_k], s_frames, t_frames)
     pelvis_k = t_idx["pelvis"]
     # Positions are only needed at "anchors" (mapped bones, roots, the root bone). An unmapped
@@ -378,7 +380,8 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         for (hip, knee, ankle), k in zip(_LEGS, ka):
             goal = to_target(s_pos[:, s_idx[ankle]], leg_dz[ankle]) - shift
             if foot_lock:
-                goal = lock_contacts(goal, fps, t_rest_pos[k, 2])
+                goal = lock_contacts(goal, fps, t_rest_pos[k, 2],
+                                     _leg_length(t_rest_pos, t_idx) / LEG_LENGTH)
             goals.append(goal)
         goal = np.stack(goals, axis=1)                                     # (T, 2, 3)
         # Lower the hips where a leg could not reach its ankle goal (a straight leg on a

@@ -282,7 +282,13 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
                                                  BALL_FORWARD))
         if fan >= 3 and toe_k == ankle_k + 1:
             toe_k = None          # a fan of separate toes: leave them with the foot
-        forward += rig.ends[tip] - rig.heads[ankle]
+        # Forward: the toes' tip, or the foot bone's own end where it reaches further (a foot
+        # without toe bones, with only an attachment under it).
+        reach = rig.ends[tip] - rig.heads[ankle]
+        own = rig.tails[ankle] - rig.heads[ankle]
+        if np.hypot(*own[:2]) > np.hypot(*reach[:2]) and rig.low_z(ankle) < 0.08:
+            reach = own
+        forward += reach
         leg_chains[hip] = (path, knee_k, knee_dev, ankle_k, toe_k)
     # Left-right is the line through the hips; the feet only say which way is forward.
     up = np.array([0.0, 0.0, 1.0])
