@@ -101,7 +101,8 @@ def _world_pose(arm, bones: list[str], frames: range):
 
 
 def measure_armature(arm, clip, *, expected: dict | None = None,
-                     anatomical: dict | None = None, must_move=(), measure_bones=None) -> dict:
+                     anatomical: dict | None = None, must_move=(), measure_bones=None,
+                     alternatives: dict | None = None) -> dict:
     """Apply `clip` to `arm` with the add-on's code and measure it (see the module doc)."""
     from anima.backend.eval import retarget_metrics as M
     from anima.backend.motion import quat
@@ -116,7 +117,9 @@ def measure_armature(arm, clip, *, expected: dict | None = None,
     out = {"bones": len(arm.data.bones), "frames": clip.num_frames,
            "confidence": round(bm.overall_confidence, 2)}
     if expected:
-        wrong = sorted(j for j, b in expected.items() if bm.bones.get(j) != b)
+        alternatives = alternatives or {}
+        wrong = sorted(j for j, b in expected.items() if bm.bones.get(j) != b
+                       and bm.bones.get(j) not in alternatives.get(j, ()))
         out["mapping_ok"] = not wrong
         out["wrong"] = ",".join(f"{j}:{bm.bones.get(j)}!={expected[j]}" for j in wrong) or "-"
     joints = [j for j in CANONICAL.names if j in bm.bones]
@@ -140,6 +143,7 @@ def measure_armature(arm, clip, *, expected: dict | None = None,
     src_rest = {j: c_rest[CANONICAL.index(j)] for j in src_d}
     want = M.expected_positions(src_d, src_rest, rest_d, act_mid[0])
     want_pose = M.expected_positions(src_d, src_rest, rest_d, act_mid[0], tgt_mid=act_mid)
+    pj = [i for i in pj if joints[i] in want]
     names_pj = [joints[i] for i in pj]
     pos_err = np.stack([np.linalg.norm(act_d[j] - want[j], axis=-1) for j in names_pj], 1)
     pos_err /= height
@@ -198,7 +202,8 @@ def measure_zoo(spec, clip) -> dict:
     arm = rig_zoo.build_rig(spec)
     bpy.context.view_layer.objects.active = arm
     r = measure_armature(arm, clip, expected=spec.expected, anatomical=spec.anatomical,
-                         must_move=list(spec.must_move))
+                         must_move=list(spec.must_move),
+                         alternatives=getattr(spec, "alternatives", None))
     return {"rig": spec.name, **r}
 
 

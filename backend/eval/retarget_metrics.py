@@ -86,7 +86,9 @@ def expected_positions(src: dict, src_rest: dict, tgt_rest: dict, tgt_start_mid:
     out = {"mid": tgt_mid}
     s_all, t_all = dict(src, mid=s_mid), dict(tgt_rest, mid=t_mid_rest)
     for j, p in POSITION_CHAIN.items():
-        if j not in src or p not in out:
+        while p not in out and p != "mid":      # a rig without a neck bone: from the hips
+            p = POSITION_CHAIN[p]
+        if j not in src:
             continue
         d = s_all[j] - s_all[p]
         d = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-12)
