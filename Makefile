@@ -1,14 +1,19 @@
 # Anima: two commands on a fresh machine.
 #   make demo   prompt -> animated MakeHuman character: out/demo.blend + out/demo.png
-#   make test   the test suite (real Blender via the bpy module, real torch)
+#   make test   the test suite (real Blender via the bpy module, real torch) on Blender 5.0,
+#               then the register / action-writing / apply tests on Blender 4.2 LTS and 4.5 LTS
+#               (their venvs, .cache/venv-bpy42 and .cache/venv-bpy45, are created when missing)
+#   make test-matrix   every Blender test on 4.2 LTS, 4.5 LTS and 5.0 (docs/blender_versions.md)
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 PROMPT ?= a person walks forward and waves
 PYTEST_ARGS ?=
+# Older Blender releases `make test` also checks (tools/test_matrix.sh --compat); empty: none.
+COMPAT_BLENDER ?= 4.2 4.5
 
-.PHONY: demo test test-all venv library bench clean
+.PHONY: demo test test-all test-matrix venv library bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +28,18 @@ demo: venv
 	mkdir -p out
 	$(PY) tools/demo.py --prompt "$(PROMPT)" --out out
 
+# The full run first (its pytest closing line is the one CI reads), then the older releases;
+# fails if either fails.
 test: venv
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS) tests
+	@status=0; \
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS) tests || status=$$?; \
+	if [ -n "$(strip $(COMPAT_BLENDER))" ]; then \
+	    PYTHON=$(PYTHON) VENV=$(VENV) bash tools/test_matrix.sh --compat $(COMPAT_BLENDER) || status=1; \
+	fi; \
+	exit $$status
+
+test-matrix: venv
+	PYTHON=$(PYTHON) VENV=$(VENV) bash tools/test_matrix.sh
 
 test-all: venv
 	$(PY) -m pytest -q $(PYTEST_ARGS) tests

@@ -126,8 +126,11 @@ def _run_importer(path: str, ext: str) -> None:
         bpy.ops.import_scene.fbx(filepath=path, use_anim=True, ignore_leaf_bones=False,
                                  automatic_bone_orientation=False)
     else:
-        bpy.ops.import_scene.gltf(filepath=path, import_select_created_objects=False,
-                                  disable_bone_shape=True)
+        options = {"import_select_created_objects": False, "disable_bone_shape": True}
+        known = bpy.ops.import_scene.gltf.get_rna_type().properties.keys()
+        # Blender 4.2's importer has fewer options than 5.0's: pass the ones it knows.
+        bpy.ops.import_scene.gltf(filepath=path, **{k: v for k, v in options.items()
+                                                    if k in known})
 
 
 @contextmanager

@@ -8,6 +8,10 @@ installed it is `bl_ext.<repo>.anima`), so its package-relative imports
 Blender's preferences system does not know a package registered this way, so `fresh_scene`
 adds the `anima` entry to `preferences.addons` after every factory reset; that instantiates
 the add-on's AddonPreferences, which tests can then change.
+
+At session end what the tests added to Blender is unregistered and unloaded
+(`addon_loader.shutdown`: the add-on, Rigify, a generated rig's UI classes): otherwise the bpy
+module crashes (4.2) or hangs (4.5) at exit; see docs/blender_versions.md.
 """
 from __future__ import annotations
 
@@ -36,6 +40,11 @@ def anima():
     mod.register()
     yield mod
     mod.unregister()
+
+
+@pytest.hookimpl(trylast=True)     # after the session fixtures' teardown (the `anima` fixture)
+def pytest_sessionfinish(session, exitstatus):
+    addon_loader.shutdown()
 
 
 def enable_prefs():
