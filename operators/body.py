@@ -115,12 +115,7 @@ def build_smplx_objects(arrays: dict, collection, name: str = "SMPLX"):
     collection.objects.link(mesh_obj)
     index, weight = _weights_as_index(np.asarray(arrays["weights"], dtype=np.float64))
     character._add_vertex_groups(mesh_obj, names, index, weight)
-    mod = mesh_obj.modifiers.new("Armature", "ARMATURE")
-    mod.object = arm_obj
-    mod.use_vertex_groups = True
-    mod.use_bone_envelopes = False
-    mesh_obj.parent = arm_obj
-    mesh_obj.matrix_parent_inverse.identity()
+    character.skin_to(mesh_obj, arm_obj)
 
     arm_obj["anima_smplx"] = True
     arm_obj["anima_smplx_gender"] = str(arrays["gender"])

@@ -374,6 +374,17 @@ def _add_vertex_groups(mesh_obj, bone_names, index, weight):
             vg.add(bv[cs:ce].tolist(), float(bw[cs]), "REPLACE")
 
 
+def skin_to(mesh_obj, arm_obj) -> None:
+    """Deform `mesh_obj` by `arm_obj` through its vertex groups (an Armature modifier) and
+    parent it to the armature without moving it."""
+    mod = mesh_obj.modifiers.new("Armature", "ARMATURE")
+    mod.object = arm_obj
+    mod.use_vertex_groups = True
+    mod.use_bone_envelopes = False
+    mesh_obj.parent = arm_obj
+    mesh_obj.matrix_parent_inverse.identity()
+
+
 def build_character(collection=None, name: str = "AnimaCharacter"):
     """The default character: ``game_engine`` armature named ``name`` + skinned body mesh
     (``name + "_Body"``) parented to it, with an Armature modifier, smooth shading and simple
@@ -388,12 +399,7 @@ def build_character(collection=None, name: str = "AnimaCharacter"):
     bone_names, index, weight = load_skin(CHARACTER_RIG)
     _add_vertex_groups(mesh_obj, bone_names, index, weight)
 
-    mod = mesh_obj.modifiers.new("Armature", "ARMATURE")
-    mod.object = arm_obj
-    mod.use_vertex_groups = True
-    mod.use_bone_envelopes = False
-    mesh_obj.parent = arm_obj
-    mesh_obj.matrix_parent_inverse.identity()
+    skin_to(mesh_obj, arm_obj)
     arm_obj["anima_character"] = True
     return arm_obj, mesh_obj
 
