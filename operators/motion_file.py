@@ -123,12 +123,12 @@ def retarget_file_motion(arm_obj, motion, bm, *, root_mode: str = "hips",
     """RigPose for `arm_obj` (locations in its own units) from a FileMotion."""
     from ..backend.motion.retarget import retarget as retarget_world
     skel = retarget.armature_skeleton(arm_obj)
+    followers = retarget.constraint_followers(arm_obj, bm)
     pose = retarget_world(motion.skeleton, None, None, motion.bonemap.bones, skel, bm.bones,
                           root_mode=root_mode, root_bone=bm.root_bone, foot_ik=foot_ik,
                           fps=motion.fps, src_world=(motion.world_rot, motion.world_pos),
-                          followers=retarget.constraint_followers(arm_obj, bm),
-                          twist_share=twist_share)
-    retarget.skip_mechanism_bones(arm_obj, pose, bm)
+                          followers=followers, twist_share=twist_share)
+    retarget.skip_mechanism_bones(arm_obj, pose, bm, followers)
     scale = retarget.object_scale(arm_obj)
     if abs(scale - 1.0) > 1e-9:
         pose.locations = np.asarray(pose.locations) / scale

@@ -370,15 +370,27 @@ def constraint_followers(arm_obj, bm=None) -> dict[str, str]:
     return out
 
 
-def skip_mechanism_bones(arm_obj, pose, bm) -> None:
+def skip_mechanism_bones(arm_obj, pose, bm, followers=None) -> None:
     """Leave out keys that cannot do anything: unmapped bones that stay in their rest pose and
-    are driven by constraints (Rigify's MCH/ORG/DEF bones, or any bone with constraints)."""
+    are driven by constraints (Rigify's MCH/ORG/DEF bones, or any bone with constraints), and
+    bones whose every channel a full-influence Copy Transforms replaces (`followers`)."""
     mapped = set(bm.bones.values()) | ({bm.root_bone} if bm.root_bone else set())
     rot = np.asarray(pose.rotations)
     still = np.all(np.abs(np.abs(rot[..., 0]) - 1.0) < 1e-9, axis=0)       # (K,)
     keyed = np.asarray(pose.rot_keyed, dtype=bool).copy()
+    copies = set()
+    for name in (followers or {}):
+        pb = arm_obj.pose.bones.get(name)
+        if pb is not None and any(c.type == "COPY_TRANSFORMS" and c.influence >= 0.999
+                                  and not getattr(c, "mute", False) for c in pb.constraints):
+            copies.add(name)
     for k, name in enumerate(pose.bone_names):
-        if not keyed[k] or name in mapped or not still[k] or pose.loc_keyed[k]:
+        if not keyed[k] or name in mapped or pose.loc_keyed[k]:
+            continue
+        if name in copies:
+            keyed[k] = False
+            continue
+        if not still[k]:
             continue
         pb = arm_obj.pose.bones.get(name)
         if name.startswith(MECHANISM_PREFIXES) or (pb is not None and len(pb.constraints)):
@@ -387,7 +399,8 @@ def skip_mechanism_bones(arm_obj, pose, bm) -> None:
 
 
 def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
-                           foot_ik: bool = True, twist_share: float = 0.0, frame_start: float | None = None,
+                           foot_ik: bool = True, twist_share: float = 0.0,
+                           frame_start: float | None = None,
                            push_to_nla: bool = False, action_name: str | None = None,
                            match_scene_fps: bool = True, extend_scene: bool = True,
                            scene=None, info: dict | None = None):
@@ -412,10 +425,10 @@ def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
     bm, detected = ensure_mapping(arm_obj, store=False)
     check_armature(arm_obj, bm)
     skel = armature_skeleton(arm_obj)
+    followers = constraint_followers(arm_obj, bm)
     pose = _retarget().retarget_to_rig(clip, skel, bm, root_mode=root_mode, foot_ik=foot_ik,
-                                       followers=constraint_followers(arm_obj, bm),
-                                       twist_share=twist_share)
-    skip_mechanism_bones(arm_obj, pose, bm)
+                                       followers=followers, twist_share=twist_share)
+    skip_mechanism_bones(arm_obj, pose, bm, followers)
     scale = object_scale(arm_obj)
     if abs(scale - 1.0) > 1e-9:
         pose.locations = np.asarray(pose.locations) / scale
