@@ -148,10 +148,13 @@ def imported_scene(path: str, fps: float):
         scene.render.fps, scene.render.fps_base = max(1, int(round(fps))), 1.0
         window.scene = scene
         try:
+            # The context must name the temporary scene and its view layer too: inside an
+            # operator, Blender 4.2's context keeps the user's view layer after the window's
+            # scene changes, and the importers' view-layer updates then crash it.
+            keys = {"scene": scene, "view_layer": scene.view_layers[0]}
             if override:
-                with bpy.context.temp_override(window=window):
-                    _run_importer(path, ext)
-            else:
+                keys["window"] = window
+            with bpy.context.temp_override(**keys):
                 _run_importer(path, ext)
         except RuntimeError as e:
             detail = str(e).strip().splitlines()
