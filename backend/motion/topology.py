@@ -152,6 +152,24 @@ def _legs_below(rig: _Rig, x: int, skip: int | None, centre: np.ndarray
     return legs
 
 
+def _mirrored_pair(rig: _Rig, legs: dict, centre: np.ndarray) -> dict:
+    """Of several leg-like chains, the two that mirror each other across the midline: hips on
+    opposite sides, as far out and as high, feet as low."""
+    best, best_cost = None, np.inf
+    hips = list(legs)
+    for i, a in enumerate(hips):
+        for b in hips[i + 1:]:
+            da, db = (rig.heads[a] - centre)[:2], (rig.heads[b] - centre)[:2]
+            na, nb = np.linalg.norm(da), np.linalg.norm(db)
+            opposite = float(da @ db) / max(na * nb, 1e-12)         # -1: mirrored
+            cost = (1.0 + opposite) + abs(na - nb) / rig.H * 10 + abs(rig.z(a) - rig.z(b)) * 10
+            cost += abs(min(rig.low_z(f) for f in legs[a]) -
+                        min(rig.low_z(f) for f in legs[b])) * 10
+            if cost < best_cost:
+                best, best_cost = (a, b), cost
+    return {h: legs[h] for h in best}
+
+
 def _topmost_same_place(rig: _Rig, path: list[int], k: int) -> int:
     """Within `path` (top to bottom), the first bone whose head is where path[k]'s is."""
     for j in range(k):
@@ -233,10 +251,8 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
         raise TopologyError("no two legs reaching the floor were found below the head: not a "
                             "standing humanoid rig (a quadruped, a rig missing a leg, or one "
                             "not in a standing rest pose?)")
-    if len(legs) > 2:       # keep the two that reach lowest from highest up (skirts, tails...)
-        ranked = sorted(legs, key=lambda h: rig.z(h) - min(rig.low_z(f) for f in legs[h]),
-                        reverse=True)
-        legs = {h: legs[h] for h in ranked[:2]}
+    if len(legs) > 2:       # a tail, a skirt or hind limbs reach the floor too
+        legs = _mirrored_pair(rig, legs, centre)
     pk = hip_branch
     while pk + 1 < len(down):
         up = down[pk + 1]
