@@ -35,10 +35,9 @@ import itertools
 
 import numpy as np
 
-
-class TopologyError(ValueError):
-    """The rig does not have the shape of a standing humanoid; the message says what is
-    missing."""
+from .shape import SAME_PLACE, Rig, TopologyError, nearest_on, path_up, subtree  # noqa: F401
+from .shape import conf as _conf
+from .shape import topmost_same_place
 
 
 # Proportions below are the canonical skeleton's (backend/motion/skeleton.py), as shares of
@@ -58,74 +57,9 @@ NECK_LENGTH = 0.065        # head joint above the neck joint, share of the heigh
 NECK_ABOVE_SHOULDERS = 0.075  # a neck joint sits at most this far above the shoulders (0.04)
 SHOULDERS_TO_HEAD = 0.104  # head joint above the shoulder joints
 MIN_ARM_REACH = 0.1        # a hand reaches at least this far to the side (arms down: 0.12)
-SAME_PLACE = 0.012         # heads closer than this (share of height) are one joint
 
 
-def _children(parents: np.ndarray) -> list[list[int]]:
-    kids: list[list[int]] = [[] for _ in parents]
-    for i, p in enumerate(parents):
-        if p >= 0:
-            kids[p].append(i)
-    return kids
-
-
-def _path_up(i: int, parents) -> list[int]:
-    out = [i]
-    while parents[out[-1]] >= 0:
-        out.append(int(parents[out[-1]]))
-    return out
-
-
-def _subtree(i: int, kids) -> list[int]:
-    out, stack = [], [i]
-    while stack:
-        b = stack.pop()
-        out.append(b)
-        stack.extend(kids[b])
-    return out
-
-
-def _conf(deviation: float, scale: float) -> float:
-    return float(np.exp(-(deviation / scale) ** 2))
-
-
-class _Rig:
-    def __init__(self, parents, heads, tails):
-        self.parents = np.asarray(parents, dtype=np.int64)
-        self.heads = np.asarray(heads, dtype=np.float64).reshape(-1, 3)
-        n = len(self.parents)
-        self.kids = _children(self.parents)
-        if tails is None:
-            tails = self.heads.copy()
-            for i in range(n):
-                if self.kids[i]:
-                    tails[i] = self.heads[self.kids[i][0]]
-        self.tails = np.asarray(tails, dtype=np.float64).reshape(-1, 3)
-        self.leaf = np.array([not k for k in self.kids])
-        # End point of each bone used for reach: leaves count with their tails.
-        self.ends = np.where(self.leaf[:, None], self.tails, self.heads)
-        pts = np.concatenate([self.heads, self.ends])
-        self.z0 = float(pts[:, 2].min())
-        self.H = float(pts[:, 2].max() - self.z0)
-        if self.H < 1e-6:
-            raise TopologyError("the rig is flat (all bones at one height): not a standing "
-                                "humanoid")
-
-    def z(self, i) -> float:           # height of a bone's head as a share of the rig height
-        return (self.heads[i, 2] - self.z0) / self.H
-
-    def top_z(self, i) -> float:
-        return (max(self.heads[i, 2], self.ends[i, 2]) - self.z0) / self.H
-
-    def low_z(self, i) -> float:
-        return (min(self.heads[i, 2], self.ends[i, 2]) - self.z0) / self.H
-
-    def horiz(self, i, origin) -> float:
-        d = self.heads[i, :2] - origin[:2]
-        return float(np.hypot(*d)) / self.H
-
-
-def _legs_below(rig: _Rig, x: int, skip: int | None, centre: np.ndarray
+def _legs_below(rig: Rig, x: int, skip: int | None, centre: np.ndarray
                 ) -> dict[int, list[int]]:
     """Legs hanging from bone x (not through its child `skip`): {hip bone: [floor leaves]}.
     Hips are the first bones that leave the vertical line through `centre` (the top)."""
@@ -134,10 +68,10 @@ def _legs_below(rig: _Rig, x: int, skip: int | None, centre: np.ndarray
     for c in rig.kids[x]:
         if c == skip:
             continue
-        for leaf in _subtree(c, rig.kids):
+        for leaf in subtree(c, rig.kids):
             if not rig.leaf[leaf] or rig.low_z(leaf) > FLOOR_BAND:
                 continue
-            path = list(reversed(_path_up(leaf, rig.parents)))
+            path = list(reversed(path_up(leaf, rig.parents)))
             path = path[path.index(x) + 1:]
             hip = next((b for b in path if rig.horiz(b, origin) > OFF_CENTRE
                         and rig.z(b) > 0.3), None)
@@ -152,7 +86,7 @@ def _legs_below(rig: _Rig, x: int, skip: int | None, centre: np.ndarray
     return legs
 
 
-def _mirrored_pair(rig: _Rig, legs: dict, centre: np.ndarray) -> dict:
+def _mirrored_pair(rig: Rig, legs: dict, centre: np.ndarray) -> dict:
     """Of several leg-like chains, the two that mirror each other across the midline: hips on
     opposite sides, as far out and as high, feet as low."""
     best, best_cost = None, np.inf
@@ -170,29 +104,7 @@ def _mirrored_pair(rig: _Rig, legs: dict, centre: np.ndarray) -> dict:
     return {h: legs[h] for h in best}
 
 
-def _topmost_same_place(rig: _Rig, path: list[int], k: int) -> int:
-    """Within `path` (top to bottom), the first bone whose head is where path[k]'s is."""
-    for j in range(k):
-        if np.linalg.norm(rig.heads[path[j]] - rig.heads[path[k]]) < SAME_PLACE * rig.H:
-            return j
-    return k
-
-
-def _nearest_on(rig: _Rig, path: list[int], lo: int, hi: int, start: np.ndarray,
-                end: np.ndarray, share: float):
-    """Index in path[lo:hi] whose head, projected on the line start -> end, lies nearest
-    `share` of the way (topmost of bones at one place), and how far off it is (in shares)."""
-    if hi <= lo:
-        return None, np.inf
-    axis = end - start
-    t = (rig.heads[path[lo:hi]] - start) @ axis / max(float(axis @ axis), 1e-12)
-    d = np.abs(t - share)
-    k = lo + int(np.argmin(d))
-    k = max(lo, _topmost_same_place(rig, path, k))
-    return k, float(d.min())
-
-
-def _wrist_without_fingers(rig: _Rig, arm: list[int], sh0: int, lateral: list[float]):
+def _wrist_without_fingers(rig: Rig, arm: list[int], sh0: int, lateral: list[float]):
     """On an arm without finger chains: the furthest bone w that ends an upper arm and a
     forearm of about one length (a shoulder s and an elbow e between), so that a prop or an
     attachment hanging off the hand, or twist bones halfway along, are not taken for it.
@@ -228,7 +140,7 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
     {canonical joint: confidence 0..1}, notes, root bone index or None).
     Raises TopologyError when the rig is not a standing humanoid.
     """
-    rig = _Rig(parents, heads, tails)
+    rig = Rig(parents, heads, tails)
     n = len(rig.parents)
     notes: list[str] = []
     conf: dict[str, float] = {}
@@ -236,7 +148,7 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
 
     # 1. The central line, from the top down.
     top = int(np.argmax([rig.top_z(i) for i in range(n)]))
-    down = _path_up(top, rig.parents)                    # top ... root
+    down = path_up(top, rig.parents)                    # top ... root
     # The body's midline: where the central line's bones stand on average (the top itself
     # may be an eye, off to one side).
     centre = rig.heads[down].mean(axis=0)
@@ -273,23 +185,23 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
     forward = np.zeros(3)
     for hip, leaves in legs.items():
         lowest = min(leaves, key=rig.low_z)
-        any_path = list(reversed(_path_up(lowest, rig.parents)))
+        any_path = list(reversed(path_up(lowest, rig.parents)))
         any_path = any_path[any_path.index(hip):]
         ankle = next((b for b in any_path if rig.z(b) < ANKLE_BELOW), None)
         if ankle is None or any_path.index(ankle) < 2:
             raise TopologyError("a leg has no separate shin and foot bones")
         # The toes reach further from the ankle along the floor than the heel does.
         tip = max(leaves, key=lambda f: np.hypot(*(rig.ends[f] - rig.heads[ankle])[:2]))
-        path = list(reversed(_path_up(tip, rig.parents)))
+        path = list(reversed(path_up(tip, rig.parents)))
         path = path[path.index(hip):]
         if ankle not in path:
             ankle = next(b for b in path if rig.z(b) < ANKLE_BELOW)
         ankle_k = path.index(ankle)
-        knee_k, knee_dev = _nearest_on(rig, path, 1, ankle_k, rig.heads[path[0]],
+        knee_k, knee_dev = nearest_on(rig, path, 1, ankle_k, rig.heads[path[0]],
                                        rig.heads[ankle], KNEE_FRACTION)
         toe_k = None
         fan = sum(1 for c in rig.kids[ankle]
-                  if any(rig.low_z(f) < FLOOR_BAND for f in _subtree(c, rig.kids)
+                  if any(rig.low_z(f) < FLOOR_BAND for f in subtree(c, rig.kids)
                          if rig.leaf[f]))
         balls = [k for k in range(ankle_k + 1, len(path)) if rig.z(path[k]) < 0.035
                  and rig.horiz(path[k], rig.heads[ankle]) > 0.035]
@@ -342,14 +254,14 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
     # 4. Arms: the branch off the central line reaching furthest to each side.
     leg_bones = set()
     for hip in legs:
-        leg_bones.update(_subtree(hip, rig.kids))
+        leg_bones.update(subtree(hip, rig.kids))
     on_line = set(central)
     arm_pool = []
     for k, c in enumerate(central):
         nxt = central[k + 1] if k + 1 < len(central) else None
         for child in rig.kids[c]:
             if child != nxt and child not in leg_bones:
-                arm_pool.extend(b for b in _subtree(child, rig.kids) if b not in leg_bones)
+                arm_pool.extend(b for b in subtree(child, rig.kids) if b not in leg_bones)
     pelvis_pos = rig.heads[pelvis]
     branches = {}
     for side, sign in (("left", 1.0), ("right", -1.0)):
@@ -359,7 +271,7 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
         tip = arm_pool[int(np.argmax(reach))]
         if reach.max() < MIN_ARM_REACH * rig.H:
             raise TopologyError(f"no {side} arm reaching out to the side")
-        path = list(reversed(_path_up(tip, rig.parents)))
+        path = list(reversed(path_up(tip, rig.parents)))
         branch = max(k for k, b in enumerate(path) if b in on_line)
         branches[side] = central.index(path[branch])
         arm = path[branch + 1:]
@@ -367,18 +279,18 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
         sh0 = next((k for k, v in enumerate(lateral) if v > SHOULDER_OFF), None)
         if sh0 is None or sh0 >= len(arm) - 2:
             raise TopologyError(f"the {side} arm has no upper arm, forearm and hand bones")
-        leaves_below = [sum(rig.leaf[_subtree(b, rig.kids)]) for b in arm]
+        leaves_below = [sum(rig.leaf[subtree(b, rig.kids)]) for b in arm]
         wrist_k = next((k for k in range(len(arm) - 1, sh0 + 1, -1) if leaves_below[k] >= 3),
                        None)
         wrist_dev = 0.0
         if wrist_k is None:     # no fingers: the wrist ends two arm segments of one length
             wrist_k, wrist_dev = _wrist_without_fingers(rig, arm, sh0, lateral)
         if wrist_k is None:
-            wrist_k, wrist_dev = _nearest_on(rig, arm, sh0 + 2, len(arm), rig.heads[arm[sh0]],
+            wrist_k, wrist_dev = nearest_on(rig, arm, sh0 + 2, len(arm), rig.heads[arm[sh0]],
                                              rig.ends[tip], WRIST_FRACTION)
             if wrist_k is None:
                 raise TopologyError(f"the {side} arm has no separate forearm and hand bones")
-        wrist_k = _topmost_same_place(rig, arm, wrist_k)
+        wrist_k = topmost_same_place(rig, arm, wrist_k)
         if wrist_k - sh0 < 2:
             raise TopologyError(f"the {side} arm has no separate forearm and hand bones")
         # Shoulder and elbow: upper arm and forearm are about as long as each other (between
@@ -399,8 +311,8 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
         if best is None:
             raise TopologyError(f"the {side} arm has no separate upper arm and forearm bones")
         _, sh, elbow_k = best
-        sh = _topmost_same_place(rig, arm, sh)
-        elbow_k = max(sh + 1, _topmost_same_place(rig, arm, elbow_k))
+        sh = topmost_same_place(rig, arm, sh)
+        elbow_k = max(sh + 1, topmost_same_place(rig, arm, elbow_k))
         elbow_dev = best[0]
         out[f"{side}_shoulder"] = arm[sh]
         out[f"{side}_elbow"] = arm[elbow_k]
@@ -411,7 +323,7 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
         if sh > 0:
             out[f"{side}_collar"] = arm[0]
             conf[f"{side}_collar"] = 0.9 if sh == 1 else 0.6
-        arm_pool = [b for b in arm_pool if b not in set(_subtree(arm[0], rig.kids))]
+        arm_pool = [b for b in arm_pool if b not in set(subtree(arm[0], rig.kids))]
     # 5. Chest, neck, head and spine along the central line. The arms branch off the chest
     #    (or, on a 3ds Max Biped, off the neck: then the chest is the bone below it).
     if max(rig.heads[top, 2], rig.ends[top, 2]) - hip_mid[2] < 0.2 * rig.H:
@@ -443,7 +355,7 @@ def geometric_map(parents, heads, tails=None) -> tuple[dict, dict, list[str], in
     else:
         raise TopologyError("no head bone above the shoulders")
     head_k = max(low + 1 if low + 1 <= head_k else head_k,
-                 _topmost_same_place(rig, central, head_k))
+                 topmost_same_place(rig, central, head_k))
     if neck_k is not None and neck_k >= head_k:
         neck_k = None
     out["head"] = central[head_k]
