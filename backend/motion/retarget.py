@@ -190,6 +190,7 @@ def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
                 t_rest_rot=t_rest_rot, t_rest_pos=t_rest_pos, t_rest_tail=t_rest_tail,
                 mapped_of=mapped_of, mapped_k=mapped_k, leader=leader, led=led, align=align,
                 twists=twists,
+                s_rest_identity=bool(np.allclose(s_rest_rot, quat.identity(), atol=1e-12)),
                 pelvis_k=pelvis_k, anchor_levels=anchor_levels, up=up, rest_vec=rest_vec)
 
 
@@ -269,8 +270,9 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     align, pelvis_k, anchor_levels = plan["align"], plan["pelvis_k"], plan["anchor_levels"]
     up, rest_vec = plan["up"], plan["rest_vec"]
 
-    # Source world motion.
-    s_delta = quat.mul(s_rot, quat.conjugate(s_rest_rot)[None])        # (T, Js, 4)
+    # Source world motion (a canonical source's rest orientations are all identity).
+    s_delta = s_rot if plan["s_rest_identity"] else \
+        quat.mul(s_rot, quat.conjugate(s_rest_rot)[None])               # (T, Js, 4)
 
     def follow_parents(world_delta):
         """Unmapped bones (twist segments, extra spine bones) keep their leader's delta."""
@@ -347,8 +349,8 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         q = world_delta[:, np.maximum(lead, 0)]
         return np.where((lead >= 0)[None, :, None], q, quat.identity())
 
-    def world_pose(world_delta, pelvis_pos):
-        rot = quat.mul(world_delta, t_rest_rot[None])
+    def world_pose(world_delta, pelvis_pos, with_rot=True):
+        rot = quat.mul(world_delta, t_rest_rot[None]) if with_rot else None
         pos = np.zeros((T, K, 3))
         for level in anchor_levels:
             roots = up[level] < 0
@@ -366,7 +368,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         return rot, pos
 
     # Pose with the pelvis at the origin, then move the pelvis's subtree into place.
-    rot, pos = world_pose(world_delta, np.zeros((T, 3)))
+    rot, pos = world_pose(world_delta, np.zeros((T, 3)), with_rot=not foot_ik)
     t_mid_rel = 0.5 * (pos[:, t_idx["left_hip"]] + pos[:, t_idx["right_hip"]])
     pelvis_t = hips_goal - t_mid_rel
     pos[:, tgt.subtree(pelvis_k)] += pelvis_t[:, None]

@@ -100,7 +100,8 @@ class Skeleton:
             raise ValueError(f"pose has {J} joints, skeleton has {len(self)}")
         rots = np.empty((T, J, 4))
         pos = np.empty((T, J, 3))
-        full = quat.mul(self.rest_rotations[None], local_rotations)  # (T, J, 4)
+        full = local_rotations if self._rest_is_identity() else \
+            quat.mul(self.rest_rotations[None], local_rotations)      # (T, J, 4)
         # Joints of one depth are independent: process the hierarchy level by level.
         for level in self._levels():
             if self.parents[level[0]] < 0:
@@ -121,6 +122,14 @@ class Skeleton:
             in_tree = self.subtree(0)
             pos[:, in_tree] += delta[:, None, :]
         return rots, pos
+
+    def _rest_is_identity(self) -> bool:
+        """All rest orientations are identity (BVH-style and canonical skeletons); cached."""
+        flag = self.__dict__.get("_rest_identity_cache")
+        if flag is None:
+            flag = bool(np.all(self.rest_rotations == quat.identity()))
+            self.__dict__["_rest_identity_cache"] = flag
+        return flag
 
     def subset(self, indices) -> "Skeleton":
         """The joints `indices` (sorted, closed under taking parents) as a skeleton of their
