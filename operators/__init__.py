@@ -4,13 +4,10 @@
 `PROPS` lists the (owner type, attribute, property factory) pointers added after them;
 `shutdown()` stops the event pump and closes the backend.
 """
-from . import generate, jobs, retarget
+from . import body, export, generate, jobs, motion_file, retarget, versions
 
-CLASSES = [*jobs.CLASSES, *retarget.CLASSES, *generate.CLASSES]
-from . import export, motion_file  # noqa: E402
-CLASSES += [*motion_file.CLASSES, *export.CLASSES]
-from . import body  # noqa: E402
-CLASSES += body.CLASSES
+CLASSES = [*jobs.CLASSES, *retarget.CLASSES, *generate.CLASSES, *motion_file.CLASSES,
+           *export.CLASSES, *body.CLASSES, *versions.CLASSES]
 
 PROPS = [*jobs.PROPS, *retarget.PROPS, *generate.PROPS]
 

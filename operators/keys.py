@@ -197,6 +197,7 @@ def write_rig_pose(arm_obj, rig_pose, action_name: str, frame_start: float,
         if isinstance(value, (str, int, float, bool)):
             action[key] = value
     action["anima_frame_start"] = float(frame_start)
+    action["anima_armature"] = arm_obj.name       # whose version it is (the Versions panel)
 
     anim = arm_obj.animation_data or arm_obj.animation_data_create()
     if push_to_nla:
@@ -216,6 +217,22 @@ def write_rig_pose(arm_obj, rig_pose, action_name: str, frame_start: float,
         if channels.slot is not None and hasattr(anim, "action_slot"):
             anim.action_slot = channels.slot
     return action
+
+
+def assign_action(arm_obj, action) -> None:
+    """Make `action` the armature's active action (its slot for this object too, on slotted
+    actions); the action that was active keeps a fake user so it is never lost."""
+    anim = arm_obj.animation_data or arm_obj.animation_data_create()
+    if anim.use_tweak_mode:
+        raise ValueError(f"Armature {arm_obj.name!r} is in NLA tweak mode: exit it first")
+    previous = anim.action
+    if previous is not None and previous != action:
+        previous.use_fake_user = True
+    anim.action = action
+    if is_slotted(action) and hasattr(anim, "action_slot") and len(action.slots):
+        slot = next((s for s in action.slots if s.identifier == "OB" + arm_obj.name),
+                    action.slots[0])
+        anim.action_slot = slot
 
 
 def fcurves_of(action, obj=None):

@@ -1,8 +1,4 @@
 """Sidebar panels of the Anima add-on (registered in order: parents before children)."""
-from . import main
+from . import body, main, motion_file, versions
 
-CLASSES = [*main.CLASSES]
-from . import motion_file  # noqa: E402
-CLASSES += motion_file.CLASSES
-from . import body  # noqa: E402
-CLASSES += body.CLASSES
+CLASSES = [*main.CLASSES, *motion_file.CLASSES, *body.CLASSES, *versions.CLASSES]
