@@ -64,9 +64,9 @@ class _OperatorProps:
 
 
 def _draw_all(context):
-    from anima.panels import main
+    import anima.panels
     log = []
-    for cls in main.CLASSES:
+    for cls in anima.panels.CLASSES:            # every sub-panel of the Anima tab
         if hasattr(cls, "poll") and not cls.poll(context):
             continue
         panel = type("P", (), {})()
