@@ -1,4 +1,5 @@
 """`python -m backend eval text2motion`: score a text-to-motion model on the held-out test split.
+(`python -m backend eval editing`: in-betweening, see backend/models/editing/evaluate.py.)
 
     python -m backend eval text2motion [--checkpoint starter|clean|PATH] [--dataset DATA.npz]
                                        [--split test] [--samples N] [--real-only]
@@ -29,7 +30,7 @@ import numpy as np
 
 from .paths import user_data_dir
 
-TASKS = ("text2motion",)
+TASKS = ("text2motion", "editing")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,6 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="sampling steps (default: the generator's default)")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
+    parser.add_argument("--text", action="store_true",
+                        help="editing: steer in-betweening with each clip's caption")
     parser.add_argument("--card", type=Path, default=None,
                         help="write the results into this model card (.md), replacing its "
                              "'Evaluation' section")
@@ -163,6 +166,9 @@ def write_card_section(card: Path, table: list[str], results: dict, args) -> Non
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.task == "editing":       # in-betweening, LAFAN1-style (models/editing/evaluate.py)
+        from .models.editing.evaluate import run_eval
+        return run_eval(args)
     from .data import t2m_dataset as T
     from .eval import metrics as M
 
