@@ -33,8 +33,6 @@ COMPAT_FILES=(
     tests/blender/test_keys.py                # writing actions (slotted actions, NLA, FK keys)
     tests/blender/test_retarget_accuracy.py   # every shipped and zoo rig, measured
     tests/blender/test_operators.py           # the apply / search / mapping operators
-    tests/blender/test_motion_file.py         # BVH / FBX / glTF files onto a rig
-    tests/blender/test_export.py              # FBX / glTF / BVH export
     tests/blender/test_rig_checks.py          # rigs refused with a reason
 )
 
