@@ -43,16 +43,7 @@ def test_facing_any_direction(turn_deg):
 
 def test_quadruped_is_refused_with_a_reason():
     """A four-legged rig: spine horizontal, legs at both ends."""
-    names = ["root", "hips", "spine", "chest", "neck", "head",
-             "thigh.L", "shin.L", "foot.L", "thigh.R", "shin.R", "foot.R",
-             "upperarm.L", "forearm.L", "paw.L", "upperarm.R", "forearm.R", "paw.R"]
-    parents = [-1, 0, 1, 2, 3, 4, 1, 6, 7, 1, 9, 10, 3, 12, 13, 3, 15, 16]
-    heads = np.array([[0, 0.4, 0], [0, 0.4, 0.6], [0, 0.1, 0.62], [0, -0.2, 0.64],
-                      [0, -0.45, 0.7], [0, -0.6, 0.85],
-                      [0.12, 0.4, 0.55], [0.12, 0.45, 0.3], [0.12, 0.42, 0.05],
-                      [-0.12, 0.4, 0.55], [-0.12, 0.45, 0.3], [-0.12, 0.42, 0.05],
-                      [0.14, -0.2, 0.55], [0.14, -0.22, 0.3], [0.14, -0.2, 0.05],
-                      [-0.14, -0.2, 0.55], [-0.14, -0.22, 0.3], [-0.14, -0.2, 0.05]], float)
+    names, parents, heads = rig_zoo.quadruped()
     with pytest.raises(TopologyError):
         geometric_map(parents, heads)
     with pytest.raises(MappingError, match="not a humanoid"):

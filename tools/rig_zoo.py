@@ -111,6 +111,22 @@ def build_rig(spec: RigSpec, collection=None):
 
 
 # ------------------------------------------------------------------------ mapping report
+def quadruped() -> tuple[list[str], list[int], np.ndarray]:
+    """A four-legged rig (names, parents, heads in world metres): a horizontal spine with
+    legs at both ends and a head forward, for the "not a humanoid" checks."""
+    names = ["root", "hips", "spine", "chest", "neck", "head",
+             "thigh.L", "shin.L", "foot.L", "thigh.R", "shin.R", "foot.R",
+             "upperarm.L", "forearm.L", "paw.L", "upperarm.R", "forearm.R", "paw.R"]
+    parents = [-1, 0, 1, 2, 3, 4, 1, 6, 7, 1, 9, 10, 3, 12, 13, 3, 15, 16]
+    heads = np.array([[0, 0.4, 0], [0, 0.4, 0.6], [0, 0.1, 0.62], [0, -0.2, 0.64],
+                      [0, -0.45, 0.7], [0, -0.6, 0.85],
+                      [0.12, 0.4, 0.55], [0.12, 0.45, 0.3], [0.12, 0.42, 0.05],
+                      [-0.12, 0.4, 0.55], [-0.12, 0.45, 0.3], [-0.12, 0.42, 0.05],
+                      [0.14, -0.2, 0.55], [0.14, -0.22, 0.3], [0.14, -0.2, 0.05],
+                      [-0.14, -0.2, 0.55], [-0.14, -0.22, 0.3], [-0.14, -0.2, 0.05]], float)
+    return names, parents, heads
+
+
 def map_spec(spec: RigSpec):
     """Run today's auto_map on `spec`. Returns (correct joints, wrong {joint: (got,
     expected)}, error message or "")."""
