@@ -93,6 +93,19 @@ def _sample_times(curves) -> np.ndarray:
     return np.linspace(start, end, steps + 1)
 
 
+def _curve_samples(fc, times: np.ndarray) -> np.ndarray:
+    """fc's values at `times`: read in bulk where it has a key on every one of them (dense
+    generated keys), else evaluated frame by frame."""
+    kp = fc.keyframe_points
+    if len(kp) == len(times):
+        co = np.empty(2 * len(kp), dtype=np.float32)
+        kp.foreach_get("co", co)
+        co = co.reshape(-1, 2)
+        if np.allclose(co[:, 0], times, atol=1e-4):
+            return co[:, 1].astype(np.float64)
+    return np.array([fc.evaluate(t) for t in times])
+
+
 def _read_samples(arm_obj, curves, times, skeleton):
     """Dense samples: bone names (K), rotations (T, K, 4), locations (T, K, 3) (armature
     units); components without a curve hold the pose bone's current value."""
@@ -107,8 +120,7 @@ def _read_samples(arm_obj, curves, times, skeleton):
             current = tuple(getattr(pb, prop))
             for i in range(size):
                 fc = curves.get((name, prop, i))
-                out[:, k, i] = ([fc.evaluate(t) for t in times] if fc is not None
-                                else current[i])
+                out[:, k, i] = _curve_samples(fc, times) if fc is not None else current[i]
     return bones, rot, loc
 
 

@@ -18,7 +18,7 @@ import bpy
 import numpy as np
 from bpy.props import EnumProperty, StringProperty
 
-from . import file_import, keys, retarget
+from . import file_import, keys, retarget, rig_rules
 from .file_import import MotionFileError, SeveralArmaturesError
 
 EXTENSIONS = (*file_import.IMPORT_EXTENSIONS, ".npz")
@@ -104,9 +104,9 @@ def apply_motion_file(arm_obj, filepath, *, root_mode: str = "hips",
             scene=scene, info=info)
 
     # Check the target first: a bad rig or mapping fails before the (slow) import.
-    retarget.check_armature(arm_obj)
+    rig_rules.check_armature(arm_obj)
     bm, detected = retarget.ensure_mapping(arm_obj, store=False)
-    retarget.check_armature(arm_obj, bm)
+    rig_rules.check_armature(arm_obj, bm)
     motion = file_import.read_motion_file(path, fps, source_armature)
     _note_rate(messages, name, motion.file_fps, fps)
     if motion.file_fps:
@@ -123,12 +123,12 @@ def retarget_file_motion(arm_obj, motion, bm, *, root_mode: str = "hips",
     """RigPose for `arm_obj` (locations in its own units) from a FileMotion."""
     from ..backend.motion.retarget import retarget as retarget_world
     skel = retarget.armature_skeleton(arm_obj)
-    followers = retarget.constraint_followers(arm_obj, bm)
+    followers = rig_rules.constraint_followers(arm_obj, bm)
     pose = retarget_world(motion.skeleton, None, None, motion.bonemap.bones, skel, bm.bones,
                           root_mode=root_mode, root_bone=bm.root_bone, foot_ik=foot_ik,
                           fps=motion.fps, src_world=(motion.world_rot, motion.world_pos),
                           followers=followers, twist_share=twist_share)
-    retarget.skip_mechanism_bones(arm_obj, pose, bm, followers)
+    rig_rules.skip_mechanism_bones(arm_obj, pose, bm, followers)
     scale = retarget.object_scale(arm_obj)
     if abs(scale - 1.0) > 1e-9:
         pose.locations = np.asarray(pose.locations) / scale

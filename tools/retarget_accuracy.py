@@ -74,30 +74,14 @@ def build_rig(rig: str):
 
 
 def _world_pose(arm, bones: list[str], frames: range):
-    """Posed world rotations (T, B, 4) and head positions (T, B, 3) of `bones`."""
-    from anima.backend.motion import quat
-    scene = bpy.context.scene
-    mw = np.array(arm.matrix_world, dtype=np.float64)
-    scale = np.linalg.norm(mw[:3, :3], axis=0).mean()
-    mrot = mw[:3, :3] / scale
-    order = [arm.pose.bones.find(b) for b in bones]
-    n = len(arm.pose.bones)
-    buf = np.empty(n * 16, dtype=np.float32)
-    rots = np.empty((len(frames), len(bones), 4))
-    pos = np.empty((len(frames), len(bones), 3))
-    for t, f in enumerate(frames):
-        scene.frame_set(f)
-        arm.pose.bones.foreach_get("matrix", buf)
-        m = buf.reshape(n, 4, 4).transpose(0, 2, 1)[order].astype(np.float64)
-        pos[t] = m[:, :3, 3] @ mw[:3, :3].T + mw[:3, 3]
-        r = mrot[None] @ m[:, :3, :3]
-        r /= np.linalg.norm(r, axis=1, keepdims=True)
-        rots[t] = quat.from_matrix(r)
-    rest = np.array([np.array(arm.data.bones[b].matrix_local, dtype=np.float64)[:3, :3]
-                     for b in bones])
-    rest = mrot[None] @ rest
-    rest /= np.linalg.norm(rest, axis=1, keepdims=True)
-    return rots, pos, quat.from_matrix(rest)
+    """Posed world rotations (T, B, 4), head positions (T, B, 3) and rest world rotations
+    (B, 4) of `bones`, as Blender evaluates them (operators.rig_motion, constraints
+    included)."""
+    from anima.operators import retarget, rig_motion
+    skel = retarget.armature_skeleton(arm)
+    rots, pos = rig_motion.evaluated_world_pose(arm, np.asarray(list(frames), float))
+    at = [skel.index(b) for b in bones]
+    return rots[:, at], pos[:, at], skel.rest_world()[0][at]
 
 
 def measure_armature(arm, clip, *, expected: dict | None = None,

@@ -111,6 +111,47 @@ def build_rig(spec: RigSpec, collection=None):
 
 
 # ------------------------------------------------------------------------ mapping report
+def spec_problems(spec: RigSpec, must_map) -> list[str]:
+    """What is wrong with a rig spec as a test case (empty when sound): unique names, parents
+    first, finite bones, the joints `must_map` expected, expected and alternative bones that
+    exist and differ, anatomical frames (rotations) for each, and must-move bones that deform.
+    Shared by the zoo's and the held-out sets' tests."""
+    from backend.motion.skeleton import CANONICAL_NAMES
+    out = []
+    names = spec.names()
+    if len(set(names)) != len(names):
+        out.append("duplicate bone names")
+    seen = set()
+    for b in spec.bones:
+        if b.parent and b.parent not in seen:
+            out.append(f"{b.name}: parent {b.parent!r} not before it")
+        seen.add(b.name)
+        if np.shape(b.head) != (3,) or np.shape(b.tail) != (3,) or not np.isfinite(b.roll):
+            out.append(f"{b.name}: bad head, tail or roll")
+    missing = set(must_map) - set(spec.expected)
+    if missing:
+        out.append(f"expected mapping lacks {sorted(missing)}")
+    if not set(spec.expected) <= set(CANONICAL_NAMES):
+        out.append("expected mapping names unknown joints")
+    if not set(spec.expected.values()) <= set(names):
+        out.append("expected bones missing from the rig")
+    if len(set(spec.expected.values())) != len(spec.expected):
+        out.append("one bone expected for two joints")
+    alternatives = {b for bs in spec.alternatives.values() for b in bs}
+    if not alternatives <= set(names) or alternatives & set(spec.expected.values()):
+        out.append("alternative bones missing or also expected")
+    if set(spec.anatomical) != set(spec.expected.values()) | alternatives:
+        out.append("anatomical frames do not cover the expected bones exactly")
+    for bone, m in spec.anatomical.items():
+        m = np.asarray(m)
+        if m.shape != (3, 3) or not np.allclose(m @ m.T, np.eye(3), atol=1e-9) \
+                or abs(np.linalg.det(m) - 1.0) > 1e-9:
+            out.append(f"{bone}: anatomical frame is not a rotation")
+    if not set(spec.must_move) <= {b.name for b in spec.bones if b.deform}:
+        out.append("a must-move bone does not deform")
+    return out
+
+
 def quadruped() -> tuple[list[str], list[int], np.ndarray]:
     """A four-legged rig (names, parents, heads in world metres): a horizontal spine with
     legs at both ends and a head forward, for the "not a humanoid" checks."""

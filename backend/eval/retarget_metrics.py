@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..motion import quat
-from ..motion.retarget import contact_segments
+from ..motion.footik import contact_segments, leg_length
 from ..motion.skeleton import CANONICAL, CANONICAL_NAMES
 
 # Canonical segments whose direction is compared: (joint, the joint it points to).
@@ -44,13 +44,9 @@ _HEIGHT_PER_HEAD = 1.667 / (1.524 - 0.072)
 
 
 def leg_height(rest: dict) -> float:
-    """Leg length from the joints, hip to knee to ankle, mean of both legs (what a stride,
-    and so travel, scales by)."""
-    total = 0.0
-    for side in ("left", "right"):
-        h, k, a = (np.asarray(rest[f"{side}_{j}"]) for j in ("hip", "knee", "ankle"))
-        total += np.linalg.norm(k - h) + np.linalg.norm(a - k)
-    return float(total / 2.0)
+    """Leg length from the joints (footik.leg_length: what a stride, and so travel, scales
+    by). rest: {joint: (3,)}."""
+    return leg_length(rest, {j: j for j in rest})
 
 
 def stature(rest: dict) -> float:

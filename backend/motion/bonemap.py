@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .bonenames import REQUIRED, NameMapError, ancestors, guess_type, lca, name_map  # noqa: F401,E501
+from .bonenames import NameMapError, ancestors, guess_type, lca, name_map
 from .skeleton import CANONICAL_NAMES
 
 
@@ -189,7 +189,8 @@ def auto_map(names: list[str], parents: list[int], rest_heads=None, rest_tails=N
 def _geometry_map(names, parents, rest_heads, rest_tails) -> BoneMap:
     import numpy as np
 
-    from .topology import SAME_PLACE, TopologyError, geometric_map
+    from .shape import SAME_PLACE
+    from .topology import TopologyError, geometric_map
     try:
         idx, conf, notes, root = geometric_map(parents, rest_heads, rest_tails)
     except TopologyError as e:

@@ -13,6 +13,16 @@ CONTACT_MIN_FRAMES = 3
 CONTACT_BLEND_SECONDS = 0.1
 LEG_LENGTH = 0.8             # m, hip to ankle of the adult the thresholds above are for
 
+def leg_length(pos, idx: dict) -> float:
+    """Mean hip-to-knee-to-ankle length of the two legs: pos indexed by idx[joint] (an array
+    of rest positions and joint -> row, or a dict of positions and joint -> joint)."""
+    total = 0.0
+    for side in ("left", "right"):
+        h, k, a = (np.asarray(pos[idx[f"{side}_{j}"]]) for j in ("hip", "knee", "ankle"))
+        total += np.linalg.norm(k - h) + np.linalg.norm(a - k)
+    return float(total / 2.0)
+
+
 def smooth(x: np.ndarray, window: int) -> np.ndarray:
     """Moving average along axis 0 with edge padding. x: (T, D)."""
     if window <= 1 or x.shape[0] < 3:

@@ -22,7 +22,8 @@ import numpy as np
 
 from . import quat
 from .clip import Clip
-from .footik import CONTACT_BLEND_SECONDS, LEG_LENGTH, contact_segments, hip_drop, two_bone_ik
+from .footik import (CONTACT_BLEND_SECONDS, LEG_LENGTH, contact_segments, hip_drop, leg_length,
+                     two_bone_ik)
 
 REACH_SHARE = 0.5                      # a leg stretches by at most this share of its slack
 # (hip, knee, ankle, ball of the foot) of each leg
@@ -37,10 +38,8 @@ def has_legs(skel) -> bool:
 
 def leg_unit(skel) -> float:
     """The skeleton's size in adults (leg length / footik.LEG_LENGTH)."""
-    _, rest = skel.rest_world()
-    h, k, a, _ = (skel.index(n) for n in LEG_NAMES[0])
-    return float(np.linalg.norm(rest[k] - rest[h]) + np.linalg.norm(rest[a] - rest[k])) \
-        / LEG_LENGTH
+    joints = [n for leg in LEG_NAMES for n in leg[:3]]
+    return leg_length(skel.rest_world()[1], {n: skel.index(n) for n in joints}) / LEG_LENGTH
 
 
 def _planted_mask(points: np.ndarray, fps: float, rest_height: float, unit: float,

@@ -12,6 +12,7 @@ import numpy as np
 
 from .bonemap import BoneMap
 from .clip import Clip
+from .footik import leg_length
 from .retarget import RetargetError, retarget
 from .skeleton import CANONICAL, CANONICAL_NAMES, Skeleton
 
@@ -26,16 +27,6 @@ def rig_floor(rig: Skeleton, bonemap: BoneMap) -> float:
     if not feet:
         raise RetargetError("the mapping has no ankle bones")
     return float(min(pos[feet, 2].min(), tails[feet, 2].min()))
-
-
-def leg_length(skel: Skeleton, joint_map: dict) -> float:
-    """Mean hip-knee-ankle length of the two legs at rest (metres)."""
-    pos = skel.rest_world()[1]
-    total = 0.0
-    for side in ("left", "right"):
-        h, k, a = (pos[skel.index(joint_map[f"{side}_{j}"])] for j in ("hip", "knee", "ankle"))
-        total += np.linalg.norm(k - h) + np.linalg.norm(a - k)
-    return float(total / 2.0)
 
 
 def clip_from_rig(rig: Skeleton, world_rotations: np.ndarray, world_positions: np.ndarray,
@@ -76,6 +67,8 @@ def clip_from_rig(rig: Skeleton, world_rotations: np.ndarray, world_positions: n
     start = 0.5 * (world_positions[0, s_idx["left_hip"]] + world_positions[0, s_idx["right_hip"]])
     info = dict(meta or {})
     info.setdefault("rig_start", [float(start[0]), float(start[1])])
-    info.setdefault("rig_scale", leg_length(rig, bonemap.bones) / leg_length(CANONICAL,
-                                                                              canonical_map))
+    r_idx = {j: rig.index(b) for j, b in bonemap.bones.items() if b}
+    info.setdefault("rig_scale", leg_length(rig.rest_world()[1], r_idx) /
+                    leg_length(CANONICAL.rest_world()[1], {j: CANONICAL.index(j)
+                                                           for j in CANONICAL_NAMES}))
     return Clip(rotations, root, fps, CANONICAL.copy(), info)

@@ -26,8 +26,8 @@ from . import quat
 from .bonemap import BoneMap
 from .clip import Clip
 from .skeleton import CANONICAL_NAMES, Skeleton
-from .footik import contact_segments  # noqa: F401  (part of this module's interface)
-from .footik import LEG_LENGTH, hip_drop, lock_contacts, rolling_min, smooth, two_bone_ik
+from .footik import (LEG_LENGTH, hip_drop, leg_length, lock_contacts, rolling_min, smooth,
+                     two_bone_ik)
 from .rest_align import (alignments, body_alignment, chain_alignments, rest_positions,
                          segment_frames)
 from .twist import apply_twist, limb_twist_bones, twist_plan
@@ -76,14 +76,6 @@ class RigPose:
 
 
 # ----------------------------------------------------------------------------- helpers
-def _leg_length(pos: np.ndarray, idx: dict[str, int]) -> float:
-    total = 0.0
-    for hip, knee, ankle in _LEGS:
-        total += np.linalg.norm(pos[idx[knee]] - pos[idx[hip]])
-        total += np.linalg.norm(pos[idx[ankle]] - pos[idx[knee]])
-    return total / 2.0
-
-
 # ------------------------------------------------------------------------------ core
 def _static_plan(src: Skeleton, src_map: dict, tgt: Skeleton, tgt_map: dict,
                  root_mode: str, root_bone: str | None, followers: tuple = (),
@@ -285,8 +277,9 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
     follow_parents(world_delta)
 
     # Root path: scale by leg length, keep the target's floor and start point.
+    t_leg = leg_length(t_rest_pos, t_idx)
     if scale is None:
-        scale = _leg_length(t_rest_pos, t_idx) / max(_leg_length(s_rest_pos, s_idx), 1e-6)
+        scale = t_leg / max(leg_length(s_rest_pos, s_idx), 1e-6)
     foot_names = [n for n in ("left_ankle", "right_ankle", "left_foot", "right_foot")
                   if n in t_idx]
     t_floor = min(min(t_rest_pos[t_idx[n], 2], t_rest_tail[t_idx[n], 2]) for n in foot_names)
@@ -382,8 +375,7 @@ def retarget(src: Skeleton, src_rotations: np.ndarray, src_root: np.ndarray,
         for (hip, knee, ankle), k in zip(_LEGS, ka):
             goal = to_target(s_pos[:, s_idx[ankle]], leg_dz[ankle]) - shift
             if foot_lock:
-                goal = lock_contacts(goal, fps, t_rest_pos[k, 2],
-                                     _leg_length(t_rest_pos, t_idx) / LEG_LENGTH)
+                goal = lock_contacts(goal, fps, t_rest_pos[k, 2], t_leg / LEG_LENGTH)
             goals.append(goal)
         goal = np.stack(goals, axis=1)                                     # (T, 2, 3)
         # Lower the hips where a leg could not reach its ankle goal (a straight leg on a

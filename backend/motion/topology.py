@@ -35,7 +35,7 @@ import itertools
 
 import numpy as np
 
-from .shape import SAME_PLACE, Rig, TopologyError, nearest_on, path_up, subtree  # noqa: F401
+from .shape import Rig, TopologyError, nearest_on, path_up, subtree
 from .shape import conf as _conf
 from .shape import topmost_same_place
 

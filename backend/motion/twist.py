@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import quat
+from .bonenames import ancestors
 
 _UPPER = {"left_shoulder": "left_elbow", "right_shoulder": "right_elbow",
           "left_hip": "left_knee", "right_hip": "right_knee"}
@@ -29,15 +30,6 @@ _LOWER = {"left_elbow": "left_wrist", "right_elbow": "right_wrist",
 # A twist bone's head lies on its segment: within this share of the segment's length of the
 # line, and between its ends.
 ON_SEGMENT = 0.15
-
-
-def _ancestors(parents, k):
-    out = []
-    p = parents[k]
-    while p >= 0:
-        out.append(int(p))
-        p = parents[p]
-    return out
 
 
 def twist_plan(parents: np.ndarray, rest_pos: np.ndarray, t_idx: dict, leader: np.ndarray,
@@ -51,6 +43,7 @@ def twist_plan(parents: np.ndarray, rest_pos: np.ndarray, t_idx: dict, leader: n
     direction of the segment, unmapped bones in the chain between them and unmapped bones
     hanging off the segment."""
     plan = []
+    free = set(int(u) for u in unmapped)
     for kind, table in (("upper", _UPPER), ("lower", _LOWER)):
         for joint, end_joint in table.items():
             if joint not in t_idx or end_joint not in t_idx:
@@ -62,10 +55,10 @@ def twist_plan(parents: np.ndarray, rest_pos: np.ndarray, t_idx: dict, leader: n
             if length < 1e-6:
                 continue
             axis = seg / length
-            chain = [u for u in _ancestors(parents, end) if u in set(unmapped)
-                     and k in _ancestors(parents, u)]
+            chain = [u for u in ancestors(end, parents) if u in free
+                     and k in ancestors(u, parents)]
             off = []
-            for u in unmapped:
+            for u in free:
                 if leader[u] != k or u in chain:
                     continue
                 d = rest_pos[u] - a
