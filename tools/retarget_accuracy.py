@@ -200,7 +200,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clips", default=",".join(CLIPS))
     parser.add_argument("--rigs", default="shipped,zoo",
-                        help="'shipped', 'zoo', 'heldout', or names of such rigs")
+                        help="'shipped', 'zoo', 'heldout', 'heldout2', or names of such rigs")
     parser.add_argument("--scrambled", action="store_true", help="zoo rigs with scrambled names")
     parser.add_argument("--per-joint", action="store_true")
     args = parser.parse_args(argv)
@@ -209,13 +209,16 @@ def main(argv=None) -> int:
     load_addon(register=True)
     import rig_zoo
     import rig_zoo_heldout
+    import rig_zoo_heldout2
     zoo = {s.name: s for s in rig_zoo.zoo()}
     heldout = {s.name: s for s in rig_zoo_heldout.heldout()}
+    heldout2 = {s.name: s for s in rig_zoo_heldout2.heldout2()}
     zoo.update(heldout)
+    zoo.update(heldout2)
     wanted = []
     for name in args.rigs.split(","):
         wanted += {"shipped": RIGS, "zoo": [s.name for s in rig_zoo.zoo()],
-                   "heldout": list(heldout)}.get(name, [name])
+                   "heldout": list(heldout), "heldout2": list(heldout2)}.get(name, [name])
     for caption in args.clips.split(","):
         clip = library_clip(caption)
         print(f"# clip {caption!r}: {clip.num_frames} frames at {clip.fps:g} fps")
