@@ -30,7 +30,7 @@ import numpy as np
 
 from .paths import user_data_dir
 
-TASKS = ("text2motion", "editing")
+TASKS = ("text2motion", "editing", "edits")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -169,6 +169,9 @@ def run(args: argparse.Namespace) -> int:
     if args.task == "editing":       # in-betweening, LAFAN1-style (models/editing/evaluate.py)
         from .models.editing.evaluate import run_eval
         return run_eval(args)
+    if args.task == "edits":         # seams of generator edits (models/editing/seam_eval.py)
+        from .models.editing.seam_eval import run_eval as run_seams
+        return run_seams(args)
     from .data import t2m_dataset as T
     from .eval import metrics as M
 

@@ -1,5 +1,6 @@
 """Sidebar panels of the Anima add-on (registered in order: parents before children)."""
-from . import body, editing, main, motion_file, versions
+from . import body, editing, main, motion_file, path_follow, versions
 
-CLASSES = [*main.CLASSES, *motion_file.CLASSES, *editing.CLASSES, *body.CLASSES,
+CLASSES = [*main.CLASSES, *motion_file.CLASSES, *editing.CLASSES, *path_follow.CLASSES,
+           *body.CLASSES,
            *versions.CLASSES]

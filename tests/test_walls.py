@@ -45,4 +45,5 @@ def test_blender_layer_never_imports_heavy_packages(path):
 def test_motion_core_is_numpy_only(path):
     assert imported_modules(path) <= {"numpy", "__future__", "dataclasses", "json", "math",
                                       "pathlib", "re", "typing", "itertools", "io", "os",
-                                      "collections", "functools", "warnings", "hashlib"}
+                                      "collections", "functools", "warnings", "hashlib",
+                                          "base64", "binascii"}

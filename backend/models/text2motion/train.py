@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...motion.joints import JOINT_GROUPS
 from ...paths import REPO_ROOT, user_library_dir
 from .config import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, FEATURE_DIM, TEXT_DIM,
                      ModelConfig, TrainConfig)
@@ -40,8 +41,8 @@ from .model import Text2Motion, count_parameters
 
 CODE_VERSION_BASE = "text2motion-2"
 LIBRARY_NAMES = {"bandai": "bandai_canonical.npz", "deepmimic": "deepmimic_canonical.npz"}
-LOWER_BODY = (0, 1, 2, 4, 5, 7, 8, 10, 11)
-UPPER_BODY = (3, 6, 9, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21)
+LOWER_BODY = JOINT_GROUPS["lower_body"]      # (0, 1, 2, 4, 5, 7, 8, 10, 11)
+UPPER_BODY = JOINT_GROUPS["upper_body"]
 
 
 class TrainError(RuntimeError):

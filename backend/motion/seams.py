@@ -1,0 +1,95 @@
+"""Seams without a jump where a stretch of motion was replaced. Numpy only.
+
+When frames start..end of a clip are replaced by new motion (regenerate a range, continue a
+clip, a body-part edit in a range), the new motion rarely starts where the old one stops, nor
+at the same speed, and a generator's first frames next to kept ones are its least reliable
+(measured: frame-to-frame velocity changes of 4-5 m/s there, against 1.2 m/s at the 95th
+percentile of the real clip). ``blend_seams`` replaces the first and last ``margin`` seconds
+of the new stretch by a cubic Hermite bridge per channel (root position in metres, each local
+rotation in the tangent space of the last kept frame) whose ends match the kept frame and the
+new motion in value AND velocity, so both seams are C1. Frames outside start..end are the kept
+clip's, untouched; a stretch shorter than two margins becomes one bridge.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import quat
+from .clip import Clip
+
+MARGIN_SECONDS = 0.5      # new frames next to a seam that are bridged
+
+
+def _aa(q: np.ndarray) -> np.ndarray:
+    """Axis * angle (..., 3) of unit quaternions with w >= 0."""
+    v = q[..., 1:]
+    s = np.linalg.norm(v, axis=-1, keepdims=True)
+    angle = 2.0 * np.arctan2(s, q[..., :1])
+    return np.where(s > 1e-12, v / np.maximum(s, 1e-12) * angle, 2.0 * v)
+
+
+def _exp(v: np.ndarray) -> np.ndarray:
+    angle = np.linalg.norm(v, axis=-1, keepdims=True)
+    half = 0.5 * angle
+    axis = v / np.maximum(angle, 1e-12)
+    return np.concatenate([np.cos(half), np.where(angle > 1e-12, axis * np.sin(half),
+                                                  0.5 * v)], axis=-1)
+
+
+def _hemi(q):
+    return q * np.where(q[..., :1] < 0, -1.0, 1.0)
+
+
+def _hermite(u: np.ndarray, p0, m0, p1, m1) -> np.ndarray:
+    """Cubic Hermite (N, ...) at u (N,) in (0, 1): p(0) = p0, p'(0) = m0, p(1) = p1, p'(1) = m1."""
+    u = u.reshape((-1,) + (1,) * np.ndim(p0))
+    u2, u3 = u * u, u * u * u
+    return ((2 * u3 - 3 * u2 + 1) * p0 + (u3 - 2 * u2 + u) * m0 + (-2 * u3 + 3 * u2) * p1
+            + (u3 - u2) * m1)
+
+
+def _bridge(rots, root, a: int, b: int) -> None:
+    """Replace frames a+1..b-1 (in place) by a C1 curve from frame a to frame b: positions
+    and velocities (one-sided, frames a-1 -> a and b -> b+1) meet at both ends. Rotations
+    in the tangent space of frame a's rotation."""
+    n = b - a
+    u = np.arange(1, n) / n
+    ref = rots[a]
+    inv = quat.conjugate(ref)
+    def tangent(q):
+        return _aa(quat.normalize(_hemi(quat.mul(q, inv))))
+    p0, p1 = np.zeros(ref.shape[:-1] + (3,)), tangent(rots[b])
+    m0 = -tangent(rots[a - 1]) * n                     # a-1 -> a, frames -> whole bridge
+    m1 = (tangent(rots[b + 1]) - p1) * n
+    rots[a + 1:b] = quat.normalize(quat.mul(_exp(_hermite(u, p0, m0, p1, m1)), ref[None]))
+    v0 = (root[a] - root[a - 1]) * n
+    v1 = (root[b + 1] - root[b]) * n
+    root[a + 1:b] = _hermite(u, root[a], v0, root[b], v1)
+
+
+def blend_seams(new: Clip, kept: Clip, start: int, end: int,
+                margin: float = MARGIN_SECONDS) -> Clip:
+    """`kept` with frames start..end (inclusive) taken from `new`, bridged into the kept
+    frames (see the module doc). Both clips have the same frames (T, J, 4) / (T, 3). A seam
+    needs two kept frames on its side (at the clip's first / last frames there is none)."""
+    T = kept.num_frames
+    if new.num_frames != T:
+        raise ValueError(f"new motion has {new.num_frames} frames, the clip {T}")
+    if not 0 <= start <= end < T:
+        raise ValueError(f"range {start}..{end} is outside 0..{T - 1}")
+    m = max(1, int(round(margin * kept.fps)))
+    rots = kept.local_rotations.copy()
+    root = kept.root_translation.copy()
+    rots[start:end + 1] = new.local_rotations[start:end + 1]
+    root[start:end + 1] = new.root_translation[start:end + 1]
+    lead = start >= 2                       # a seam before the range
+    tail = end <= T - 3                     # a seam after it
+    n = end + 1 - start
+    if lead and tail and n <= 2 * m + 2:    # too short for both: one bridge across
+        _bridge(rots, root, start - 1, end + 1)
+    else:
+        if lead and n > m + 1:
+            _bridge(rots, root, start - 1, start + m)
+        if tail and n > m + 1:
+            _bridge(rots, root, end - m, end + 1)
+    return Clip(rots, root, kept.fps, kept.skeleton, dict(new.meta))
