@@ -4,12 +4,12 @@
 `PROPS` lists the (owner type, attribute, property factory) pointers added after them;
 `shutdown()` stops the event pump and closes the backend.
 """
-from . import (body, clean_keys, export, generate, jobs, motion_file, path_follow,
-               retarget, timing, versions)
+from . import (body, clean_keys, edit_ops, export, generate, jobs, motion_file,
+               path_follow, retarget, timing, versions)
 
 CLASSES = [*jobs.CLASSES, *retarget.CLASSES, *generate.CLASSES, *motion_file.CLASSES,
            *export.CLASSES, *body.CLASSES, *versions.CLASSES, *timing.CLASSES,
-           *clean_keys.CLASSES, *path_follow.CLASSES]
+           *clean_keys.CLASSES, *path_follow.CLASSES, *edit_ops.CLASSES]
 
 PROPS = [*jobs.PROPS, *retarget.PROPS, *generate.PROPS]
 

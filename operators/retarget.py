@@ -271,6 +271,30 @@ def load_clip(clip_or_path) -> Clip:
     return Clip.load_npz(path)
 
 
+def rig_pose_for_clip(arm_obj, clip, *, root_mode: str = "hips", foot_ik: bool = True,
+                      twist_share: float = 0.0, fps: float | None = None):
+    """Retarget a canonical Clip onto `arm_obj` without writing anything: (RigPose in the
+    armature's channel values, BoneMap, whether the mapping was detected now, the clip as
+    retargeted, resampled to `fps` when given). Raises ValueError / MappingError."""
+    if arm_obj is None or arm_obj.type != "ARMATURE":
+        raise ValueError("Select an armature to animate")
+    if fps is not None and abs(clip.fps - fps) > 1e-6:
+        from ..backend.motion import resample as resample_mod
+        clip = resample_mod.resample(clip, fps)
+    check_armature(arm_obj)
+    bm, detected = ensure_mapping(arm_obj, store=False)
+    check_armature(arm_obj, bm)
+    skel = armature_skeleton(arm_obj)
+    followers = constraint_followers(arm_obj, bm)
+    pose = _retarget().retarget_to_rig(clip, skel, bm, root_mode=root_mode, foot_ik=foot_ik,
+                                       followers=followers, twist_share=twist_share)
+    skip_mechanism_bones(arm_obj, pose, bm, followers)
+    scale = object_scale(arm_obj)
+    if abs(scale - 1.0) > 1e-9:
+        pose.locations = np.asarray(pose.locations) / scale
+    return pose, bm, detected, clip
+
+
 def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
                            foot_ik: bool = True, twist_share: float = 0.0,
                            frame_start: float | None = None,
@@ -287,24 +311,11 @@ def apply_clip_to_armature(arm_obj, clip_or_path, *, root_mode: str = "hips",
     for the user; nothing in the scene is changed when it raises.
     """
     scene = scene or bpy.context.scene
-    if arm_obj is None or arm_obj.type != "ARMATURE":
-        raise ValueError("Select an armature to animate")
     clip = load_clip(clip_or_path)
     fps = scene_fps(scene)
-    if match_scene_fps and abs(clip.fps - fps) > 1e-6:
-        from ..backend.motion import resample as resample_mod
-        clip = resample_mod.resample(clip, fps)
-    check_armature(arm_obj)
-    bm, detected = ensure_mapping(arm_obj, store=False)
-    check_armature(arm_obj, bm)
-    skel = armature_skeleton(arm_obj)
-    followers = constraint_followers(arm_obj, bm)
-    pose = _retarget().retarget_to_rig(clip, skel, bm, root_mode=root_mode, foot_ik=foot_ik,
-                                       followers=followers, twist_share=twist_share)
-    skip_mechanism_bones(arm_obj, pose, bm, followers)
-    scale = object_scale(arm_obj)
-    if abs(scale - 1.0) > 1e-9:
-        pose.locations = np.asarray(pose.locations) / scale
+    pose, bm, detected, clip = rig_pose_for_clip(
+        arm_obj, clip, root_mode=root_mode, foot_ik=foot_ik, twist_share=twist_share,
+        fps=fps if match_scene_fps else None)
     if frame_start is None:
         frame_start = scene.frame_current
     meta = clip.meta or {}

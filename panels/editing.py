@@ -27,6 +27,35 @@ class ANIMA_PT_edit_motion(_AnimaPanel, bpy.types.Panel):
             layout.label(text="No motion to edit", icon="INFO")
             return
 
+        # Generator edits (operators/edit_ops.py): frames from the preview range / markers.
+        rng = _range_text(context.scene)
+        box = layout.box()
+        box.label(text=f"Frames: {rng}", icon="PREVIEW_RANGE")
+        last = context.window_manager.operator_properties_last("anima.inbetween")
+        col = box.column(align=True)
+        col.row(align=True).prop(last, "mode", expand=True)
+        col.prop(last, "method", text="")
+        op = col.operator("anima.inbetween", icon="IPO_EASE_IN_OUT")
+        op.mode, op.method, op.text = last.mode, last.method, last.text
+        last = context.window_manager.operator_properties_last("anima.regenerate_range")
+        col = box.column(align=True)
+        col.prop(last, "text", text="")
+        op = col.operator("anima.regenerate_range", icon="FILE_REFRESH")
+        op.text, op.seed = last.text, last.seed
+        last = context.window_manager.operator_properties_last("anima.continue_motion")
+        col = box.column(align=True)
+        row = col.row(align=True)
+        row.prop(last, "text", text="")
+        row.prop(last, "seconds", text="")
+        op = col.operator("anima.continue_motion", icon="FF")
+        op.text, op.seconds, op.seed = last.text, last.seconds, last.seed
+        last = context.window_manager.operator_properties_last("anima.edit_body_part")
+        col = box.column(align=True)
+        col.prop(last, "part", text="")
+        col.prop(last, "text", text="")
+        op = col.operator("anima.edit_body_part", icon="BONE_DATA")
+        op.part, op.text, op.seed = last.part, last.text, last.seed
+
         # Clean Keys: per-frame keys -> sparse keys within the two tolerances.
         last = context.window_manager.operator_properties_last("anima.clean_keys")
         col = layout.column(align=True)
@@ -50,6 +79,15 @@ class ANIMA_PT_edit_motion(_AnimaPanel, bpy.types.Panel):
         col.prop(last, "blend_seconds")
         op = col.operator("anima.make_loop", icon="FILE_REFRESH")
         op.blend_seconds = last.blend_seconds
+
+
+def _range_text(scene) -> str:
+    if scene.use_preview_range:
+        return f"preview range {scene.frame_preview_start}-{scene.frame_preview_end}"
+    marked = sorted(m.frame for m in scene.timeline_markers if m.select)
+    if len(marked) == 2:
+        return f"markers {marked[0]}-{marked[1]}"
+    return "none (preview range or two markers)"
 
 
 CLASSES = [ANIMA_PT_edit_motion]

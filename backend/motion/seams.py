@@ -93,3 +93,50 @@ def blend_seams(new: Clip, kept: Clip, start: int, end: int,
         if tail and n > m + 1:
             _bridge(rots, root, end - m, end + 1)
     return Clip(rots, root, kept.fps, kept.skeleton, dict(new.meta))
+
+
+def match_anchors(rotations: np.ndarray, locations: np.ndarray, ref_rotations: np.ndarray,
+                  ref_locations: np.ndarray, edited: np.ndarray, anchors) -> tuple:
+    """Channel values on a rig after an edit: `ref_*` (the original, (T, K, 4) wxyz and
+    (T, K, 3)) on every frame that is not `edited` (T,) bool, and on the edited frames the new
+    values corrected so they meet the anchors: the differences ref - new at the anchor frames
+    (sorted frame indices, not edited) are interpolated (slerp / lerp) over the edited frames
+    between them and held beyond the first / last. So a retarget's round-trip error never
+    shows as a step at a seam or a key. Quaternion signs of the edited frames follow their
+    neighbours (the originals are never flipped)."""
+    edited = np.asarray(edited, dtype=bool)
+    anchors = np.unique(np.asarray([] if anchors is None else anchors, dtype=np.int64))
+    if edited[anchors].any():
+        raise ValueError("an anchor frame is also an edited frame")
+    rots = np.array(ref_rotations, dtype=np.float64)
+    locs = np.array(ref_locations, dtype=np.float64)
+    new_r = quat.normalize(np.asarray(rotations, dtype=np.float64))
+    frames = np.flatnonzero(edited)
+    if anchors.size == 0:                     # nothing to meet: the new values as they are
+        rots[frames] = new_r[frames]
+        locs[frames] = np.asarray(locations, dtype=np.float64)[frames]
+        return _follow_signs(rots, frames), locs
+    diff = quat.mul(quat.normalize(rots[anchors]), quat.conjugate(new_r[anchors]))
+    diff = quat.normalize(_hemi(diff))                                     # (A, K, 4)
+    dloc = locs[anchors] - np.asarray(locations, dtype=np.float64)[anchors]
+    right = np.clip(np.searchsorted(anchors, frames), 0, anchors.size - 1)
+    left = np.clip(np.searchsorted(anchors, frames) - 1, 0, anchors.size - 1)
+    lo, hi = anchors[left], anchors[right]
+    t = np.where(hi > lo, (frames - lo) / np.maximum(hi - lo, 1), 0.0)
+    t = np.where(frames > anchors[-1], 0.0, np.where(frames < anchors[0], 1.0, t))
+    K = rots.shape[1]
+    fix = quat.slerp(diff[left], diff[right], np.broadcast_to(t[:, None], (frames.size, K)))
+    out = quat.normalize(quat.mul(fix, new_r[frames]))
+    locs[frames] = np.asarray(locations, dtype=np.float64)[frames] + \
+        (1 - t)[:, None, None] * dloc[left] + t[:, None, None] * dloc[right]
+    rots[frames] = out
+    return _follow_signs(rots, frames), locs
+
+
+def _follow_signs(rots: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    T = rots.shape[0]
+    for f in frames:                          # short-way signs, continuing the neighbours
+        prev = rots[f - 1] if f > 0 else rots[f + 1] if f + 1 < T else rots[f]
+        flip = np.sum(rots[f] * prev, axis=-1) < 0
+        rots[f, flip] *= -1
+    return rots

@@ -2,6 +2,9 @@
 property and operator they reference must exist, in every state of the session."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 
 bpy = pytest.importorskip("bpy")
@@ -85,7 +88,8 @@ def test_panels_draw_in_every_state(make_armature, tmp_path):
     arm = make_armature()
     bpy.ops.anima.mapping_auto()
     log = _draw_all(ctx)
-    assert sum(1 for k, _ in log if k == "prop_search") == 23      # 22 joints + root bone
+    # 22 joints + root bone (Mapping) + the path object (Follow Path)
+    assert sum(1 for k, _ in log if k == "prop_search") == 24
 
     st = ctx.window_manager.anima
     st.busy, st.progress, st.state, st.status = True, 0.4, "READY", "Anima: walk 40%"
@@ -126,3 +130,19 @@ def test_generate_panel_shows_the_model_licence_and_variations(make_armature, tm
     log = _draw_all(ctx)
     assert ("label", "variation 3 (seed 12)") in log
     assert not any(k == "label" and t.startswith("score") for k, t in log)
+
+
+def test_edit_motion_panel_offers_every_edit(make_armature):
+    from anima.operators import retarget
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools"))
+    import retarget_accuracy as RA
+    arm = make_armature()
+    retarget.apply_clip_to_armature(arm, RA.library_clip("walk"), frame_start=1)
+    scene = bpy.context.scene
+    scene.use_preview_range, scene.frame_preview_start, scene.frame_preview_end = True, 10, 30
+    log = _draw_all(bpy.context)
+    for op in ("anima.inbetween", "anima.regenerate_range", "anima.continue_motion",
+               "anima.edit_body_part", "anima.clean_keys", "anima.retime", "anima.make_loop",
+               "anima.follow_path"):
+        assert ("operator", op) in log, op
+    assert ("label", "Frames: preview range 10-30") in log
