@@ -8,6 +8,9 @@
   text2motion  10 s clip from a prompt with the starter generator on the CPU (2 threads):
                text encoding + sampling + conversion to a clip, N runs -> p50_s, p95_s, and
                peak_mb (peak resident set size of the process, from getrusage)
+  editing      each edit of a 10 s / 30 fps clip (regenerate 2 s, continue 2 s, upper body,
+               in-between a 1 s gap without and with text), N rounds -> p50_s, p95_s and
+               <edit>_p50_s (backend/models/editing/bench.py)
 
 A bench is either a script run in its own process (a Path: the Blender side never enters the
 backend process) or a function run in-process ("module:function" returning a dict).
@@ -26,6 +29,7 @@ BENCHES: dict[str, Path | str] = {
     "retarget": REPO_ROOT / "tools" / "bench_retarget_blender.py",
     "apply_file": REPO_ROOT / "tools" / "bench_apply_file_blender.py",
     "text2motion": "backend.models.text2motion.sample:benchmark",
+    "editing": "backend.models.editing.bench:benchmark",
 }
 
 
