@@ -30,7 +30,7 @@ import numpy as np
 
 from .paths import user_data_dir
 
-TASKS = ("text2motion", "editing", "edits")
+TASKS = ("text2motion", "editing", "edits", "path")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -172,6 +172,9 @@ def run(args: argparse.Namespace) -> int:
     if args.task == "edits":         # seams of generator edits (models/editing/seam_eval.py)
         from .models.editing.seam_eval import run_eval as run_seams
         return run_seams(args)
+    if args.task == "path":          # path following (models/editing/path_eval.py)
+        from .models.editing.path_eval import run_eval as run_path
+        return run_path(args)
     from .data import t2m_dataset as T
     from .eval import metrics as M
 

@@ -71,6 +71,16 @@ def test_inbetween_meets_every_key_exactly(session, make_armature):
     old = _values(sparse, arm, key_frames)
     worst = max(np.abs(vals[k] - old[k]).max() for k in old if k in vals)
     assert worst < 1e-5, f"keys moved by {worst}"
+    # What the user sees: every bone's world pose at the keyed frames, old vs new version.
+    from anima.operators import keys, rig_motion
+    keys.assign_action(arm, sparse)
+    rot0, pos0 = rig_motion.evaluated_world_pose(arm, key_frames)
+    keys.assign_action(arm, new)
+    rot1, pos1 = rig_motion.evaluated_world_pose(arm, key_frames)
+    mm = 1000 * np.linalg.norm(pos1 - pos0, axis=-1).max()
+    deg = np.degrees(2 * np.arccos(np.clip(np.abs(np.sum(rot0 * rot1, -1)), 0, 1))).max()
+    print(f"keys on the rig after in-betweening: {mm:.4f} mm, {deg:.4f} deg")
+    assert mm <= 1.0 and deg <= 0.5
     # The fill differs from a straight interpolation somewhere (it was filled, not copied).
     mid = _values(new, arm, [40])
     assert any(abs(mid[k][0] - _values(sparse, arm, [40])[k][0]) > 1e-4 for k in mid)
