@@ -23,7 +23,7 @@ from ..backend.motion.wire import clip_to_wire
 from . import jobs, retarget, rig_motion, splice
 
 EDIT_LABELS = {"inbetween": "in-between", "regenerate": "regenerated", "continue": "continued",
-               "body_part": "body part"}
+               "body_part": "body part", "join": "join"}
 FRAME_TOLERANCE = 1e-3        # a key this close to a whole frame is on it
 
 
@@ -31,9 +31,11 @@ class EditPlan:
     """What an edit sends and how its answer lands: frames (T,) scene frames, edited (T,)
     bool, anchors (indices), bones (rig bone names or None), params (the job's)."""
 
-    def __init__(self, frames, edited, anchors, bones, params, label):
+    def __init__(self, frames, edited, anchors, bones, params, label, ref_from_new=None):
         self.frames, self.edited, self.anchors = frames, edited, anchors
         self.bones, self.params, self.label = bones, params, label
+        self.ref_from_new = ref_from_new    # (T,) bool: frames whose kept values are the new
+        #                                     motion's (the second clip of a join)
 
 
 def current_action(arm_obj):
@@ -121,7 +123,7 @@ def _key_anchors(arm_obj, action, frames, clip) -> np.ndarray:
 
 def plan_edit(arm_obj, edit: str, clip, action, *, start=None, end=None, seconds=None,
               parts=None, bones=None, text: str = "", seed: int = 0, model: str = "starter",
-              method: str = "auto") -> EditPlan:
+              method: str = "auto", join_with=None) -> EditPlan:
     """Check the request against the rig and its Action and build the job (ValueError)."""
     frames = np.arange(clip.num_frames, dtype=np.float64) + \
         round(rig_motion.action_frame_range(arm_obj)[0])
@@ -174,6 +176,17 @@ def plan_edit(arm_obj, edit: str, clip, action, *, start=None, end=None, seconds
         anchors = np.flatnonzero(~edited)
         params["parts"] = list(parts)
         label = " + ".join(p.replace("_", " ") for p in parts)
+    elif edit == "join":
+        second, gap = join_with
+        known = second["known"]
+        edited = np.ones(T, bool)
+        edited[known] = False
+        anchors = known
+        params.update(edit="inbetween", keys=[int(i) for i in known], method=method)
+        ref_from_new = np.zeros(T, bool)
+        ref_from_new[known[known > int(np.flatnonzero(edited)[0])]] = True
+        return EditPlan(frames, edited, anchors, None, params,
+                        f"+ {second['name']}", ref_from_new)
     else:
         raise ValueError(f"Unknown edit {edit!r}")
     return EditPlan(frames, edited, anchors, bones if edit == "body_part" else None, params,
@@ -233,12 +246,9 @@ def apply_edit(result: dict, target: str, action_name: str, plan: EditPlan, opti
     if plan.params.get("text"):
         info["anima_prompt"] = plan.params["text"]
     name = f"{action_name} ({plan.label})"[:60]
-    if len(plan.anchors):
-        new = splice.write_edit_version(obj, action, pose, plan.frames, plan.edited,
-                                        plan.anchors, plan.bones, name, info)
-    else:                    # a whole-clip body-part edit: nothing to meet
-        new = splice.write_edit_version(obj, action, pose, plan.frames, plan.edited, None,
-                                        plan.bones, name, info)
+    new = splice.write_edit_version(obj, action, pose, plan.frames, plan.edited,
+                                    plan.anchors, plan.bones, name, info,
+                                    ref_from_new=plan.ref_from_new)
     if plan.frames[-1] > scene.frame_end:
         scene.frame_end = int(plan.frames[-1])
     return new
@@ -254,6 +264,8 @@ def run_edit(arm_obj, edit: str, *, scene=None, options: dict | None = None,
     _check_idle(arm_obj)
     first, last = rig_motion.action_frame_range(arm_obj)
     clip = rig_motion.canonical_clip_from_armature(arm_obj, round(first), round(last), scene)
+    if edit == "join":
+        clip, kwargs = _joined(arm_obj, action, clip, scene, **kwargs)
     plan = plan_edit(arm_obj, edit, clip, action, **kwargs)
     options = dict(options or {"root_mode": "hips", "foot_ik": True})
     target, action_name, scene_name = arm_obj.name, action.name, scene.name
@@ -264,6 +276,42 @@ def run_edit(arm_obj, edit: str, *, scene=None, options: dict | None = None,
     return jobs.get_session().submit(
         "edit", plan.params, label=f"{EDIT_LABELS[edit]} on {target}", on_result=on_result,
         undo_message=f"Anima: {plan.label}", context=context, block=block)
+
+
+def _joined(arm_obj, action, clip, scene, *, other=None, gap_frames: int = 10, **kwargs):
+    """The active clip, a gap and the Action `other` (name) placed after it, for a join."""
+    import bpy
+    from ..backend.motion.join import join_with_gap
+    second = bpy.data.actions.get(other) if isinstance(other, str) else other
+    if second is None:
+        raise ValueError(f"No Action named {other!r} to join")
+    if second == action:
+        raise ValueError("Pick another Action to join: this one is the active Action")
+    owner = second.get("anima_armature")
+    if isinstance(owner, str) and owner != arm_obj.name and \
+            bpy.data.objects.get(owner) is not None:
+        raise ValueError(f"Action {second.name!r} belongs to armature {owner!r}, not "
+                         f"{arm_obj.name!r}")
+    anim = arm_obj.animation_data
+    slot = getattr(anim, "action_slot", None)
+    try:
+        from . import keys
+        anim.action = second
+        if keys.is_slotted(second) and len(second.slots) and hasattr(anim, "action_slot"):
+            anim.action_slot = next((s for s in second.slots
+                                     if s.identifier == "OB" + arm_obj.name), second.slots[0])
+        a, b = rig_motion.action_frame_range(arm_obj)
+        other_clip = rig_motion.canonical_clip_from_armature(arm_obj, round(a), round(b), scene)
+    finally:
+        anim.action = action
+        if slot is not None:
+            anim.action_slot = slot
+    try:
+        joined, known = join_with_gap(clip, other_clip, int(gap_frames))
+    except ValueError as e:
+        raise ValueError(f"Cannot join: {e}") from None
+    kwargs["join_with"] = ({"known": known, "name": second.name}, int(gap_frames))
+    return joined, kwargs
 
 
 PART_ITEMS = [(k, k.replace("_", " ").title(), f"Edit the {k.replace('_', ' ')}")

@@ -156,5 +156,35 @@ class ANIMA_OT_edit_body_part(_EditJob, bpy.types.Operator):
                            seed=self.seed, **kwargs)
 
 
-CLASSES = [ANIMA_OT_inbetween, ANIMA_OT_regenerate_range, ANIMA_OT_continue_motion,
+def _action_items(self, context):
+    obj = context.active_object if context else None
+    current = obj.animation_data.action if obj is not None and obj.animation_data else None
+    items = [(a.name, a.name, "") for a in bpy.data.actions
+             if a != current and a.get("anima_armature") in (None, getattr(obj, "name", None))]
+    _action_items.cache = items or [("", "(no other Action)", "")]
+    return _action_items.cache
+
+
+class ANIMA_OT_join_clips(_EditJob, bpy.types.Operator):
+    """Join another Action after the active armature's motion: it is placed where this one
+    ends and the gap between them is filled by in-betweening; writes a new Action version"""
+    bl_idname = "anima.join_clips"
+    bl_label = "Join Clips"
+
+    other: EnumProperty(name="Then", items=_action_items,
+                        description="The Action that plays after the active one")
+    gap_frames: IntProperty(name="Gap", default=10, min=1, max=600,
+                            description="Frames to fill between the two")
+    method: EnumProperty(name="Method", items=ANIMA_OT_inbetween.__annotations__["method"]
+                         .keywords["items"], default="auto")
+
+    def execute(self, context):
+        if not self.other:
+            self.report({"ERROR"}, "Pick the Action to join after this one")
+            return {"CANCELLED"}
+        return self.submit(context, "join", other=self.other, gap_frames=self.gap_frames,
+                           text=self.text, seed=self.seed, method=self.method)
+
+
+CLASSES = [ANIMA_OT_inbetween, ANIMA_OT_join_clips, ANIMA_OT_regenerate_range, ANIMA_OT_continue_motion,
            ANIMA_OT_edit_body_part]

@@ -17,7 +17,7 @@ import bpy
 import numpy as np
 from mathutils import Euler, Quaternion
 
-from ..backend.motion.seams import match_anchors
+from ..backend.motion.seams import follow_signs, match_anchors
 from . import keys
 
 _ROT_PATHS = ("rotation_quaternion", "rotation_euler", "rotation_axis_angle")
@@ -136,14 +136,15 @@ def _writer(action, arm_obj):
 
 
 def write_edit_version(arm_obj, action, pose, frames, edited, anchors, bones,
-                       name: str, info: dict):
+                       name: str, info: dict, ref_from_new=None):
     """The new Action `name` (returned, made active; the original keeps a fake user).
 
     pose: the edited motion on the rig (retarget.rig_pose_for_clip) with one pose per frame of
     `frames` (T,) (scene frames, whole numbers); edited (T,) bool: frames whose values change;
     anchors: indices into frames where the original must be met exactly; bones: names of the
-    bones that may change (None: every bone the pose keys). Raises ValueError; then nothing
-    has changed."""
+    bones that may change (None: every bone the pose keys); ref_from_new (T,) bool: kept
+    frames whose values are the new motion's rather than the original's (a joined clip).
+    Raises ValueError; then nothing has changed."""
     names = list(pose.bone_names)
     rot_keyed = np.asarray(pose.rot_keyed, bool)
     loc_keyed = np.asarray(pose.loc_keyed, bool)
@@ -154,9 +155,16 @@ def write_edit_version(arm_obj, action, pose, frames, edited, anchors, bones,
     sub = [names[k] for k in chosen]
     frames = np.asarray(frames, dtype=np.float64)
     ref_rot, ref_loc = read_channels(arm_obj, action, sub, frames)
+    if ref_from_new is not None and np.any(ref_from_new):
+        ref_rot[ref_from_new] = np.asarray(pose.rotations)[:, chosen][ref_from_new]
+        ref_loc[ref_from_new] = np.asarray(pose.locations)[:, chosen][ref_from_new]
     rot, loc = match_anchors(np.asarray(pose.rotations)[:, chosen],
                              np.asarray(pose.locations)[:, chosen], ref_rot, ref_loc,
                              edited, anchors)
+    convert = np.asarray(edited, bool).copy()        # frames whose values are new
+    if ref_from_new is not None and np.any(ref_from_new):
+        convert |= ref_from_new
+        rot = follow_signs(rot, np.flatnonzero(ref_from_new))
     curves = bone_curves(action, arm_obj)
     new = action.copy()
     try:
@@ -174,7 +182,7 @@ def write_edit_version(arm_obj, action, pose, frames, edited, anchors, bones,
                     fixed = np.stack([_evaluate(chans[i], frames) if i in chans else
                                       np.full(len(frames), pb.rotation_euler[i])
                                       for i in range(3)], -1)
-                    values = _to_euler(rot[:, j], pb.rotation_mode, fixed, edited)
+                    values = _to_euler(rot[:, j], pb.rotation_mode, fixed, convert)
                     path = "rotation_euler"
                     euler_bones.append(bone)
                 else:

@@ -37,6 +37,15 @@ class ANIMA_PT_edit_motion(_AnimaPanel, bpy.types.Panel):
         col.prop(last, "method", text="")
         op = col.operator("anima.inbetween", icon="IPO_EASE_IN_OUT")
         op.mode, op.method, op.text = last.mode, last.method, last.text
+        last = context.window_manager.operator_properties_last("anima.join_clips")
+        col = box.column(align=True)
+        row = col.row(align=True)
+        row.prop(last, "other", text="")
+        row.prop(last, "gap_frames", text="Gap")
+        op = col.operator("anima.join_clips", icon="LINKED")
+        op.gap_frames, op.text = last.gap_frames, last.text
+        if last.other:
+            op.other = last.other
         last = context.window_manager.operator_properties_last("anima.regenerate_range")
         col = box.column(align=True)
         col.prop(last, "text", text="")

@@ -115,7 +115,7 @@ def match_anchors(rotations: np.ndarray, locations: np.ndarray, ref_rotations: n
     if anchors.size == 0:                     # nothing to meet: the new values as they are
         rots[frames] = new_r[frames]
         locs[frames] = np.asarray(locations, dtype=np.float64)[frames]
-        return _follow_signs(rots, frames), locs
+        return follow_signs(rots, frames), locs
     diff = quat.mul(quat.normalize(rots[anchors]), quat.conjugate(new_r[anchors]))
     diff = quat.normalize(_hemi(diff))                                     # (A, K, 4)
     dloc = locs[anchors] - np.asarray(locations, dtype=np.float64)[anchors]
@@ -130,10 +130,12 @@ def match_anchors(rotations: np.ndarray, locations: np.ndarray, ref_rotations: n
     locs[frames] = np.asarray(locations, dtype=np.float64)[frames] + \
         (1 - t)[:, None, None] * dloc[left] + t[:, None, None] * dloc[right]
     rots[frames] = out
-    return _follow_signs(rots, frames), locs
+    return follow_signs(rots, frames), locs
 
 
-def _follow_signs(rots: np.ndarray, frames: np.ndarray) -> np.ndarray:
+def follow_signs(rots: np.ndarray, frames: np.ndarray) -> np.ndarray:
+    """Flip (in place, and return) the quaternions (T, K, 4) of `frames` (sorted) to the
+    hemisphere of the frame before each (the one after for frame 0)."""
     T = rots.shape[0]
     for f in frames:                          # short-way signs, continuing the neighbours
         prev = rots[f - 1] if f > 0 else rots[f + 1] if f + 1 < T else rots[f]

@@ -182,3 +182,30 @@ def test_operators_take_the_preview_range_or_markers(session, make_armature):
     assert arm.animation_data.action["anima_version_of"] == new.name
     bpy.ops.ed.undo_push(message="before")
     assert bpy.ops.anima.continue_motion(seconds=0.5, text="walks") == {"FINISHED"}
+
+
+def test_join_two_clips_fills_the_gap(session, make_armature):
+    from anima.operators import edit_motion, keys, retarget
+    arm, walk = _rig_with(make_armature)
+    scene = bpy.context.scene
+    run = retarget.apply_clip_to_armature(arm, RA.library_clip("run", seconds=2.0),
+                                          frame_start=1, scene=scene)
+    keys.assign_action(arm, walk)
+    n_walk = int(walk.frame_range[1])
+    frames = list(range(1, n_walk + 1))
+    before = _values(walk, arm, frames)
+    rec = edit_motion.run_edit(arm, "join", other=run.name, gap_frames=15)
+    assert not rec.error, rec.error
+    joined = arm.animation_data.action
+    assert joined["anima_version_of"] == walk.name
+    n_run = int(run.frame_range[1])
+    assert joined.frame_range[1] == pytest.approx(n_walk + 15 + n_run, abs=1)
+    after = _values(joined, arm, frames)
+    assert all(np.array_equal(after[k], v) for k, v in before.items())   # the walk as it was
+    # The hips travel on through the gap (no snap back to where the run was recorded).
+    from anima.operators import rig_motion
+    _rot, pos = rig_motion.evaluated_world_pose(arm, [n_walk, n_walk + 8, n_walk + 16])
+    hips = pos[:, 0, :2]
+    assert np.linalg.norm(hips[2] - hips[0]) < 2.5
+    with pytest.raises(ValueError, match="No Action named"):
+        edit_motion.run_edit(arm, "join", other="nope", gap_frames=5)
