@@ -25,6 +25,13 @@ def scene_range(scene) -> tuple[int, int] | None:
     return None
 
 
+METHOD_ITEMS = [
+    ("auto", "Automatic", "The generator when there is text, else the learned in-betweener"),
+    ("learned", "Learned", "The in-betweening network"),
+    ("slerp", "Interpolate", "Plain rotation interpolation (the baseline)"),
+    ("generator", "Generator", "The text-to-motion generator (steered by the text)")]
+
+
 class _EditJob:
     bl_options = {"REGISTER"}
 
@@ -83,13 +90,7 @@ class ANIMA_OT_inbetween(_EditJob, bpy.types.Operator):
         ("RANGE", "Frame Range", "Re-make the frames of the preview range (or between two "
                                  "selected markers) from the frames around them")],
         default="KEYS")
-    method: EnumProperty(name="Method", items=[
-        ("auto", "Automatic", "The generator when there is text, else the learned "
-                              "in-betweener"),
-        ("learned", "Learned", "The in-betweening network"),
-        ("slerp", "Interpolate", "Plain rotation interpolation (the baseline)"),
-        ("generator", "Generator", "The text-to-motion generator (steered by the text)")],
-        default="auto")
+    method: EnumProperty(name="Method", items=METHOD_ITEMS, default="auto")
 
     def execute(self, context):
         try:
@@ -175,8 +176,7 @@ class ANIMA_OT_join_clips(_EditJob, bpy.types.Operator):
                         description="The Action that plays after the active one")
     gap_frames: IntProperty(name="Gap", default=10, min=1, max=600,
                             description="Frames to fill between the two")
-    method: EnumProperty(name="Method", items=ANIMA_OT_inbetween.__annotations__["method"]
-                         .keywords["items"], default="auto")
+    method: EnumProperty(name="Method", items=METHOD_ITEMS, default="auto")
 
     def execute(self, context):
         if not self.other:
