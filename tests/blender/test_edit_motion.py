@@ -209,3 +209,24 @@ def test_join_two_clips_fills_the_gap(session, make_armature):
     assert np.linalg.norm(hips[2] - hips[0]) < 2.5
     with pytest.raises(ValueError, match="No Action named"):
         edit_motion.run_edit(arm, "join", other="nope", gap_frames=5)
+
+
+def test_keys_on_unmapped_bones_or_a_busy_session_are_refused(session, make_armature):
+    from anima.operators import edit_motion, jobs
+    arm, walk = _rig_with(make_armature, rig="mixamo")
+    _sparse_keys(arm, walk, [1, 20, 40])
+    arm.pose.bones["mixamorig:LeftHandIndex1"].rotation_mode = "QUATERNION"
+    path = 'pose.bones["mixamorig:LeftHandIndex1"].rotation_quaternion'
+    arm.keyframe_insert(path, index=0, frame=20)       # a key the mapping cannot carry
+    state = _state()
+    with pytest.raises(ValueError, match="mapping does not know: mixamorig:LeftHandIndex1"):
+        edit_motion.run_edit(arm, "inbetween")
+    assert _state() == state
+    s = jobs.get_session()
+    s.pending = jobs.JobRecord("generate", {}, label="a person waves")
+    try:
+        with pytest.raises(ValueError, match="still working on a job .a person waves."):
+            edit_motion.run_edit(arm, "continue", seconds=1.0)
+    finally:
+        s.pending = None
+    assert _state() == state
