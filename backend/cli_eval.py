@@ -46,6 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--length", choices=("data", "predict"), default="data",
                         help="generated length: the real item's (data) or the model's choice")
     parser.add_argument("--real-only", action="store_true", help="only the real reference row")
+    parser.add_argument("--prompts", type=Path, default=None,
+                        help="text2motion: score the generator on an independent prompt set "
+                             "folder (e.g. tests/data/prompts; backend/eval/prompt_eval.py)")
     parser.add_argument("--recognizer", type=Path, default=None,
                         help="recognizer checkpoint to use (default: cached per dataset)")
     parser.add_argument("--retrain", action="store_true", help="retrain the cached recognizer")
@@ -212,6 +215,10 @@ def run(args: argparse.Namespace) -> int:
     except Exception as e:
         print(f"error: recognizer: {e}")
         return 2
+
+    if args.prompts is not None:      # the independent prompt set (eval/prompt_eval.py)
+        from .eval import prompt_eval
+        return prompt_eval.run(args, ds, rec)
 
     # ---------------------------------------------------------------- the test items
     test = ds.filter(split=args.split)

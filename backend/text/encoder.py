@@ -37,12 +37,12 @@ def clean_prompt(text) -> str:
 
 
 def is_probably_english(text: str) -> bool:
-    """Cheap check used to warn (not refuse) when a prompt is mostly non-Latin script."""
-    letters = [ch for ch in text if ch.isalpha()]
-    if not letters:
-        return False
-    latin = sum(1 for ch in letters if ord(ch) < 0x250)
-    return latin / len(letters) > 0.6
+    """Cheap check used to warn (not refuse) when a prompt is not English: non-Latin script,
+    or French/Spanish/German/Italian/Portuguese/Dutch function words (backend/text/language.py).
+    False when the text has no letters."""
+    from .language import detect_language
+
+    return detect_language(text) == "en"
 
 
 class TextEncoder:

@@ -23,7 +23,6 @@ require_packages("text-to-motion", TEXT_ENCODER_PACKAGES)
 
 from ...jobs import JobContext, JobError, param, prompt_param, register, seconds_param
 from ...protocol import ARTIFACTS_KEY, ErrorCode
-from ...text.encoder import is_probably_english
 from .config import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_SECONDS, SHIPPED
 
 MAX_VARIATIONS = 8
@@ -54,10 +53,12 @@ def check_params(params: dict) -> dict:
 def generate_job(params: dict, ctx: JobContext) -> dict:
     p = check_params(params)
     prompt = p["prompt"]
-    warnings = []
-    if not is_probably_english(prompt):
-        warnings.append("the prompt does not look English; the model was trained on English "
-                        "captions, so the motion may not match it")
+    # What the model can and cannot do with this prompt: unknown actions (with the nearest it
+    # knows), another language, numbers, contradictions ... (backend/text/known.py).
+    from ...text.known import check_prompt
+    ctx.progress(0.02, "reading the prompt")
+    prompt_report = check_prompt(prompt, p["model"])
+    warnings = [w for w in prompt_report.warnings() if not w.startswith("no model card")]
     ctx.progress(0.05, f"loading the {p['model']} model")
     from .sample import CheckpointError, load_generator   # torch: imported when first used
 
@@ -95,4 +96,5 @@ def generate_job(params: dict, ctx: JobContext) -> dict:
                   "commercial_ok": gen.commercial_ok, "steps": gen.meta.get("steps"),
                   "code_version": gen.meta.get("code_version")}
     return {"clips": clips, "selected": 0, "prompt": prompt, "seeds": seeds,
+            "prompt_report": prompt_report.to_dict(),
             "model": model_info, "warnings": warnings, ARTIFACTS_KEY: artifacts}

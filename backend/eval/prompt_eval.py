@@ -1,0 +1,109 @@
+"""`python -m backend eval text2motion --prompts tests/data/prompts`: the generator on the
+independent prompt test set (``backend/eval/prompt_set.py``; written without looking at the
+training captions, never trained or tuned on).
+
+For every prompt of ``single.jsonl`` one clip is generated (length from the model's own
+predictor, seed = the prompt's index) and the action/style recogniser (trained on real train
+motion, ``cli_eval.get_recognizer``) names its action and style. The real reference is the
+same recogniser on the dataset's real test-split clips of the same labels: for each prompt,
+the real accuracy of its label, averaged over the prompts (so both sides weigh labels alike).
+
+* ``acc_ratio`` = generated action accuracy / real accuracy on the same labels;
+* ``style_ratio`` likewise over the prompts that name a style the recogniser knows;
+* ``skate`` / ``jerk`` of the generated clips, beside ``skate_real`` / ``jerk_real`` of the
+  real test clips.
+
+Labels: the set's "dance" is any of the data's dance labels (dance, dance-long, dance-short);
+other names match the dataset's labels as they are. Prompts whose label the recogniser does
+not know are counted apart (``unscored``).
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+ALIASES = {"dance": ("dance", "dance-long", "dance-short")}
+
+
+def _labels(rec, kind: str, label) -> tuple[str, ...]:
+    if label is None:
+        return ()
+    return tuple(x for x in ALIASES.get(label, (label,)) if rec.known(kind, x))
+
+
+def _real_accuracy(rec, items, kind: str) -> dict[str, float]:
+    """Real test clips' recognition accuracy per label of `kind` (aliases pooled)."""
+    pred = rec.predict([it.features for it in items])[kind]
+    truth = [it.labels.get(kind) for it in items]
+    out = {}
+    for label in set(t for t in truth if t is not None):
+        idx = [i for i, t in enumerate(truth) if t == label]
+        out[label] = float(np.mean([pred[i] == label for i in idx]))
+    return out
+
+
+def evaluate(gen, rec, test_items, prompts, seed: int = 0, generate=None, log=print) -> dict:
+    """Figures of the module doc. `generate(prompt, seed) -> features (T, 263)` defaults to
+    the plain generator with its predicted length, cleaned as the add-on gets it."""
+    from ..motion.cleanup import clean_features
+    from . import metrics as M
+
+    if generate is None:
+        def generate(prompt, s):
+            return clean_features(gen.generate([prompt], [None], [s])[0])
+    real_acc = {k: _real_accuracy(rec, test_items, k) for k in rec.vocab}
+    feats, t0 = [], time.perf_counter()
+    for i, p in enumerate(prompts):
+        feats.append(np.asarray(generate(p["prompt"], seed + i), np.float32))
+        if (i + 1) % 50 == 0:
+            log(f"generated {i + 1}/{len(prompts)} ({time.perf_counter() - t0:.0f} s)")
+    pred = rec.predict(feats)
+    res: dict = {"prompts": len(prompts), "gen_seconds": time.perf_counter() - t0}
+    for kind, field in (("action", "action"), ("style", "style")):
+        if kind not in rec.vocab:
+            continue
+        hits, refs, unscored, per_tag = [], [], 0, {}
+        for p, guess in zip(prompts, pred[kind]):
+            labels = _labels(rec, kind, p.get(field))
+            if not labels:
+                unscored += p.get(field) is not None
+                continue
+            hit = guess in labels
+            hits.append(hit)
+            refs.append(max(real_acc[kind].get(x, 0.0) for x in labels))
+            for tag in p.get("tags", []):
+                per_tag.setdefault(tag, []).append(hit)
+        gen_acc = float(np.mean(hits)) if hits else float("nan")
+        real = float(np.mean(refs)) if refs else float("nan")
+        key = "acc" if kind == "action" else "style"
+        res[f"gen_{key}"] = gen_acc
+        res[f"real_{key}"] = real
+        res[f"{key}_ratio"] = gen_acc / real if refs and real > 0 else float("nan")
+        res[f"{key}_scored"] = len(hits)
+        res[f"{key}_unscored"] = unscored
+        for tag, v in sorted(per_tag.items()):
+            res[f"{key}_{tag}"] = float(np.mean(v))
+    phys = M.physical_metrics(feats)
+    real_phys = M.physical_metrics([it.features for it in test_items])
+    res.update({"skate": phys["skate"], "jerk": phys["jerk"], "skate_real": real_phys["skate"],
+                "jerk_real": real_phys["jerk"]})
+    return res
+
+
+def run(args, ds, rec) -> int:
+    """The --prompts branch of `eval text2motion` (dataset and recogniser already loaded)."""
+    from ..models.text2motion.sample import load_generator
+    from .prompt_set import load_prompt_set
+    gen = load_generator(args.checkpoint or "starter")
+    prompts = load_prompt_set("single", directory=args.prompts)
+    if args.samples:
+        prompts = prompts[:args.samples]
+    test_items = list(ds.filter(split="test").items)
+    res = evaluate(gen, rec, test_items, prompts, seed=args.seed)
+    head = ("acc_ratio", "style_ratio", "skate", "jerk")
+    rest = {k: v for k, v in res.items() if k not in head}
+    print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                   for k, v in rest.items()))
+    print(" ".join(f"{k}={res.get(k, float('nan')):.4f}" for k in head))
+    return 0

@@ -1,0 +1,181 @@
+"""What each text-to-motion model knows: the actions and styles of its training data, each with
+a short description and a few example phrasings. One place, used by the prompt checker
+(`backend/text/known.py`) and shown by the add-on as suggestions.
+
+Which model knows what is derived from the training sources recorded in its model card
+(`assets/models/text2motion_<name>.md`, table "Training data"): every source brings the labels
+listed in ``SOURCE_ACTIONS`` / ``SOURCE_STYLES`` (how the dataset builder labels them:
+``backend/data/t2m_dataset.py`` and ``backend/data/sources.py``; tests/test_known.py checks the
+two agree). Standard library only.
+
+``catalogue(model) -> dict`` (JSON-able): {"model", "sources", "actions": [{"name",
+"description", "examples"}], "styles": [...same...]}.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+MODEL_DIR = Path(__file__).resolve().parents[2] / "assets" / "models"
+
+# action -> (description, example phrasings: third person, each a whole short prompt)
+ACTIONS: dict[str, tuple[str, list[str]]] = {
+    "walk": ("walking forward at an ordinary pace",
+             ["a person walks forward", "someone strolls ahead", "a man takes a few steps",
+              "a woman walks around", "a soldier marches", "someone sneaks forward, crouching",
+              "a zombie shuffles along", "a tough guy swaggers along"]),
+    "run": ("running or jogging", ["a person runs forward", "someone jogs along",
+                                   "a man runs ahead", "a runner jogs at an easy pace"]),
+    "dash": ("sprinting at full speed", ["a person sprints forward", "someone dashes ahead",
+                                         "a man runs as fast as he can"]),
+    "walk-back": ("walking backwards without turning", ["a person walks backwards",
+                  "someone steps back a few times", "a man backs away"]),
+    "walk-left": ("walking diagonally to the left", ["a person walks to the left",
+                  "someone walks forward and to the left", "a man heads off to the left"]),
+    "walk-right": ("walking diagonally to the right", ["a person walks to the right",
+                   "someone walks forward and to the right", "a man heads off to the right"]),
+    "walk-turn-left": ("walking, then turning left", ["a person walks and turns left",
+                       "someone turns to the left while walking"]),
+    "walk-turn-right": ("walking, then turning right", ["a person walks and turns right",
+                        "someone turns to the right while walking"]),
+    "bow": ("bowing from the waist", ["a person bows", "someone bows politely",
+                                      "a man bends forward at the waist to greet"]),
+    "bye": ("waving goodbye with one hand", ["a person waves goodbye",
+                                             "someone says goodbye with one hand"]),
+    "byebye": ("waving goodbye with both hands held high", ["a person waves goodbye with both "
+               "hands", "someone waves both arms to say bye"]),
+    "guide": ("showing the way with an open hand", ["a person shows the way with the hand",
+              "someone points the way", "a guide gestures in a direction"]),
+    "respond": ("raising the left hand to answer", ["a person raises a hand to answer",
+                "someone puts a hand up to reply"]),
+    "call": ("calling someone over, leaning forward", ["a person calls out to someone",
+             "someone calls a friend over", "a man shouts and beckons"]),
+    "punch": ("punching, boxing", ["a person punches", "someone throws punches",
+                                   "a boxer jabs with the fists"]),
+    "kick": ("kicking with one leg", ["a person kicks", "someone does a high kick",
+                                      "a fighter kicks out with the leg"]),
+    "slash": ("a two-handed sword cut", ["a person slashes with a sword",
+              "someone cuts down with a blade held in both hands"]),
+    "dance": ("dancing", ["a person dances", "someone dances to music",
+                          "a dancer moves to the rhythm", "a woman does a little dance"]),
+    "wave-both-hands": ("waving both hands", ["a person waves both hands",
+                        "someone waves with both arms"]),
+    "wave-left-hand": ("waving the left hand", ["a person waves the left hand",
+                       "someone waves with the left hand"]),
+    "wave-right-hand": ("waving the right hand", ["a person waves the right hand",
+                        "someone waves hello with the right hand"]),
+    "raise-up-both-hands": ("raising both hands", ["a person raises both hands",
+                            "someone puts both arms up in the air"]),
+    "raise-up-left-hand": ("raising the left hand", ["a person raises the left hand",
+                           "someone lifts the left arm"]),
+    "raise-up-right-hand": ("raising the right hand", ["a person raises the right hand",
+                            "someone lifts the right arm"]),
+    "jump": ("jumping, hopping", ["a person jumps", "someone jumps forward",
+                                  "a man hops up and down", "a kid leaps into the air"]),
+    "dribble": ("dribbling a basketball", ["a person dribbles a basketball",
+                "someone plays basketball, bouncing the ball"]),
+    "karate": ("karate forms and blocks", ["a person does karate",
+               "someone practises a karate kata", "a martial artist blocks and strikes"]),
+    "swordplay": ("fencing or sword fighting", ["a person fights with a sword",
+                  "someone fences", "a knight swings a sword"]),
+    "flip": ("a backflip or side flip", ["a person does a backflip",
+             "someone flips over backwards", "an acrobat does a somersault in the air"]),
+    "cartwheel": ("a cartwheel", ["a person does a cartwheel",
+                  "someone turns a cartwheel"]),
+    "crawl": ("crawling on hands and knees", ["a person crawls on all fours",
+              "someone crawls along the floor", "a baby crawls forward"]),
+    "get-up": ("getting up from lying on the ground", ["a person gets up from the floor",
+               "someone stands up after lying on the ground", "a man rises from the ground"]),
+    "roll": ("a forward roll on the ground", ["a person does a forward roll",
+             "someone rolls over on the ground", "a gymnast tumbles forward"]),
+    "spin": ("spinning around on the spot", ["a person spins around",
+             "someone twirls in place", "a dancer pirouettes"]),
+}
+
+# style -> (description, example words or phrasings as they appear in prompts)
+STYLES: dict[str, tuple[str, list[str]]] = {
+    "normal": ("neutral, no particular manner", ["normally", "casually"]),
+    "happy": ("cheerful", ["happily", "a happy person", "cheerfully", "joyfully"]),
+    "sad": ("sad, dejected", ["sadly", "a sad person", "gloomily", "dejected"]),
+    "angry": ("angry", ["angrily", "an angry person", "furiously"]),
+    "proud": ("proud, chest out", ["proudly", "a proud person", "haughtily"]),
+    "not-confident": ("timid, hesitant", ["timidly", "hesitantly", "a shy person"]),
+    "masculine": ("masculine, macho", ["in a masculine way", "a manly person", "macho"]),
+    "feminine": ("feminine, graceful", ["in a feminine way", "daintily", "gracefully"]),
+    "childish": ("like a child", ["like a child", "a child", "a little kid", "childishly"]),
+    "elderly": ("like an old person", ["an elderly person", "an old man", "a grandpa",
+                                       "stiffly with age"]),
+    "exhausted": ("tired, worn out", ["exhausted", "tiredly", "wearily", "a tired person"]),
+    "active": ("energetic, lively", ["energetically", "a lively person", "full of energy"]),
+    "musical": ("theatrical, as in a musical", ["theatrically", "like in a musical",
+                                                "rhythmically"]),
+    "giant": ("heavy and lumbering like a giant", ["like a giant", "lumbering", "heavily"]),
+    "chimpira": ("swaggering like a street punk (Japanese 'chimpira')",
+                 ["like a street punk", "with a thuggish swagger", "a young thug"]),
+    "youthful": ("young and lively", ["youthfully", "a youthful person", "a teenager"]),
+}
+
+# What each training source brings (labels as the dataset builder assigns them).
+_BANDAI_ACTIONS = ("walk", "run", "dash", "walk-back", "walk-left", "walk-right",
+                   "walk-turn-left", "walk-turn-right", "bow", "bye", "byebye", "guide",
+                   "respond", "call", "punch", "kick", "slash", "dance", "wave-both-hands",
+                   "wave-left-hand", "wave-right-hand", "raise-up-both-hands",
+                   "raise-up-left-hand", "raise-up-right-hand")
+SOURCE_ACTIONS: dict[str, tuple[str, ...]] = {
+    "bandai": _BANDAI_ACTIONS,
+    "cmu": ("dance", "dribble", "kick", "punch", "karate", "swordplay", "jump", "run", "walk"),
+    "deepmimic": ("flip", "cartwheel", "crawl", "dance", "get-up", "kick", "punch", "roll",
+                  "spin", "run", "jump", "walk"),
+}
+SOURCE_STYLES: dict[str, tuple[str, ...]] = {"bandai": tuple(STYLES), "cmu": (),
+                                             "deepmimic": ()}
+
+
+class CatalogueError(ValueError):
+    """A model whose training data cannot be found, with a message meant for the user."""
+
+
+def model_card_path(model: str) -> Path:
+    """The model card of a shipped name ("starter", "clean") or of a checkpoint path (the
+    `.md` next to the `.pt`)."""
+    if model.endswith(".pt"):
+        return Path(model).with_suffix(".md")
+    return MODEL_DIR / f"text2motion_{model}.md"
+
+
+def model_sources(model: str) -> tuple[str, ...]:
+    """Training sources of a model, read from its card's "Training data" table.
+    Raises CatalogueError when the card is missing or lists no source."""
+    path = model_card_path(model)
+    if not path.is_file():
+        raise CatalogueError(f"no model card for model {model!r} (looked for {path}); "
+                             f"cannot tell which actions it knows")
+    text = path.read_text(encoding="utf-8")
+    section = text.split("## Training data", 1)[-1].split("\n## ", 1)[0]
+    sources = []
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) >= 2 and re.fullmatch(r"[a-z][a-z0-9_-]*", cells[0]) and cells[0] != "source":
+            sources.append(cells[0])
+    if not sources:
+        raise CatalogueError(f"the model card {path} lists no training source")
+    return tuple(sources)
+
+
+def model_labels(model: str) -> tuple[list[str], list[str], tuple[str, ...]]:
+    """(actions, styles, sources) a model was trained on, in catalogue order. Sources this
+    file does not know bring nothing (their labels are not in the catalogue)."""
+    sources = model_sources(model)
+    actions = {a for s in sources for a in SOURCE_ACTIONS.get(s, ())}
+    styles = {st for s in sources for st in SOURCE_STYLES.get(s, ())}
+    return ([a for a in ACTIONS if a in actions], [s for s in STYLES if s in styles], sources)
+
+
+def catalogue(model: str = "starter") -> dict:
+    """JSON-able catalogue of what `model` knows, for the add-on's suggestions."""
+    actions, styles, sources = model_labels(model)
+    return {"model": model, "sources": list(sources),
+            "actions": [{"name": a, "description": ACTIONS[a][0],
+                         "examples": list(ACTIONS[a][1])} for a in actions],
+            "styles": [{"name": s, "description": STYLES[s][0],
+                        "examples": list(STYLES[s][1])} for s in styles]}

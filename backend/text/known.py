@@ -1,0 +1,379 @@
+"""Does a model know what a prompt asks for? ``check_prompt(prompt, model) -> PromptReport``.
+
+Offline. The prompt is cut into clauses ("walks, then waves" -> two); each clause that names a
+motion is compared (MiniLM cosine, ``TextEncoder``) with the example phrasings of every action
+in the catalogue (`backend/text/catalogue.py`) and with phrasings of motions that are NOT in
+the data (``UNKNOWN_MOTIONS``); a lexicon of those motion verbs is the second signal. A clause
+is unknown when the lexicon matches it, when it is nearer an unknown motion than any known one,
+or when its best known match scores below ``KNOWN_THRESHOLD``; an action known to the
+catalogue but not to the chosen model (e.g. "bow" for "clean") is unknown too.
+Thresholds were set on the dev set ``tests/data/prompts_dev/dev.jsonl`` (see tests/test_known.py).
+
+Also returns notes for bad input: empty, emoji, only a style, only stop words, too many actions,
+contradictions, numbers with units; and a language warning (backend/text/language.py).
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .catalogue import ACTIONS, CatalogueError, catalogue, model_labels
+from .encoder import PromptError, clean_prompt
+from .language import language_warning
+
+__all__ = ["PromptReport", "check_prompt", "catalogue", "split_clauses"]
+
+KNOWN_THRESHOLD = 0.45     # best cosine to a known example below this: unknown (dev set)
+UNKNOWN_MARGIN = 0.0       # nearer an unknown motion by more than this: unknown (dev set)
+MAX_ACTIONS = 5            # clauses with a motion beyond which the prompt is too busy
+NEAREST_K = 3
+
+# Motions that are not in the training data: (regex on the lower-cased clause, name, phrasing
+# for the encoder). The regexes leave out the uses the data does have ("throws a punch",
+# "gets up from lying down", "sits up and rises": get-up).
+UNKNOWN_MOTIONS = [
+    (r"\bswim(s|ming)?\b|\bswam\b", "swim", "a person swims"),
+    (r"\bclimb(s|ing|ed)?\b", "climb", "a person climbs a ladder"),
+    (r"\bjuggl(e|es|ing|ed)\b", "juggle", "a person juggles balls"),
+    (r"\bdriv(e|es|ing)\b|\bdrove\b", "drive", "a person drives a car"),
+    (r"\btyp(e|es|ing)\b(?! of)", "type", "a person types on a keyboard"),
+    (r"\bski(s|ing|es)?\b|\bsnowboard", "ski", "a person skis down a slope"),
+    (r"\bpush[- ]?ups?\b|\bsit[- ]?ups?\b|\bsquats?\b|\blunges?\b|\bburpees?\b|\bplank",
+     "exercise", "a person does push-ups"),
+    (r"\b(sit|sits|sitting|sat)\b", "sit", "a person sits down on a chair"),
+    (r"\b(lie|lies|lying|lay|lays)\b(?=.*\b(down|on|in|bed|floor|ground)\b)", "lie down",
+     "a person lies down"),
+    (r"\beat(s|ing)?\b|\bate\b", "eat", "a person eats"),
+    (r"\bdrink(s|ing)?\b|\bdrank\b|\bsips?\b", "drink", "a person drinks from a cup"),
+    (r"\bthrow(s|ing|n)?\b(?! (a |some )?(punch|kick|jab|hook|uppercut))|\bthrew\b(?! (a )?punch)",
+     "throw", "a person throws a ball"),
+    (r"\bcatch(es|ing)?\b|\bcaught\b", "catch", "a person catches a ball"),
+    (r"\bpick(s|ing|ed)? (up|\w+ up)\b", "pick up", "a person picks up a box"),
+    (r"\bcarr(y|ies|ying|ied)\b", "carry", "a person carries a box"),
+    (r"\bpush(es|ing|ed)?\b(?![- ]?ups?)", "push", "a person pushes a cart"),
+    (r"\bpull(s|ing|ed)?\b", "pull", "a person pulls a rope"),
+    (r"\bopen(s|ing|ed)\b(?! (hand|palm|arms))|\bopen (a|the|his|her|their) (?!hand|palm|arm)",
+     "open", "a person opens a door"),
+    (r"\bclos(e|es|ing|ed)\b (a|the|his|her)\b", "close", "a person closes a door"),
+    (r"\b(play|plays|playing) (the )?(guitar|piano|violin|drums)", "play an instrument",
+     "a person plays the guitar"),
+    (r"\b(skip|skips|skipping) rope|\bjump(s|ing)? rope", "skip rope", "a person skips rope"),
+    (r"\bskat(e|es|ing)\b", "skate", "a person skates"),
+    (r"\bride(s)?\b|\briding\b|\brode\b|\bcycl(e|es|ing)\b", "ride", "a person rides a bike"),
+    (r"\bsleep(s|ing)?\b|\bslept\b", "sleep", "a person sleeps"),
+    (r"\bkneel(s|ing)?\b|\bknelt\b", "kneel", "a person kneels down"),
+    (r"\bsweep(s|ing)?\b|\bmop(s|ping)?\b|\bvacuum", "clean", "a person sweeps the floor"),
+    (r"\b(write|writes|writing|wrote)\b", "write", "a person writes"),
+    (r"\bshoot(s|ing)?\b|\bfires? (a|the) (gun|bow|rifle)", "shoot", "a person shoots a gun"),
+    (r"\bhug(s|ging|ged)?\b", "hug", "a person hugs someone"),
+    (r"\bsurf(s|ing)?\b", "surf", "a person surfs"),
+    (r"\bgolf\b|\bswings? (a|the) (golf club|bat|racket)", "swing a club",
+     "a person swings a golf club"),
+    (r"\bserves?\b.*\b(tennis|ball)\b|\btennis\b", "tennis", "a person plays tennis"),
+    (r"\bpray(s|ing)?\b", "pray", "a person prays"),
+    (r"\bdig(s|ging)?\b|\bshovel", "dig", "a person digs with a shovel"),
+    (r"\bcook(s|ing)?\b|\bstir(s|ring)?\b", "cook", "a person cooks"),
+    (r"\btie(s)? (his|her|their|a|the)? ?(shoe|laces)", "tie shoes", "a person ties a shoe"),
+    (r"\bstretch(es|ing)?\b", "stretch", "a person stretches"),
+    (r"\bjumping jacks?\b|\bstar jumps?\b", "jumping jacks", "a person does jumping jacks"),
+    (r"\bhandstand", "handstand", "a person does a handstand"),
+    (r"\bsing(s|ing)?\b|\bsang\b", "sing", "a person sings"),
+    (r"\bsmok(e|es|ing)\b", "smoke", "a person smokes"),
+    (r"\bclap(s|ping)?\b|\bapplaud", "clap", "a person claps"),
+    (r"\bphone\b|\btexts?\b", "use a phone", "a person talks on the phone"),
+]
+_UNKNOWN_RE = [(re.compile(p), name, phrase) for p, name, phrase in UNKNOWN_MOTIONS]
+# A clause that also matches one of these is the known motion (get-up starts lying or sitting).
+_GETTING_UP = r"\b(gets?|getting|got|stands?|standing|stood|rises?|rising|rose|sits?) up\b"
+UNKNOWN_UNLESS = {"lie down": re.compile(_GETTING_UP), "sit": re.compile(_GETTING_UP)}
+# Known actions that come closest to some unknown motions (suggested first).
+NEAREST_HINTS = {"skip rope": ["jump"], "jumping jacks": ["jump"], "climb": ["crawl"],
+                 "lie down": ["get-up"], "sit": ["get-up"], "kneel": ["get-up"],
+                 "exercise": ["crawl", "get-up"], "handstand": ["cartwheel", "flip"],
+                 "throw": ["punch"], "stretch": ["raise-up-both-hands"], "skate": ["walk"],
+                 "ski": ["walk"], "swing a club": ["slash"], "tennis": ["swordplay"],
+                 "clap": ["wave-both-hands"], "hug": ["raise-up-both-hands"]}
+SUGGEST_MIN = 0.5          # an embedding suggestion must score at least this
+
+_STYLE_WORDS = {
+    "happy": "happy happily cheerful cheerfully joyful joyfully glad", "sad": "sad sadly gloomy "
+    "gloomily dejected depressed sorrowful", "angry": "angry angrily furious furiously mad "
+    "irritated", "proud": "proud proudly haughty haughtily", "not-confident": "timid timidly "
+    "hesitant hesitantly unconfident shy shyly nervous nervously", "masculine": "masculine "
+    "manly macho", "feminine": "feminine dainty daintily graceful gracefully", "childish":
+    "childish childishly childlike", "elderly": "elderly old grandpa grandma aged",
+    "exhausted": "exhausted tired tiredly weary wearily", "active": "energetic energetically "
+    "lively active actively", "musical": "musical theatrical theatrically rhythmically",
+    "giant": "giant lumbering", "chimpira": "thug thuggish punk swagger swaggering delinquent",
+    "youthful": "youthful youthfully",
+}
+STYLE_WORD = {w: s for s, words in _STYLE_WORDS.items() for w in words.split()}
+_OPPOSITE_STYLES = [("happy", "sad"), ("happy", "angry"), ("proud", "not-confident"),
+                    ("exhausted", "active"), ("masculine", "feminine")]
+# (word A, word B, what, scope): "clause" looks inside one clause ("walks backwards forward");
+# "segment" inside one step of a sequence, across "and" ("walks quickly and slowly").
+_CONTRADICTIONS = [(r"\bforwards?\b", r"\bbackwards?\b", "forward and backward", "clause"),
+                   (r"\b(fast|quickly|rapidly)\b", r"\b(slow|slowly)\b", "fast and slow",
+                    "segment"),
+                   (r"\bclockwise\b", r"\b(counter|anti)-?clockwise\b", "both turning ways",
+                    "segment")]
+_SEQUENCE_SPLIT = re.compile(r"\s*(?:[,;.!?]+|\bthen\b|\bbefore\b|\bafter\b|"
+                             r"\bfollowed by\b)\s*")
+
+# Words that name no motion: subjects, function words, directions, body parts, degree words.
+_FILLER = set("""
+a an the this that these those and or but then while as of to from in on at into onto over
+under up down with without by for about around along across through toward towards near
+person someone somebody man woman men women people guy girl boy lady he she they it him her
+his their its them one character figure human i you we me my your our is are was were be been
+being very really slightly quite just again also too some any forward forwards backward
+backwards back left right both hand hands arm arms leg legs foot feet knee knees head body
+slowly quickly fast slow little bit few times once twice all way side sides place spot
+metre metres meter meters m km feet ft yard yards mile miles step steps second seconds sec
+secs minute minutes degree degrees
+""".split())
+_LIGHT_VERBS = set("does do did doing performs perform makes make gives give takes take starts "
+                   "start begins begin keeps keep tries try goes go going gets get".split())
+_CLAUSE_SPLIT = re.compile(r"\s*(?:[,;.!?]+|\band then\b|\bthen\b|\band\b|\bwhile\b|"
+                           r"\bbefore\b|\bafter\b|\bfollowed by\b)\s*")
+_PREPOSITION_START = re.compile(r"^(in|on|at|through|across|with|like|along|into|around|"
+                                r"toward|towards|to|near|under|over|from|up|down)\b")
+_NUMBER_UNIT = re.compile(r"(\d+(?:[.,]\d+)?|\b(?:one|two|three|four|five|six|seven|eight|"
+                          r"nine|ten|twenty|hundred)\b)\s*(metres?|meters?|m\b|km|feet|foot|ft|"
+                          r"yards?|miles?|steps?|times|seconds?|secs?|s\b|minutes?|degrees?|"
+                          r"°|kph|mph)", re.IGNORECASE)
+_WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
+
+
+@dataclass
+class PromptReport:
+    """What a model makes of a prompt. known_actions: [(action, cosine)], best first;
+    unknown: asked motions the model does not know ("juggles"); nearest: known actions to
+    suggest instead; styles: styles named; notes: explanations for the user."""
+    prompt: str
+    model: str
+    usable: bool = True
+    known_actions: list[tuple[str, float]] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    nearest: list[str] = field(default_factory=list)
+    styles: list[str] = field(default_factory=list)
+    language_warning: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def warnings(self) -> list[str]:
+        """Lines for a job's `warnings`: the language warning, unknown actions, notes."""
+        out = [self.language_warning] if self.language_warning else []
+        if self.unknown:
+            hint = f"; nearest known: {', '.join(self.nearest)}" if self.nearest else ""
+            out.append(f"the {self.model} model was not trained on: "
+                       f"{', '.join(self.unknown)}{hint}")
+        return out + self.notes
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _strip_emoji(text: str) -> tuple[str, int]:
+    kept, dropped = [], 0
+    for ch in text:
+        if (unicodedata.category(ch) in ("So", "Sk", "Cs", "Co") and ch != "°") \
+                or ch in "\u200d\ufe0f":
+            dropped += 1
+            kept.append(" ")
+        else:
+            kept.append(ch)
+    return " ".join("".join(kept).split()), dropped
+
+
+def split_clauses(text: str) -> list[str]:
+    """Lower-cased clauses; a piece that starts with a preposition stays with the one before."""
+    pieces = [p for p in _CLAUSE_SPLIT.split(text.lower()) if p and p.strip()]
+    out: list[str] = []
+    for p in pieces:
+        if out and _PREPOSITION_START.match(p):
+            out[-1] = f"{out[-1]} {p}"
+        else:
+            out.append(p)
+    return out
+
+
+def _content_words(clause: str) -> list[str]:
+    return [w for w in _WORD.findall(clause) if w not in _FILLER and w not in STYLE_WORD]
+
+
+class _Matcher:
+    """Embeddings of the catalogue's examples and the unknown motions, computed once."""
+    _shared = None
+
+    def __init__(self):
+        from .encoder import TextEncoder
+
+        self.encoder = TextEncoder.shared()
+        self.example_action = [a for a, (_, ex) in ACTIONS.items() for _ in ex]
+        self.examples = self.encoder.encode([e for _, ex in ACTIONS.values() for e in ex])
+        self.unknown_names = [name for _, name, _ in _UNKNOWN_RE]
+        self.unknowns = self.encoder.encode([phrase for _, _, phrase in _UNKNOWN_RE])
+
+    @classmethod
+    def shared(cls) -> "_Matcher":
+        if cls._shared is None:
+            cls._shared = cls()
+        return cls._shared
+
+    def scores(self, clauses: list[str]) -> tuple[list[dict[str, float]], np.ndarray]:
+        """Per clause {action: best cosine} over all catalogue actions, and (C,) cosine to the
+        nearest unknown motion. A clause is scored whole and without its trailing phrase
+        ("jumps over a puddle" -> "jumps"); the variant nearer a known action counts."""
+        variants = [_sentences(c) for c in clauses]
+        flat = [v for vs in variants for v in vs]
+        vectors = self.encoder.encode(flat)                   # (V, 384)
+        known_sim = vectors @ self.examples.T                 # (V, E)
+        unknown_sim = (vectors @ self.unknowns.T).max(axis=1)  # (V,)
+        per_action, nearest_unknown, row = [], [], 0
+        for vs in variants:
+            best_variant = None
+            for k in range(row, row + len(vs)):
+                best: dict[str, float] = {}
+                for a, sim in zip(self.example_action, known_sim[k]):
+                    best[a] = max(best.get(a, -1.0), float(sim))
+                if best_variant is None or max(best.values()) > max(best_variant[0].values()):
+                    best_variant = (best, float(unknown_sim[k]))
+            per_action.append(best_variant[0])
+            nearest_unknown.append(best_variant[1])
+            row += len(vs)
+        return per_action, np.asarray(nearest_unknown, dtype=np.float32)
+
+
+_SUBJECT_START = re.compile(r"^(a|an|the|someone|somebody|he|she|they|this|that|i|we|you|"
+                            r"my|his|her|their|one)\b")
+_TRAILING_PHRASE = re.compile(r"\s+\b(in|on|at|through|across|with|like|along|into|over|"
+                              r"under|toward|towards|near|from|around|to|while)\b.*$")
+
+
+def _sentences(clause: str) -> list[str]:
+    """Variants of a clause to score: as a sentence with a subject, without its trailing phrase,
+    and both without style words ("a sad person walks" -> "a person walks")."""
+    sentence = clause if _SUBJECT_START.match(clause) else f"a person {clause}"
+    head = _TRAILING_PHRASE.sub("", sentence)
+    out = [sentence] + ([head] if len(head.split()) >= 2 else [])
+    for v in list(out):
+        words = [w for w in v.split() if w.strip(",.") not in STYLE_WORD]
+        if len(words) >= 2:
+            out.append(" ".join(words))
+    return list(dict.fromkeys(out))
+
+
+def _motion_name(clause: str) -> str:
+    words = [w for w in _content_words(clause)
+             if w not in _LIGHT_VERBS and not (w.endswith("ly") and len(w) > 4)]
+    return " ".join(words[:2]) if words else clause
+
+
+def check_prompt(prompt, model: str = "starter") -> PromptReport:
+    """Report what `model` ("starter", "clean" or a checkpoint path with its card) knows of
+    `prompt`. Never raises for a bad prompt: the report says what is wrong (usable=False)."""
+    report = PromptReport(prompt=prompt if isinstance(prompt, str) else repr(prompt),
+                          model=model)
+    try:
+        actions, styles, _ = model_labels(model)
+    except CatalogueError as e:
+        actions, styles = list(ACTIONS), []
+        report.notes.append(f"{e}; all catalogue actions assumed")
+    text, emoji = _strip_emoji(prompt) if isinstance(prompt, str) else (prompt, 0)
+    if emoji:
+        report.notes.append(f"{emoji} emoji/symbol character(s) ignored: the model reads "
+                            f"words only; describe the motion in words")
+    try:
+        text = clean_prompt(text)
+    except PromptError as e:
+        report.usable = False
+        report.notes.append(str(e))
+        return report
+    report.language_warning = language_warning(text)
+    lower = text.lower()
+    words = _WORD.findall(lower)
+    report.styles = sorted({STYLE_WORD[w] for w in words if w in STYLE_WORD})
+    _note_numbers_and_contradictions(text, lower, report)
+    for a, b in _OPPOSITE_STYLES:
+        if a in report.styles and b in report.styles:
+            report.notes.append(f"the prompt asks for both {a} and {b} styles; the result "
+                                f"blends them or follows one")
+    if report.styles and not styles:
+        report.notes.append(f"the {model} model was trained without styles: "
+                            f"{', '.join(report.styles)} will have little effect")
+    if report.language_warning:
+        return report          # the English lexicon and examples do not apply
+    clauses = [c for c in split_clauses(text) if _content_words(c)]
+    if not clauses:
+        report.usable = False
+        if report.styles:
+            report.notes.append(f"the prompt names a style ({', '.join(report.styles)}) but no "
+                                f"action; say what the person does, e.g. 'a person walks "
+                                f"{'sadly' if 'sad' in report.styles else 'slowly'}'")
+        else:
+            report.notes.append("the prompt has no motion words (only words like 'the', 'a', "
+                                "'of'); describe the motion, e.g. 'a person walks forward'")
+        return report
+    if len(clauses) > MAX_ACTIONS:
+        report.notes.append(f"the prompt asks for {len(clauses)} actions; a clip of up to 10 s "
+                            f"holds about {MAX_ACTIONS} at most: generate fewer at a time and "
+                            f"join the clips")
+    _classify(clauses, actions, model, report)
+    return report
+
+
+def _classify(clauses: list[str], actions: list[str], model: str, report: PromptReport):
+    per_action, unknown_sim = _Matcher.shared().scores(clauses)
+    known: dict[str, float] = {}
+    suggest: list[str] = []
+    for clause, scores, u_sim in zip(clauses, per_action, unknown_sim):
+        ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+        best_action, best = ranked[0]
+        matches = [(m.group(0), name) for rx, name, _ in _UNKNOWN_RE if (m := rx.search(clause))]
+        excused = [x for x in matches if x[1] in UNKNOWN_UNLESS
+                   and UNKNOWN_UNLESS[x[1]].search(clause)]
+        hit = next((x for x in matches if x not in excused), None)
+        nearer_unknown = u_sim > best + UNKNOWN_MARGIN and not excused
+        if hit is None and (best < KNOWN_THRESHOLD or nearer_unknown):
+            hit = (_motion_name(clause), None)
+        if hit is not None:
+            report.unknown.append(hit[0])
+            suggest += [a for a in NEAREST_HINTS.get(hit[1], []) if a in actions]
+            suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
+            continue
+        if best_action not in actions:
+            name = _motion_name(clause)
+            report.unknown.append(name if name == best_action else f"{name} ({best_action})")
+            report.notes.append(f"'{best_action}' is not in the {model} model's training "
+                                f"data (the catalogue's other models know it)")
+            suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
+            continue
+        known[best_action] = max(known.get(best_action, -1.0), best)
+    report.known_actions = sorted(((a, round(s, 3)) for a, s in known.items()),
+                                  key=lambda kv: -kv[1])
+    report.nearest = [a for a in dict.fromkeys(suggest) if a not in known][:NEAREST_K]
+
+
+def _note_numbers_and_contradictions(text: str, lower: str, report: PromptReport):
+    for m in _NUMBER_UNIT.finditer(text):
+        unit = m.group(2).lower()
+        if unit.startswith(("step", "time")):
+            why = "counts of steps or repeats are not controlled exactly"
+        elif unit.startswith(("sec", "min")) or unit == "s":
+            why = "the length is set with the Seconds field, not in the prompt"
+        elif unit.startswith("deg") or unit == "°":
+            why = "turn angles are approximate"
+        else:
+            why = "the distance travelled is not controlled (edit the root path after)"
+        report.notes.append(f"'{m.group(0)}': {why}")
+    pieces = {"clause": split_clauses(lower),
+              "segment": [p for p in _SEQUENCE_SPLIT.split(lower) if p.strip()]}
+    for a, b, what, scope in _CONTRADICTIONS:
+        for clause in pieces[scope]:
+            if re.search(a, clause) and re.search(b, clause):
+                report.notes.append(f"'{clause}' asks for {what} at once; the model will follow "
+                                    f"one of them or neither: to get both, put one after the "
+                                    f"other with 'then'")
