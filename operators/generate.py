@@ -42,10 +42,38 @@ SOURCES = [
 ]
 
 
+_SUGGESTIONS: dict[str, list[str]] = {}
+SUGGESTIONS_MAX = 30
+
+
+def prompt_suggestions(model: str, typed: str) -> list[str]:
+    """Phrasings of the actions (and styles) `model` knows (its model card, through
+    backend/text/catalogue.py) that contain every word typed so far; all of them when
+    nothing is typed. Shown by Blender while the user types the prompt."""
+    if model not in _SUGGESTIONS:
+        from ..backend.text.catalogue import catalogue
+        try:
+            cat = catalogue(model)
+        except Exception:  # noqa: BLE001 - suggestions must never break the panel
+            return []
+        actions = [ex for a in cat["actions"] for ex in a["examples"][:3]]
+        styles = [f"a person walks {ex}" for st in cat["styles"] for ex in st["examples"][:1]]
+        _SUGGESTIONS[model] = list(dict.fromkeys(actions + styles))
+    words = typed.lower().split()
+    hits = [s for s in _SUGGESTIONS[model] if all(w in s.lower() for w in words)]
+    return hits[:SUGGESTIONS_MAX]
+
+
+def _prompt_search(self, context, edit_text):
+    return prompt_suggestions(getattr(self, "model", "starter"), edit_text or "")
+
+
 class AnimaSettings(bpy.types.PropertyGroup):
     """Per-scene generation and retarget options (Scene.anima)."""
     prompt: StringProperty(name="Prompt", description="Describe the motion, e.g. "
-                           "'a person walks forward and waves'", default="")
+                           "'a person walks forward and waves'; suggestions list what the "
+                           "model knows", default="", search=_prompt_search,
+                           search_options={"SUGGESTION"})
     seconds: FloatProperty(name="Seconds", description="Length of the motion (0: let the "
                            "backend choose)", default=0.0, min=0.0, max=SECONDS_MAX,
                            subtype="TIME_ABSOLUTE", unit="TIME_ABSOLUTE")

@@ -146,3 +146,17 @@ def test_edit_motion_panel_offers_every_edit(make_armature):
                "anima.follow_path"):
         assert ("operator", op) in log, op
     assert ("label", "Frames: preview range 10-30") in log
+
+
+def test_prompt_suggestions_list_what_the_model_knows():
+    from anima.operators import generate
+    settings = bpy.context.scene.anima
+    # the prompt field's search callback (Blender calls it while the user types)
+    assert generate._prompt_search(settings, bpy.context, "kick")
+    every = generate.prompt_suggestions("starter", "")
+    assert len(every) >= 20 and any("walk" in s for s in every)
+    waves = generate.prompt_suggestions("starter", "wav")
+    assert waves and all("wav" in s.lower() for s in waves)
+    clean = generate.prompt_suggestions("clean", "")
+    assert not any("bow" in s.lower() for s in clean)       # clean has no Bandai actions
+    assert generate.prompt_suggestions("starter", "zzzz") == []
