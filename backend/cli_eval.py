@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompts", type=Path, default=None,
                         help="text2motion: score the generator on an independent prompt set "
                              "folder (e.g. tests/data/prompts; backend/eval/prompt_eval.py)")
+    parser.add_argument("--conditioning", choices=("prompt", "snap"), default="prompt",
+                        help="--prompts: condition on the prompt as typed, or snapped to a "
+                             "training-like caption (backend/text/snap.py)")
     parser.add_argument("--recognizer", type=Path, default=None,
                         help="recognizer checkpoint to use (default: cached per dataset)")
     parser.add_argument("--retrain", action="store_true", help="retrain the cached recognizer")

@@ -100,7 +100,17 @@ def run(args, ds, rec) -> int:
     if args.samples:
         prompts = prompts[:args.samples]
     test_items = list(ds.filter(split="test").items)
-    res = evaluate(gen, rec, test_items, prompts, seed=args.seed)
+    generate = None
+    if getattr(args, "conditioning", "prompt") == "snap":
+        from ..motion.cleanup import clean_features
+        from ..text.snap import snap_prompt
+        model = args.checkpoint or "starter"
+
+        def generate(prompt, s):
+            text, _info = snap_prompt(prompt, model)
+            return clean_features(gen.generate([text], [None], [s])[0])
+    res = evaluate(gen, rec, test_items, prompts, seed=args.seed, generate=generate)
+    res["conditioning"] = getattr(args, "conditioning", "prompt")
     head = ("acc_ratio", "style_ratio", "skate", "jerk")
     rest = {k: v for k, v in res.items() if k not in head}
     print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"

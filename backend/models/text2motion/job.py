@@ -69,28 +69,55 @@ def generate_job(params: dict, ctx: JobContext) -> dict:
     ctx.check_cancelled()
     seeds = [(p["seed"] + k) % 2**63 for k in range(p["variations"])]
     n = len(seeds)
-    features = []
-    for start in range(0, n, BATCH):
-        chunk = seeds[start:start + BATCH]
-        ctx.progress(0.1 + 0.6 * start / n, f"generating {start + 1}-{start + len(chunk)} of {n}")
-        features += gen.generate([prompt] * len(chunk), [p["seconds"]] * len(chunk), chunk,
+    meta = {"prompt": prompt, "caption": prompt, "model": p["model"],
+            "guidance": p["guidance"], "steps": p["steps"]}
+    from ...text.compound import parse_prompt
+    made = []                                   # (seed, clip, segments or None)
+    try:
+        compound = parse_prompt(prompt).is_compound
+    except ValueError:          # nothing the parser can read (another script ...): as typed
+        compound = False
+    if compound:
+        # Together: legs/root from one action, the upper body re-made from the other; one
+        # after another: parts joined by in-betweening (compose.py).
+        from .compose import generate_prompt
+        for k, seed in enumerate(seeds):
+            ctx.progress(0.1 + 0.6 * k / n, f"composing {k + 1} of {n}")
+            try:
+                clip, info = generate_prompt(gen, prompt, p["seconds"], seed,
+                                             steps=p["steps"], guidance=p["guidance"])
+            except ValueError as e:
+                raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
+            clip.meta.update(meta, seed=seed)
+            warnings += [w for w in info["warnings"] if w not in warnings]
+            made.append((seed, clip, info.get("segments")))
+            ctx.check_cancelled()
+    else:
+        for start in range(0, n, BATCH):
+            chunk = seeds[start:start + BATCH]
+            ctx.progress(0.1 + 0.6 * start / n,
+                         f"generating {start + 1}-{start + len(chunk)} of {n}")
+            feats = gen.generate([prompt] * len(chunk), [p["seconds"]] * len(chunk), chunk,
                                  guidance=p["guidance"], steps=p["steps"])
-        warnings += [w for w in gen.warnings if w not in warnings]
-        ctx.check_cancelled()
+            warnings += [w for w in gen.warnings if w not in warnings]
+            made += [(seed, gen.to_clip(f, dict(meta, seed=seed)), None)
+                     for seed, f in zip(chunk, feats)]
+            ctx.check_cancelled()
 
     artifacts, clips = {}, []
-    for k, (seed, f) in enumerate(zip(seeds, features)):
+    for k, (seed, clip, segments) in enumerate(made):
         ctx.check_cancelled()
-        clip = gen.to_clip(f, {"prompt": prompt, "caption": prompt, "seed": seed,
-                               "model": p["model"], "guidance": p["guidance"],
-                               "steps": p["steps"]})
         name = f"clip_{k}"
         artifacts[name] = ctx.save_clip(clip, name)
-        clips.append({"artifact": name, "name": f"variation {k + 1} (seed {seed})",
-                      "caption": prompt, "seed": seed, "source": clip.meta["source"],
-                      "licence": gen.licence, "commercial_ok": gen.commercial_ok,
-                      "attribution": gen.attribution, "seconds": round(clip.seconds, 3),
-                      "length_predicted": p["seconds"] is None})
+        entry = {"artifact": name, "name": f"variation {k + 1} (seed {seed})",
+                 "caption": prompt, "seed": seed, "source": clip.meta["source"],
+                 "licence": gen.licence,
+                 "commercial_ok": bool(clip.meta.get("commercial_ok", gen.commercial_ok)),
+                 "attribution": gen.attribution, "seconds": round(clip.seconds, 3),
+                 "length_predicted": p["seconds"] is None}
+        if segments:
+            entry["segments"] = segments
+        clips.append(entry)
         ctx.progress(0.7 + 0.3 * (k + 1) / n, "writing clips")
     model_info = {"name": p["model"], "licence": gen.licence,
                   "commercial_ok": gen.commercial_ok, "steps": gen.meta.get("steps"),

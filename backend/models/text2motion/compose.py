@@ -1,0 +1,157 @@
+"""Compound prompts made with the generator and the editing tools (issue 9, item 3).
+
+    clip, info = generate_prompt(gen, "a person walks forward and waves, then bows", seed=0)
+
+``generate_prompt`` does the right thing for simple and compound prompts (the generate job
+only calls it): the prompt is parsed (``backend.text.compound.parse_prompt``) into stages one
+after another, each of actions that happen together.
+
+* A stage of one action: generated from its text.
+* A stage of several (together): the driver (locomotion / whole-body part) is generated as a
+  clip, then its upper body is made anew from the gesture text(s) with
+  ``editing.edits.body_part`` (legs and root kept exactly).
+* Several stages (sequence): each is made as above, with its own length (predicted from its
+  text, or the requested seconds split in proportion to the predicted lengths), joined by
+  ``motion.join.join_with_gap`` with a ``GAP_SECONDS`` gap that the learned in-betweener fills
+  (``editing.learned``; ``editing.inbetween.slerp_fill`` when its checkpoint is missing).
+
+The result is a canonical Clip (20 fps, on the floor, starting at the origin facing -Y) and
+segments ``[(text, start_s, end_s), ...]``: each action's time span in the clip, end
+exclusive (actions of a together stage share their stage's span; gaps belong to none).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...motion.clip import Clip
+from ...text.compound import CompoundPrompt, Stage, parse_prompt
+from .config import FPS, MAX_SECONDS
+
+GAP_SECONDS = 0.4              # in-betweened transition between two stages of a sequence
+MIN_STAGE_SECONDS = 1.0        # shortest stage a requested length may be split into
+UPPER_BODY = ["upper_body"]
+
+
+def _kwargs(steps, guidance) -> dict:
+    out = {}
+    if steps is not None:
+        out["steps"] = int(steps)
+    if guidance is not None:
+        out["guidance"] = float(guidance)
+    return out
+
+
+def _stage_seconds(gen, stages: tuple[Stage, ...], seconds: float | None,
+                   seeds: list[int]) -> list[float]:
+    """Each stage's length (s): predicted from its text, or `seconds` (the whole clip, gaps
+    included) split in proportion to the predicted lengths."""
+    predicted = gen.predict_seconds([s.text for s in stages], seeds)
+    if seconds is None:
+        return [float(p) for p in predicted]
+    gaps = GAP_SECONDS * (len(stages) - 1)
+    room = float(seconds) - gaps
+    if room < MIN_STAGE_SECONDS * len(stages):
+        raise ValueError(f"{seconds:g} s is too short for {len(stages)} actions one after "
+                         f"another: give at least "
+                         f"{MIN_STAGE_SECONDS * len(stages) + gaps:g} s, or leave the length "
+                         f"to the model")
+    share = np.asarray(predicted, np.float64) / float(np.sum(predicted))
+    out = np.maximum(share * room, MIN_STAGE_SECONDS)
+    return list(out * room / out.sum())
+
+
+def generate_stage(gen, stage: Stage, seconds: float | None, seed: int, steps=None,
+                   guidance=None) -> Clip:
+    """One stage as a canonical clip: its single action generated, or (together) the
+    driver generated and its upper body re-made from the other actions' text."""
+    from ..editing.edits import body_part
+
+    kw = _kwargs(steps, guidance)
+    driver = stage.driver if len(stage.actions) > 1 else stage.actions[0]
+    feats = gen.generate([driver.text], [seconds], [int(seed)], **kw)[0]
+    clip = gen.to_clip(feats)
+    if len(stage.actions) > 1:
+        gesture = " and ".join(a.text for a in stage.overlays)
+        clip = body_part(gen, clip, UPPER_BODY, gesture, int(seed), steps=steps,
+                         guidance=guidance)
+    return clip
+
+
+def _fill(joined: Clip, known: np.ndarray, warnings: list[str]) -> tuple[Clip, str, dict]:
+    """The gaps of `joined` filled: (clip, filler name, the filler's licence meta)."""
+    from ..editing.inbetween import slerp_fill
+    from ..editing.learned import InbetweenCheckpointError, learned_fill, load_inbetweener
+
+    try:
+        model = load_inbetweener()
+    except InbetweenCheckpointError as e:
+        warnings.append(f"{e}; the transitions were filled by slerp instead")
+        return slerp_fill(joined, known), "slerp", {}
+    return learned_fill(model, joined, known), "learned", dict(model.meta)
+
+
+def generate_compound(gen, parsed: CompoundPrompt, seconds: float | None = None, seed: int = 0,
+                      steps=None, guidance=None) -> tuple[Clip, list[tuple[str, float, float]],
+                                                          dict]:
+    """(canonical Clip, segments [(action text, start s, end s)], details) of a parsed
+    prompt (see the module doc). seconds: the whole clip's length, or None (each stage's
+    predicted). Stage i uses seed + i."""
+    from ...motion.join import join_with_gap
+
+    if seconds is not None and not 0 < float(seconds) <= MAX_SECONDS:
+        raise ValueError(f"seconds must be more than 0 and at most {MAX_SECONDS:g}, got "
+                         f"{seconds:g}")
+    stages = parsed.stages
+    seeds = [(int(seed) + i) % 2**63 for i in range(len(stages))]
+    lengths = ([seconds] if len(stages) == 1 else _stage_seconds(gen, stages, seconds, seeds))
+    details: dict = {"relation": parsed.relation, "stages": parsed.describe(),
+                     "drivers": [s.driver.text for s in stages], "warnings": []}
+    clip, known, segments = None, None, []
+    for stage, secs, s in zip(stages, lengths, seeds):
+        part = generate_stage(gen, stage, secs, s, steps, guidance)
+        if clip is None:
+            clip, known, start = part, np.arange(part.num_frames), 0
+        else:
+            gap = max(1, int(round(GAP_SECONDS * clip.fps)))
+            start = clip.num_frames + gap
+            clip, new_known = join_with_gap(clip, part, gap)
+            known = np.concatenate([known, new_known[new_known >= start]])
+        end = start + part.num_frames
+        segments += [(a.text, start / clip.fps, end / clip.fps) for a in stage.actions]
+    if len(stages) > 1:
+        clip, filler, filler_meta = _fill(clip, known, details["warnings"])
+        details.update({"inbetween": filler, "inbetween_licence": filler_meta.get("licence"),
+                        "inbetween_commercial_ok": filler_meta.get("commercial_ok")})
+    return clip, segments, details
+
+
+def generate_prompt(gen, prompt: str, seconds: float | None = None, seed: int = 0, steps=None,
+                    guidance=None) -> tuple[Clip, dict]:
+    """(canonical Clip at 20 fps, info) for any prompt, simple or compound.
+
+    info: {"relation": "single" | "together" | "sequence", "stages": [[text, ...]],
+    "drivers", "segments": [[text, start_s, end_s]], "warnings": [...], and for sequences
+    "inbetween" ("learned" | "slerp") with its licence}. The clip's meta is the generator's
+    (source, licence ...) plus prompt, caption, seed, composition and segments. ValueError
+    for an empty prompt or a length out of range."""
+    parsed = parse_prompt(prompt)
+    clip, segments, info = generate_compound(gen, parsed, seconds, seed, steps, guidance)
+    info["segments"] = [[t, round(a, 3), round(b, 3)] for t, a, b in segments]
+    meta = dict(clip.meta)
+    for key in ("joined", "inbetween", "edit", "parts", "range", "text"):
+        meta.pop(key, None)
+    commercial_ok = bool(meta.get("commercial_ok", False))
+    if info.get("inbetween") == "learned":
+        commercial_ok = commercial_ok and bool(info.get("inbetween_commercial_ok"))
+    meta.update({"prompt": prompt, "caption": prompt, "seed": int(seed),
+                 "composition": info["relation"], "segments": info["segments"],
+                 "commercial_ok": commercial_ok})
+    if steps is not None:
+        meta["steps"] = int(steps)
+    if guidance is not None:
+        meta["guidance"] = float(guidance)
+    if abs(clip.fps - FPS) > 1e-9:          # the generator's rate, whatever the editing did
+        from ...motion.resample import resample
+        clip = resample(clip, FPS)
+    clip = Clip(clip.local_rotations, clip.root_translation, clip.fps, clip.skeleton, meta)
+    return clip, info

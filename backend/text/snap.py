@@ -1,0 +1,65 @@
+"""Snapping a prompt to the captions a model was trained on (issue 9, robust conditioning).
+
+The shipped generators learnt their captions, not the language: a prompt worded like a
+training caption is followed, one in other words often is not, although the text encoder
+understands it (``backend/text/known.py`` names the intended action far more often than the
+generator acts it out). ``snap_prompt`` therefore conditions the generator on a caption of
+the training data's own kind for the action and style the prompt asks for, when the prompt
+checker is confident about them; otherwise the prompt goes through unchanged. The user's words
+are kept in the result's information (and the warnings say what was understood).
+
+Captions: Bandai-Namco actions use the same caption builder as the training data
+(``backend/data/sources.bandai_captions``), the CMU actions ``t2m_dataset.ACTION_CAPTIONS``,
+the DeepMimic actions their clips' first caption, with the style's manner appended.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+SNAP_MIN_SCORE = 0.5          # cosine of the best known action's phrasing to snap at all
+_BANDAI_OF = {"dance": "dance-short"}
+_DEEPMIMIC_OF = {"flip": "humanoid3d_backflip", "cartwheel": "humanoid3d_cartwheel",
+                 "crawl": "humanoid3d_crawl", "get-up": "humanoid3d_getup_faceup",
+                 "roll": "humanoid3d_roll", "spin": "humanoid3d_spin"}
+
+
+@lru_cache(maxsize=None)
+def training_caption(action: str, style: str | None = None) -> str | None:
+    """A caption like the training data's for (action, style), or None if unknown."""
+    from ..data.sources import CAPTION_VOCAB, DEEPMIMIC_CAPTIONS, bandai_captions
+    from ..data.t2m_dataset import ACTION_CAPTIONS
+    styles = CAPTION_VOCAB["style"]
+    content = _BANDAI_OF.get(action, action)
+    if content in CAPTION_VOCAB["content"]:
+        return bandai_captions(content, style if style in styles else "normal")[0]
+    base = ACTION_CAPTIONS.get(action)
+    if base is None and action in _DEEPMIMIC_OF:
+        caps = DEEPMIMIC_CAPTIONS.get(_DEEPMIMIC_OF[action]) or []
+        base = caps[0] if caps else None
+    if base is None:
+        return None
+    if style and style in styles and style != "normal":
+        base += styles[style]["manners"][0]
+    return base
+
+
+def snap_prompt(prompt: str, model: str = "starter", report=None) -> tuple[str, dict]:
+    """(text to condition the generator on, info). info: snapped (bool), action, style,
+    score, caption; the prompt itself when the checker is unsure, the prompt names an
+    action the model does not know, or several actions (compound prompts are split before)."""
+    if report is None:
+        from .known import check_prompt
+        report = check_prompt(prompt, model)
+    info = {"snapped": False, "prompt": prompt}
+    if not report.usable or report.unknown or not report.known_actions \
+            or report.language_warning:
+        return prompt, info
+    action, score = report.known_actions[0]
+    if score < SNAP_MIN_SCORE:
+        return prompt, dict(info, score=float(score))
+    style = report.styles[0] if report.styles else None
+    caption = training_caption(action, style)
+    if caption is None:
+        return prompt, info
+    return caption, {"snapped": True, "prompt": prompt, "action": action, "style": style,
+                     "score": float(score), "caption": caption}

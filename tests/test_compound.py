@@ -1,0 +1,154 @@
+"""Compound prompts (issue 9, item 3): parse_prompt splits a prompt into stages (one after
+another) of actions (together), keeps one action whole where "and" is part of the phrase, and
+carries the subject to every part. Examples written for this test, not taken from any data."""
+import pytest
+
+from backend.text.compound import (GESTURE, LOCOMOTION, WHOLE_BODY, CompoundPrompt,
+                                   parse_prompt)
+
+# prompt -> [[action text, ...] per stage]
+CASES = [
+    # together: locomotion + gesture
+    ("a person walks forward and waves", [["a person walks forward", "a person waves"]]),
+    ("an old man walks and waves", [["an old man walks", "an old man waves"]]),
+    ("runs while looking back", [["runs", "looks back"]]),
+    ("a man jogs waving both hands", [["a man jogs", "a man waves both hands"]]),
+    ("a woman waves as she walks forward", [["a woman waves", "a woman walks forward"]]),
+    ("a person is walking while waving", [["a person is walking", "a person is waving"]]),
+    ("a person is walking and waving", [["a person is walking", "a person is waving"]]),
+    ("a person keeps walking and waves",
+     [["a person keeps walking", "a person keeps waving"]]),
+    ("walk forward and wave", [["walk forward", "wave"]]),
+    ("a person walked forward and waved", [["a person walked forward", "a person waved"]]),
+    ("a tired woman slowly walks in a circle and raises her right hand",
+     [["a tired woman slowly walks in a circle", "a tired woman slowly raises her right hand"]]),
+    ("a person walks forward and slowly waves",
+     [["a person walks forward", "a person slowly waves"]]),
+    ("a person walks forward and also waves with the left hand",
+     [["a person walks forward", "a person waves with the left hand"]]),
+    ("a soldier marches and salutes", [["a soldier marches", "a soldier salutes"]]),
+    ("someone runs in a circle while pointing up",
+     [["someone runs in a circle", "someone points up"]]),
+    ("a person walks to the stand and waves", [["a person walks to the stand", "a person waves"]]),
+    ("a person walks 2.5 meters forward and waves",
+     [["a person walks 2.5 meters forward", "a person waves"]]),
+    ("a person stands holding a cup", [["a person stands", "a person holds a cup"]]),
+    ("a child skips and claps", [["a child skips", "a child claps"]]),
+    # one after another
+    ("a person walks to the left, then sits down",
+     [["a person walks to the left"], ["a person sits down"]]),
+    ("someone bows and then walks away", [["someone bows"], ["someone walks away"]]),
+    ("first jumps, after that runs", [["jumps"], ["runs"]]),
+    ("a person walks forward and then jumps", [["a person walks forward"], ["a person jumps"]]),
+    ("a person walks forward, then jumps", [["a person walks forward"], ["a person jumps"]]),
+    ("a person stands up and sits down", [["a person stands up"], ["a person sits down"]]),
+    ("a person walks forward before sitting down",
+     [["a person walks forward"], ["a person sits down"]]),
+    ("the man runs forward. he then jumps", [["the man runs forward"], ["the man jumps"]]),
+    ("a person walks forward, turns around, and walks back",
+     [["a person walks forward"], ["a person turns around"], ["a person walks back"]]),
+    ("a person runs and jumps over an obstacle",
+     [["a person runs"], ["a person jumps over an obstacle"]]),
+    ("a person picks up a box and puts it on the shelf",
+     [["a person picks up a box"], ["a person puts it on the shelf"]]),
+    ("a person kneels; afterwards the person stands up",
+     [["a person kneels"], ["a person stands up"]]),
+    ("a dancer spins, followed by bowing", [["a dancer spins"], ["a dancer bows"]]),
+    ("a person jumps and waves", [["a person jumps"], ["a person waves"]]),
+    ("a person turns left and waves", [["a person turns left"], ["a person waves"]]),
+    ("first, a person walks. then the person sits", [["a person walks"], ["a person sits"]]),
+    ("first a person crouches, then a person jumps forward",
+     [["a person crouches"], ["a person jumps forward"]]),
+    # mixed: a together-pair, then another action
+    ("a person walks and waves, then bows",
+     [["a person walks", "a person waves"], ["a person bows"]]),
+    ("a person walks while clapping and then sits down",
+     [["a person walks", "a person claps"], ["a person sits down"]]),
+    ("an angry man stomps forward. then he jogs and points ahead",
+     [["an angry man stomps forward"], ["an angry man jogs", "an angry man points ahead"]]),
+    # one action: "and" inside the phrase, or no second verb
+    ("a person walks back and forth", [["a person walks back and forth"]]),
+    ("a person jumps up and down", [["a person jumps up and down"]]),
+    ("rock and roll dance", [["rock and roll dance"]]),
+    ("a person does a rock and roll dance", [["a person does a rock and roll dance"]]),
+    ("a person sways from side to side", [["a person sways from side to side"]]),
+    ("a person walks forward", [["a person walks forward"]]),
+    ("a person walks forward and left", [["a person walks forward and left"]]),
+    ("a person walks next to the wall", [["a person walks next to the wall"]]),
+    ("a person waves with the left and right hand", [["a person waves with the left and right hand"]]),
+    ("a person performs a standing jump", [["a person performs a standing jump"]]),
+    ("a person does jumping jacks", [["a person does jumping jacks"]]),
+    ("a person walks as fast as possible", [["a person walks as fast as possible"]]),
+    ("the running man waves", [["the running man waves"]]),
+    ("a person moves arms and legs", [["a person moves arms and legs"]]),
+    ("a person starts running", [["a person starts running"]]),
+    ("a zombie shambling", [["a zombie shambling"]]),
+]
+
+
+@pytest.mark.parametrize("prompt,expected", CASES, ids=[c[0] for c in CASES])
+def test_parse(prompt, expected):
+    parsed = parse_prompt(prompt)
+    assert isinstance(parsed, CompoundPrompt)
+    assert parsed.describe() == expected
+    relation = ("sequence" if len(expected) > 1 else
+                "together" if len(expected[0]) > 1 else "single")
+    assert parsed.relation == relation
+    assert parsed.is_compound == (relation != "single")
+
+
+def test_enough_cases():
+    assert len(CASES) >= 40
+    assert sum(len(e) == 1 and len(e[0]) == 1 for _, e in CASES) >= 10   # non-splits
+
+
+def test_single_keeps_the_users_words():
+    prompt = "A Person  walks back and forth."
+    parsed = parse_prompt(prompt)
+    assert parsed.relation == "single"
+    assert parsed.stages[0].actions[0].text == "A Person walks back and forth."
+
+
+@pytest.mark.parametrize("prompt,driver,overlay", [
+    ("a person walks forward and waves", "walk", "wave"),
+    ("a person waves and walks away", "walk", "wave"),
+    ("runs while looking back", "run", "look"),
+    ("a man jogs waving both hands", "jog", "wave"),
+    ("a woman marches and raises both hands", "march", "raise"),
+])
+def test_locomotion_drives_the_legs(prompt, driver, overlay):
+    stage = parse_prompt(prompt).stages[0]
+    assert stage.driver.verb == driver and stage.driver.kind == LOCOMOTION
+    assert [a.verb for a in stage.overlays] == [overlay]
+    assert all(a.kind == GESTURE for a in stage.overlays)
+
+
+def test_kinds_and_stage_text():
+    parsed = parse_prompt("an old man walks and waves, then bows")
+    assert [[a.kind for a in s.actions] for s in parsed.stages] == \
+        [[LOCOMOTION, GESTURE], [WHOLE_BODY]]
+    assert parsed.stages[0].text == "an old man walks and waves"
+    assert parsed.stages[1].text == "an old man bows"
+
+
+@pytest.mark.parametrize("bad", ["", "   ", ",,;.", None, 3])
+def test_bad_prompt(bad):
+    with pytest.raises(ValueError, match="empty|text"):
+        parse_prompt(bad)
+
+
+def test_standard_library_only():
+    import ast
+    import sys
+    from pathlib import Path
+
+    import backend.text.compound as compound
+    tree = ast.parse(Path(compound.__file__).read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            assert node.level == 0, "no imports from the rest of the backend"
+            names.add(node.module.split(".")[0])
+    assert names - {"__future__"} <= set(sys.stdlib_module_names)
