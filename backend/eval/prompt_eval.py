@@ -117,3 +117,30 @@ def run(args, ds, rec) -> int:
                    for k, v in rest.items()))
     print(" ".join(f"{k}={res.get(k, float('nan')):.4f}" for k in head))
     return 0
+
+
+def limits_figures(model: str = "starter") -> dict:
+    """The prompt checker on the test set: unknown-action prompts flagged (target >= 90 %)
+    and single known-action prompts wrongly flagged (target <= 5 %); the compound parser:
+    relation (together / one after another) and number of parts as labelled."""
+    from ..text.compound import parse_prompt
+    from ..text.known import check_prompt
+    from .prompt_set import load_prompt_set
+    unknown = load_prompt_set("unknown")
+    single = load_prompt_set("single")
+    flagged = sum(bool(check_prompt(p["prompt"], model).unknown) for p in unknown)
+    false = sum(bool(check_prompt(p["prompt"], model).unknown) for p in single)
+    rel_ok = parts_ok = 0
+    compound = load_prompt_set("compound")
+    for p in compound:
+        try:
+            parsed = parse_prompt(p["prompt"])
+        except ValueError:
+            continue
+        got = parsed.relation
+        rel_ok += got == p["relation"]
+        n = sum(len(stage.actions) for stage in parsed.stages)
+        parts_ok += n == len(p["parts"])
+    return {"unknown_flagged": flagged / len(unknown), "false_alarms": false / len(single),
+            "compound_relation": rel_ok / len(compound),
+            "compound_parts": parts_ok / len(compound)}
