@@ -194,7 +194,7 @@ def main(argv=None) -> int:
         result = bpy.ops.anima.apply_clip(filepath=str(args.clip.resolve()))
     else:
         what = args.prompt
-        kwargs = {"prompt": args.prompt, "seed": args.seed}
+        kwargs = {"prompt": args.prompt, "seed": args.seed, "variations": 1}
         if args.seconds > 0:
             kwargs["seconds"] = args.seconds
         result = bpy.ops.anima.generate(**kwargs)
