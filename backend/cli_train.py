@@ -3,10 +3,16 @@
     python -m backend train text2motion --preset starter --out assets/models/text2motion_starter.pt
     python -m backend train text2motion --config my.json --dataset data/t2m.npz --steps 20000
     torchrun --nproc_per_node=4 -m backend train text2motion --preset clean     # same code, DDP
+    python -m backend train text2motion --init starter --dataset mine.npz [--name mine]
 
 Runs on the CPU here and under `torchrun` (DistributedDataParallel; gloo on CPU, nccl on GPU)
 unchanged. `--batch` is per process. A run resumes from `<work-dir>/state.pt` when one exists
 (pass `--fresh` to start over). See docs/text2motion.md.
+
+`--init starter|clean|PATH.pt` fine-tunes that model on `--dataset` (your own clips: see
+`python -m backend import --folder`), keeping its network and normalisation, with a short
+schedule (models/text2motion/finetune.py); the result goes to `<user data>/models/<name>.pt`
+with a model card (.md) and a summary (.json) that the Blender panel lists.
 """
 from __future__ import annotations
 
@@ -21,6 +27,8 @@ FAMILIES = ("text2motion",)
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("family", choices=FAMILIES)
     src = parser.add_mutually_exclusive_group(required=True)
+    src.add_argument("--init", default=None, metavar="starter|clean|PATH.pt",
+                     help="fine-tune this model on --dataset (always a fresh run)")
     src.add_argument("--config", type=Path, help="training config JSON (TrainConfig fields, "
                                                  "with a nested 'model' object)")
     src.add_argument("--preset", choices=("tiny", "starter", "clean"))
@@ -40,6 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop (with a checkpoint) after this much wall time")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--name", default=None,
+                        help="with --init: the new model's name (default: <init>_<dataset>)")
     parser.add_argument("--print-config", action="store_true",
                         help="print the resolved config as JSON and exit")
 
@@ -50,12 +60,20 @@ def run(args: argparse.Namespace) -> int:
     from .models.text2motion.config import ConfigError, TrainConfig, preset
     from .models.text2motion.train import TrainError, train
 
+    init = None
     try:
-        cfg = TrainConfig.load(args.config) if args.config else preset(args.preset)
-    except ConfigError as e:
+        if args.init:
+            init, cfg = _finetune_setup(args)
+        else:
+            cfg = TrainConfig.load(args.config) if args.config else preset(args.preset)
+    except (ConfigError, ValueError) as e:        # CheckpointError is a ValueError
         print(f"error: {e}", file=sys.stderr)
         return 2
-    if args.dataset:
+    if args.name and not args.init:
+        print("error: --name goes with --init (use a --config's name otherwise)",
+              file=sys.stderr)
+        return 2
+    if args.dataset and not args.init:
         if Path(args.dataset).is_dir():
             cfg.humanml3d, cfg.dataset = str(args.dataset), None
         else:
@@ -72,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
         cfg.batch = args.batch
     if args.lr is not None:
         cfg.lr = args.lr
+    if init is not None:
+        from .models.text2motion.finetune import fit_schedule
+        fit_schedule(cfg)
     if args.print_config:
         print(json.dumps(cfg.to_dict(), indent=1))
         return 0
@@ -79,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     try:
         summary = train(cfg, out=args.out, work_dir=args.work_dir, device=args.device,
-                        fresh=args.fresh, max_seconds=None if args.max_minutes is None
-                        else args.max_minutes * 60.0)
+                        fresh=args.fresh or init is not None,
+                        max_seconds=None if args.max_minutes is None
+                        else args.max_minutes * 60.0, init=init)
     except (TrainError, ConfigError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -90,6 +112,31 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         raise
+    if summary and init is not None:
+        from .models.text2motion.finetune import write_summary
+        summary["summary"] = str(write_summary(Path(summary["out"])))
     if summary:
         print(" ".join(f"{k}={v}" for k, v in summary.items()))
     return 0
+
+
+def _finetune_setup(args: argparse.Namespace):
+    """(init checkpoint, TrainConfig) for `--init`; sets args.out / args.work_dir defaults.
+    Raises ConfigError / CheckpointError with a message for the user."""
+    from .models.text2motion import finetune as ft
+    from .models.text2motion.config import ConfigError
+    from .paths import user_data_dir
+
+    if not args.dataset:
+        raise ConfigError("--init needs --dataset: a dataset built from your library with "
+                          "`python -m backend dataset build --libraries NAME --out F.npz`")
+    if Path(args.dataset).is_dir() or not Path(args.dataset).is_file():
+        raise ConfigError(f"--dataset {args.dataset}: not a dataset .npz file (build one with "
+                          f"`python -m backend dataset build --libraries NAME`)")
+    path, ck = ft.load_init(args.init)
+    ck["_path"] = str(path)
+    name = ft.check_model_name(args.name or ft.default_model_name(args.init, args.dataset))
+    cfg = ft.finetune_config(ck, name, args.dataset)
+    args.out = args.out or (ft.user_models_dir() / f"{name}.pt")
+    args.work_dir = args.work_dir or (user_data_dir() / "train" / name)
+    return ck, cfg

@@ -23,19 +23,65 @@ SECONDS_MAX = 60.0
 VARIATIONS_MAX = 8            # the `generate` job's limit
 
 # The shipped text-to-motion models (backend/models/text2motion, assets/models/): identifier,
-# name, description (with the licence: the panel shows it next to the choice).
+# name, description (with the licence: the panel shows it next to the choice), icon, number
+# (fixed: a dynamic enum stores the number, so the shipped two keep 0 and 1).
 MODEL_ITEMS = [
     ("starter", "Starter (non-commercial)",
      "Trained on Bandai-Namco Research Motion (CC BY-NC 4.0) and CMU mocap: the widest range "
-     "of actions and styles; the motion it makes may NOT be used commercially"),
+     "of actions and styles; the motion it makes may NOT be used commercially", "", 0),
     ("clean", "Clean (commercial use OK)",
      "Trained on commercially usable data only (CMU mocap): fewer actions and no styles, free "
-     "for commercial work"),
+     "for commercial work", "", 1),
 ]
 MODEL_LICENCES = {
     "starter": ("CC BY-NC 4.0: non-commercial use only", False),
     "clean": ("CMU data: commercial use OK", True),
 }
+_MODEL_ITEMS_SHOWN: list = []   # Blender needs the strings of dynamic items kept alive
+
+
+def user_model_items(models_dir) -> list[tuple]:
+    """Enum items of the fine-tuned checkpoints in `models_dir` (`python -m backend train
+    text2motion --init ...`): identifier = the .pt path (what the generate job takes), the
+    licence from the summary (.json) next to it; registers each in MODEL_LICENCES."""
+    import json
+    import zlib
+    from pathlib import Path
+
+    items = []
+    folder = Path(models_dir)
+    for pt in sorted(folder.glob("*.pt")) if folder.is_dir() else []:
+        try:
+            info = json.loads(pt.with_suffix(".json").read_text(encoding="utf-8"))
+            licence, ok = str(info["licence"]), bool(info["commercial_ok"])
+            origin = f"fine-tuned from '{info.get('init')}'" if info.get("init") else "yours"
+        except (OSError, ValueError, KeyError, TypeError):
+            licence, ok, origin = "unknown (no summary .json: see its model card)", False, "yours"
+        MODEL_LICENCES[str(pt)] = (licence, ok)
+        label = f"{pt.stem} ({'commercial use OK' if ok else 'non-commercial'})"
+        items.append((str(pt), label, f"Your model {pt.name}, {origin}. Licence: {licence}; "
+                      f"commercial use {'allowed' if ok else 'NOT allowed'}", "",
+                      2 + zlib.crc32(pt.name.encode("utf-8")) % (1 << 30)))
+    return items
+
+
+def model_items(self, context):
+    """The shipped models, then every .pt in <user data>/models (backend/paths.py)."""
+    from ..backend.paths import user_data_dir
+
+    _MODEL_ITEMS_SHOWN[:] = MODEL_ITEMS + user_model_items(user_data_dir() / "models")
+    return _MODEL_ITEMS_SHOWN
+
+
+def model_licence(model: str) -> tuple[str, bool]:
+    """(licence text, commercial use allowed) of a model choice; user models are looked up
+    in their folder when not seen yet; an unknown model is NOT assumed commercial."""
+    if model not in MODEL_LICENCES:
+        from ..backend.paths import user_data_dir
+        user_model_items(user_data_dir() / "models")
+    return MODEL_LICENCES.get(model, ("licence unknown", False))
+
+
 SOURCES = [
     ("GENERATE", "Generate", "New motion from the text-to-motion model, several variations"),
     ("LIBRARY", "Find in Library", "The captured clips whose descriptions match the prompt best"),
@@ -79,7 +125,7 @@ class AnimaSettings(bpy.types.PropertyGroup):
                            subtype="TIME_ABSOLUTE", unit="TIME_ABSOLUTE")
     seed: IntProperty(name="Seed", description="Random seed (same prompt and seed give the "
                       "same motion)", default=0, min=0)
-    model: EnumProperty(name="Model", items=MODEL_ITEMS, default="starter",
+    model: EnumProperty(name="Model", items=model_items, default=0,
                         description="Text-to-motion model used by Generate")
     variations: IntProperty(name="Variations", description="How many versions to generate "
                             "(seeds seed, seed+1, ...); the first is applied, the others are "
@@ -216,7 +262,7 @@ class ANIMA_OT_generate(bpy.types.Operator):
     seed: IntProperty(name="Seed", options={"SKIP_SAVE"}, min=0)
     source: EnumProperty(name="Source", items=SOURCES, default="GENERATE",
                          options={"SKIP_SAVE"})
-    model: EnumProperty(name="Model", items=MODEL_ITEMS, options={"SKIP_SAVE"},
+    model: EnumProperty(name="Model", items=model_items, options={"SKIP_SAVE"},
                         description="Model (default: the scene's Anima model)")
     variations: IntProperty(name="Variations", options={"SKIP_SAVE"}, min=1,
                             max=VARIATIONS_MAX)

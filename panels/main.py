@@ -6,7 +6,7 @@ import os
 
 import bpy
 
-from ..operators.generate import MODEL_LICENCES
+from ..operators.generate import model_licence
 
 
 class _AnimaPanel:
@@ -62,7 +62,7 @@ class ANIMA_PT_main(_AnimaPanel, bpy.types.Panel):
         row = col.row(align=True)
         row.prop(settings, "model", text="")
         row.prop(settings, "variations", text="")
-        licence, commercial = MODEL_LICENCES.get(settings.model, ("", True))
+        licence, commercial = model_licence(settings.model)
         if licence:
             sub = col.row()
             sub.scale_y = 0.8

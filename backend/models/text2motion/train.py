@@ -429,6 +429,10 @@ def model_card(ck: dict, params: int, path: Path, history: dict) -> str:
              ""]
     if d.get("attribution"):
         lines += [f"Attribution: {d['attribution']}", ""]
+    if d.get("init"):
+        lines += [f"Fine-tuned from the `{d['init']['name']}` model ({d['init']['licence']}) "
+                  f"on the data below; its sources are listed as `<model> model: <source>`.",
+                  ""]
     lines += ["## Training data", "", "| source | licence | commercial | items | minutes |",
               "|---|---|---|---|---|"]
     for name, s in sorted(d["sources"].items()):
@@ -461,11 +465,15 @@ def model_card(ck: dict, params: int, path: Path, history: dict) -> str:
 # ================================================================================= train
 def train(cfg: TrainConfig, out: Path | None = None, work_dir: Path | None = None,
           device: str | None = None, fresh: bool = False, dataset=None,
-          log: Callable[[str], None] | None = None, max_seconds: float | None = None) -> dict:
+          log: Callable[[str], None] | None = None, max_seconds: float | None = None,
+          init: dict | None = None) -> dict:
     """Run (or resume) a training run. Returns a summary dict (rank 0; others get {}).
 
     dataset: a T2MDataset to use instead of what the config names (tests).
-    max_seconds: stop (and checkpoint) after this much wall time."""
+    max_seconds: stop (and checkpoint) after this much wall time.
+    init: a checked checkpoint (sample.load_checkpoint) to fine-tune (finetune.py): its
+        weights, text statistics and mean/std are kept; every item of the data trains; the
+        provenance combines both licences. cfg.model must be the checkpoint's."""
     torch.manual_seed(cfg.seed)
     dist = Dist(device)
     work_dir = Path(work_dir or (REPO_ROOT / "out" / "train" / f"text2motion_{cfg.name}"))
@@ -482,11 +490,17 @@ def train(cfg: TrainConfig, out: Path | None = None, work_dir: Path | None = Non
         dist.barrier()
         ds = dataset if dataset is not None else load_data(cfg, work_dir, dist, say)
         train_items = [it for it in ds.items if it.split == "train"]
+        if init is not None:        # a user library is too small to hold items out
+            train_items = list(ds.items)
         val_items = [it for it in ds.items if it.split == "val"] or train_items
         if not train_items:
             raise TrainError("the dataset has no training items")
         prov = provenance(ds)
         mean, std = ds.mean, ds.std
+        if init is not None:
+            from .finetune import combined_provenance
+            prov = combined_provenance(init, prov)
+            mean, std = init["mean"].float().numpy(), init["std"].float().numpy()
         say(f"data: {len(train_items)} train / {len(val_items)} val items, "
             f"{prov['minutes']} min, licence {prov['licence']}")
         index, emb = caption_embeddings([train_items, val_items], work_dir, dist, say)
@@ -500,6 +514,9 @@ def train(cfg: TrainConfig, out: Path | None = None, work_dir: Path | None = Non
         train_caps = sorted({c for it in train_items for c in it.captions})
         if train_caps:
             model.flow.set_text_stats(emb[[index[c] for c in train_caps]])
+        if init is not None:        # weights and text statistics of the init model
+            model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                                   for k, v in init["state_dict"].items()})
         model = model.to(dev)
         ema = copy.deepcopy(model).eval()
         for p in ema.parameters():
