@@ -19,20 +19,7 @@ from bpy.props import EnumProperty, FloatProperty
 
 from ..backend.motion import timing as timing_core
 from . import retarget, rig_motion
-
-
-def _current_action(arm_obj):
-    if arm_obj is None or arm_obj.type != "ARMATURE":
-        raise ValueError("Select an armature whose motion to edit")
-    if arm_obj.mode == "EDIT":
-        raise ValueError(f"Leave Edit Mode on {arm_obj.name!r} first")
-    anim = arm_obj.animation_data
-    action = anim.action if anim is not None else None
-    if action is None:
-        raise ValueError(f"Armature {arm_obj.name!r} has no action to edit")
-    if anim.use_tweak_mode:
-        raise ValueError(f"Armature {arm_obj.name!r} is in NLA tweak mode: exit it first")
-    return action
+from .edit_motion import current_action
 
 
 def _write_version(arm_obj, action, clip, suffix: str, edit: str, scene, root_mode: str,
@@ -46,7 +33,7 @@ def _write_version(arm_obj, action, clip, suffix: str, edit: str, scene, root_mo
 
 
 def _read(arm_obj, scene):
-    action = _current_action(arm_obj)
+    action = current_action(arm_obj)
     start, end = rig_motion.action_frame_range(arm_obj)
     clip = rig_motion.canonical_clip_from_armature(arm_obj, start, end, scene=scene)
     return action, clip

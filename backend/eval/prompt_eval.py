@@ -91,6 +91,17 @@ def evaluate(gen, rec, test_items, prompts, seed: int = 0, generate=None, log=pr
     return res
 
 
+def _snapped(gen, model: str):
+    """generate(prompt, seed) conditioning on the snapped caption (backend/text/snap.py)."""
+    from ..motion.cleanup import clean_features
+    from ..text.snap import snap_prompt
+
+    def generate(prompt, s):
+        text, _info = snap_prompt(prompt, model)
+        return clean_features(gen.generate([text], [None], [s])[0])
+    return generate
+
+
 def run(args, ds, rec) -> int:
     """The --prompts branch of `eval text2motion` (dataset and recogniser already loaded)."""
     from ..models.text2motion.sample import load_generator
@@ -100,16 +111,9 @@ def run(args, ds, rec) -> int:
     if args.samples:
         prompts = prompts[:args.samples]
     test_items = list(ds.filter(split="test").items)
-    generate = None
-    if getattr(args, "conditioning", "prompt") == "snap":
-        from ..motion.cleanup import clean_features
-        from ..text.snap import snap_prompt
-        model = args.checkpoint or "starter"
-
-        def generate(prompt, s):
-            text, _info = snap_prompt(prompt, model)
-            return clean_features(gen.generate([text], [None], [s])[0])
-    res = evaluate(gen, rec, test_items, prompts, seed=args.seed, generate=generate)
+    res = evaluate(gen, rec, test_items, prompts, seed=args.seed,
+                   generate=_snapped(gen, args.checkpoint or "starter")
+                   if getattr(args, "conditioning", "prompt") == "snap" else None)
     res["conditioning"] = getattr(args, "conditioning", "prompt")
     head = ("acc_ratio", "style_ratio", "skate", "jerk")
     rest = {k: v for k, v in res.items() if k not in head}

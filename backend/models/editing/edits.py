@@ -20,7 +20,7 @@ import numpy as np
 from ...motion.clip import Clip
 from ...motion.joints import group_joints
 from ...motion.seams import blend_seams
-from .inbetween import _place
+from .inbetween import _place, hold_to_length
 
 CONTEXT_SECONDS = 2.0        # kept motion the generator sees on each side of an edit
 MAX_EXTEND_SECONDS = 30.0
@@ -76,14 +76,7 @@ def _generator_fill(gen, window: Clip, kept_frames: np.ndarray, kept_joints, tex
     out = gen.generate([text], [rows / FPS], [int(seed)], keep=[Keep(feats, mask=mask)],
                        **kwargs)[0]
     made = resample(gen.to_clip(out, cleanup=False), fps)
-    if made.num_frames < total:                                        # pad by holding
-        pad = total - made.num_frames
-        made = Clip(np.concatenate([made.local_rotations,
-                                    np.repeat(made.local_rotations[-1:], pad, 0)]),
-                    np.concatenate([made.root_translation,
-                                    np.repeat(made.root_translation[-1:], pad, 0)]),
-                    fps, made.skeleton, made.meta)
-    return made.slice(0, total)
+    return hold_to_length(made, total)
 
 
 def _anchor(kept: np.ndarray, start: int) -> int:

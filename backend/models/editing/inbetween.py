@@ -31,6 +31,18 @@ def _check(clip: Clip, known) -> np.ndarray:
     return known
 
 
+def hold_to_length(clip: Clip, frames: int) -> Clip:
+    """`clip` cut to `frames` frames, or made that long by holding its last frame."""
+    pad = frames - clip.num_frames
+    if pad > 0:
+        clip = Clip(np.concatenate([clip.local_rotations,
+                                    np.repeat(clip.local_rotations[-1:], pad, 0)]),
+                    np.concatenate([clip.root_translation,
+                                    np.repeat(clip.root_translation[-1:], pad, 0)]),
+                    clip.fps, clip.skeleton, clip.meta)
+    return clip.slice(0, frames)
+
+
 def _segments(T: int, known: np.ndarray):
     """For every frame: the known frame before it, after it, and how far between (0..1)."""
     frames = np.arange(T)
@@ -127,14 +139,7 @@ def model_fill(generator, clip: Clip, known, text: str = "", seed: int = 0,
     made = generator.to_clip(out, cleanup=False)
     made = resample(made, clip.fps)
     T = clip.num_frames
-    if made.num_frames < T:                                          # pad by holding
-        pad = T - made.num_frames
-        made = Clip(np.concatenate([made.local_rotations,
-                                    np.repeat(made.local_rotations[-1:], pad, 0)]),
-                    np.concatenate([made.root_translation,
-                                    np.repeat(made.root_translation[-1:], pad, 0)]),
-                    made.fps, made.skeleton, made.meta)
-    made = made.slice(0, T)
+    made = hold_to_length(made, T)
     made = _place(made, clip, int(known[0]))
     result = pass_through(made, clip, known)
     result.meta.update({"inbetween": "model", "text": text, "seed": int(seed)})

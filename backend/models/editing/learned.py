@@ -27,7 +27,7 @@ from ...paths import REPO_ROOT
 from .config import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, NUM_JOINTS, ROT_DIM,
                      InbetweenConfig, InbetweenConfigError)
 from .data import from_reference, make_window, stack
-from .inbetween import _check, pass_through, slerp_fill
+from .inbetween import _check, hold_to_length, pass_through, slerp_fill
 from .model import Inbetweener
 
 DEFAULT_CHECKPOINT = REPO_ROOT / "assets" / "models" / "inbetween.pt"
@@ -155,14 +155,7 @@ def learned_fill(model: Inbetweener, clip: Clip, known: Sequence[int]) -> Clip:
         from ...motion.resample import resample
         made = resample(made, clip.fps)
         T = clip.num_frames
-        if made.num_frames < T:
-            pad = T - made.num_frames
-            made = Clip(np.concatenate([made.local_rotations,
-                                        np.repeat(made.local_rotations[-1:], pad, 0)]),
-                        np.concatenate([made.root_translation,
-                                        np.repeat(made.root_translation[-1:], pad, 0)]),
-                        made.fps, made.skeleton, made.meta)
-        made = made.slice(0, T)
+        made = hold_to_length(made, T)
     result = pass_through(made, clip, known_arr)
     result.meta.update({"inbetween": "learned"})
     return result
