@@ -49,6 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompts", type=Path, default=None,
                         help="text2motion: score the generator on an independent prompt set "
                              "folder (e.g. tests/data/prompts; backend/eval/prompt_eval.py)")
+    parser.add_argument("--compound", action="store_true",
+                        help="--prompts: the compound prompts part by part, and the prompt "
+                             "checker's unknown / false-alarm rates (eval/compound_eval.py)")
     parser.add_argument("--conditioning", choices=("prompt", "snap"), default="prompt",
                         help="--prompts: condition on the prompt as typed, or snapped to a "
                              "training-like caption (backend/text/snap.py)")

@@ -107,6 +107,13 @@ def run(args, ds, rec) -> int:
     from ..models.text2motion.sample import load_generator
     from .prompt_set import load_prompt_set
     gen = load_generator(args.checkpoint or "starter")
+    if getattr(args, "compound", False):
+        from .compound_eval import evaluate as compound
+        res = compound(gen, load_prompt_set("compound", directory=args.prompts), args.seed)
+        res.update(limits_figures(args.checkpoint or "starter"))
+        print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
+                       for k, v in res.items()))
+        return 0
     prompts = load_prompt_set("single", directory=args.prompts)
     if args.samples:
         prompts = prompts[:args.samples]
