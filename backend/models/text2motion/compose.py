@@ -61,20 +61,36 @@ def _stage_seconds(gen, stages: tuple[Stage, ...], seconds: float | None,
 
 
 def generate_stage(gen, stage: Stage, seconds: float | None, seed: int, steps=None,
-                   guidance=None) -> Clip:
+                   guidance=None, snap: bool = False) -> Clip:
     """One stage as a canonical clip: its single action generated, or (together) the
     driver generated and its upper body re-made from the other actions' text."""
     from ..editing.edits import body_part
 
     kw = _kwargs(steps, guidance)
     driver = stage.driver if len(stage.actions) > 1 else stage.actions[0]
-    feats = gen.generate([driver.text], [seconds], [int(seed)], **kw)[0]
+    text = model_text(gen, driver.text) if snap else driver.text
+    feats = gen.generate([text], [seconds], [int(seed)], **kw)[0]
     clip = gen.to_clip(feats)
     if len(stage.actions) > 1:
-        gesture = " and ".join(a.text for a in stage.overlays)
+        # The gesture without the style: a styled gesture text ("an old man waves") keeps
+        # the arms low (measured 0/10 waves); the style shows in the driver's legs and body.
+        gesture = " and ".join(model_text(gen, a.text, style=False) for a in stage.overlays)
         clip = body_part(gen, clip, UPPER_BODY, gesture, int(seed), steps=steps,
                          guidance=guidance)
     return clip
+
+
+def model_text(gen, text: str, style: bool = True) -> str:
+    """What the generator is given for one part: the part snapped to a training-like caption
+    when the prompt checker is sure of its action (backend/text/snap.py), else as written."""
+    from ...text.snap import snap_prompt, training_caption
+    model = str(gen.path) if getattr(gen, "path", None) else "starter"
+    snapped, info = snap_prompt(text, model)
+    if not info["snapped"]:
+        return text
+    if not style:
+        return training_caption(info["action"], None) or snapped
+    return snapped
 
 
 def _fill(joined: Clip, known: np.ndarray, warnings: list[str]) -> tuple[Clip, str, dict]:
@@ -108,7 +124,8 @@ def generate_compound(gen, parsed: CompoundPrompt, seconds: float | None = None,
                      "drivers": [s.driver.text for s in stages], "warnings": []}
     clip, known, segments = None, None, []
     for stage, secs, s in zip(stages, lengths, seeds):
-        part = generate_stage(gen, stage, secs, s, steps, guidance)
+        part = generate_stage(gen, stage, secs, s, steps, guidance,
+                              snap=parsed.is_compound)
         if clip is None:
             clip, known, start = part, np.arange(part.num_frames), 0
         else:
