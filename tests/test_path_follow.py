@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from backend.data.library import DEFAULT_LIBRARY, MotionLibrary
+from backend.models.editing.path_eval import library_walk
 from backend.motion import path as path_mod
 from backend.motion import pathfollow as pf
 from backend.motion import quat, timing
@@ -30,11 +30,7 @@ PATHS = {
 
 @pytest.fixture(scope="module")
 def walk():
-    lib = MotionLibrary.load(DEFAULT_LIBRARY)
-    for i, e in enumerate(lib.entries):
-        if e.captions and e.captions[0] == "walk":
-            return lib.clip(i)
-    raise LookupError("no walk in the shipped library")
+    return library_walk()
 
 
 def _skate_of(clip):
