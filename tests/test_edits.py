@@ -151,6 +151,9 @@ def test_edit_job_answers_and_refuses(tmp_path, clips):
             ({"edit": "inbetween", "clip": w, "keys": [0, 10 ** 6]}, "within the clip"),
             ({"edit": "regenerate", "clip": w, "start": 5}, "needs 'start' and 'end'"),
             ({"edit": "continue", "clip": w, "seconds": 99}, "<= 30"),
+            ({"edit": "continue", "clip": w, "seconds": float("nan")}, "finite"),
+            ({"edit": "regenerate", "clip": w, "start": 5, "end": 40,
+              "guidance": float("inf")}, "finite"),
             ({"edit": "body_part", "clip": w, "parts": ["wings"]}, "unknown body part"),
             ({"edit": "inbetween", "clip": {"format": "npz"}, "keys": [0, 9]}, "'clip'")]:
         with pytest.raises(JobError, match=message):

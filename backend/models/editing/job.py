@@ -21,6 +21,7 @@ Frames outside the edit come back bit-identical to what was sent (after its floa
 """
 from __future__ import annotations
 
+import math
 import secrets
 
 from ...jobs import JobContext, JobError, param, register
@@ -65,6 +66,10 @@ def check_params(params: dict) -> dict:
          "steps": param(params, "steps", int, DEFAULT_STEPS, minimum=1, maximum=50),
          "guidance": float(param(params, "guidance", (int, float), DEFAULT_GUIDANCE,
                                  minimum=0.0, maximum=10.0)) if "guidance" in params else None}
+    for name in ("guidance", "seconds"):
+        value = params.get(name)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _bad(f"parameter {name!r} must be a finite number, got {value}")
     T = clip.num_frames
     if edit == "inbetween":
         keys = param(params, "keys", list)
