@@ -153,7 +153,7 @@ def test_edit_job_answers_and_refuses(tmp_path, clips):
             ({"edit": "continue", "clip": w, "seconds": 99}, "<= 30"),
             ({"edit": "continue", "clip": w, "seconds": float("nan")}, "finite"),
             ({"edit": "regenerate", "clip": w, "start": 5, "end": 40,
-              "guidance": float("inf")}, "finite"),
+              "guidance": float("nan")}, "finite"),
             ({"edit": "body_part", "clip": w, "parts": ["wings"]}, "unknown body part"),
             ({"edit": "inbetween", "clip": {"format": "npz"}, "keys": [0, 9]}, "'clip'")]:
         with pytest.raises(JobError, match=message):
