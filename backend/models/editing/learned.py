@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from ...motion import quat
+from ..checkpoint import read_checkpoint, write_checkpoint
 from ...motion.clip import Clip
 from ...motion.skeleton import CANONICAL
 from ...paths import REPO_ROOT
@@ -47,10 +48,7 @@ def save_inbetweener(model: Inbetweener, path, data_meta: dict, training: dict) 
           "config": model.config.to_dict(),
           "model": {k: v.detach().clone() for k, v in model.state_dict().items()},
           "meta": dict(data_meta), "training": dict(training)}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(ck, tmp)
-    tmp.replace(path)
-    return path
+    return write_checkpoint(ck, path)
 
 
 def load_inbetweener(path: str | Path | None = None) -> Inbetweener:
@@ -66,18 +64,8 @@ def load_inbetweener(path: str | Path | None = None) -> Inbetweener:
     key = (str(path.resolve()), path.stat().st_mtime_ns, path.stat().st_size)
     if key in _CACHE:
         return _CACHE[key]
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any unpickler failure means "corrupt"
-        raise InbetweenCheckpointError(f"{path}: not a readable in-betweening checkpoint "
-                                       f"({type(e).__name__}: {str(e)[:200]})") from None
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-        found = ck.get("format") if isinstance(ck, dict) else type(ck).__name__
-        raise InbetweenCheckpointError(f"{path}: not an Anima in-betweening checkpoint "
-                                       f"(format {found!r})")
-    if ck.get("version") != CHECKPOINT_VERSION:
-        raise InbetweenCheckpointError(f"{path}: checkpoint version {ck.get('version')!r}; "
-                                       f"this Anima reads version {CHECKPOINT_VERSION}")
+    ck = read_checkpoint(path, "in-betweening", CHECKPOINT_FORMAT,
+                         (CHECKPOINT_VERSION, CHECKPOINT_VERSION), InbetweenCheckpointError)
     try:
         config = InbetweenConfig.from_dict(dict(ck["config"]))
         model = Inbetweener(config)

@@ -56,28 +56,15 @@ def checkpoint_path(name_or_path: str | Path) -> Path:
 def load_checkpoint(path: str | Path) -> dict:
     """Read and check a checkpoint written by ``train.py``; raises ``CheckpointError`` naming
     the file for anything missing, unreadable or not matching this code."""
+    from ..checkpoint import read_checkpoint
     path = Path(path)
-    if not path.is_file():
-        hint = ""
-        if path.parent == MODELS_DIR and path.stem.startswith("text2motion_"):
-            name = path.stem[len("text2motion_"):]
-            hint = (f" (the {name!r} model is not installed; train it with `python -m backend "
-                    f"train text2motion --preset {name} --out {path}`)")
-        raise CheckpointError(f"{path}: text-to-motion checkpoint not found{hint}")
-    try:
-        ck = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any failure of the unpickler means "corrupt"
-        raise CheckpointError(f"{path}: not a readable text-to-motion checkpoint "
-                              f"({type(e).__name__}: {str(e)[:200]})") from None
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
-        found = ck.get("format") if isinstance(ck, dict) else type(ck).__name__
-        raise CheckpointError(f"{path}: not an Anima text-to-motion checkpoint (format "
-                              f"{found!r})")
-    version = ck.get("version")
-    if not isinstance(version, int) or not CHECKPOINT_MIN_VERSION <= version <= CHECKPOINT_VERSION:
-        raise CheckpointError(f"{path}: checkpoint version {version!r}; this Anima reads "
-                              f"versions {CHECKPOINT_MIN_VERSION}..{CHECKPOINT_VERSION} "
-                              f"(retrain or update Anima)")
+    hint = ""
+    if path.parent == MODELS_DIR and path.stem.startswith("text2motion_"):
+        name = path.stem[len("text2motion_"):]
+        hint = (f" (the {name!r} model is not installed; train it with `python -m backend "
+                f"train text2motion --preset {name} --out {path}`)")
+    ck = read_checkpoint(path, "text-to-motion", CHECKPOINT_FORMAT,
+                         (CHECKPOINT_MIN_VERSION, CHECKPOINT_VERSION), CheckpointError, hint)
     for key in ("model_config", "state_dict", "mean", "std", "dataset"):
         if key not in ck:
             raise CheckpointError(f"{path}: checkpoint lacks {key!r}")

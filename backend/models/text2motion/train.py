@@ -411,10 +411,8 @@ def shipped_checkpoint(ema: Text2Motion, cfg: TrainConfig, mean, std, prov: dict
 
 
 def _atomic_save(obj, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    tmp.replace(path)
+    from ..checkpoint import write_checkpoint
+    write_checkpoint(obj, path)
 
 
 def model_card(ck: dict, params: int, path: Path, history: dict) -> str:
