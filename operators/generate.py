@@ -244,7 +244,7 @@ def apply_search_result(result: dict, target: str, options: dict, prompt: str = 
         action_name=retarget.keys.action_name_for(prompt or chosen.get("caption", "")),
         scene=scene or bpy.context.scene, info=clip_info(chosen), **options)
     jobs.set_alternatives(clips, target=target, prompt=prompt, applied=chosen["clip"],
-                          warnings=warnings)
+                          warnings=warnings, read_as=str(result.get("read_as") or ""))
     return action
 
 

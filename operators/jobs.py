@@ -623,7 +623,7 @@ def on_config_changed() -> None:
 
 
 def set_alternatives(alternatives: list[dict], target: str = "", prompt: str = "",
-                     applied: str = "", warnings=()) -> None:
+                     applied: str = "", warnings=(), read_as: str = "") -> None:
     """Show a result's alternative clips in the panel (WindowManager.anima.alternatives)."""
     for wm in bpy.data.window_managers:
         st = getattr(wm, "anima", None)
@@ -648,6 +648,7 @@ def set_alternatives(alternatives: list[dict], target: str = "", prompt: str = "
             item.commercial_ok = bool(alt.get("commercial_ok", True))
         st.target = target
         st.warnings = "; ".join(warnings)
+        st.read_as = read_as        # the caption the model was given (prompt snapping)
         st.last_prompt = prompt
         st.applied_clip = applied
 
@@ -705,6 +706,7 @@ class AnimaRuntime(bpy.types.PropertyGroup):
     last_prompt: StringProperty()
     applied_clip: StringProperty()
     warnings: StringProperty()
+    read_as: StringProperty()
 
 
 CLASSES = [AnimaAlternative, AnimaRuntime]

@@ -114,6 +114,8 @@ class ANIMA_PT_alternatives(_AnimaPanel, bpy.types.Panel):
         st = context.window_manager.anima
         if st.last_prompt:
             layout.label(text=f"For: {st.last_prompt[:60]}")
+        if st.read_as:
+            layout.label(text=f"Read as: {st.read_as[:60]}", icon="INFO")
         if st.warnings:
             _wrap_label(layout, st.warnings, icon="ERROR")
         for i, alt in enumerate(st.alternatives):

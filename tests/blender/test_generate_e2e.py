@@ -95,3 +95,16 @@ def test_generate_job_answers_bad_input(session, fresh_scene):
     with pytest.raises(jobs.JobFailed) as err:
         jobs.run_blocking("generate", {"text": "a person waves", "model": "huge"})
     assert "model must be" in str(err.value)
+
+
+def test_generate_says_how_it_read_a_paraphrase(session, fresh_scene):
+    fresh_scene.render.fps = 30
+    assert bpy.ops.anima.import_character() == {"FINISHED"}
+    assert bpy.ops.anima.generate(prompt="someone strolls down the street", seconds=2.0,
+                                  variations=1) == {"FINISHED"}
+    st = bpy.context.window_manager.anima
+    assert st.last_prompt == "someone strolls down the street"
+    assert "walks" in st.read_as                  # given to the model as a training caption
+    assert bpy.ops.anima.generate(prompt="a person juggles three balls", seconds=2.0,
+                                  variations=1) == {"FINISHED"}
+    assert st.read_as == "" and "juggles" in st.warnings    # unknown: said, not snapped

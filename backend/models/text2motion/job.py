@@ -113,7 +113,7 @@ def generate_job(params: dict, ctx: JobContext) -> dict:
             text, snapped = snap_prompt(prompt, p["model"], report=prompt_report)
             if snapped["snapped"]:
                 meta["conditioned_on"] = text
-                read_as = f"read as: {text!r}"
+                read_as = text
         for start in range(0, n, BATCH):
             chunk = seeds[start:start + BATCH]
             ctx.progress(0.1 + 0.6 * start / n,
