@@ -136,6 +136,13 @@ _OPPOSITE_STYLES = [("happy", "sad"), ("happy", "angry"), ("proud", "not-confide
 # (word A, word B, what, scope): "clause" looks inside one clause ("walks backwards forward");
 # "segment" inside one step of a sequence, across "and" ("walks quickly and slowly").
 _CONTRADICTIONS = [(r"\bforwards?\b", r"\bbackwards?\b", "forward and backward", "clause"),
+                   (r"\bleft\b.*\bright\b|\bright\b.*\bleft\b",
+                    r"\b(at the same time|simultaneously|at once)\b", "left and right at once",
+                    "segment"),
+                   (r"\b(walk|walks|walking|run|runs|running|jog|jogs|jogging|dash|dashes|"
+                    r"sprint|sprints)\b", r"\b(standing|stands|stand|staying|stays) "
+                    r"(perfectly |completely )?still\b", "moving and standing still",
+                    "segment"),
                    (r"\b(fast|quickly|rapidly)\b", r"\b(slow|slowly)\b", "fast and slow",
                     "segment"),
                    (r"\bclockwise\b", r"\b(counter|anti)-?clockwise\b", "both turning ways",
@@ -151,7 +158,7 @@ person someone somebody man woman men women people guy girl boy lady he she they
 his their its them one character figure human i you we me my your our is are was were be been
 being very really slightly quite just again also too some any forward forwards backward
 backwards back left right both hand hands arm arms leg legs foot feet knee knees head body
-slowly quickly fast slow little bit few times once twice all way side sides place spot
+slowly quickly fast slow little bit few times once twice all way side sides place spot like
 metre metres meter meters m km feet ft yard yards mile miles step steps second seconds sec
 secs minute minutes degree degrees
 """.split())
@@ -347,6 +354,11 @@ def check_prompt(prompt, model: str = "starter") -> PromptReport:
             report.notes.append("the prompt has no motion words (only words like 'the', 'a', "
                                 "'of'); describe the motion, e.g. 'a person walks forward'")
         return report
+    verbs = [w for w in words if w in _ACTION_VERBS]
+    if len(clauses) <= MAX_ACTIONS < len(verbs):
+        report.notes.append(f"the prompt names {len(verbs)} actions; a clip of up to 10 s "
+                            f"holds about {MAX_ACTIONS} at most: generate fewer at a time and "
+                            f"join the clips")
     if len(clauses) > MAX_ACTIONS:
         report.notes.append(f"the prompt asks for {len(clauses)} actions; a clip of up to 10 s "
                             f"holds about {MAX_ACTIONS} at most: generate fewer at a time and "
@@ -356,6 +368,10 @@ def check_prompt(prompt, model: str = "starter") -> PromptReport:
 
 
 CLEARLY_KNOWN = 0.6
+# Verbs naming one of the data's actions (a bare list of them counts as that many actions).
+_ACTION_VERBS = set("""walk walks run runs dash dashes jog jogs sprint sprints bow bows wave
+waves punch punches kick kicks slash slashes dance dances jump jumps spin spins roll rolls
+flip flips crawl crawls cartwheel cartwheels dribble dribbles raise raises""".split())
 # An unknown motion verb right after "to" / "in order to" is a purpose, not the motion asked
 # for ("hurries across the street to catch the bus").
 _PURPOSE = re.compile(r"\b(in order )?to\s*\|$")
