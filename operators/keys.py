@@ -50,7 +50,9 @@ def action_name_for(text: str) -> str:
 class _Channels:
     """Creates F-curves in a new action for one target object, whatever the action layout."""
 
-    def __init__(self, action, obj):
+    def __init__(self, action, obj, existing: bool = False):
+        """existing: add to `action`'s own layout (its slot for `obj`, else its first; its
+        first layer and strip) instead of a new slot, layer and strip."""
         self.action = action
         self.slot = None
         # New keys take the user's default interpolation; with the straight-line handles set
@@ -59,9 +61,16 @@ class _Channels:
         default = prefs.edit.keyframe_new_interpolation_type if prefs else "BEZIER"
         self.default_interpolation = "LINEAR" if default in ("LINEAR", "BEZIER") else default
         if is_slotted(action):
-            self.slot = action.slots.new(id_type="OBJECT", name=obj.name)
-            layer = action.layers.new("Layer")
-            strip = layer.strips.new(type="KEYFRAME")
+            if existing and len(action.slots):
+                self.slot = next((s for s in action.slots if s.identifier == "OB" + obj.name),
+                                 action.slots[0])
+                layer = action.layers[0] if len(action.layers) else action.layers.new("Layer")
+                strip = layer.strips[0] if len(layer.strips) else \
+                    layer.strips.new(type="KEYFRAME")
+            else:
+                self.slot = action.slots.new(id_type="OBJECT", name=obj.name)
+                layer = action.layers.new("Layer")
+                strip = layer.strips.new(type="KEYFRAME")
             bag = strip.channelbag(self.slot, ensure=True)
             self._fcurves = bag.fcurves
             groups = {}
@@ -83,6 +92,9 @@ class _Channels:
             self._fcurves = action.fcurves
             self._new = lambda path, index, group: self._fcurves.new(
                 path, index=index, action_group=group)
+
+    def remove(self, fcurve) -> None:
+        self._fcurves.remove(fcurve)
 
     def write(self, data_path: str, index: int, group: str, frames: np.ndarray,
               values: np.ndarray, interpolation: str = "LINEAR"):

@@ -97,44 +97,6 @@ def read_channels(arm_obj, action, bone_names, frames) -> tuple[np.ndarray, np.n
     return rot, loc
 
 
-def _writer(action, arm_obj):
-    """A keys._Channels bound to the copied action's existing layout (its slot for
-    `arm_obj` on slotted actions)."""
-    ch = keys._Channels.__new__(keys._Channels)
-    ch.action = action
-    ch.slot = None
-    prefs = getattr(bpy.context, "preferences", None)
-    default = prefs.edit.keyframe_new_interpolation_type if prefs else "BEZIER"
-    ch.default_interpolation = "LINEAR" if default in ("LINEAR", "BEZIER") else default
-    if keys.is_slotted(action):
-        if not len(action.slots):
-            raise ValueError(f"Action {action.name!r} has no slot to edit")
-        slot = action.slots[0]
-        for s in action.slots:
-            if s.identifier == "OB" + arm_obj.name:
-                slot = s
-        if not len(action.layers):
-            action.layers.new("Layer")
-        layer = action.layers[0]
-        strip = layer.strips[0] if len(layer.strips) else layer.strips.new(type="KEYFRAME")
-        bag = strip.channelbag(slot, ensure=True)
-        ch.slot = slot
-
-        def new(path, index, group):
-            fc = bag.fcurves.new(path, index=index)
-            if group and hasattr(bag, "groups"):
-                grp = bag.groups.get(group) or bag.groups.new(group)
-                fc.group = grp
-            return fc
-        ch._fcurves = bag.fcurves
-        ch._new = new
-    else:
-        ch._fcurves = action.fcurves
-        ch._new = lambda path, index, group: action.fcurves.new(path, index=index,
-                                                                action_group=group)
-    return ch
-
-
 def write_edit_version(arm_obj, action, pose, frames, edited, anchors, bones,
                        name: str, info: dict, ref_from_new=None):
     """The new Action `name` (returned, made active; the original keeps a fake user).
@@ -169,7 +131,7 @@ def write_edit_version(arm_obj, action, pose, frames, edited, anchors, bones,
     new = action.copy()
     try:
         new.name = name
-        ch = _writer(new, arm_obj)
+        ch = keys._Channels(new, arm_obj, existing=True)
         new_curves = bone_curves(new, arm_obj)
         euler_bones = []
         for j, (k, bone) in enumerate(zip(chosen, sub)):
@@ -188,12 +150,12 @@ def write_edit_version(arm_obj, action, pose, frames, edited, anchors, bones,
                 else:
                     values, path = rot[:, j], "rotation_quaternion"
                 for fc in list(new_curves.get(bone, {}).get(path, {}).values()):
-                    ch._fcurves.remove(fc)
+                    ch.remove(fc)
                 for i in range(values.shape[1]):
                     ch.write(keys._bone_path(bone, path), i, bone, frames, values[:, i])
             if loc_keyed[k]:
                 for fc in list(new_curves.get(bone, {}).get("location", {}).values()):
-                    ch._fcurves.remove(fc)
+                    ch.remove(fc)
                 for i in range(3):
                     ch.write(keys._bone_path(bone, "location"), i, bone, frames, loc[:, j, i])
     except Exception:

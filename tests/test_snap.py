@@ -3,7 +3,8 @@ generate job (real starter model, real text encoder)."""
 import pytest
 
 from backend.jobs import JOBS, JobContext, JobError
-from backend.text.snap import refine_action, snap_prompt, training_caption
+from backend.text.known import refine_action
+from backend.text.snap import snap_prompt, training_caption
 
 pytest.importorskip("torch")
 from backend.models.text2motion import job as _job  # noqa: E402,F401 - registers "generate"

@@ -212,15 +212,6 @@ def _hermite(blend: int) -> tuple[np.ndarray, np.ndarray]:
     return 2 * u ** 3 - 3 * u ** 2 + 1, (u ** 3 - 2 * u ** 2 + u) * blend
 
 
-def _log(q):
-    axis, angle = quat.to_axis_angle(q)
-    return axis * angle[..., None]
-
-
-def _exp(v):
-    return quat.from_axis_angle(v, np.linalg.norm(v, axis=-1))
-
-
 def _meet(x, blend: int):
     """Corrections (blend, ...) for the end (frames L, L-1, ...) and the start (0, 1, ...)
     of a series x (L + 1, ...) so both ends meet half way in value and slope."""
@@ -241,16 +232,16 @@ def _close_loop(seg: Clip, blend: int) -> tuple[np.ndarray, np.ndarray]:
     pose = rots.copy()
     pose[:, 0] = quat.mul(_yaw_quat(-yaw), rots[:, 0])                # root tilt, heading-free
     # Pose: each joint turns half way towards the other end, in angle and angular velocity.
-    gap = _log(quat.mul_inv(pose[0], pose[-1]))                       # (J, 3)
-    spin_end = _log(quat.mul_inv(pose[-1], pose[-2]))
-    spin_start = _log(quat.mul_inv(pose[1], pose[0]))
+    gap = quat.log(quat.mul_inv(pose[0], pose[-1]))                       # (J, 3)
+    spin_end = quat.log(quat.mul_inv(pose[-1], pose[-2]))
+    spin_start = quat.log(quat.mul_inv(pose[1], pose[0]))
     h0, h1 = _hermite(blend)
     h0, h1 = h0[:, None, None], h1[:, None, None]
     half_slope = 0.5 * (spin_start - spin_end)
     end_fix = h0 * 0.5 * gap - h1 * half_slope
     start_fix = -h0 * 0.5 * gap - h1 * half_slope
-    pose[L - np.arange(blend)] = quat.mul(_exp(end_fix), pose[L - np.arange(blend)])
-    pose[:blend] = quat.mul(_exp(start_fix), pose[:blend])
+    pose[L - np.arange(blend)] = quat.mul(quat.exp(end_fix), pose[L - np.arange(blend)])
+    pose[:blend] = quat.mul(quat.exp(start_fix), pose[:blend])
     height = trans[:, 2].copy()
     end_z, start_z = _meet(height, blend)
     height[L - np.arange(blend)] += end_z

@@ -85,6 +85,18 @@ def to_axis_angle(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return axis, angle
 
 
+def log(q: np.ndarray) -> np.ndarray:
+    """Rotation vectors (..., 3): axis * angle of the shorter rotation (angle in [0, pi])."""
+    axis, angle = to_axis_angle(q)
+    return axis * angle[..., None]
+
+
+def exp(v: np.ndarray) -> np.ndarray:
+    """Unit quaternions (..., 4) of rotation vectors (..., 3) (inverse of ``log``)."""
+    v = np.asarray(v, dtype=np.float64)
+    return from_axis_angle(v, np.linalg.norm(v, axis=-1))
+
+
 def abs_w(q: np.ndarray) -> np.ndarray:
     """Same rotation with w >= 0 (the shorter of the two representations)."""
     return np.where(q[..., :1] < 0, -q, q)

@@ -20,26 +20,6 @@ from .clip import Clip
 MARGIN_SECONDS = 0.5      # new frames next to a seam that are bridged
 
 
-def _aa(q: np.ndarray) -> np.ndarray:
-    """Axis * angle (..., 3) of unit quaternions with w >= 0."""
-    v = q[..., 1:]
-    s = np.linalg.norm(v, axis=-1, keepdims=True)
-    angle = 2.0 * np.arctan2(s, q[..., :1])
-    return np.where(s > 1e-12, v / np.maximum(s, 1e-12) * angle, 2.0 * v)
-
-
-def _exp(v: np.ndarray) -> np.ndarray:
-    angle = np.linalg.norm(v, axis=-1, keepdims=True)
-    half = 0.5 * angle
-    axis = v / np.maximum(angle, 1e-12)
-    return np.concatenate([np.cos(half), np.where(angle > 1e-12, axis * np.sin(half),
-                                                  0.5 * v)], axis=-1)
-
-
-def _hemi(q):
-    return q * np.where(q[..., :1] < 0, -1.0, 1.0)
-
-
 def _hermite(u: np.ndarray, p0, m0, p1, m1) -> np.ndarray:
     """Cubic Hermite (N, ...) at u (N,) in (0, 1): p(0) = p0, p'(0) = m0, p(1) = p1, p'(1) = m1."""
     u = u.reshape((-1,) + (1,) * np.ndim(p0))
@@ -57,11 +37,11 @@ def _bridge(rots, root, a: int, b: int) -> None:
     ref = rots[a]
     inv = quat.conjugate(ref)
     def tangent(q):
-        return _aa(quat.normalize(_hemi(quat.mul(q, inv))))
+        return quat.log(quat.mul(q, inv))
     p0, p1 = np.zeros(ref.shape[:-1] + (3,)), tangent(rots[b])
     m0 = -tangent(rots[a - 1]) * n                     # a-1 -> a, frames -> whole bridge
     m1 = (tangent(rots[b + 1]) - p1) * n
-    rots[a + 1:b] = quat.normalize(quat.mul(_exp(_hermite(u, p0, m0, p1, m1)), ref[None]))
+    rots[a + 1:b] = quat.normalize(quat.mul(quat.exp(_hermite(u, p0, m0, p1, m1)), ref[None]))
     v0 = (root[a] - root[a - 1]) * n
     v1 = (root[b + 1] - root[b]) * n
     root[a + 1:b] = _hermite(u, root[a], v0, root[b], v1)
@@ -117,7 +97,7 @@ def match_anchors(rotations: np.ndarray, locations: np.ndarray, ref_rotations: n
         locs[frames] = np.asarray(locations, dtype=np.float64)[frames]
         return follow_signs(rots, frames), locs
     diff = quat.mul(quat.normalize(rots[anchors]), quat.conjugate(new_r[anchors]))
-    diff = quat.normalize(_hemi(diff))                                     # (A, K, 4)
+    diff = quat.normalize(quat.abs_w(diff))                                     # (A, K, 4)
     dloc = locs[anchors] - np.asarray(locations, dtype=np.float64)[anchors]
     right = np.clip(np.searchsorted(anchors, frames), 0, anchors.size - 1)
     left = np.clip(np.searchsorted(anchors, frames) - 1, 0, anchors.size - 1)

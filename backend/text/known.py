@@ -367,6 +367,47 @@ def check_prompt(prompt, model: str = "starter") -> PromptReport:
     return report
 
 
+_WALKS = {"walk", "walk-back", "walk-left", "walk-right", "walk-turn-left", "walk-turn-right"}
+_HAND_FAMILIES = {"wave": ("wave-both-hands", "wave-left-hand", "wave-right-hand"),
+                  "raise": ("raise-up-both-hands", "raise-up-left-hand", "raise-up-right-hand"),
+                  "bye": ("byebye", "bye", "bye")}
+_FAMILY_OF = {a: fam for fam, members in _HAND_FAMILIES.items() for a in members}
+
+
+def _has_words(text: str, pattern: str) -> bool:
+    return re.search(pattern, text) is not None
+
+
+def refine_action(action: str, prompt: str) -> str:
+    """The label the words of the prompt pin down within the action's family: which way a
+    walk goes (backwards, sideways, turning) and which hand(s) a gesture uses. The sentence
+    encoder ranks these siblings by overall similarity and often misses such words."""
+    t = " " + " ".join(re.findall(r"[a-z]+", prompt.lower())) + " "
+    if action in _WALKS:
+        if _has_words(t, r" (backwards?|backward|in reverse|reverses?|back ?pedals?) "):
+            return "walk-back"
+        for side in ("left", "right"):
+            if _has_words(t, rf" turn(s|ing)? (to (the|his|her|their) )?{side} ") or \
+                    _has_words(t, rf" {side} turn "):
+                return f"walk-turn-{side}"
+        for side in ("left", "right"):
+            if _has_words(t, rf" (to|towards?|toward) (the|his|her|their) {side} ") or \
+                    _has_words(t, rf" ({side}wards?|sideways to the {side}) "):
+                return f"walk-{side}"
+        return action
+    family = _FAMILY_OF.get(action)
+    if family is None:
+        return action
+    both, left, right = _HAND_FAMILIES[family]
+    if _has_words(t, r" (both|two) (hands|arms) ") or _has_words(t, r" hands "):
+        return both
+    if _has_words(t, r" left (hand|arm) "):
+        return left
+    if _has_words(t, r" right (hand|arm) "):
+        return right
+    return action
+
+
 CLEARLY_KNOWN = 0.6
 # Verbs naming one of the data's actions (a bare list of them counts as that many actions).
 _ACTION_VERBS = set("""walk walks run runs dash dashes jog jogs sprint sprints bow bows wave
@@ -412,6 +453,9 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
                                 f"data (the catalogue's other models know it)")
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue
+        refined = refine_action(best_action, clause)      # the direction / hand it names
+        if refined != best_action and refined in actions:
+            best_action = refined
         known[best_action] = max(known.get(best_action, -1.0), best)
     report.known_actions = sorted(((a, round(s, 3)) for a, s in known.items()),
                                   key=lambda kv: -kv[1])

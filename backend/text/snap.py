@@ -14,7 +14,6 @@ the DeepMimic actions their clips' first caption, with the style's manner append
 """
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 SNAP_MIN_SCORE = 0.5          # cosine of the best known action's phrasing to snap at all
@@ -22,47 +21,6 @@ _BANDAI_OF = {"dance": "dance-short"}
 _DEEPMIMIC_OF = {"flip": "humanoid3d_backflip", "cartwheel": "humanoid3d_cartwheel",
                  "crawl": "humanoid3d_crawl", "get-up": "humanoid3d_getup_faceup",
                  "roll": "humanoid3d_roll", "spin": "humanoid3d_spin"}
-
-
-_WALKS = {"walk", "walk-back", "walk-left", "walk-right", "walk-turn-left", "walk-turn-right"}
-_HAND_FAMILIES = {"wave": ("wave-both-hands", "wave-left-hand", "wave-right-hand"),
-                  "raise": ("raise-up-both-hands", "raise-up-left-hand", "raise-up-right-hand"),
-                  "bye": ("byebye", "bye", "bye")}
-_FAMILY_OF = {a: fam for fam, members in _HAND_FAMILIES.items() for a in members}
-
-
-def _has(text: str, pattern: str) -> bool:
-    return re.search(pattern, text) is not None
-
-
-def refine_action(action: str, prompt: str) -> str:
-    """The label the words of the prompt pin down within the action's family: which way a
-    walk goes (backwards, sideways, turning) and which hand(s) a gesture uses. The sentence
-    encoder ranks these siblings by overall similarity and often misses such words."""
-    t = " " + " ".join(re.findall(r"[a-z]+", prompt.lower())) + " "
-    if action in _WALKS:
-        if _has(t, r" (backwards?|backward|in reverse|reverses?|back ?pedals?) "):
-            return "walk-back"
-        for side in ("left", "right"):
-            if _has(t, rf" turn(s|ing)? (to (the|his|her|their) )?{side} ") or \
-                    _has(t, rf" {side} turn "):
-                return f"walk-turn-{side}"
-        for side in ("left", "right"):
-            if _has(t, rf" (to|towards?|toward) (the|his|her|their) {side} ") or \
-                    _has(t, rf" ({side}wards?|sideways to the {side}) "):
-                return f"walk-{side}"
-        return action
-    family = _FAMILY_OF.get(action)
-    if family is None:
-        return action
-    both, left, right = _HAND_FAMILIES[family]
-    if _has(t, r" (both|two) (hands|arms) ") or _has(t, r" hands "):
-        return both
-    if _has(t, r" left (hand|arm) "):
-        return left
-    if _has(t, r" right (hand|arm) "):
-        return right
-    return action
 
 
 @lru_cache(maxsize=None)
@@ -99,7 +57,6 @@ def snap_prompt(prompt: str, model: str = "starter", report=None) -> tuple[str, 
     action, score = report.known_actions[0]
     if score < SNAP_MIN_SCORE:
         return prompt, dict(info, score=float(score))
-    action = refine_action(action, prompt)
     style = report.styles[0] if report.styles else None
     caption = training_caption(action, style)
     if caption is None:
