@@ -1,0 +1,246 @@
+"""A schedule becomes one canonical clip in the scene: segments made one by one, placed where
+and facing the way the story says, transitions in-betweened.
+
+    story = compose_story(gen, schedule, scene, seed=0, progress=..., cancelled=...)
+    story.clip           # canonical Clip at the generator's rate, world coordinates
+    story.segments       # [{"index", "text", "kind", "start", "end", ...}] frames, end exclusive
+    story.transitions    # [{"between": [i, i + 1], "start", "end"}]
+
+Per segment (``schema.Segment``):
+
+* ``move``: the place's stand point (``places.stand_point``: in front of a seat, beside a
+  table, on an empty) and the path there around the obstacles (``planner.plan_path`` on a 2-D
+  occupancy map; the object sat on is not an obstacle for that path); a gait is generated once
+  per (gait, style) and carried along the path by ``motion.pathfollow.follow_path`` at the
+  asked speed, feet planted; an ``overlay`` re-makes its upper body (``editing.edits.body_part``).
+* ``act``: generated from its text (snapped to a training-like caption when the prompt checker
+  is sure), turned to its facing and put where the character stands.
+* ``pose``: ``poses.pose_clip`` (sit on the seat, stand, idle, turn, lie), with an overlay on
+  the upper body when the story says so ("sits down and waves").
+
+Between two segments a gap (TRANSITION_* seconds: longer for a long turn, a walk to the next
+start, sitting down or getting up) is filled by the learned in-betweener (slerp when its
+checkpoint is missing). Frames of the segments themselves are never changed by the filling.
+
+Cancelling keeps the segments made so far (``StoryResult.partial``). ``previous`` (a former
+result's clip and segment table) plus ``regenerate`` (indices) keeps every other segment's
+frames exactly and re-makes only those segments and the transitions beside them.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ...motion import quat
+from ...motion.clip import Clip
+from ...motion.looping import _heading, _rotate_xy, _yaw_quat
+from .schema import Scene, Schedule, Segment, front_of, wrap_degrees, yaw_of
+
+TRANSITION_MIN_S = 0.4
+TRANSITION_MAX_S = 2.5
+TRANSITION_POSTURE_S = 1.0       # sitting down, getting up, lying down
+TRANSITION_TURN_S = 0.8          # per 180 degrees of turning on the spot
+TRANSITION_WALK_SPEED = 1.0      # m/s for the distance bridged by a transition
+SHORT_MOVE = 0.3                 # m: a place nearer than this is not walked to
+DEFAULT_POSE_S = {"sit": 3.0, "lie": 3.0, "stand": 0.6, "idle": 2.0, "turn": 0.6}
+OVERLAY_CHUNK_S = 9.0            # body-part edits in windows of at most this (the generator's)
+UPPER_BODY = ["upper_body"]
+
+
+@dataclass
+class _Piece:
+    """A made segment: its clip (world coordinates) and where it leaves the character."""
+    clip: Clip
+    end_xy: tuple
+    end_yaw: float
+    posture: str
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class StoryResult:
+    clip: Clip | None
+    segments: list[dict]
+    transitions: list[dict]
+    warnings: list[str]
+    partial: bool = False
+    metrics: dict = field(default_factory=dict)
+
+
+def place_clip(clip: Clip, xy, yaw: float) -> Clip:
+    """A generated clip (starting near the origin facing about -Y) turned so its first frame
+    faces `yaw` (degrees) and moved so its first root position is at floor point `xy`."""
+    start_yaw = float(_heading(clip.local_rotations[:1, 0])[0])
+    turn = math.radians(yaw) - start_yaw
+    rots = clip.local_rotations.copy()
+    rots[:, 0] = quat.normalize(quat.mul(np.broadcast_to(_yaw_quat(np.array(turn)),
+                                                         rots[:, 0].shape), rots[:, 0]))
+    root = clip.root_translation.copy()
+    root[:, :2] = _rotate_xy(root[:, :2] - root[0, :2], turn) + np.asarray(xy, float)
+    return Clip(quat.unroll(rots), root, clip.fps, clip.skeleton, dict(clip.meta))
+
+
+def end_yaw(clip: Clip) -> float:
+    return wrap_degrees(math.degrees(float(_heading(clip.local_rotations[-1:, 0])[0])))
+
+
+class Composer:
+    """Makes segments one at a time (see the module doc); keeps the caches of one story."""
+
+    def __init__(self, gen, scene: Scene, seed: int = 0, steps=None, guidance=None,
+                 model: str = "starter"):
+        from ..text2motion.config import FPS
+        self.gen, self.scene, self.seed = gen, scene, int(seed)
+        self.steps, self.guidance, self.model = steps, guidance, model
+        self.fps = FPS
+        self._maps: dict = {}
+        self._gaits: dict = {}
+        self.warnings: list[str] = []
+
+    # ------------------------------------------------------------------ scene helpers
+    def occupancy(self, ignore: tuple = ()):
+        from .planner import OccupancyMap
+        key = tuple(sorted(ignore))
+        if key not in self._maps:
+            self._maps[key] = OccupancyMap.from_scene(self.scene, ignore=key)
+        return self._maps[key]
+
+    def facing_yaw(self, facing, xy, current: float) -> float:
+        """Yaw (degrees) for a segment's facing: an object (turn towards it), a number, or
+        None (keep `current`)."""
+        if isinstance(facing, str):
+            obj = self.scene.get(facing)
+            if obj is None:
+                return current
+            dx, dy = obj.position[0] - xy[0], obj.position[1] - xy[1]
+            return yaw_of(dx, dy) if math.hypot(dx, dy) > 1e-3 else obj.yaw
+        if facing is not None:
+            return float(facing)
+        return current
+
+    # ------------------------------------------------------------------ generator helpers
+    def _generate(self, text: str, seconds, seed: int) -> Clip:
+        from ..text2motion.compose import model_text
+        kw = {}
+        if self.steps is not None:
+            kw["steps"] = int(self.steps)
+        if self.guidance is not None:
+            kw["guidance"] = float(self.guidance)
+        feats = self.gen.generate([model_text(self.gen, text)], [seconds], [int(seed)], **kw)[0]
+        return self.gen.to_clip(feats)
+
+    def _overlay(self, clip: Clip, text: str, seed: int) -> Clip:
+        from ..editing.edits import body_part
+        from ..text2motion.compose import model_text
+        gesture = model_text(self.gen, text, style=False)
+        chunk = int(OVERLAY_CHUNK_S * clip.fps)
+        if clip.num_frames <= chunk:
+            return body_part(self.gen, clip, UPPER_BODY, gesture, seed, steps=self.steps,
+                             guidance=self.guidance)
+        out = clip
+        for a in range(0, clip.num_frames, chunk):
+            b = min(clip.num_frames - 1, a + chunk - 1)
+            if b - a >= 2:
+                out = body_part(self.gen, out, UPPER_BODY, gesture, seed, start=a, end=b,
+                                steps=self.steps, guidance=self.guidance)
+        return out
+
+    def gait(self, seg: Segment, seed: int) -> Clip:
+        key = (seg.gait, seg.style, seg.action)
+        if key not in self._gaits:
+            self._gaits[key] = self._generate(seg.action, None, seed)
+        return self._gaits[key]
+
+    # ------------------------------------------------------------------ segments
+    def make(self, k: int, seg: Segment, xy, yaw: float, posture: str, nxt: Segment | None,
+             leaving: str | None = None) -> _Piece:
+        """Segment k made from floor point xy, facing yaw; nxt: the segment after it;
+        leaving: the seat the character gets up from (not an obstacle for this walk)."""
+        seed = (self.seed + k) % 2**63
+        if seg.kind == "move":
+            return self._move(k, seg, xy, yaw, nxt, seed, leaving)
+        if seg.kind == "pose":
+            return self._pose(seg, xy, yaw, seed)
+        face = self.facing_yaw(seg.facing, xy, yaw)
+        clip = place_clip(self._generate(seg.action, seg.seconds, seed), xy, face)
+        if seg.overlay:
+            clip = self._overlay(clip, seg.overlay, seed)
+        return _Piece(clip, tuple(clip.root_translation[-1, :2]), end_yaw(clip), "stand",
+                      {"source": "generator", "facing_target": face})
+
+    def _move(self, k, seg: Segment, xy, yaw, nxt: Segment | None, seed, leaving=None
+              ) -> _Piece:
+        from ...motion.pathfollow import follow_path_detailed
+        from .places import stand_point
+        from .planner import plan_path
+        obj = self.scene.get(seg.place)
+        sit_next = nxt is not None and nxt.kind == "pose" and nxt.action in ("sit", "lie") \
+            and nxt.place == seg.place
+        purpose = "sit" if sit_next else "reach" if obj.obstacle else "at"
+        ignore = (obj.name,) if sit_next else ()
+        goal, face, warns = stand_point(obj, purpose, xy, self.occupancy(ignore))
+        if leaving and self.scene.get(leaving) is not None:
+            ignore = tuple(sorted(set(ignore) | {leaving}))
+        occ = self.occupancy(ignore)
+        self.warnings += [f"segment {k + 1} ('{seg.text}'): {w}" for w in warns]
+        points, warns = plan_path(occ, np.asarray(xy, float), np.asarray(goal, float),
+                                  f"the {obj.name}")
+        self.warnings += [f"segment {k + 1} ('{seg.text}'): {w}" for w in warns]
+        points = np.asarray(points, float)
+        face = face if face is not None else yaw
+        info = {"source": "path", "goal": [float(goal[0]), float(goal[1])],
+                "facing_target": float(face), "purpose": purpose, "ignore": list(ignore),
+                "path": points.tolist()}
+        length = float(np.sum(np.linalg.norm(np.diff(points, axis=0), axis=1))) \
+            if len(points) > 1 else 0.0
+        if length < SHORT_MOVE:         # already there: a short turn on the spot
+            from .poses import pose_clip
+            clip = pose_clip("turn", xy, face, DEFAULT_POSE_S["turn"], self.fps)
+            return _Piece(clip, tuple(xy), face, "stand", dict(info, source="pose"))
+        gait = self.gait(seg, seed)
+        path3 = np.concatenate([points, np.zeros((len(points), 1))], axis=1)
+        result = follow_path_detailed(gait, path3, fps=self.fps)
+        seconds = seg.seconds
+        if seconds is None and abs(seg.speed - 1.0) > 1e-6:
+            seconds = result.path.length / (result.natural_speed * seg.speed)
+        if seconds is not None:
+            from ...motion.pathfollow import MAX_SPEED_SHARE, MIN_SPEED_SHARE
+            natural = result.path.length / result.natural_speed
+            seconds = min(max(seconds, natural / MAX_SPEED_SHARE), natural / MIN_SPEED_SHARE)
+            result = follow_path_detailed(gait, path3, arrival=[(len(points) - 1, seconds)],
+                                          fps=self.fps)
+        clip = result.clip
+        if seg.overlay:
+            clip = self._overlay(clip, seg.overlay, seed)
+        return _Piece(clip, (float(goal[0]), float(goal[1])), end_yaw(clip), "stand", info)
+
+    def _pose(self, seg: Segment, xy, yaw, seed) -> _Piece:
+        from .poses import pose_clip
+        name = seg.action
+        seconds = seg.seconds or DEFAULT_POSE_S[name]
+        obj = self.scene.get(seg.place) if seg.place else None
+        if name == "sit" and obj is not None:
+            face = obj.yaw                           # back to the seat, facing its front
+        else:
+            face = self.facing_yaw(seg.facing, xy, yaw)
+        height = obj.size[2] * 0.6 if (name == "lie" and obj is not None) else 0.0
+        clip = pose_clip(name, xy, face, seconds, self.fps, height=height)
+        if seg.overlay:
+            clip = self._overlay(clip, seg.overlay, seed)
+        posture = name if name in ("sit", "lie") else "stand"
+        return _Piece(clip, tuple(xy), face, posture,
+                      {"source": "pose", "facing_target": float(face)})
+
+
+def transition_frames(a: _Piece, b_clip: Clip, fps: float, posture_change: bool) -> int:
+    """Gap length (frames) between two pieces: enough to bridge the distance and the turn."""
+    d = float(np.linalg.norm(b_clip.root_translation[0, :2] - a.clip.root_translation[-1, :2]))
+    turn = abs(wrap_degrees(math.degrees(float(_heading(b_clip.local_rotations[:1, 0])[0]))
+                            - end_yaw(a.clip)))
+    seconds = max(TRANSITION_MIN_S, d / TRANSITION_WALK_SPEED + TRANSITION_TURN_S * turn / 180.0)
+    if posture_change:
+        seconds = max(seconds, TRANSITION_POSTURE_S)
+    return int(round(min(seconds, TRANSITION_MAX_S) * fps))
