@@ -11,6 +11,8 @@
   editing      each edit of a 10 s / 30 fps clip (regenerate 2 s, continue 2 s, upper body,
                in-between a 1 s gap without and with text), N rounds -> p50_s, p95_s and
                <edit>_p50_s (backend/models/editing/bench.py)
+  story        the longest example story (20 sentences) scheduled and composed on the CPU ->
+               seconds (median), segments (backend/models/story/bench.py)
 
 A bench is either a script run in its own process (a Path: the Blender side never enters the
 backend process) or a function run in-process ("module:function" returning a dict).
@@ -30,6 +32,7 @@ BENCHES: dict[str, Path | str] = {
     "apply_file": REPO_ROOT / "tools" / "bench_apply_file_blender.py",
     "text2motion": "backend.models.text2motion.sample:benchmark",
     "editing": "backend.models.editing.bench:benchmark",
+    "story": "backend.models.story.bench:benchmark",
 }
 
 

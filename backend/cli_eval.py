@@ -30,7 +30,7 @@ import numpy as np
 
 from .paths import user_data_dir
 
-TASKS = ("text2motion", "editing", "edits", "path")
+TASKS = ("text2motion", "editing", "edits", "path", "story")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,6 +73,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--text", action="store_true",
                         help="editing: steer in-betweening with each clip's caption")
+    parser.add_argument("--stories", type=Path, default=None,
+                        help="story: a folder of example stories (default assets/stories)")
     parser.add_argument("--card", type=Path, default=None,
                         help="write the results into this model card (.md), replacing its "
                              "'Evaluation' section")
@@ -181,6 +183,9 @@ def run(args: argparse.Namespace) -> int:
     if args.task == "edits":         # seams of generator edits (models/editing/seam_eval.py)
         from .models.editing.seam_eval import run_eval as run_seams
         return run_seams(args)
+    if args.task == "story":         # example stories (models/story/evaluate.py)
+        from .models.story.evaluate import run_eval as run_story
+        return run_story(args)
     if args.task == "path":          # path following (models/editing/path_eval.py)
         from .models.editing.path_eval import run_eval as run_path
         return run_path(args)
