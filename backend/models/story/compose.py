@@ -48,6 +48,8 @@ SHORT_MOVE = 0.3                 # m: a place nearer than this is not walked to
 DEFAULT_POSE_S = {"sit": 3.0, "lie": 3.0, "stand": 0.6, "idle": 2.0, "turn": 0.6}
 OVERLAY_CHUNK_S = 9.0            # body-part edits in windows of at most this (the generator's)
 UPPER_BODY = ["upper_body"]
+ACT_CLEARANCE = 0.15             # m an action's root keeps from obstacles (less if it starts nearer)
+TRAVEL_SHARES = (1.0, 0.75, 0.5, 0.25, 0.0)
 
 
 @dataclass
@@ -166,10 +168,33 @@ class Composer:
             return self._pose(seg, xy, yaw, seed)
         face = self.facing_yaw(seg.facing, xy, yaw)
         clip = place_clip(self._generate(seg.action, seg.seconds, seed), xy, face)
+        clip = self._keep_clear(k, seg, clip)
         if seg.overlay:
             clip = self._overlay(clip, seg.overlay, seed)
         return _Piece(clip, tuple(clip.root_translation[-1, :2]), end_yaw(clip), "stand",
                       {"source": "generator", "facing_target": face})
+
+    def _keep_clear(self, k: int, seg: Segment, clip: Clip) -> Clip:
+        """An action whose root would go into an obstacle or off the map has its travel
+        over the floor cut (to the largest of TRAVEL_SHARES that stays clear), with a
+        warning; the body's own motion is kept."""
+        from .planner import path_clearance
+        occ = self.occupancy(())
+        root = clip.root_translation
+        start = root[0, :2]
+        need = min(ACT_CLEARANCE, path_clearance(start[None], self.scene))
+        for share in TRAVEL_SHARES:
+            track = start + share * (root[:, :2] - start)
+            if occ.on_map(track).all() and path_clearance(track, self.scene) >= need - 1e-6:
+                break
+        if share < 1.0:
+            self.warnings.append(f"segment {k + 1} ('{seg.text}'): its motion would have gone "
+                                 f"into an obstacle or off the map; its travel over the floor "
+                                 f"was cut to {share:.0%}")
+            new = root.copy()
+            new[:, :2] = track
+            clip = Clip(clip.local_rotations, new, clip.fps, clip.skeleton, dict(clip.meta))
+        return clip
 
     def _move(self, k, seg: Segment, xy, yaw, nxt: Segment | None, seed, leaving=None
               ) -> _Piece:

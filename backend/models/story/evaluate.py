@@ -68,7 +68,8 @@ def schedule_match(schedule, expect: list[dict], model: str = "starter") -> tupl
             s = segs[j]
             if s.kind != e.get("kind"):
                 continue
-            if e.get("place") and s.place != e["place"]:
+            places = e.get("place_any") or ([e["place"]] if e.get("place") else [])
+            if places and s.place not in places:
                 continue
             if e.get("kind") != "move" and not _same_action(e.get("action"), labels[j]):
                 continue
@@ -146,7 +147,13 @@ def evaluate(gen, examples, seed: int = 0, model: str = "starter", log=print) ->
             rows_all["match"][1] += len(ex.get("expect", []))
             continue
         found, total = schedule_match(schedule, ex.get("expect", []), model)
-        result = compose_story(gen, schedule, scene, seed=seed, model=model)
+        try:
+            result = compose_story(gen, schedule, scene, seed=seed, model=model)
+        except ValueError as e:                      # PlanError and bad places: a failure
+            log(f"{name}: composing failed: {e}")
+            rows_all["match"] = [rows_all["match"][0] + found, rows_all["match"][1] + total]
+            rows_all["failed"] = rows_all.get("failed", 0) + 1
+            continue
         rows_all["secs"].append(time.perf_counter() - t0)
         m = result.metrics
         faces = {}
@@ -178,7 +185,8 @@ def evaluate(gen, examples, seed: int = 0, model: str = "starter", log=print) ->
     real_skate, real_jerk = real_reference(gen.fps if hasattr(gen, "fps") else 20.0)
     pos = np.asarray(rows_all["pos"] or [0.0])
     det = rows_all["det"]
-    return {"stories": len(rows_all["secs"]), "segments": rows_all["segments"],
+    return {"stories": len(rows_all["secs"]), "failed": rows_all.get("failed", 0),
+            "segments": rows_all["segments"],
             "schedule_match": round(rows_all["match"][0] / max(1, rows_all["match"][1]), 3),
             "pos_err_max": round(float(pos.max()), 3),
             "pos_err_p95": round(float(np.percentile(pos, 95)), 3),

@@ -366,11 +366,14 @@ def offline_schedule(story: str, scene: Scene, check: bool = True,
             parsed = parse_prompt(text)
         except ValueError:
             continue
-        subject = _subject(text)
-        if subject and not _PRONOUN_START.match(subject):
+        subject = _subject(text)              # the parser's: stripped from its actions
+        who = subject.split(",")[-1].strip()
+        if _PRONOUN_START.match(who) or len(who.split()) > 5:
+            who = ""                          # "he", "he remembers the train": no new subject
+        if who:
             if state.subject == DEFAULT_SUBJECT:
-                state.subject = subject
-            state.style = state.style or _style_of(subject)
+                state.subject = who
+            state.style = state.style or _style_of(who)
         reader = _Reader(state, i, text)
         for stage in parsed.stages:
             driver = stage.driver

@@ -1,0 +1,169 @@
+"""Story composition with the real shipped generator and in-betweener (torch, CPU):
+placement, facing, obstacles, seams, regenerating one segment, cancelling, the jobs."""
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from backend.jobs import JobContext, JobError
+from backend.models.story.assemble import compose_story
+from backend.models.story.job import story_job, story_plan_job
+from backend.models.story.planner import path_clearance
+from backend.models.story.poses import pose_frame
+from backend.models.story.schedule import offline_schedule
+from backend.models.story.schema import Scene
+from backend.motion.skeleton import CANONICAL, CANONICAL_NAMES
+from backend.motion.wire import clip_to_wire
+
+SCENE_DICT = {"objects": [
+    {"name": "Chair", "position": [2.5, -2.5, 0.0], "yaw": 90, "size": [0.5, 0.5, 0.9]},
+    {"name": "Crate", "position": [1.2, -1.2, 0.0], "yaw": 30, "size": [0.8, 0.8, 0.8]},
+    {"name": "Door", "position": [-2.5, 0.5, 0.0], "yaw": -90, "size": [1.0, 0.1, 2.1]}],
+    "character": {"position": [0.0, 0.0], "yaw": 0.0}}
+SCENE = Scene.from_dict(SCENE_DICT)
+STORY = "A man walks to the chair and sits down. Then he walks to the door and waves."
+
+
+@pytest.fixture(scope="module")
+def gen():
+    from backend.models.text2motion.sample import load_generator
+    return load_generator("starter")
+
+
+@pytest.fixture(scope="module")
+def story(gen):
+    schedule = offline_schedule(STORY, SCENE, check=False)
+    return schedule, compose_story(gen, schedule, SCENE, seed=3)
+
+
+def test_places_facing_obstacles_and_layout(story):
+    schedule, result = story
+    m = result.metrics
+    assert [r["kind"] for r in result.segments] == ["move", "pose", "pose", "move", "act"]
+    assert max(m["position_errors"]) <= 0.20
+    assert max(m["facing_errors"]) <= 15.0
+    assert m["clearance"] > 0.0                      # never through the crate or the door
+    frames = 0
+    for k, row in enumerate(result.segments):        # segments and transitions tile the clip
+        if k:
+            t = result.transitions[k - 1]
+            assert (t["start"], t["end"]) == (frames, row["start"])
+        frames = row["end"]
+    assert frames == result.clip.num_frames
+    sit = result.segments[1]
+    pelvis = result.clip.root_translation[sit["start"]:sit["end"], :2]
+    chair = np.array(SCENE.get("Chair").position[:2])
+    assert np.linalg.norm(pelvis.mean(0) - chair) < 0.35   # sitting on the chair's seat
+    assert m["seam_skate"] <= 0.15                   # stepping feet at the seams
+
+
+def test_root_track_avoids_the_crate(story):
+    _, result = story
+    root = result.clip.root_translation[:, :2]
+    assert path_clearance(root, SCENE, ignore=("Chair",)) > 0.0
+
+
+def test_regenerating_one_segment_keeps_every_other_frame(gen, story):
+    schedule, result = story
+    previous = {"clip": result.clip, "segments": result.segments,
+                "transitions": result.transitions}
+    again = compose_story(gen, schedule, SCENE, seed=11, previous=previous, regenerate=[4])
+    old, new = result.clip, again.clip
+    keep_until = result.transitions[3]["start"]      # everything before transition 3->4
+    assert np.array_equal(new.local_rotations[:keep_until], old.local_rotations[:keep_until])
+    assert np.array_equal(new.root_translation[:keep_until], old.root_translation[:keep_until])
+    a, b = result.segments[4]["start"], again.segments[4]["start"]
+    assert not np.array_equal(new.local_rotations[b:b + 20], old.local_rotations[a:a + 20])
+
+
+def test_cancel_keeps_the_segments_made(gen):
+    schedule = offline_schedule(STORY, SCENE, check=False)
+    calls = {"n": 0}
+
+    def cancelled():
+        calls["n"] += 1
+        return calls["n"] > 2
+    result = compose_story(gen, schedule, SCENE, seed=0, cancelled=cancelled)
+    assert result.partial and len(result.segments) == 2
+    assert result.clip.num_frames == result.segments[-1]["end"]
+
+
+def test_sitting_pose_geometry():
+    rots, root = pose_frame("sit", (0.0, 0.0), 0.0)
+    _, pos = CANONICAL.fk(rots[None], root[None])
+    j = {n: i for i, n in enumerate(CANONICAL_NAMES)}
+    p = pos[0]
+    assert 0.0 <= p[[j["left_foot"], j["right_foot"]], 2].min() < 0.05   # feet on the floor
+    assert 0.4 < p[j["pelvis"], 2] < 0.6                               # seat height
+    assert p[j["left_knee"], 1] < p[j["pelvis"], 1] - 0.3              # thighs forward (-Y)
+    assert abs(p[j["left_knee"], 2] - p[j["left_hip"], 2]) < 0.05      # level thighs
+
+
+def _ctx() -> tuple[JobContext, list]:
+    import tempfile
+    from pathlib import Path
+    seen = []
+    return JobContext("t", Path(tempfile.mkdtemp()), on_progress=lambda f, m: seen.append(m),
+                      cancel_event=threading.Event()), seen
+
+
+def test_jobs_plan_then_make_then_regenerate(gen):
+    ctx, seen = _ctx()
+    planned = story_plan_job({"story": STORY, "scene": SCENE_DICT}, ctx)
+    assert planned["scheduler"] == "offline"
+    schedule = planned["schedule"]
+    schedule["segments"][-1]["action"] = "a man bows"               # the user edits a row
+    made = story_job({"schedule": schedule, "scene": SCENE_DICT, "seed": 1}, ctx)
+    assert any(m.startswith("segment 5/5") for m in seen)
+    assert made["frames"] == made["segments"][-1]["end"] and not made["partial"]
+    from backend.motion.clip import Clip
+    clip = Clip.load_npz(made["artifacts"]["story"])
+    again = story_job({"schedule": schedule, "scene": SCENE_DICT, "seed": 2, "previous": {
+        "clip": clip_to_wire(clip), "segments": made["segments"],
+        "transitions": made["transitions"], "regenerate": [0]}}, ctx)
+    assert again["changed"] == [0]
+    new = Clip.load_npz(again["artifacts"]["story"])
+    s_old, s_new = made["segments"][2], again["segments"][2]
+    n = s_old["end"] - s_old["start"]
+    assert n == s_new["end"] - s_new["start"]
+    assert np.allclose(new.local_rotations[s_new["start"]:s_new["end"]],
+                       clip.local_rotations[s_old["start"]:s_old["end"]], atol=1e-6)
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"story": "", "scene": SCENE_DICT}, "empty"),
+    ({"story": "x " * 15000, "scene": SCENE_DICT}, "20,000"),
+    ({"story": "He walks to the door.", "scene": {"objects": 3}}, "scene"),
+    ({"story": "He walks to the door.", "scene": SCENE_DICT, "scheduler": "gpt"}, "scheduler"),
+    ({"story": "He walks to the door.", "scene": SCENE_DICT, "scheduler": "llm"}, "URL"),
+])
+def test_plan_job_bad_input(params, message):
+    ctx, _ = _ctx()
+    with pytest.raises(JobError, match=message):
+        story_plan_job(params, ctx)
+
+
+def test_story_job_refuses_unknown_places_and_bad_previous():
+    ctx, _ = _ctx()
+    seg = {"text": "walks to the fridge", "kind": "move", "action": "a man walks forward",
+           "place": "Fridge"}
+    with pytest.raises(JobError, match="Fridge"):
+        story_job({"schedule": {"segments": [seg]}, "scene": SCENE_DICT}, ctx)
+    seg["place"] = "Door"
+    with pytest.raises(JobError, match="previous"):
+        story_job({"schedule": {"segments": [seg]}, "scene": SCENE_DICT,
+                   "previous": {"clip": "nope", "segments": [], "transitions": [],
+                                "regenerate": [0]}}, ctx)
+
+
+def test_llm_fallback_through_the_job_when_the_endpoint_is_down():
+    ctx, _ = _ctx()
+    out = story_plan_job({"story": STORY, "scene": SCENE_DICT, "scheduler": "llm",
+                          "llm": {"url": "http://127.0.0.1:9/v1", "model": "x",
+                                  "timeout_s": 2}}, ctx)
+    assert out["scheduler"] == "offline"
+    assert "offline scheduler was used" in out["warnings"][0]
+    assert math.isclose(len(out["schedule"]["segments"]), 5)
