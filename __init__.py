@@ -16,7 +16,7 @@ _registered = False
 
 def _classes():
     # Property groups first (operators' CLASSES list them before anything that uses them).
-    return [*operators.CLASSES, *panels.CLASSES, *preferences.CLASSES]
+    return [*operators.CLASSES, *panels.CLASSES, *panels.LIST_PANELS, *preferences.CLASSES]
 
 
 def register():

@@ -134,9 +134,12 @@ def learned_fill(model: Inbetweener, clip: Clip, known: Sequence[int]) -> Clip:
                              "in-betweening needs two distinct keys")
     base = slerp_fill(work, keys)                    # holds outside the keys, seeds the gaps
     rots, root = base.local_rotations.copy(), base.root_translation.copy()
+    # Resampled known runs leave one-frame holes between their keys (20 -> 30 fps): those
+    # frames go back to known frames on the way back, so slerp is enough there.
+    smallest = 1 if work is clip else 2
     for lo, hi in zip(keys[:-1].tolist(), keys[1:].tolist()):
         for a, b in _gap_pieces(lo, hi, model.config.max_gap):
-            if b - a > 1:
+            if b - a > smallest:
                 _fill_piece(model, rots, root, a, b)
     made = Clip(rots, root, fps, clip.skeleton, dict(clip.meta))
     if work is not clip:                             # back to the clip's frame rate

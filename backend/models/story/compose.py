@@ -240,7 +240,8 @@ class Composer:
         clip = result.clip
         if seg.overlay:
             clip = self._overlay(clip, seg.overlay, seed)
-        return _Piece(clip, (float(goal[0]), float(goal[1])), end_yaw(clip), "stand", info)
+        end = points[-1]                  # the goal, or where the walk had to stop short
+        return _Piece(clip, (float(end[0]), float(end[1])), end_yaw(clip), "stand", info)
 
     def _pose(self, seg: Segment, xy, yaw, seed) -> _Piece:
         from .poses import pose_clip

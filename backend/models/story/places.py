@@ -179,8 +179,10 @@ def stand_point(obj: SceneObject, purpose: str, from_xy, occ: OccupancyMap
     purpose: "sit" (SEAT_GAP in front of the seat's front edge, back to the seat), "reach"
     (just clear of the object on the side the character comes from, facing its centre), "at"
     (a non-obstacle's position, e.g. an Empty or a rug; obstacles are reached instead).
-    A blocked spot moves to the nearest free one with a warning; PlanError if none is
-    within SEARCH m."""
+    A blocked spot (the body within body_radius of another obstacle, or too near obj itself)
+    moves to the nearest free one with a warning; PlanError if none is within SEARCH m.
+    Works the same whether ``occ`` ignores obj or not (for "sit", ``plan_path`` needs a map
+    that ignores the seat, or use ``route``)."""
     r = occ.body_radius
     centre = np.asarray(obj.position[:2], dtype=np.float64)
     origin = np.asarray(from_xy, dtype=np.float64).ravel()[:2]

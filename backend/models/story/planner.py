@@ -390,15 +390,16 @@ def plan_path(occ: OccupancyMap, start_xy, goal_xy, goal_name: str = "the goal"
             raise PlanError(f"no floor is free to walk to {goal_name}: every spot is within "
                             f"{r:.2f} m of an obstacle")
         name, d = occ.nearest_obstacle(start)
-        warnings.append(f"the character starts {_where(d, name)}; moved "
-                        f"{np.linalg.norm(free - start):.2f} m to the nearest free spot")
+        warnings.append(f"the character starts {_where(d, name)} (the body needs {r:.2f} m "
+                        f"and a map cell of room); moved {np.linalg.norm(free - start):.2f} m "
+                        f"to the nearest free spot")
         start = free
     target, short_why = goal, None
     if occ.clearance_at(goal)[0] < r:
         name, d = occ.nearest_obstacle(goal)
-        target, short_why = occ.nearest_free(goal), f"its spot is {_where(d, name)}"
-    cell_of = (lambda p: int(occ.index_of(p)[0, 1] * nx + occ.index_of(p)[0, 0]))
-    s, g = cell_of(start), cell_of(target)
+        target, short_why = occ.nearest_free(goal), f"its spot is {_where(d, name)}, the body " \
+            f"needs {r:.2f} m"
+    s, g = (int(i[1] * nx + i[0]) for i in occ.index_of(np.stack([start, target])))
     best, tries = None, list(COMFORT)
     ends = np.stack([start, target])
     if s != g and np.linalg.norm(target - start) >= occ.cell and _leg_ok(occ, *ends, ends,
@@ -429,7 +430,8 @@ def plan_path(occ: OccupancyMap, start_xy, goal_xy, goal_name: str = "the goal"
         warnings.append(f"{goal_name} cannot be reached ({short_why}): the walk stops at the "
                         f"nearest free spot, {np.linalg.norm(pts[-1] - goal):.2f} m short")
     if len(pts) == 1:
-        warnings.append(f"already at {goal_name}: no walk needed")
+        if not short_why:
+            warnings.append(f"already at {goal_name}: no walk needed")
         return pts, warnings
     try:
         check_path(np.concatenate([pts, np.zeros((len(pts), 1))], 1))
