@@ -99,6 +99,7 @@ class Composer:
         self.steps, self.guidance, self.model = steps, guidance, model
         self.fps = FPS
         self._maps: dict = {}
+        self._labels: dict = {}
         self._gaits: dict = {}
         self.warnings: list[str] = []
 
@@ -210,6 +211,13 @@ class Composer:
         if leaving and self.scene.get(leaving) is not None:
             ignore = tuple(sorted(set(ignore) | {leaving}))
         occ = self.occupancy(ignore)
+        reach = self._reachable(occ, xy, goal, obj)
+        if reach is not None:
+            goal, face = reach
+            self.warnings.append(
+                f"segment {k + 1} ('{seg.text}'): the spot at '{obj.name}' cannot be reached "
+                f"from where the character is; it goes to the nearest spot it can reach, "
+                f"{self._distance_to(obj, goal):.2f} m from '{obj.name}'")
         self.warnings += [f"segment {k + 1} ('{seg.text}'): {w}" for w in warns]
         points, warns = plan_path(occ, np.asarray(xy, float), np.asarray(goal, float),
                                   f"the {obj.name}")
@@ -243,6 +251,38 @@ class Composer:
         end = points[-1]                  # the goal, or where the walk had to stop short
         return _Piece(clip, (float(end[0]), float(end[1])), end_yaw(clip), "stand", info)
 
+    @staticmethod
+    def _distance_to(obj, xy) -> float:
+        from .planner import box_distance, footprint_boxes
+        return float(box_distance(np.reshape(np.asarray(xy, float), (1, 2)),
+                                  footprint_boxes([obj]))[0, 0])
+
+    def _reachable(self, occ, start, goal, obj):
+        """None when `goal` is reachable from `start` on `occ`; else (the reachable free
+        point nearest the object's footprint, the yaw facing the object from there)."""
+        from scipy import ndimage
+        key = id(occ)
+        if key not in self._labels:
+            self._labels[key] = ndimage.label(~occ.blocked, structure=np.ones((3, 3)))[0]
+        labels = self._labels[key]
+        ny, nx = labels.shape
+
+        def label_at(p):
+            ix, iy = occ.index_of(p)[0]
+            return labels[iy, ix] if 0 <= ix < nx and 0 <= iy < ny else 0
+        here = label_at(start)
+        if here == 0:
+            free = occ.nearest_free(np.asarray(start, float))
+            here = label_at(free) if free is not None else 0
+        if here == 0 or label_at(goal) == here:
+            return None
+        iy, ix = np.nonzero(labels == here)
+        centres = occ.origin + occ.cell * np.stack([ix, iy], 1)
+        from .planner import box_distance, footprint_boxes
+        d = box_distance(centres, footprint_boxes([obj]))[:, 0]
+        best = centres[int(np.argmin(d))]
+        return best, yaw_of(obj.position[0] - best[0], obj.position[1] - best[1])
+
     def _pose(self, seg: Segment, xy, yaw, seed) -> _Piece:
         from .poses import pose_clip
         name = seg.action
@@ -252,7 +292,7 @@ class Composer:
             face = obj.yaw                           # back to the seat, facing its front
         else:
             face = self.facing_yaw(seg.facing, xy, yaw)
-        height = obj.size[2] * 0.6 if (name == "lie" and obj is not None) else 0.0
+        height = obj.size[2] if (name == "lie" and obj is not None) else 0.0   # on top
         clip = pose_clip(name, xy, face, seconds, self.fps, height=height)
         if seg.overlay:
             clip = self._overlay(clip, seg.overlay, seed)

@@ -211,9 +211,10 @@ def stand_point(obj: SceneObject, purpose: str, from_xy, occ: OccupancyMap
     if bad:
         free = _free_near(occ, want, obj, gap)
         if free is None:
-            raise PlanError(f"no free spot within {SEARCH:.0f} m of where the character would "
-                            f"{purpose} at {obj.name!r}: it is hemmed in")
-        warnings.append(f"the spot to {purpose} at {obj.name!r} is blocked"
+            raise PlanError(f"no free spot within {SEARCH:.0f} m of {obj.name!r} for the "
+                            f"character to stand: it is hemmed in by other objects")
+        doing = {"sit": "to sit on", "reach": "beside", "at": "at"}.get(purpose, "at")
+        warnings.append(f"the spot {doing} {obj.name!r} is blocked"
                         f"{' by ' + repr(_blocker(occ, want, obj.name)) if others else ''}: "
                         f"using the nearest free spot, {np.linalg.norm(free - want):.2f} m away")
         want = free
