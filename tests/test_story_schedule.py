@@ -123,3 +123,14 @@ def test_schedules_round_trip_and_reject_unknown_places():
 def test_bad_scenes_are_explained(scene, message):
     with pytest.raises(SchemaError, match=message):
         Scene.from_dict(scene)
+
+
+def test_pronoun_places_clauses_negation_and_through():
+    s = plan("He looks at the sofa. Then he walks over to it. When the bell rings, she runs "
+             "out through the door. The guest does not come, so she runs to the table herself. "
+             "He stops.")
+    assert [(g.kind, g.place or g.facing) for g in s.segments] == [
+        ("pose", "Sofa"), ("move", "Sofa"), ("move", "Door"), ("move", "Table"),
+        ("pose", None)]
+    assert s.segments[2].gait == "run" and s.segments[-1].action == "idle"
+    assert not s.warnings

@@ -8,8 +8,8 @@ add-on sends a table back with the clip to regenerate one segment (``previous``)
 
 Metrics (``StoryResult.metrics``):
 * ``position_errors``: metres from each move's last root position to its stand point;
-* ``facing_errors``: degrees between the heading at the first frame of each segment that
-  has a facing target and that target;
+* ``facing_errors``: degrees between the heading at the first frame of each upright segment
+  that has a facing target and that target (a lying body has no heading);
 * ``clearance``: the smallest distance (m) of the root's floor track to an obstacle footprint
   (the seat a character sits on excluded while it goes to it and sits), negative inside one;
 * ``seam_skate`` / ``seam_jerk``: foot skating ratio and jerk (``eval.metrics``) in windows of
@@ -182,7 +182,7 @@ def measure(result: StoryResult, scene: Scene) -> dict:
         s, e = row["start"], row["end"]
         if row["kind"] == "move" and "goal" in info and info.get("source") == "path":
             pos_err.append(float(np.linalg.norm(root[e - 1] - np.asarray(info["goal"]))))
-        if "facing_target" in info and row["kind"] != "move":
+        if "facing_target" in info and row["kind"] != "move" and row["action"] != "lie":
             h = math.degrees(float(_heading(clip.local_rotations[s:s + 1, 0])[0]))
             face_err.append(abs(wrap_degrees(h - info["facing_target"])))
         ignore = tuple(info.get("ignore", ())) + ((row["place"],) if row["action"] in

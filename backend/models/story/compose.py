@@ -39,10 +39,10 @@ from ...motion.clip import Clip
 from ...motion.looping import _heading, _rotate_xy, _yaw_quat
 from .schema import Scene, Schedule, Segment, front_of, wrap_degrees, yaw_of
 
-TRANSITION_MIN_S = 0.4
+TRANSITION_MIN_S = 0.7
 TRANSITION_MAX_S = 2.5
 TRANSITION_POSTURE_S = 1.0       # sitting down, getting up, lying down
-TRANSITION_TURN_S = 0.8          # per 180 degrees of turning on the spot
+TRANSITION_TURN_S = 1.2          # per 180 degrees of turning on the spot (dev set: jerk)
 TRANSITION_WALK_SPEED = 1.0      # m/s for the distance bridged by a transition
 SHORT_MOVE = 0.3                 # m: a place nearer than this is not walked to
 DEFAULT_POSE_S = {"sit": 3.0, "lie": 3.0, "stand": 0.6, "idle": 2.0, "turn": 0.6}
@@ -288,12 +288,15 @@ class Composer:
         name = seg.action
         seconds = seg.seconds or DEFAULT_POSE_S[name]
         obj = self.scene.get(seg.place) if seg.place else None
+        at, height = xy, 0.0
         if name == "sit" and obj is not None:
             face = obj.yaw                           # back to the seat, facing its front
+        elif name == "lie" and obj is not None:      # on top, along its long side
+            face = wrap_degrees(obj.yaw + (90.0 if obj.size[0] > obj.size[1] else 0.0))
+            at, height = obj.position[:2], obj.size[2]
         else:
             face = self.facing_yaw(seg.facing, xy, yaw)
-        height = obj.size[2] if (name == "lie" and obj is not None) else 0.0   # on top
-        clip = pose_clip(name, xy, face, seconds, self.fps, height=height)
+        clip = pose_clip(name, at, face, seconds, self.fps, height=height)
         if seg.overlay:
             clip = self._overlay(clip, seg.overlay, seed)
         posture = name if name in ("sit", "lie") else "stand"

@@ -158,7 +158,8 @@ def evaluate(gen, examples, seed: int = 0, model: str = "starter", log=print) ->
         m = result.metrics
         faces = {}
         for row in result.segments:
-            if "facing_target" in row["info"] and row["kind"] != "move":
+            if "facing_target" in row["info"] and row["kind"] != "move" \
+                    and row["action"] != "lie":
                 h = math.degrees(float(_heading(
                     result.clip.local_rotations[row["start"]:row["start"] + 1, 0])[0]))
                 faces[row["index"]] = abs(wrap_degrees(h - row["info"]["facing_target"]))

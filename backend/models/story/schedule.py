@@ -62,18 +62,18 @@ _REWRITE = [(re.compile(p, re.I), r) for p, r in (
     (r"\b(?:leaves|exits) (?:through|by|via) (?:the )?", "walks to the "),
     (r"\bleaves the room\b", "walks to the door"), (r"\bexits\b", "walks to"))]
 _PLACE = re.compile(
-    r"\b(?P<prep>(?:back |over |straight |right |up |across )*(?:to|towards?|into|onto|on|in"
-    r"|at|by|near|beside|next to|in front of|behind|for))\s+(?P<np>(?:the |a |an |his |her "
+    r"\b(?P<prep>(?:back |over |straight |right |up |across |out )*(?:to|towards?|into|onto|on"
+    r"|in|at|by|near|beside|next to|in front of|behind|for|through|out of|up to))\s+(?P<np>(?:the |a |an |his |her "
     r"|their |its |that |this )?[a-z0-9][\w.'-]*(?: [a-z0-9][\w.'-]*){0,3}?)"
     r"(?=$|[,;]| (?:and|while|whilst|as|for|then|with|slowly|quickly|again|before|after|"
     r"carefully|happily|sadly|angrily|calmly|briskly|tiredly|wearily|once|twice)\b)")
 _NOT_PLACES = set("""left right forward forwards front back backward backwards side sides ground
-floor room air way music beat rhythm him her them it himself herself themselves everyone
+floor room air way music beat rhythm him her himself herself themselves everyone
 audience crowd others somebody someone middle centre center corner distance place spot start
 circle circles while moment bit second seconds minute minutes time place rest sky ceiling
 himself air wall walls""".split())
 _FACE_PREPS = {"at", "to", "toward", "towards"}
-_GO_PREPS = {"to", "toward", "towards", "into", "onto", "for"}
+_GO_PREPS = {"to", "toward", "towards", "into", "onto", "for", "through", "of"}
 _RUN_VERBS = {"run", "sprint", "jog", "dash", "gallop", "trot"}
 _SLOW = re.compile(r"\b(slowly|leisurely|carefully|lazily|gently|cautiously|wearily|tiredly)\b")
 _FAST = re.compile(r"\b(quickly|briskly|fast|hurriedly|hastily|rapidly|swiftly)\b")
@@ -85,7 +85,8 @@ _PRONOUN_START = re.compile(r"^(?:he|she|they|it|the person|the man|the woman|th
                             re.I)
 _STAND_UP = re.compile(r"\b(?:stands?|standing|stood|gets?|getting|got|rises?|rising|rose|"
                        r"jumps?) up\b|\brises\b|\bgets out of\b")
-_IDLE = re.compile(r"\b(?:waits?|waiting|pauses?|rests?|stays?|remains?|stands? still|"
+_IDLE = re.compile(r"\b(?:waits?|waiting|pauses?|rests?|stays?|remains?|stands? still|stops?|"
+                   r"halts?|freezes?|"
                    r"stands? there|stands? quietly|idles?|catches (?:his|her|their) breath|"
                    r"looks around)\b")
 _TURN_AROUND = re.compile(r"\bturns? (?:around|round|back)\b")
@@ -95,6 +96,13 @@ _FACE = re.compile(r"\b(?:faces?|facing|turns? (?:to face|to|towards?)|looks? (?
                    r"|his |her )?(?P<np>[a-z0-9][\w.'-]*(?: [a-z0-9][\w.'-]*){0,3}?)(?=$|[,;]| "
                    r"(?:and|while|for|then|again)\b)")
 _LIE = re.compile(r"\b(?:lies?|lying|lay) (?:down|on|in)\b")
+_CLAUSE_SPLIT = re.compile(r",?\s+\b(?:and so|so that|so|but|because|as soon as|until|once)\b"
+                           r"\s+|^(?:when|as soon as|once|after|before)\b[^,]*,\s*", re.I)
+_PLACE_PRONOUNS = {"it", "there", "that", "them", "one"}
+_NEGATION = re.compile(r"\b(?:does not|doesn't|do not|don't|did not|didn't|never|won't|will not|"
+                       r"cannot|can't|refuses to|fails to|is not|isn't)\b", re.I)
+_NP_STOP = set("""himself herself themselves itself again too now then quickly slowly fast
+once twice alone together first last instead anyway already""".split())
 _SEATS = ("chair", "sofa", "couch", "bench", "stool", "seat", "armchair", "settee", "bed")
 
 
@@ -142,6 +150,7 @@ class _State:
         self.posture = "stand"
         self.subject = DEFAULT_SUBJECT
         self.style: str | None = None
+        self.mentioned: str | None = None          # the place named last ("walks to it")
         self.warnings: list[str] = []
 
     def go(self, name: str | None) -> None:
@@ -152,9 +161,14 @@ class _State:
 
 
 def _resolve(phrase: str, state: _State) -> str | None:
+    """The scene object a place phrase means ("it", "there": the one named last)."""
     from .places import resolve_place
+    if phrase.strip().lower() in _PLACE_PRONOUNS:
+        return state.mentioned
     name, warnings = resolve_place(phrase, state.scene, near=state.xy)
     state.warnings += warnings
+    if name:
+        state.mentioned = name
     return name
 
 
@@ -165,6 +179,8 @@ def _place_phrase(text: str) -> tuple[str, str] | None:
         while np_words and np_words[0] in {"the", "a", "an", "his", "her", "their", "its",
                                            "that", "this"}:
             np_words = np_words[1:]
+        cut = next((k for k, w in enumerate(np_words) if w in _NP_STOP), len(np_words))
+        np_words = np_words[:cut]
         if np_words and np_words[-1] not in _NOT_PLACES and np_words[0] not in _NOT_PLACES \
                 and not np_words[0].isdigit():
             return m.group("prep").split()[-1], " ".join(np_words)
@@ -333,7 +349,6 @@ def offline_schedule(story: str, scene: Scene, check: bool = True,
     """The story's schedule (module doc). ScheduleError for an empty story, one over
     MAX_STORY_CHARS or MAX_SEGMENTS, or one without a single action; warnings for the rest.
     check: flag actions the generator does not know (loads the text encoder)."""
-    from ...text.compound import FORMS, GESTURE, LOCOMOTION, parse_prompt
     if not isinstance(story, str) or not story.strip():
         raise ScheduleError("The story is empty: write what the character does, e.g. 'A man "
                             "walks to the chair and sits down. Then he waves.'")
@@ -346,54 +361,13 @@ def offline_schedule(story: str, scene: Scene, check: bool = True,
     state.yaw = scene.start_yaw
     segments: list[Segment] = []
     for i, sentence in enumerate(split_sentences(story)):
-        text = sentence.strip(" .!?;")
-        while True:
-            pause = _PAUSE_LEAD.match(text)
-            lead = _LEAD.match(text)
-            if pause:
-                segments.append(Segment("waits a moment", "pose",
-                                        "sit" if state.posture == "sit" else "idle",
-                                        style=state.style, sentence=i, seconds=2.0,
-                                        place=state.here if state.posture == "sit" else None))
-                text = text[pause.end():]
-            elif lead and lead.end() > 0:
-                text = text[lead.end():]
-            else:
-                break
-        for pattern, replacement in _REWRITE:
-            text = pattern.sub(replacement, text)
-        try:
-            parsed = parse_prompt(text)
-        except ValueError:
-            continue
-        subject = _subject(text)              # the parser's: stripped from its actions
-        who = subject.split(",")[-1].strip()
-        if _PRONOUN_START.match(who) or len(who.split()) > 5:
-            who = ""                          # "he", "he remembers the train": no new subject
-        if who:
-            if state.subject == DEFAULT_SUBJECT:
-                state.subject = who
-            state.style = state.style or _style_of(who)
-        reader = _Reader(state, i, text)
-        for stage in parsed.stages:
-            driver = stage.driver
-            if driver.kind == "":
-                state.warnings.append(f"sentence {i + 1}: no action found in '{sentence}'; "
-                                      f"it was skipped")
-                continue
-            lower = f" {text.lower()} "
-            together = len(stage.actions) > 1 and driver.kind == LOCOMOTION and all(
-                a.kind == GESTURE and (re.search(r"\b(while|whilst)\b", lower)
-                                       or f" {FORMS[a.verb]['ing']} " in lower)
-                for a in stage.overlays)
-            if together:
-                overlay = " and ".join(f"{state.subject} {_predicate(a.text, subject)}"
-                                       for a in stage.overlays)
-                reader.read(_predicate(driver.text, subject), driver.verb, driver.kind, overlay)
-            else:
-                for a in stage.actions:
-                    reader.read(_predicate(a.text, subject), a.verb, a.kind, None)
-        segments += reader.out
+        made: list[Segment] = []
+        for clause in _CLAUSE_SPLIT.split(sentence.strip(" .!?;")):
+            made += _read_clause(state, i, clause)
+        if not made:
+            state.warnings.append(f"sentence {i + 1}: no action found in '{sentence}'; it was "
+                                  f"skipped")
+        segments += made
         if len(segments) > MAX_SEGMENTS:
             raise ScheduleError(f"The story makes more than {MAX_SEGMENTS} segments; split it "
                                 f"into parts")
@@ -407,6 +381,60 @@ def offline_schedule(story: str, scene: Scene, check: bool = True,
         return Schedule.from_dict(Schedule(story, segments, warnings).to_dict(), scene)
     except SchemaError as e:                  # a bug here, not the user's: say what
         raise ScheduleError(f"the scheduler made an invalid schedule: {e}") from None
+
+
+def _read_clause(state: _State, i: int, text: str) -> list[Segment]:
+    """Segments of one clause of sentence i (order words, pauses, the parser's actions)."""
+    from ...text.compound import FORMS, GESTURE, LOCOMOTION, parse_prompt
+    out: list[Segment] = []
+    text = text.strip(" ,")
+    while True:
+        pause = _PAUSE_LEAD.match(text)
+        lead = _LEAD.match(text)
+        if pause:
+            out.append(Segment("waits a moment", "pose",
+                               "sit" if state.posture == "sit" else "idle",
+                               style=state.style, sentence=i, seconds=2.0,
+                               place=state.here if state.posture == "sit" else None))
+            text = text[pause.end():]
+        elif lead and lead.end() > 0:
+            text = text[lead.end():]
+        else:
+            break
+    if _NEGATION.search(text):            # "the guest does not come": nothing happens
+        return out
+    for pattern, replacement in _REWRITE:
+        text = pattern.sub(replacement, text)
+    try:
+        parsed = parse_prompt(text)
+    except ValueError:
+        return out
+    subject = _subject(text)              # the parser's: stripped from its actions
+    who = subject.split(",")[-1].strip()
+    if _PRONOUN_START.match(who) or len(who.split()) > 5:
+        who = ""                          # "he", "he remembers the train": no new subject
+    if who:
+        if state.subject == DEFAULT_SUBJECT:
+            state.subject = who
+        state.style = state.style or _style_of(who)
+    reader = _Reader(state, i, text)
+    lower = f" {text.lower()} "
+    for stage in parsed.stages:
+        driver = stage.driver
+        if driver.kind == "":
+            continue
+        together = len(stage.actions) > 1 and driver.kind == LOCOMOTION and all(
+            a.kind == GESTURE and (re.search(r"\b(while|whilst)\b", lower)
+                                   or f" {FORMS[a.verb]['ing']} " in lower)
+            for a in stage.overlays)
+        if together:
+            overlay = " and ".join(f"{state.subject} {_predicate(a.text, subject)}"
+                                   for a in stage.overlays)
+            reader.read(_predicate(driver.text, subject), driver.verb, driver.kind, overlay)
+        else:
+            for a in stage.actions:
+                reader.read(_predicate(a.text, subject), a.verb, a.kind, None)
+    return out + reader.out
 
 
 def _unknown_actions(segments: list[Segment], model: str) -> list[str]:
