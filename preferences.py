@@ -11,7 +11,7 @@ import tempfile
 from types import SimpleNamespace
 
 import bpy
-from bpy.props import EnumProperty, IntProperty, StringProperty
+from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 
 ADDON_PACKAGE = __package__          # "anima" in tests, "bl_ext.<repo>.anima" as an extension
 ADDON_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -106,6 +106,22 @@ class AnimaPreferences(bpy.types.AddonPreferences):
         default=_DEFAULTS["smplx_folder"],
     )
 
+    # The story planner's optional language model (an OpenAI-compatible chat server). Kept
+    # here, not in the .blend file, so that a shared file never carries the key.
+    story_llm_url: StringProperty(
+        name="Story LLM URL", default="http://localhost:11434/v1",
+        description="Base URL of an OpenAI-compatible chat server (llama.cpp: "
+                    "http://127.0.0.1:8080/v1, Ollama: http://localhost:11434/v1). Servers not "
+                    "on this computer are only called with online access allowed")
+    story_llm_model: StringProperty(name="Story LLM Model", default="",
+                                    description="Model name the server expects")
+    story_llm_api_key: StringProperty(name="Story LLM API Key", subtype="PASSWORD", default="",
+                                      description="Sent as a Bearer token; empty for none")
+    story_llm_timeout_s: FloatProperty(name="Story LLM Timeout", default=60.0, min=1.0,
+                                       max=600.0, unit="TIME_ABSOLUTE",
+                                       description="Seconds to wait for the plan before the "
+                                                   "offline planner is used instead")
+
     def draw(self, context):
         layout = self.layout
         layout.use_property_split = True
@@ -130,6 +146,11 @@ class AnimaPreferences(bpy.types.AddonPreferences):
             except OSError as e:  # pragma: no cover - unwritable user folder
                 layout.label(text=f"Cache folder unavailable: {e}", icon="ERROR")
         layout.prop(self, "smplx_folder")
+        box = layout.box()
+        box.label(text="Story planner language model (optional)")
+        for name in ("story_llm_url", "story_llm_model", "story_llm_api_key",
+                     "story_llm_timeout_s"):
+            box.prop(self, name)
 
 
 # ----------------------------------------------------------------------------- helpers

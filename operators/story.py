@@ -56,16 +56,6 @@ class AnimaStorySegment(bpy.types.PropertyGroup):
     sentence: IntProperty(name="Sentence", min=0)
 
 
-class AnimaStoryLLM(bpy.types.PropertyGroup):
-    """Language-model scheduler settings (to move into the add-on preferences)."""
-    url: StringProperty(name="URL", default="http://localhost:11434/v1",
-                        description="OpenAI-compatible chat completions server")
-    model: StringProperty(name="Model", default="")
-    api_key: StringProperty(name="API Key", subtype="PASSWORD", default="")
-    timeout_s: FloatProperty(name="Timeout", default=60.0, min=1.0, max=600.0,
-                             subtype="TIME_ABSOLUTE", unit="TIME_ABSOLUTE")
-
-
 def _is_armature(self, obj):
     return obj.type == "ARMATURE"
 
@@ -87,7 +77,6 @@ class AnimaStory(bpy.types.PropertyGroup):
     result_json: StringProperty()        # the last `story` result
     layout_json: StringProperty()        # story_nla layout: track, markers, start frame
     regenerations: IntProperty(min=0)    # seeds of Regenerate Segment differ each time
-    llm: PointerProperty(type=AnimaStoryLLM)
 
 
 def story_armature(context):
@@ -105,13 +94,11 @@ LLM_FIELDS = ("url", "model", "api_key", "timeout_s")
 
 
 def llm_settings(context) -> dict:
-    """The language-model endpoint: the add-on preferences' `story_llm_<field>` when they
-    have them (a key kept out of the .blend file), else Scene.anima_story.llm."""
+    """The language-model endpoint from the add-on preferences (`story_llm_<field>`): kept
+    out of the .blend file, so a shared file never carries the key."""
     from .. import preferences
     prefs = preferences.get_prefs(context)
-    source, prefix = (prefs, "story_llm_") if hasattr(prefs, "story_llm_url") \
-        else (context.scene.anima_story.llm, "")
-    out = {f: getattr(source, prefix + f) for f in LLM_FIELDS}
+    out = {f: getattr(prefs, "story_llm_" + f) for f in LLM_FIELDS}
     out.update(url=str(out["url"]).strip(), model=str(out["model"]).strip(),
                timeout_s=float(out["timeout_s"]))
     return out
@@ -385,7 +372,7 @@ class ANIMA_OT_story_segment_move(bpy.types.Operator):
         return {"FINISHED"}
 
 
-CLASSES = [AnimaStorySegment, AnimaStoryLLM, AnimaStory, ANIMA_OT_story_plan,
+CLASSES = [AnimaStorySegment, AnimaStory, ANIMA_OT_story_plan,
            ANIMA_OT_story_make, ANIMA_OT_story_regenerate_segment, ANIMA_OT_story_bake,
            ANIMA_OT_story_segment_add, ANIMA_OT_story_segment_remove,
            ANIMA_OT_story_segment_move]

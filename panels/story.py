@@ -36,11 +36,10 @@ class ANIMA_PT_story(_AnimaPanel, bpy.types.Panel):
         col.prop(settings, "scheduler", text="Planner")
         if settings.scheduler == "llm":
             box = col.box()
-            if hasattr(preferences.get_prefs(context), "story_llm_url"):
-                box.label(text="Server: see the Anima add-on preferences", icon="PREFERENCES")
-            else:
-                for name in ("url", "model", "api_key", "timeout_s"):
-                    box.prop(settings.llm, name)
+            prefs = preferences.get_prefs(context)
+            for name in ("story_llm_url", "story_llm_model", "story_llm_timeout_s"):
+                box.prop(prefs, name)
+            box.label(text="API key: Anima add-on preferences", icon="PREFERENCES")
         col = layout.column(align=True)
         col.prop(settings, "rig")
         row = col.row(align=True)

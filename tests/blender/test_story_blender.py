@@ -320,13 +320,16 @@ def test_low_frame_rate_drops_transitions_shorter_than_a_frame(make_armature, tm
     assert all(a.frame_end <= b.frame_start for a, b in zip(strips, strips[1:]))
 
 
-def test_llm_settings_come_from_the_preferences_when_they_have_them(fresh_scene):
+def test_llm_settings_come_from_the_preferences_not_the_blend_file(fresh_scene):
+    from anima import preferences
     from anima.operators import story
-    llm = fresh_scene.anima_story.llm
-    llm.url, llm.model, llm.api_key = " http://127.0.0.1:8080/v1 ", "qwen", "secret"
+    prefs = preferences.get_prefs(bpy.context)
+    prefs.story_llm_url, prefs.story_llm_model = " http://127.0.0.1:8080/v1 ", "qwen"
+    prefs.story_llm_api_key, prefs.story_llm_timeout_s = "secret", 30.0
     assert story.llm_settings(bpy.context) == {"url": "http://127.0.0.1:8080/v1",
                                                "model": "qwen", "api_key": "secret",
-                                               "timeout_s": 60.0}
+                                               "timeout_s": 30.0}
+    assert "llm" not in fresh_scene.anima_story.bl_rna.properties     # nothing in the .blend
 
 
 def test_bake_matches_the_nla_and_undo_restores_the_scene(make_armature, tmp_path):
@@ -427,13 +430,14 @@ def test_story_panel_draws_in_every_state(make_armature, tmp_path):
     assert hasattr(bpy.types, "ANIMA_PT_story") and hasattr(bpy.types, "ANIMA_UL_story_segments")
     log = draw()
     assert ("list", "segments") in log and ("operator", "anima.story_plan") in log
-    assert ("operator", "anima.story_make") in log and ("prop", "url") not in log
+    assert ("operator", "anima.story_make") in log and ("prop", "story_llm_url") not in log
     settings = bpy.context.scene.anima_story
     settings.scheduler = "llm"
     bpy.ops.anima.story_segment_add()
     settings.warnings = "Cancelled: only the first 1 segment(s) were made\nplace unknown"
     log = draw()
-    assert ("prop", "api_key") in log and ("prop", "place") in log
+    assert ("prop", "story_llm_url") in log and ("prop", "story_llm_api_key") not in log
+    assert ("prop", "place") in log
     assert any(k == "label" and "Cancelled" in t for k, t in log)
     st = bpy.context.window_manager.anima
     st.busy, st.progress = True, 0.5

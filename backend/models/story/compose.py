@@ -48,6 +48,8 @@ SHORT_MOVE = 0.3                 # m: a place nearer than this is not walked to
 DEFAULT_POSE_S = {"sit": 3.0, "lie": 3.0, "stand": 0.6, "idle": 2.0, "turn": 0.6}
 OVERLAY_CHUNK_S = 9.0            # body-part edits in windows of at most this (the generator's)
 UPPER_BODY = ["upper_body"]
+ACT_TRIES = 3                    # samples of a checkable action (module doc of _act)
+ACT_SEED_STEP = 7919
 ACT_CLEARANCE = 0.15             # m an action's root keeps from obstacles (less if it starts nearer)
 TRAVEL_SHARES = (1.0, 0.75, 0.5, 0.25, 0.0)
 
@@ -100,6 +102,7 @@ class Composer:
         self.fps = FPS
         self._maps: dict = {}
         self._labels: dict = {}
+        self._labels_of: dict = {}
         self._gaits: dict = {}
         self.warnings: list[str] = []
 
@@ -125,15 +128,39 @@ class Composer:
         return current
 
     # ------------------------------------------------------------------ generator helpers
-    def _generate(self, text: str, seconds, seed: int) -> Clip:
+    def _generate(self, text: str, seconds, seed: int, style: bool = True) -> Clip:
         from ..text2motion.compose import model_text
         kw = {}
         if self.steps is not None:
             kw["steps"] = int(self.steps)
         if self.guidance is not None:
             kw["guidance"] = float(self.guidance)
-        feats = self.gen.generate([model_text(self.gen, text)], [seconds], [int(seed)], **kw)[0]
+        feats = self.gen.generate([model_text(self.gen, text, style=style)], [seconds],
+                                  [int(seed)], **kw)[0]
         return self.gen.to_clip(feats)
+
+    def _act(self, seg: Segment, seed: int) -> tuple[Clip, dict]:
+        """An action generated and checked: when a simple kinematic check covers it (a wave
+        lifts a wrist over the shoulder, a bow lowers the head ...), up to ACT_TRIES samples
+        are drawn until one passes, the last without the style (a styled gesture is often
+        too faint). info: the action label, tries, and whether the check passed."""
+        from ...eval.compound_eval import CHECKABLE, part_present
+        from ...text.known import check_prompt, refine_action
+        if seg.action not in self._labels_of:
+            report = check_prompt(seg.action, self.model)
+            label = None if report.unknown or not report.known_actions else \
+                refine_action(report.known_actions[0][0], seg.action)
+            self._labels_of[seg.action] = label
+        label = self._labels_of[seg.action]
+        tries = ACT_TRIES if label in CHECKABLE else 1
+        for t in range(tries):
+            clip = self._generate(seg.action, seg.seconds, (seed + ACT_SEED_STEP * t) % 2**63,
+                                  style=t < tries - 1 or tries == 1)
+            ok = label in CHECKABLE and part_present(label, clip.positions(), whole=True)
+            if ok or tries == 1:
+                break
+        return clip, {"label": label, "tries": t + 1, "checked": label in CHECKABLE,
+                      "passed": bool(ok)}
 
     def _overlay(self, clip: Clip, text: str, seed: int) -> Clip:
         from ..editing.edits import body_part
@@ -168,12 +195,12 @@ class Composer:
         if seg.kind == "pose":
             return self._pose(seg, xy, yaw, seed)
         face = self.facing_yaw(seg.facing, xy, yaw)
-        clip = place_clip(self._generate(seg.action, seg.seconds, seed), xy, face)
-        clip = self._keep_clear(k, seg, clip)
+        made, check = self._act(seg, seed)
+        clip = self._keep_clear(k, seg, place_clip(made, xy, face))
         if seg.overlay:
             clip = self._overlay(clip, seg.overlay, seed)
         return _Piece(clip, tuple(clip.root_translation[-1, :2]), end_yaw(clip), "stand",
-                      {"source": "generator", "facing_target": face})
+                      {"source": "generator", "facing_target": face, **check})
 
     def _keep_clear(self, k: int, seg: Segment, clip: Clip) -> Clip:
         """An action whose root would go into an obstacle or off the map has its travel

@@ -16,7 +16,10 @@ the composed clip's ``assemble.measure`` metrics and a per-segment detection che
 The real-motion reference for skating and jerk is the shipped CMU library's held-out clips
 at the generator's rate. Last line: ``stories= segments= schedule_match= pos_err_max=
 pos_err_p95= facing_err_max= clearance_min= through_obstacle= seam_skate= inside_skate=
-real_skate= seam_jerk= inside_jerk= real_jerk= detected= checked= unchecked= seconds_p50=``.
+real_skate= seam_jerk= inside_jerk= real_jerk= act_first_try= detected= checked= unchecked=
+seconds_p50=``. The composer draws up to 3 samples of a checkable action until the same
+kinematic check passes (compose.Composer._act), so ``detected`` is optimistic for those
+actions; ``act_first_try`` is the share that passed at the first sample.
 """
 from __future__ import annotations
 
@@ -165,6 +168,10 @@ def evaluate(gen, examples, seed: int = 0, model: str = "starter", log=print) ->
                 faces[row["index"]] = abs(wrap_degrees(h - row["info"]["facing_target"]))
         det = [segment_detected(r, result.clip, schedule.segments[r["index"]], faces, model)
                for r in result.segments]
+        acts = [r["info"] for r in result.segments if r["info"].get("checked")]
+        rows_all["first"] = [rows_all.get("first", [0, 0])[0] + sum(a["tries"] == 1 and
+                                                                     a["passed"] for a in acts),
+                             rows_all.get("first", [0, 0])[1] + len(acts)]
         yes = sum(1 for d in det if d is True)
         no = sum(1 for d in det if d is False)
         rows_all["det"] = [rows_all["det"][0] + yes, rows_all["det"][1] + yes + no,
@@ -200,6 +207,8 @@ def evaluate(gen, examples, seed: int = 0, model: str = "starter", log=print) ->
             "seam_jerk": round(float(np.mean(rows_all["seam_jk"] or [0])), 1),
             "inside_jerk": round(float(np.mean(rows_all["in_jk"] or [0])), 1),
             "real_jerk": round(real_jerk, 1),
+            "act_first_try": round(rows_all.get("first", [0, 0])[0]
+                                   / max(1, rows_all.get("first", [0, 1])[1]), 3),
             "detected": round(det[0] / max(1, det[1]), 3), "checked": det[1],
             "unchecked": det[2],
             "seconds_p50": round(float(np.median(rows_all["secs"] or [0])), 2)}

@@ -65,7 +65,8 @@ _PLACE = re.compile(
     r"\b(?P<prep>(?:back |over |straight |right |up |across |out )*(?:to|towards?|into|onto|on"
     r"|in|at|by|near|beside|next to|in front of|behind|for|through|out of|up to))\s+(?P<np>(?:the |a |an |his |her "
     r"|their |its |that |this )?[a-z0-9][\w.'-]*(?: [a-z0-9][\w.'-]*){0,3}?)"
-    r"(?=$|[,;]| (?:and|while|whilst|as|for|then|with|slowly|quickly|again|before|after|"
+    r"(?=$|[,;]| (?:and|while|whilst|as|for|then|with|slowly|quickly|again|before|after|in|on|"
+    r"at|of|by|near|from|behind|beside|under|over|"
     r"carefully|happily|sadly|angrily|calmly|briskly|tiredly|wearily|once|twice)\b)")
 _NOT_PLACES = set("""left right forward forwards front back backward backwards side sides ground
 floor room air way music beat rhythm him her himself herself themselves everyone
@@ -102,7 +103,8 @@ _PLACE_PRONOUNS = {"it", "there", "that", "them", "one"}
 _NEGATION = re.compile(r"\b(?:does not|doesn't|do not|don't|did not|didn't|never|won't|will not|"
                        r"cannot|can't|refuses to|fails to|is not|isn't)\b", re.I)
 _NP_STOP = set("""himself herself themselves itself again too now then quickly slowly fast
-once twice alone together first last instead anyway already""".split())
+once twice alone together first last instead anyway already in on at of by near with from
+behind beside under over""".split())
 _SEATS = ("chair", "sofa", "couch", "bench", "stool", "seat", "armchair", "settee", "bed")
 
 
@@ -181,8 +183,7 @@ def _place_phrase(text: str) -> tuple[str, str] | None:
             np_words = np_words[1:]
         cut = next((k for k, w in enumerate(np_words) if w in _NP_STOP), len(np_words))
         np_words = np_words[:cut]
-        if np_words and np_words[-1] not in _NOT_PLACES and np_words[0] not in _NOT_PLACES \
-                and not np_words[0].isdigit():
+        if np_words and np_words[-1] not in _NOT_PLACES and not np_words[0].isdigit():
             return m.group("prep").split()[-1], " ".join(np_words)
     return None
 
