@@ -4,16 +4,19 @@
 #               then the register / action-writing / apply tests on Blender 4.2 LTS and 4.5 LTS
 #               (their venvs, .cache/venv-bpy42 and .cache/venv-bpy45, are created when missing)
 #   make test-matrix   every Blender test on 4.2 LTS, 4.5 LTS and 5.0 (docs/blender_versions.md)
+#   make story-demo    an example story in its scene: out/story.blend, out/story.png (contact
+#               sheet) and out/story_top.png (top view with the path); STORY=<example .json>
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 PROMPT ?= a person walks forward and waves
+STORY ?= assets/stories/01_tired_evening.json
 PYTEST_ARGS ?=
 # Older Blender releases `make test` also checks (tools/test_matrix.sh --compat); empty: none.
 COMPAT_BLENDER ?= 4.2 4.5
 
-.PHONY: demo test test-all test-matrix venv library bench clean
+.PHONY: demo story-demo test test-all test-matrix venv library bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +30,10 @@ venv: $(VENV)/.installed
 demo: venv
 	mkdir -p out
 	$(PY) tools/demo.py --prompt "$(PROMPT)" --out out
+
+story-demo: venv
+	mkdir -p out
+	$(PY) tools/story_demo.py --story "$(STORY)" --out out
 
 # The full run first (its pytest closing line is the one CI reads), then the older releases;
 # fails if either fails.

@@ -100,6 +100,7 @@ _LIE = re.compile(r"\b(?:lies?|lying|lay) (?:down|on|in)\b")
 _CLAUSE_SPLIT = re.compile(r",?\s+\b(?:and so|so that|so|but|because|as soon as|until|once)\b"
                            r"\s+|^(?:when|as soon as|once|after|before)\b[^,]*,\s*", re.I)
 _PLACE_PRONOUNS = {"it", "there", "that", "them", "one"}
+_CLAUSE_WORDS = {"and", "then", "while", "whilst", "but", "so", "before", "after", "to"}
 _NEGATION = re.compile(r"\b(?:does not|doesn't|do not|don't|did not|didn't|never|won't|will not|"
                        r"cannot|can't|refuses to|fails to|is not|isn't)\b", re.I)
 _NP_STOP = set("""himself herself themselves itself again too now then quickly slowly fast
@@ -184,8 +185,25 @@ def _place_phrase(text: str) -> tuple[str, str] | None:
         cut = next((k for k, w in enumerate(np_words) if w in _NP_STOP), len(np_words))
         np_words = np_words[:cut]
         if np_words and np_words[-1] not in _NOT_PLACES and not np_words[0].isdigit():
-            return m.group("prep").split()[-1], " ".join(np_words)
+            rest = text.lower()[m.end("np"):].split(",")[0].split()
+            rest = rest[:next((k for k, w in enumerate(rest) if w in _CLAUSE_WORDS), len(rest))]
+            longer = " ".join(np_words + rest[:5])
+            return m.group("prep").split()[-1], " ".join(np_words), longer
     return None
+
+
+def _resolve_np(phrase: tuple, state: _State) -> str | None:
+    """The object of a place phrase: its longer reading ("the chair at its head",
+    "the desk in the bedroom") when that names one object without doubt, else the plain
+    noun phrase's."""
+    from .places import resolve_place
+    if len(phrase) > 2 and phrase[2] != phrase[1] and \
+            phrase[1].strip().lower() not in _PLACE_PRONOUNS:
+        name, warnings = resolve_place(phrase[2], state.scene, near=state.xy)
+        if name and not warnings:
+            state.mentioned = name
+            return name
+    return _resolve(phrase[1], state)
 
 
 def _predicate(text: str, sentence_subject: str) -> str:
@@ -266,13 +284,13 @@ class _Reader:
         phrase = _place_phrase(lower)
         face = _FACE.search(lower)
         if _LIE.search(lower):
-            place = _resolve(phrase[1], st) if phrase else None
+            place = _resolve_np(phrase, st) if phrase else None
             if place:
                 self.move(f"goes to the {phrase[1]}", place, style=style)
             self.seg(text, "pose", "lie", place=place, seconds=seconds or 3.0, style=style)
             st.posture = "lie"
         elif verb == "sit" and not re.search(r"\bsits? up\b", lower):
-            place = _resolve(phrase[1], st) if phrase else None
+            place = _resolve_np(phrase, st) if phrase else None
             if place is None and not phrase:
                 here = st.here if st.here and any(s in st.here.lower() for s in _SEATS) else None
                 place = here or _seat_near(st)
@@ -290,7 +308,7 @@ class _Reader:
                 st.posture = "stand"
         elif _IDLE.search(lower) or (verb == "stand" and not face):
             if phrase and phrase[0] not in _FACE_PREPS:
-                place = _resolve(phrase[1], st)
+                place = _resolve_np(phrase, st)
                 if place:
                     self.move(f"goes to the {phrase[1]}", place, style=style)
             pose = "sit" if st.posture == "sit" else "idle"
@@ -314,7 +332,7 @@ class _Reader:
                      seconds=seconds or 0.6, style=style,
                      place=st.here if st.posture == "sit" else None)
         elif kind == LOCOMOTION and phrase and phrase[0] != "behind":
-            place = _resolve(phrase[1], st)
+            place = _resolve_np(phrase, st)
             run = verb in _RUN_VERBS or bool(re.search(r"\bruns?\b|\brunning\b", lower))
             if place:
                 self.move(text, place, run=run, speed=speed, seconds=seconds, overlay=overlay,
@@ -324,7 +342,7 @@ class _Reader:
         else:
             place, facing = None, None
             if phrase and not face:
-                target = _resolve(phrase[1], st)
+                target = _resolve_np(phrase, st)
                 if target and phrase[0] in _FACE_PREPS:
                     facing = target
                 elif target:
