@@ -17,9 +17,9 @@ import bpy
 from bpy.props import (CollectionProperty, EnumProperty, FloatProperty,
                        IntProperty, PointerProperty, StringProperty)
 
+from ..backend.models.story.schedule import MAX_STORY_CHARS
 from . import jobs, story_nla, story_scene
 
-STORY_MAX_CHARS = 10000
 KIND_ITEMS = [("move", "Move", "Go to a place of the scene"),
               ("act", "Act", "An action where the character stands"),
               ("pose", "Pose", "A held pose: sit, stand, idle, turn, lie")]
@@ -206,9 +206,9 @@ class ANIMA_OT_story_plan(_StoryJob, bpy.types.Operator):
         try:
             if not story:
                 raise ValueError("Type the story first")
-            if len(story) > STORY_MAX_CHARS:
-                raise ValueError(f"The story is {len(story)} characters; at most "
-                                 f"{STORY_MAX_CHARS}")
+            if len(story) > MAX_STORY_CHARS:
+                raise ValueError(f"The story is {len(story):,} characters; at most "
+                                 f"{MAX_STORY_CHARS:,}: split it into parts")
             scene_dict = story_scene.scene_to_dict(context, story_armature(context))
         except ValueError as e:
             self.report({"ERROR"}, str(e))

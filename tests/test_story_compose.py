@@ -167,3 +167,35 @@ def test_llm_fallback_through_the_job_when_the_endpoint_is_down():
     assert out["scheduler"] == "offline"
     assert "offline scheduler was used" in out["warnings"][0]
     assert math.isclose(len(out["schedule"]["segments"]), 5)
+
+
+def test_cancel_through_the_real_backend_keeps_the_segments_made(tmp_path):
+    """A story job in a real backend process: one progress message per segment; cancelled
+    after the second segment started, it answers with the segments made (partial)."""
+    import sys
+    from pathlib import Path
+
+    from backend.client import BackendClient
+    long_story = " ".join(["He walks to the chair and sits down. He stands up and walks to "
+                           "the door. He waves."] * 4)
+    repo = Path(__file__).resolve().parents[1]
+    c = BackendClient.spawn(sys.executable, tmp_path / "cache", device="cpu", cwd=repo)
+    try:
+        plan = c.wait(c.submit("story_plan", {"story": long_story, "scene": SCENE_DICT}),
+                      timeout=120)
+        n = len(plan["schedule"]["segments"])
+        job = c.submit("story", {"schedule": plan["schedule"], "scene": SCENE_DICT, "seed": 0})
+        seen = []
+
+        def on_progress(fraction, message):
+            seen.append(message)
+            if message.startswith("segment 3/"):
+                c.cancel(job)
+        result = c.wait(job, timeout=300, on_progress=on_progress)
+    finally:
+        c.close()
+    assert any(m.startswith("segment 1/") for m in seen)
+    assert result["partial"] and 2 <= result["made"] < n
+    assert result["frames"] == result["segments"][-1]["end"]
+    from backend.motion.clip import Clip
+    assert Clip.load_npz(result["artifacts"]["story"]).num_frames == result["frames"]

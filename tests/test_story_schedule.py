@@ -134,3 +134,32 @@ def test_pronoun_places_clauses_negation_and_through():
         ("pose", None)]
     assert s.segments[2].gait == "run" and s.segments[-1].action == "idle"
     assert not s.warnings
+
+
+HALL = Scene.from_dict({"objects": [
+    {"name": "Door.Back", "position": [-4.0, 2.0, 0.0], "yaw": -90, "size": [1.0, 0.1, 2.1]},
+    {"name": "Door.Front", "position": [4.0, 2.0, 0.0], "yaw": 90, "size": [1.0, 0.1, 2.1]},
+    {"name": "Chair.Head", "position": [0.0, 3.0, 0.0], "yaw": 180, "size": [0.5, 0.5, 0.9]},
+    {"name": "Chair.001", "position": [1.0, 1.5, 0.0], "yaw": 0, "size": [0.5, 0.5, 0.9]},
+    {"name": "Rug", "position": [0.0, -2.0, 0.0], "yaw": 0, "size": [3.0, 2.0, 0.01]},
+    {"name": "LampPost", "position": [-2.0, -3.0, 0.0], "yaw": 0, "size": [0.2, 0.2, 3.0]}],
+    "character": {"position": [0.0, 0.0], "yaw": 0.0}})
+
+
+@pytest.mark.parametrize("story, place", [
+    ("He swaggers up the street to the lamp post.", "LampPost"),
+    ("She storms across the hall to the front door.", "Door.Front"),
+    ("He drags himself over to the back door.", "Door.Back"),
+    ("She hurries to the middle of the rug.", "Rug"),
+    ("He walks to the chair at the head of the table.", "Chair.Head"),
+    ("He bolts out through the back door.", "Door.Back"),
+])
+def test_travel_verbs_and_place_phrases(story, place):
+    s = offline_schedule(story, HALL, check=False)
+    assert s.segments[0].kind == "move" and s.segments[0].place == place, s.to_dict()
+
+
+def test_turning_back_to_an_object_faces_it():
+    s = offline_schedule("She walks to the rug. She turns back to the lamp post.", HALL,
+                         check=False)
+    assert s.segments[-1].facing == "LampPost"

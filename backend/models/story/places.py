@@ -36,8 +36,9 @@ KINDS = {
     "furniture": {"chair", "stool", "bench", "sofa", "table", "cabinet", "bed", "shelf"},
 }
 IGNORED = {"the", "a", "an", "to", "at", "of", "his", "her", "their", "its", "my", "your",
-           "our", "that", "this", "those", "these", "back", "over", "near", "by", "toward",
-           "towards", "in", "on", "into", "onto", "front", "side", "next", "one", "some"}
+           "our", "that", "this", "those", "these", "over", "near", "by", "toward",
+           "towards", "in", "on", "into", "onto", "next", "one", "some"}
+# "back", "front", "side" are kept: in a noun phrase they tell doors apart ("the back door")
 EXACT, SAME_WORD, SYNONYM, KIND = 100.0, 10.0, 8.0, 5.0
 MODIFIER_SHARE = 0.3             # a describing word ("red") counts this much of the head noun
 EXTRA_WORD = 0.5                 # each word of a name the phrase does not mention

@@ -57,24 +57,34 @@ _REWRITE = [(re.compile(p, re.I), r) for p, r in (
     (r"\brushes\b(?= (?:back |over )?(?:to|towards?)\b)", "hurries"),
     (r"\bjogs\b", "runs"), (r"\bsprints\b", "runs"), (r"\bdashes\b(?= (?:to|towards?|back|over))",
                                                       "runs"),
+    (r"\b(?:swagger|lumber|trudge|plod|hobble|waddle|slink|meander|mosey|prance|totter|"
+     r"toddle|storm|stalk|stride|stumble|sneak|creep|pace|march|stroll|amble|saunter|shuffle|"
+     r"limp|stagger|strut|tiptoe)(?:s|es)?\b(?= (?:back |over |out |up |down |straight |"
+     r"across |along |past |through |round |around )*(?:the \w+ )?(?:to|towards?|into|onto|"
+     r"through|out of|up to)\b)", "walks"),
+    (r"\b(?:scurr(?:y|ies)|darts?|bolts?|races?|scampers?|zooms?|rushes)\b(?= (?:back |"
+     r"over |out |straight |across )*(?:to|towards?|into|through|out of)\b)", "runs"),
+    (r"\bdrags (?:himself|herself|themselves)\b", "walks"),
     (r"\bwalks? up to\b", "walks to"), (r"\bgoes over to\b", "walks to"),
     (r"\bgoes\b", "walks"), (r"\bapproaches\b", "walks to"), (r"\benters\b", "walks into"),
     (r"\b(?:leaves|exits) (?:through|by|via) (?:the )?", "walks to the "),
     (r"\bleaves the room\b", "walks to the door"), (r"\bexits\b", "walks to"))]
 _PLACE = re.compile(
     r"\b(?P<prep>(?:back |over |straight |right |up |across |out )*(?:to|towards?|into|onto|on"
-    r"|in|at|by|near|beside|next to|in front of|behind|for|through|out of|up to))\s+(?P<np>(?:the |a |an |his |her "
+    r"|in front of|in|at|by|near|beside|next to|behind|for|through|out of|up to|up|down"
+    r"|along|across|past|round|around))\s+(?P<np>(?:the |a |an |his |her "
     r"|their |its |that |this )?[a-z0-9][\w.'-]*(?: [a-z0-9][\w.'-]*){0,3}?)"
     r"(?=$|[,;]| (?:and|while|whilst|as|for|then|with|slowly|quickly|again|before|after|in|on|"
     r"at|of|by|near|from|behind|beside|under|over|"
     r"carefully|happily|sadly|angrily|calmly|briskly|tiredly|wearily|once|twice)\b)")
-_NOT_PLACES = set("""left right forward forwards front back backward backwards side sides ground
-floor room air way music beat rhythm him her himself herself themselves everyone
+_NOT_PLACES = set("""left right forward forwards front back backward backwards side sides
+air way music beat rhythm him her himself herself themselves everyone
 audience crowd others somebody someone middle centre center corner distance place spot start
 circle circles while moment bit second seconds minute minutes time place rest sky ceiling
-himself air wall walls""".split())
+himself air""".split())
 _FACE_PREPS = {"at", "to", "toward", "towards"}
-_GO_PREPS = {"to", "toward", "towards", "into", "onto", "for", "through", "of"}
+_GO_PREPS = {"to", "toward", "towards", "into", "onto", "for", "through", "of", "up", "down",
+             "along", "across", "past", "round", "around"}
 _RUN_VERBS = {"run", "sprint", "jog", "dash", "gallop", "trot"}
 _SLOW = re.compile(r"\b(slowly|leisurely|carefully|lazily|gently|cautiously|wearily|tiredly)\b")
 _FAST = re.compile(r"\b(quickly|briskly|fast|hurriedly|hastily|rapidly|swiftly)\b")
@@ -92,7 +102,7 @@ _IDLE = re.compile(r"\b(?:waits?|waiting|pauses?|rests?|stays?|remains?|stands? 
                    r"looks around)\b")
 _TURN_AROUND = re.compile(r"\bturns? (?:around|round|back)\b")
 _TURN_SIDE = re.compile(r"\bturns? (?:to (?:the|his|her|their) )?(?P<side>left|right)\b")
-_FACE = re.compile(r"\b(?:faces?|facing|turns? (?:to face|to|towards?)|looks? (?:at|towards?|"
+_FACE = re.compile(r"\b(?:faces?|facing|turns? (?:back |around |round )?(?:to face|to|towards?)|looks? (?:at|towards?|"
                    r"over at|out of|through)|glances? at|stares? at|gazes? at)\s+(?:the |a |an "
                    r"|his |her )?(?P<np>[a-z0-9][\w.'-]*(?: [a-z0-9][\w.'-]*){0,3}?)(?=$|[,;]| "
                    r"(?:and|while|for|then|again)\b)")
@@ -100,6 +110,8 @@ _LIE = re.compile(r"\b(?:lies?|lying|lay) (?:down|on|in)\b")
 _CLAUSE_SPLIT = re.compile(r",?\s+\b(?:and so|so that|so|but|because|as soon as|until|once)\b"
                            r"\s+|^(?:when|as soon as|once|after|before)\b[^,]*,\s*", re.I)
 _PLACE_PRONOUNS = {"it", "there", "that", "them", "one"}
+_PART_WORDS = {"middle", "centre", "center", "corner", "edge", "end", "side", "front", "back",
+               "top", "foot", "head"}
 _CLAUSE_WORDS = {"and", "then", "while", "whilst", "but", "so", "before", "after", "to"}
 _NEGATION = re.compile(r"\b(?:does not|doesn't|do not|don't|did not|didn't|never|won't|will not|"
                        r"cannot|can't|refuses to|fails to|is not|isn't)\b", re.I)
@@ -184,8 +196,16 @@ def _place_phrase(text: str) -> tuple[str, str] | None:
             np_words = np_words[1:]
         cut = next((k for k, w in enumerate(np_words) if w in _NP_STOP), len(np_words))
         np_words = np_words[:cut]
+        of = re.match(r"\s+of\s+(?:the |a |an |his |her |their )?([a-z0-9][\w.'-]*(?: [a-z0-9]"
+                      r"[\w.'-]*){0,3})", text.lower()[m.end("np"):])
+        end = m.end("np")
+        if np_words and np_words[-1] in _PART_WORDS and of:     # "the middle of the rug"
+            np_words = of.group(1).split()
+            np_words = np_words[:next((k for k, w in enumerate(np_words) if w in _NP_STOP
+                                       or w in _CLAUSE_WORDS), len(np_words))]
+            end += of.end()
         if np_words and np_words[-1] not in _NOT_PLACES and not np_words[0].isdigit():
-            rest = text.lower()[m.end("np"):].split(",")[0].split()
+            rest = text.lower()[end:].split(",")[0].split()
             rest = rest[:next((k for k, w in enumerate(rest) if w in _CLAUSE_WORDS), len(rest))]
             longer = " ".join(np_words + rest[:5])
             return m.group("prep").split()[-1], " ".join(np_words), longer
