@@ -199,3 +199,23 @@ def test_cancel_through_the_real_backend_keeps_the_segments_made(tmp_path):
     assert result["frames"] == result["segments"][-1]["end"]
     from backend.motion.clip import Clip
     assert Clip.load_npz(result["artifacts"]["story"]).num_frames == result["frames"]
+
+
+def test_a_transition_cutting_a_corner_is_pushed_out_of_the_obstacle():
+    from backend.models.story.assemble import TRANSITION_CLEARANCE, _push_out
+    from backend.motion.clip import Clip
+    scene = Scene.from_dict({"objects": [{"name": "Box", "position": [0.0, 0.0, 0.0],
+                                          "yaw": 45, "size": [1.0, 1.0, 1.0]}]})
+    n = 30
+    root = np.zeros((n, 3))
+    root[:, 0] = np.linspace(-1.0, 1.0, n)          # straight through the box's corner region
+    root[:, 1] = 0.55
+    rots = np.zeros((n, 22, 4))
+    rots[..., 0] = 1.0
+    clip = Clip(rots, root, 20.0, CANONICAL)
+    assert path_clearance(root[:, :2], scene) < 0
+    rows = [{"place": None}, {"place": None}]
+    _push_out(clip, {"between": [0, 1], "start": 5, "end": 25}, rows, scene)
+    from backend.models.story.assemble import frame_clearance
+    assert frame_clearance(clip.root_translation[5:25, :2], scene) >= TRANSITION_CLEARANCE - 1e-3
+    assert np.array_equal(clip.root_translation[:5], root[:5])      # segments untouched

@@ -18,8 +18,9 @@ optionally arriving at given points at given times. Numpy only.
    arrival points, which are still met exactly). Times count from the clip's first frame; a
    time given for the first point is where the clip starts (all times shift by it).
 3. Each output frame's root goes to the path (``path.SmoothPath``: corners rounded over
-   CORNER_ROUNDING) at its distance, plus the gait's offset turned into the path's heading;
-   the body turns by (path heading - travel line heading).
+   CORNER_ROUNDING) at its distance, plus the gait's offset turned into the path's heading
+   (faded out over the last SETTLE_METRES, so the walk stops on the end point); the body
+   turns by (path heading - travel line heading).
 4. The feet the gait plants are held still: a planted foot keeps its yaw while the body
    turns over it (the ankle turns back; the foot catches up in the air), then
    ``footplant.keep_feet_planted`` pins it in place with the leg IK.
@@ -49,6 +50,7 @@ LOOP_BLEND_SECONDS = 0.2
 STRAIGHTEN_ABOVE_DEG = 15.0                   # a gait turning more than this is straightened
 STRAIGHTEN_SMOOTH_SECONDS = 0.4               # Gaussian sigma of its travel direction
 END_TOLERANCE = 0.05                          # m: the root's sway about the end point
+SETTLE_METRES = 0.8                           # the sway fades out over the path's last metres
 
 
 @dataclass
@@ -116,6 +118,10 @@ def follow_path_detailed(gait: Clip, points, arrival=None, fps: float | None = N
     line_here = np.stack([np.interp(src_t, at, line_xy[:, d]) for d in (0, 1)], axis=1)
     yaw_here = np.interp(src_t, at, line_yaw)
     offset = _rotate_xy(trans[:, :2] - line_here, -yaw_here)         # in the line's frame
+    # the body's sway about its line settles over the last SETTLE_METRES: it stops on the
+    # end point, not a stride's sway beside it (the legs follow: feet are pinned below)
+    settle = np.clip((path.length - u) / SETTLE_METRES, 0.0, 1.0)
+    offset = offset * (settle * settle * (3.0 - 2.0 * settle))[:, None]
     where, heading = path.at(u)
     new_trans = np.concatenate([where[:, :2] + _rotate_xy(offset, heading),
                                 (trans[:, 2] + where[:, 2])[:, None]], axis=1)

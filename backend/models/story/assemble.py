@@ -10,8 +10,9 @@ Metrics (``StoryResult.metrics``):
 * ``position_errors``: metres from each move's last root position to its stand point;
 * ``facing_errors``: degrees between the heading at the first frame of each upright segment
   that has a facing target and that target (a lying body has no heading);
-* ``clearance``: the smallest distance (m) of the root's floor track to an obstacle footprint
-  (the seat a character sits on excluded while it goes to it and sits), negative inside one;
+* ``clearance``: the smallest distance (m) of the root's floor position (every frame) to an
+  obstacle footprint (the seat a character sits on excluded while it goes to it and sits),
+  negative inside one;
 * ``seam_skate`` / ``seam_jerk``: foot skating ratio and jerk (``eval.metrics``) in windows of
   +-SEAM_WINDOW_S around every seam (a segment's first and last frame inside a transition);
   ``inside_skate`` / ``inside_jerk``: the same over the segments' own frames.
@@ -28,6 +29,7 @@ from .compose import Composer, StoryResult, _Piece, transition_frames
 from .schema import Scene, Schedule, wrap_degrees
 
 SEAM_WINDOW_S = 0.5
+TRANSITION_CLEARANCE = 0.05      # m a transition's root keeps from obstacles
 
 
 def _leaving(segs, k: int) -> str | None:
@@ -147,9 +149,49 @@ def _join(composer: Composer, segs, pieces: list[_Piece], keep_tr: dict):
         for t in transitions:
             if tuple(t["between"]) not in keep_tr:
                 joined = step_feet(joined, t["start"], t["end"])
+                _push_out(joined, t, rows, composer.scene)
         joined.meta.update(meta, inbetween=filler,
                            inbetween_commercial_ok=filler_meta.get("commercial_ok"))
     return joined, rows, transitions
+
+
+def frame_clearance(xy: np.ndarray, scene: Scene, ignore=()) -> float:
+    """Smallest signed distance (m) of root floor positions (frames, not the lines between
+    them) to the obstacles not in ``ignore``; inf without obstacles."""
+    from .planner import _obstacles, box_distance, footprint_boxes
+    boxes = footprint_boxes(_obstacles(scene, ignore))
+    if not len(boxes) or not len(xy):
+        return float("inf")
+    return float(box_distance(np.asarray(xy, float)[:, :2], boxes).min())
+
+
+def _push_out(clip: Clip, t: dict, rows: list[dict], scene: Scene) -> None:
+    """Transition frames whose root comes within TRANSITION_CLEARANCE of an obstacle (the
+    straight bridge between two segments can cut a corner) pushed out, in place."""
+    from .planner import _obstacles, box_distance, footprint_boxes
+    a, b = rows[t["between"][0]], rows[t["between"][1]]
+    keep = {p for p in (a["place"], b["place"]) if p}
+    boxes = footprint_boxes(_obstacles(scene, keep))
+    if not len(boxes) or t["end"] <= t["start"]:
+        return
+    root = clip.root_translation
+    xy = root[t["start"]:t["end"], :2].copy()
+    eps = 1e-3
+    for _ in range(4):
+        d = box_distance(xy, boxes)                                   # (M, K)
+        k = np.argmin(d, axis=1)
+        near = d[np.arange(len(xy)), k] < TRANSITION_CLEARANCE
+        if not near.any():
+            break
+        p = xy[near]
+        kb = boxes[k[near]]
+        gx = (box_distance(p + [eps, 0], kb) - box_distance(p - [eps, 0], kb)).diagonal()
+        gy = (box_distance(p + [0, eps], kb) - box_distance(p - [0, eps], kb)).diagonal()
+        g = np.stack([gx, gy], 1) / (2 * eps)
+        g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-9)
+        push = TRANSITION_CLEARANCE - d[np.arange(len(xy)), k][near]
+        xy[near] = p + g * push[:, None]
+    root[t["start"]:t["end"], :2] = xy
 
 
 def _window_metrics(clip: Clip, frames: np.ndarray) -> tuple[float, float]:
@@ -173,7 +215,6 @@ def _window_metrics(clip: Clip, frames: np.ndarray) -> tuple[float, float]:
 def measure(result: StoryResult, scene: Scene) -> dict:
     """The metrics of the module doc."""
     from ...motion.looping import _heading
-    from .planner import path_clearance
     clip = result.clip
     root = clip.root_translation[:, :2]
     pos_err, face_err, clear = [], [], []
@@ -187,12 +228,12 @@ def measure(result: StoryResult, scene: Scene) -> dict:
             face_err.append(abs(wrap_degrees(h - info["facing_target"])))
         ignore = tuple(info.get("ignore", ())) + ((row["place"],) if row["action"] in
                                                    ("sit", "lie") and row["place"] else ())
-        clear.append(path_clearance(root[s:e], scene, ignore=ignore))
+        clear.append(frame_clearance(root[s:e], scene, ignore=ignore))
     for t in result.transitions:
         a, b = result.segments[t["between"][0]], result.segments[t["between"][1]]
         ignore = tuple(p for p in (a["place"], b["place"]) if p)
         if t["end"] > t["start"]:
-            clear.append(path_clearance(root[t["start"] - 1:t["end"] + 1], scene, ignore=ignore))
+            clear.append(frame_clearance(root[t["start"]:t["end"]], scene, ignore=ignore))
     half = int(round(SEAM_WINDOW_S * clip.fps))
     seams = [f for t in result.transitions for f in (t["start"], t["end"])]
     seam_frames = np.concatenate([np.arange(f - half, f + half) for f in seams]) if seams \
