@@ -50,7 +50,8 @@ OVERLAY_CHUNK_S = 9.0            # body-part edits in windows of at most this (t
 UPPER_BODY = ["upper_body"]
 ACT_TRIES = 3                    # samples of a checkable action (module doc of _act)
 ACT_SEED_STEP = 7919
-ACT_CLEARANCE = 0.15             # m an action's root keeps from obstacles (less if it starts nearer)
+ACT_CLEARANCE = 0.15             # m an action's root keeps from obstacles (less if it starts
+                                 # nearer)
 TRAVEL_SHARES = (1.0, 0.75, 0.5, 0.25, 0.0)
 
 
