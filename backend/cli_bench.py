@@ -13,6 +13,8 @@
                <edit>_p50_s (backend/models/editing/bench.py)
   story        the longest example story (20 sentences) scheduled and composed on the CPU ->
                seconds (median), segments (backend/models/story/bench.py)
+  physics      the MuJoCo tracking controller on held-out clips, one thread ->
+               cpu_s_per_motion_s, success, mpjpe_mm (backend/models/physics/bench.py)
 
 A bench is either a script run in its own process (a Path: the Blender side never enters the
 backend process) or a function run in-process ("module:function" returning a dict).
@@ -33,6 +35,7 @@ BENCHES: dict[str, Path | str] = {
     "text2motion": "backend.models.text2motion.sample:benchmark",
     "editing": "backend.models.editing.bench:benchmark",
     "story": "backend.models.story.bench:benchmark",
+    "physics": "backend.models.physics.bench:benchmark",
 }
 
 

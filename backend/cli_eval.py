@@ -30,7 +30,7 @@ import numpy as np
 
 from .paths import user_data_dir
 
-TASKS = ("text2motion", "editing", "edits", "path", "story")
+TASKS = ("text2motion", "editing", "edits", "path", "story", "physics")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -183,6 +183,9 @@ def run(args: argparse.Namespace) -> int:
     if args.task == "edits":         # seams of generator edits (models/editing/seam_eval.py)
         from .models.editing.seam_eval import run_eval as run_seams
         return run_seams(args)
+    if args.task == "physics":       # tracking with MuJoCo (models/physics/evaluate.py)
+        from .models.physics.evaluate import run_eval as run_physics
+        return run_physics(args)
     if args.task == "story":         # example stories (models/story/evaluate.py)
         from .models.story.evaluate import run_eval as run_story
         return run_story(args)

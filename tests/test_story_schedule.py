@@ -163,3 +163,10 @@ def test_turning_back_to_an_object_faces_it():
     s = offline_schedule("She walks to the rug. She turns back to the lamp post.", HALL,
                          check=False)
     assert s.segments[-1].facing == "LampPost"
+
+
+def test_lying_down_where_the_character_went_lies_on_it():
+    s = plan("He walks to the sofa and lies down.")
+    assert kinds(s) == [("move", None, "Sofa"), ("pose", "lie", "Sofa")]
+    s = plan("He walks to the table and lies down.")
+    assert kinds(s) == [("move", None, "Table"), ("pose", "lie", None)]     # not on a table

@@ -6,6 +6,9 @@
 ``backend/models/story/schema.py``). Every scene object becomes one Blender object, named
 exactly as in the dict:
 
+- a chair-like object (a name with chair, sofa, couch, bench, stool ...): a seat 0.45 m high
+  and a backrest at its back up to its height, in the same footprint (so a body can be seen
+  sitting on it);
 - an object with a size on all three axes: a box mesh whose local footprint is
   size[0] x size[1] centred on the origin and whose height runs from 0 to size[2]; the object
   sits at ``position`` (x, y, z = its lowest point) turned by ``yaw`` degrees about Z, so its
@@ -57,6 +60,29 @@ def _box(sx: float, sy: float, sz: float) -> tuple[list, list]:
     return verts, faces
 
 
+SEAT_WORDS = ("chair", "sofa", "couch", "bench", "stool", "armchair", "settee", "seat")
+SEAT_HEIGHT = 0.45          # m: the seat of a chair-like object (its box is its back's height)
+BACK_DEPTH = 0.12           # m: the backrest's thickness, at the object's back (+Y local)
+
+
+def _seat(sx: float, sy: float, sz: float) -> tuple[list, list]:
+    """A seat block (SEAT_HEIGHT high) and a backrest at the back (local +Y, the front being
+    -Y) up to sz: the same footprint and height as the box, so the map is unchanged, but a
+    body can sit on it."""
+    seat_v, seat_f = _box(sx, sy, min(SEAT_HEIGHT, sz))
+    back_v, back_f = _box(sx, min(BACK_DEPTH, sy), sz)
+    shift = sy / 2 - min(BACK_DEPTH, sy) / 2
+    back_v = [(x, y + shift, z) for x, y, z in back_v]
+    n = len(seat_v)
+    return seat_v + back_v, seat_f + [tuple(i + n for i in f) for f in back_f]
+
+
+def _is_seat(name: str) -> bool:
+    import re
+    words = [w.lower() for w in re.findall(r"[A-Z]?[a-z]+", name)]
+    return any(w in SEAT_WORDS for w in words)
+
+
 def _plane(sx: float, sy: float) -> tuple[list, list]:
     hx, hy = sx / 2, sy / 2
     return [(-hx, -hy, 0.0), (hx, -hy, 0.0), (hx, hy, 0.0), (-hx, hy, 0.0)], [(0, 1, 2, 3)]
@@ -77,6 +103,8 @@ def _make(o: SceneObject):
         obj.empty_display_size = 0.25
     elif sz <= 0:
         obj = _mesh_object(o.name, *_plane(sx, sy))
+    elif _is_seat(o.name) and sz > SEAT_HEIGHT + 0.05:
+        obj = _mesh_object(o.name, *_seat(sx, sy, sz))
     else:
         obj = _mesh_object(o.name, *_box(sx, sy, sz))
     obj.location = o.position

@@ -48,6 +48,7 @@ SHORT_MOVE = 0.3                 # m: a place nearer than this is not walked to
 DEFAULT_POSE_S = {"sit": 3.0, "lie": 3.0, "stand": 0.6, "idle": 2.0, "turn": 0.6}
 OVERLAY_CHUNK_S = 9.0            # body-part edits in windows of at most this (the generator's)
 UPPER_BODY = ["upper_body"]
+SEAT_TOP = 0.45                  # m: a sofa's seat (its box is as high as its back)
 ACT_TRIES = 3                    # samples of a checkable action (module doc of _act)
 ACT_SEED_STEP = 7919
 ACT_CLEARANCE = 0.15             # m an action's root keeps from obstacles (less if it starts
@@ -322,6 +323,8 @@ class Composer:
         elif name == "lie" and obj is not None:      # on top, along its long side
             face = wrap_degrees(obj.yaw + (90.0 if obj.size[0] > obj.size[1] else 0.0))
             at, height = obj.position[:2], obj.size[2]
+            if any(w in obj.name.lower() for w in ("sofa", "couch", "bench", "settee")):
+                height = min(height, SEAT_TOP)      # on the seat, not on top of the back
         else:
             face = self.facing_yaw(seg.facing, xy, yaw)
         clip = pose_clip(name, at, face, seconds, self.fps, height=height)

@@ -163,8 +163,11 @@ class _Reader:
         face = FACE.search(lower)
         if LIE.search(lower):
             place = _resolve_np(phrase, st) if phrase else None
-            if place:
-                self.move(f"goes to the {phrase[1]}", place, style=style)
+            if place is None and not phrase and st.here and any(
+                    w in st.here.lower() for w in SEATS):
+                place = st.here               # "walks to the couch and lies down": on it
+            if place and place != st.here:
+                self.move(f"goes to the {place}", place, style=style)
             self.seg(text, "pose", "lie", place=place, seconds=seconds or 3.0, style=style)
             st.posture = "lie"
         elif verb == "sit" and not re.search(r"\bsits? up\b", lower):

@@ -1,0 +1,111 @@
+"""`python -m backend eval physics`: the simulated humanoid tracking held-out and generated
+clips, against the issue's targets (issue 11).
+
+Clips:
+* ``heldout``: the shipped CMU library's test-split takes (never used to build anything);
+* ``deepmimic``: the DeepMimic reference clips from the user's imported library
+  (``<user data>/library/deepmimic_canonical.npz``, made by ``python -m backend import
+  --shared ../shared/data --sources deepmimic``; skipped when missing);
+* ``generated``: N clips of the starter generator (varied prompts, seed 0..N-1) - the motion
+  the issue says floats, sinks and slides.
+
+Per clip, default options (``TrackOptions()``): success (PHC's rule: the mean joint position
+error never above 0.5 m), MPJPE (mm, mean over frames), penetration / floating / foot skating
+before and after (``eval.metrics``), residual force, CPU seconds per motion second (one
+thread, ``time.process_time``). Last line: ``clips= success= mpjpe_mm= penetration_after=
+floating_after= skate_gen_before= skate_gen_after= cpu_s_per_motion_s= <group>_success=
+<group>_mpjpe_mm= ...``.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+GEN_PROMPTS = ("a person walks forward", "a person runs forward", "a person jumps",
+               "a person waves with the right hand", "a person walks backwards",
+               "a person bows", "a person kicks", "a person dances", "a person walks sadly",
+               "a person turns around")
+
+
+def heldout_clips(fps: float = 30.0) -> list[tuple[str, object]]:
+    from ..editing.evaluate import held_out_clips
+    return [(f"heldout:{cap[:40]}", c) for cap, c in held_out_clips(fps)]
+
+
+def deepmimic_clips() -> list[tuple[str, object]]:
+    from ...data.library import MotionLibrary
+    from ...paths import user_data_dir
+    path = user_data_dir() / "library" / "deepmimic_canonical.npz"
+    if not path.is_file():
+        return []
+    lib = MotionLibrary.load(path)
+    return [(f"deepmimic:{e.name}", lib.clip(i)) for i, e in enumerate(lib.entries)]
+
+
+def generated_clips(n: int, model: str = "starter") -> list[tuple[str, object]]:
+    from ..text2motion.sample import load_generator
+    gen = load_generator(model)
+    out = []
+    for i in range(n):
+        text = GEN_PROMPTS[i % len(GEN_PROMPTS)]
+        out.append((f"generated:{text}", gen.to_clip(gen.generate([text], [None], [i])[0])))
+    return out
+
+
+def run_one(clip, options=None) -> dict:
+    from .track import TrackOptions, track_clip
+    t0 = time.process_time()
+    result = track_clip(clip, options or TrackOptions())
+    cpu = time.process_time() - t0
+    r = dict(result.report)
+    r.update({"success": bool(result.success), "fell": bool(result.fell),
+              "mpjpe_mm": float(np.mean(result.mpjpe) * 1000.0),
+              "cpu_s_per_motion_s": cpu / max(clip.seconds, 1e-6)})
+    return r
+
+
+def evaluate(groups: dict, log=print) -> dict:
+    rows: dict[str, list[dict]] = {}
+    for group, clips in groups.items():
+        for name, clip in clips:
+            r = run_one(clip)
+            rows.setdefault(group, []).append(r)
+            log(f"{name}: {'ok' if r['success'] else 'FAILED'}{' fell' if r['fell'] else ''}, "
+                f"mpjpe {r['mpjpe_mm']:.1f} mm, pen {r.get('penetration_before', 0):.3f} -> "
+                f"{r.get('penetration_after', 0):.3f}, float {r.get('floating_before', 0):.3f} "
+                f"-> {r.get('floating_after', 0):.3f}, skate {r.get('skate_before', 0):.3f} -> "
+                f"{r.get('skate_after', 0):.3f}, {r['cpu_s_per_motion_s']:.2f} cpu-s/s")
+    every = [r for rs in rows.values() for r in rs]
+    if not every:
+        return {"clips": 0}
+
+    def mean(rs, key):
+        vals = [float(r.get(key, 0.0)) for r in rs]
+        return round(float(np.mean(vals)), 4) if vals else 0.0
+    out = {"clips": len(every), "success": round(np.mean([r["success"] for r in every]), 3),
+           "mpjpe_mm": round(float(np.mean([r["mpjpe_mm"] for r in every])), 1),
+           "penetration_after": mean(every, "penetration_after"),
+           "floating_after": mean(every, "floating_after")}
+    gen = rows.get("generated", [])
+    if gen:
+        out.update({"skate_gen_before": mean(gen, "skate_before"),
+                    "skate_gen_after": mean(gen, "skate_after"),
+                    "penetration_gen_before": mean(gen, "penetration_before"),
+                    "floating_gen_before": mean(gen, "floating_before")})
+    out["cpu_s_per_motion_s"] = round(float(np.median([r["cpu_s_per_motion_s"]
+                                                       for r in every])), 3)
+    for group, rs in rows.items():
+        out[f"{group}_clips"] = len(rs)
+        out[f"{group}_success"] = round(np.mean([r["success"] for r in rs]), 3)
+        out[f"{group}_mpjpe_mm"] = round(float(np.mean([r["mpjpe_mm"] for r in rs])), 1)
+    return out
+
+
+def run_eval(args) -> int:
+    n = int(getattr(args, "samples", None) or 10)
+    groups = {"heldout": heldout_clips(), "deepmimic": deepmimic_clips(),
+              "generated": generated_clips(n)}
+    out = evaluate({k: v for k, v in groups.items() if v})
+    print(" ".join(f"{k}={v}" for k, v in out.items()))
+    return 0
