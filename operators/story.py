@@ -24,6 +24,9 @@ KIND_ITEMS = [("move", "Move", "Go to a place of the scene"),
               ("act", "Act", "An action where the character stands"),
               ("pose", "Pose", "A held pose: sit, stand, idle, turn, lie")]
 GAIT_ITEMS = [("walk", "Walk", ""), ("run", "Run", "")]
+SOURCE_ITEMS = [("generator", "Generator", "New motion from the text-to-motion model"),
+                ("library", "Library", "The captured clip whose caption is nearest the action "
+                 "(the shipped library and the ones you imported)")]
 SCHEDULER_ITEMS = [("offline", "Offline", "The built-in rule-based planner (no network)"),
                    ("llm", "Language Model", "An OpenAI-compatible language model server "
                                              "(URL, model and key below)")]
@@ -54,6 +57,10 @@ class AnimaStorySegment(bpy.types.PropertyGroup):
                            "object, or an angle in degrees (empty: keep)", search=_place_search)
     style: StringProperty(name="Style", description="How (e.g. 'tired'); empty: normal")
     sentence: IntProperty(name="Sentence", min=0)
+    overlay: StringProperty(name="At the Same Time", description="An upper-body action done "
+                            "during this segment, e.g. 'a person waves' (empty: none)")
+    source: EnumProperty(name="Source", items=SOURCE_ITEMS, default="generator",
+                         description="Where an action's motion comes from")
 
 
 def _is_armature(self, obj):

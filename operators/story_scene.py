@@ -176,7 +176,8 @@ def segment_to_dict(item) -> dict:
     return {"text": item.text, "kind": item.kind, "action": item.action.strip() or item.text,
             "style": item.style.strip() or None, "place": item.place.strip() or None,
             "facing": facing, "seconds": item.seconds if item.seconds > 0 else None,
-            "speed": item.speed, "gait": item.gait, "sentence": item.sentence}
+            "speed": item.speed, "gait": item.gait, "sentence": item.sentence,
+            "overlay": item.overlay.strip() or None, "source": item.source}
 
 
 def fill_segment(item, seg: dict) -> None:
@@ -193,6 +194,8 @@ def fill_segment(item, seg: dict) -> None:
     item.gait = seg.get("gait", "walk")
     item.style = seg.get("style") or ""
     item.sentence = int(seg.get("sentence", 0))
+    item.overlay = seg.get("overlay") or ""
+    item.source = seg.get("source") or "generator"
 
 
 def checked_schedule(settings, scene_dict: dict) -> dict:

@@ -73,6 +73,9 @@ class ANIMA_PT_story(_AnimaPanel, bpy.types.Panel):
             row = box.row(align=True)
             row.prop(item, "gait", text="")
             row.prop(item, "style", text="Style")
+            box.prop(item, "overlay")
+            if item.kind == "act":
+                box.prop(item, "source")
 
         col = layout.column(align=True)
         if st.busy:

@@ -219,3 +219,18 @@ def test_a_transition_cutting_a_corner_is_pushed_out_of_the_obstacle():
     from backend.models.story.assemble import frame_clearance
     assert frame_clearance(clip.root_translation[5:25, :2], scene) >= TRANSITION_CLEARANCE - 1e-3
     assert np.array_equal(clip.root_translation[:5], root[:5])      # segments untouched
+
+
+def test_a_segment_from_the_library_uses_a_captured_clip(gen):
+    from backend.models.story.schema import Schedule
+    schedule = Schedule.from_dict({"segments": [
+        {"text": "walks to the door", "kind": "move", "action": "a man walks forward",
+         "place": "Door"},
+        {"text": "jumps", "kind": "act", "action": "a person jumps", "source": "library"}]},
+        SCENE)
+    result = compose_story(gen, schedule, SCENE, seed=0)
+    info = result.segments[1]["info"]
+    assert info["source"] == "library" and info["licence"] == "CMU" and info["commercial_ok"]
+    assert "jump" in info["caption"].lower()
+    first = result.clip.root_translation[result.segments[1]["start"], :2]
+    assert np.linalg.norm(first - np.asarray(result.segments[0]["end_xy"])) < 1e-6

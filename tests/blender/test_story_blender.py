@@ -489,3 +489,19 @@ def test_story_end_to_end_through_the_backend(session, make_armature):
     assert all(after[n] is before[n] for n in after if n not in near)
     assert bpy.ops.anima.story_bake() == {"FINISHED"}
     assert arm.animation_data.action.get("anima_story_baked") == "Anima Story"
+
+
+def test_segment_rows_keep_overlay_and_source(fresh_scene):
+    """A planned segment survives the list: overlay ("waves while walking") and source."""
+    from anima.operators import story_scene
+    seg = {"text": "walks to the door while waving", "kind": "move",
+           "action": "a man walks forward", "style": "happy", "place": "Door", "facing": None,
+           "seconds": None, "speed": 1.0, "gait": "walk", "sentence": 2,
+           "overlay": "a man waves", "source": "generator"}
+    item = fresh_scene.anima_story.segments.add()
+    story_scene.fill_segment(item, seg)
+    assert story_scene.segment_to_dict(item) == seg
+    act = dict(seg, kind="act", text="dances", action="a man dances", place=None,
+               overlay=None, source="library")
+    story_scene.fill_segment(item, act)
+    assert story_scene.segment_to_dict(item) == act

@@ -67,11 +67,13 @@ def compose_story(gen, schedule: Schedule, scene: Scene, seed: int = 0, steps=No
                   guidance=None, model: str = "starter",
                   progress: Callable[[float, str], None] = lambda f, m: None,
                   cancelled: Callable[[], bool] = lambda: False,
-                  previous: dict | None = None, regenerate=()) -> StoryResult:
+                  previous: dict | None = None, regenerate=(), library_dir=None
+                  ) -> StoryResult:
     """The story clip (module doc). previous: {"clip", "segments", "transitions"} of a former
     result of the same schedule length; regenerate: the indices to make anew (the others and
-    the transitions not beside them are kept frame for frame)."""
-    composer = Composer(gen, scene, seed, steps, guidance, model)
+    the transitions not beside them are kept frame for frame); library_dir: the backend's
+    cache dir, whose library/*.npz are searched too by segments from the library."""
+    composer = Composer(gen, scene, seed, steps, guidance, model, library_dir)
     segs = schedule.segments
     n = len(segs)
     old = _previous_pieces(previous, n) if previous else {}

@@ -97,11 +97,13 @@ class Composer:
     """Makes segments one at a time (see the module doc); keeps the caches of one story."""
 
     def __init__(self, gen, scene: Scene, seed: int = 0, steps=None, guidance=None,
-                 model: str = "starter"):
+                 model: str = "starter", library_dir=None):
         from ..text2motion.config import FPS
         self.gen, self.scene, self.seed = gen, scene, int(seed)
         self.steps, self.guidance, self.model = steps, guidance, model
         self.fps = FPS
+        self.library_dir = library_dir      # the backend's cache dir: the user's libraries
+        self._library = None
         self._maps: dict = {}
         self._labels: dict = {}
         self._labels_of: dict = {}
@@ -140,6 +142,29 @@ class Composer:
         feats = self.gen.generate([model_text(self.gen, text, style=style)], [seconds],
                                   [int(seed)], **kw)[0]
         return self.gen.to_clip(feats)
+
+    def _library_act(self, seg: Segment, seed: int) -> tuple[Clip, dict]:
+        """The library clip whose caption is nearest the action (shipped CMU library plus the
+        user's imported ones under ``library_dir``), cut to the segment's length."""
+        from ...motion.resample import resample
+        from ...text.encoder import TextEncoder
+        from ..search.job import library_paths, load_libraries
+        from ..search.search import crop, rank
+        encoder = TextEncoder.shared()
+        if self._library is None:
+            choice = "all" if self.library_dir is not None else "default"
+            self._library = load_libraries(library_paths(choice, self.library_dir or "."),
+                                           encoder)
+        if len(self._library) == 0:
+            raise ValueError("the motion library is empty")
+        best = rank(self._library, encoder.encode([seg.action])[0], top_k=1)[0]
+        entry = self._library.entries[best.index]
+        clip = crop(self._library.clip(best.index), seg.seconds, seed)
+        if abs(clip.fps - self.fps) > 1e-9:
+            clip = resample(clip, self.fps)
+        return clip, {"source": "library", "caption": best.caption, "score": best.score,
+                      "licence": entry.licence, "commercial_ok": bool(entry.commercial_ok),
+                      "attribution": entry.attribution, "checked": False}
 
     def _act(self, seg: Segment, seed: int) -> tuple[Clip, dict]:
         """An action generated and checked: when a simple kinematic check covers it (a wave
@@ -197,7 +222,10 @@ class Composer:
         if seg.kind == "pose":
             return self._pose(seg, xy, yaw, seed)
         face = self.facing_yaw(seg.facing, xy, yaw)
-        made, check = self._act(seg, seed)
+        if seg.source == "library":
+            made, check = self._library_act(seg, seed)
+        else:
+            made, check = self._act(seg, seed)
         clip = self._keep_clear(k, seg, place_clip(made, xy, face))
         if seg.overlay:
             clip = self._overlay(clip, seg.overlay, seed)

@@ -147,13 +147,14 @@ def story_job(params: dict, ctx: JobContext) -> dict:
         result = compose_story(gen, schedule, scene, seed, steps, guidance, model,
                                progress=lambda f, m: ctx.progress(0.05 + 0.9 * f, m),
                                cancelled=ctx.cancelled, previous=previous,
-                               regenerate=regenerate)
+                               regenerate=regenerate, library_dir=ctx.cache_dir)
     except (PlanError, ValueError) as e:
         raise _bad(str(e)) from None
     if result.clip is None:
         raise JobCancelled(ctx.job_id)
     meta = dict(result.clip.meta)
-    commercial = bool(gen.commercial_ok)
+    commercial = bool(gen.commercial_ok) and all(
+        r["info"].get("commercial_ok", True) for r in result.segments)
     if meta.get("inbetween") == "learned":
         commercial = commercial and bool(meta.get("inbetween_commercial_ok"))
     path = ctx.save_clip(result.clip, "story")

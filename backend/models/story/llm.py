@@ -26,8 +26,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Callable
 
-from .schema import (GAITS, KINDS, MAX_SECONDS, MAX_SEGMENTS, POSES, SPEED_RANGE, Scene, Schedule,
-                     SchemaError)
+from .schema import (GAITS, KINDS, MAX_SECONDS, MAX_SEGMENTS, POSES, SOURCES, SPEED_RANGE, Scene,
+                     Schedule, SchemaError)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,9 @@ _SEGMENT_SCHEMA = {
         "sentence": {"type": "integer", "description": "0-based index of the story sentence"},
         "overlay": dict(_NULLABLE_TEXT, description="an upper-body action done at the same "
                         "time ('a person waves' while walking) or null"),
+        "source": {"type": "string", "enum": list(SOURCES),
+                   "description": "act: 'generator' (new motion, the default) or 'library' "
+                                  "(a captured clip)"},
     },
     "additionalProperties": False,
 }
@@ -91,6 +94,8 @@ degrees, or null to keep its facing.
 - "sentence": the 0-based index of the story sentence the segment comes from.
 - "overlay": an upper-body action done at the same time, such as waving while walking \
 ("a person waves"), or null.
+- "source": "generator" (new motion; use this unless the user asks for captured motion) or \
+"library" (a captured clip of the action).
 
 Place and facing names must be copied exactly from the list below. Never invent a name: if the \
 story mentions something that is not in the list, use null (and not "move").

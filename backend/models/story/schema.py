@@ -38,6 +38,7 @@ MAX_SECONDS = 60.0
 KINDS = ("move", "act", "pose")   # travel to a place / an action in place / a held pose
 GAITS = ("walk", "run")
 POSES = ("sit", "stand", "idle", "turn", "lie")
+SOURCES = ("generator", "library")   # where an act's motion comes from
 SPEED_RANGE = (0.3, 2.5)          # share of the gait's natural speed
 
 
@@ -182,6 +183,8 @@ class Segment:
     gait:     "walk" or "run" (move)
     sentence: index of the story sentence it came from
     overlay:  an upper-body action done at the same time ("waves" while walking), or None
+    source:   "generator" (new motion) or "library" (the captured clip whose caption is
+              nearest the action, from the shipped and imported libraries) for "act"
     """
     text: str
     kind: str
@@ -194,6 +197,7 @@ class Segment:
     gait: str = "walk"
     sentence: int = 0
     overlay: str | None = None
+    source: str = "generator"
 
     @classmethod
     def from_dict(cls, d, where: str = "segment") -> "Segment":
@@ -229,8 +233,12 @@ class Segment:
             raise SchemaError(f"{where} sentence must be a whole number >= 0")
         overlay = d.get("overlay")
         overlay = None if overlay in (None, "") else _text(overlay, f"{where} overlay")
+        source = d.get("source", "generator") or "generator"
+        if source not in SOURCES:
+            raise SchemaError(f"{where} source must be one of {', '.join(SOURCES)}, got "
+                              f"{source!r:.40}")
         return cls(text, kind, action, style, place, facing, seconds, speed, gait, sentence,
-                   overlay)
+                   overlay, source)
 
     def to_dict(self) -> dict:
         return asdict(self)
