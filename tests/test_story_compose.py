@@ -234,3 +234,13 @@ def test_a_segment_from_the_library_uses_a_captured_clip(gen):
     assert "jump" in info["caption"].lower()
     first = result.clip.root_translation[result.segments[1]["start"], :2]
     assert np.linalg.norm(first - np.asarray(result.segments[0]["end_xy"])) < 1e-6
+
+
+def test_a_very_large_scene_is_planned_on_a_coarser_grid():
+    from backend.models.story.compose import Composer
+    big = Scene.from_dict({"objects": [
+        {"name": "Far", "position": [150.0, 150.0, 0.0], "size": [1.0, 1.0, 1.0]},
+        {"name": "Box", "position": [2.0, 0.0, 0.0], "size": [1.0, 1.0, 1.0]}]})
+    composer = Composer(None, big)
+    occ = composer.occupancy(())
+    assert occ.cell > 0.05 and any("large" in w for w in composer.warnings)

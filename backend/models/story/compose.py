@@ -48,6 +48,7 @@ SHORT_MOVE = 0.3                 # m: a place nearer than this is not walked to
 DEFAULT_POSE_S = {"sit": 3.0, "lie": 3.0, "stand": 0.6, "idle": 2.0, "turn": 0.6}
 OVERLAY_CHUNK_S = 9.0            # body-part edits in windows of at most this (the generator's)
 UPPER_BODY = ["upper_body"]
+MAX_CELL = 0.4                   # m: the coarsest planning grid for a very large scene
 SEAT_TOP = 0.45                  # m: a sofa's seat (its box is as high as its back)
 ACT_TRIES = 3                    # samples of a checkable action (module doc of _act)
 ACT_SEED_STEP = 7919
@@ -115,7 +116,19 @@ class Composer:
         from .planner import OccupancyMap
         key = tuple(sorted(ignore))
         if key not in self._maps:
-            self._maps[key] = OccupancyMap.from_scene(self.scene, ignore=key)
+            from .planner import CELL, PlanError
+            cell = CELL
+            while True:               # a big scene: coarser cells rather than no plan
+                try:
+                    self._maps[key] = OccupancyMap.from_scene(self.scene, cell=cell, ignore=key)
+                    break
+                except PlanError as e:
+                    if "too big" not in str(e) or cell >= MAX_CELL:
+                        raise
+                    cell *= 2
+            if cell > CELL:
+                self.warnings.append(f"the scene is large: paths were planned on a "
+                                     f"{cell * 100:.0f} cm grid")
         return self._maps[key]
 
     def facing_yaw(self, facing, xy, current: float) -> float:
