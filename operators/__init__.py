@@ -4,15 +4,15 @@
 `PROPS` lists the (owner type, attribute, property factory) pointers added after them;
 `shutdown()` stops the event pump and closes the backend.
 """
-from . import (body, clean_keys, edit_ops, export, generate, jobs, motion_file,
+from . import (body, camera, clean_keys, edit_ops, export, generate, jobs, motion_file,
                path_follow, physics, retarget, story, timing, versions)
 
 CLASSES = [*jobs.CLASSES, *retarget.CLASSES, *generate.CLASSES, *motion_file.CLASSES,
            *export.CLASSES, *body.CLASSES, *versions.CLASSES, *timing.CLASSES,
            *clean_keys.CLASSES, *path_follow.CLASSES, *edit_ops.CLASSES, *story.CLASSES,
-           *physics.CLASSES]
+           *physics.CLASSES, *camera.CLASSES]
 
-PROPS = [*jobs.PROPS, *retarget.PROPS, *generate.PROPS, *story.PROPS]
+PROPS = [*jobs.PROPS, *retarget.PROPS, *generate.PROPS, *story.PROPS, *camera.PROPS]
 
 
 def shutdown():
