@@ -100,11 +100,34 @@ def _contacts_full(result, T: int, lo: int) -> dict:
     return out
 
 
+def _report(result, lo: int, needed: dict) -> dict:
+    """The tracker's report with the job's keys (frames counted in the sent clip, metres,
+    newtons, ratios) first, and every figure the tracker gave after them."""
+    r = dict(result.report)
+    r.pop("warnings", None)
+    fell = r.get("fell_frame")
+    out = {"mpjpe_mm_mean": r.get("tracking_error_mm_mean"),
+           "mpjpe_mm_max": r.get("tracking_error_mm_max"),
+           "success": bool(result.success), "fell": bool(result.fell),
+           "fell_frame": None if fell is None else lo + int(fell),
+           "residual_n_mean": r.get("residual_force_N_mean"),
+           "residual_n_max": r.get("residual_force_N_max"),
+           "residual_pct_weight_mean": r.get("residual_force_pct_weight_mean"),
+           "needed_force_pct_weight": needed.get("needed_force_pct_weight_mean")}
+    for key in ("penetration", "floating", "skate", "planted_speed"):
+        for when in ("before", "after"):
+            out[f"{key}_{when}"] = r.get(f"{key}_{when}")
+    r.pop("fell_frame", None)
+    out.update({k: v for k, v in r.items() if k not in out})
+    return out
+
+
 @register("physics")
 def physics_job(params: dict, ctx: JobContext) -> dict:
     p = check_params(params)
+    from ...jobs import JobCancelled
     from ...motion.clip import Clip
-    from .track import Push, TrackOptions, track_clip
+    from .track import Push, TrackingCancelled, TrackOptions, needed_force_report, track_clip
     clip, start, end = p["clip"], p["start"], p["end"]
     lo = max(0, start - int(round(CONTEXT_SECONDS * clip.fps)))
     window = clip.slice(lo, end + 1)
@@ -118,9 +141,15 @@ def physics_job(params: dict, ctx: JobContext) -> dict:
                             progress=lambda f, m="": ctx.progress(0.05 + 0.9 * f, m or
                                                                   "simulating"),
                             cancelled=ctx.cancelled)
+    except TrackingCancelled:
+        raise JobCancelled(ctx.job_id) from None
     except ValueError as e:
         raise _bad(str(e)) from None
     ctx.check_cancelled()
+    try:
+        needed = needed_force_report(window, options)
+    except ValueError:
+        needed = {}
     sim = result.clip
     rots = clip.local_rotations.copy()
     root = clip.root_translation.copy()
@@ -133,11 +162,13 @@ def physics_job(params: dict, ctx: JobContext) -> dict:
         out = blend_seams(made, clip, start, end)
     else:
         out = Clip(rots, root, clip.fps, clip.skeleton, dict(clip.meta))
-    report = dict(result.report)
-    warnings = list(report.pop("warnings", []) or [])
+    report = _report(result, lo, needed)
+    warnings = list(result.report.get("warnings") or [])
+    if result.report.get("timed_out") and result.report.get("message"):
+        warnings.append(str(result.report["message"]))
     if result.fell:
-        warnings.append(f"the body fell at frame {lo + int(result.fell_frame or 0)}: raise the "
-                        f"root assistance or edit the motion there")
+        warnings.append(f"the body fell at frame {report['fell_frame']}: raise the root "
+                        f"assistance or edit the motion there")
     out.meta.update({"edit": "physics", "method": "track", "caption": "physically plausible",
                      "source": "anima physics (MuJoCo tracking)", "assistance": p["assistance"]})
     path = ctx.save_clip(out, "clip")

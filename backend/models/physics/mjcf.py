@@ -31,6 +31,8 @@ MASS_FRACTIONS = {
     "left_knee": 0.0465, "right_knee": 0.0465, "left_ankle": 0.0115, "right_ankle": 0.0115,
     "left_foot": 0.003, "right_foot": 0.003,
 }
+_TOTAL = sum(MASS_FRACTIONS.values())
+MASS_FRACTIONS = {k: v / _TOTAL for k, v in MASS_FRACTIONS.items()}
 # Capsule radius (m) for the 1.67 m reference character; scaled with height.
 RADII = {
     "pelvis": 0.085, "spine1": 0.08, "spine2": 0.085, "spine3": 0.09, "neck": 0.045,
@@ -49,6 +51,14 @@ TORQUE_NM = {
     "shoulder": 200, "elbow": 150, "wrist": 50, "hip": 400, "knee": 400, "ankle": 300,
     "foot": 80,
 }
+# Joint spring (N m / rad) as a share of weight x height: the stiffness a contact cannot
+# fold (computed torque alone is only as stiff as the light segment below the joint).
+STIFFNESS = {
+    "spine1": 1.0, "spine2": 1.0, "spine3": 1.0, "neck": 0.15, "head": 0.08, "collar": 0.15,
+    "shoulder": 0.15, "elbow": 0.1, "wrist": 0.02, "hip": 1.0, "knee": 1.0, "ankle": 1.0,
+    "foot": 0.05,
+}
+DAMPING_TIME = 0.01        # s: joint damping = stiffness x this (implicit in the integrator)
 FOOT_WIDTH = 0.09          # m, reference character
 HEEL_BACK = 0.05           # m behind the ankle
 SOLE_PAD = 0.007           # sole below the ball-of-foot joint
@@ -72,7 +82,9 @@ class Humanoid:
     body_ids: np.ndarray                # (22,) MuJoCo body id per canonical joint
     qpos_address: np.ndarray            # (22,)
     dof_address: np.ndarray             # (22,)
+    actuator_dof: np.ndarray            # (nu,) the dof each motor drives
     torque_limit: np.ndarray            # (nv,) N m per dof (0 for the free root's 6)
+    stiffness: np.ndarray               # (nv,) N m / rad per dof (0 for the free root's 6)
     mass: float                         # kg
     height: float                       # m
     rest_world_rotations: np.ndarray    # (22, 4) skeleton rest orientation per joint
@@ -189,6 +201,8 @@ def build_xml(skeleton: Skeleton, mass_kg: float, friction: float, gravity: floa
     for j in range(1, len(skeleton)):
         children[int(skeleton.parents[j])].append(j)
 
+    spring = mass_kg * gravity * height
+
     def body(j: int, indent: str) -> str:
         name = CANONICAL_NAMES[j]
         p = int(skeleton.parents[j])
@@ -198,7 +212,8 @@ def build_xml(skeleton: Skeleton, mass_kg: float, friction: float, gravity: floa
             lines.append(f'{indent}  <freejoint name="{name}"/>')
         else:
             lines.append(f'{indent}  <joint name="{name}" type="ball" '
-                         f'range="0 {RANGE_DEG[part(name)]}" armature="0.01" damping="0.5"/>')
+                         f'range="0 {RANGE_DEG[part(name)]}" armature="0.01" '
+                         f'damping="{STIFFNESS[part(name)] * spring * DAMPING_TIME:.5g}"/>')
         lines.append(indent + "  " + _body_geoms(j, pos, tips, scale,
                                                  MASS_FRACTIONS[name] * mass_kg, friction))
         lines.extend(body(c, indent + "  ") for c in children[j])
@@ -261,14 +276,19 @@ def build_humanoid(skeleton: Skeleton = CANONICAL, mass_kg: float | None = None,
     joint_ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, n) for n in CANONICAL_NAMES]
     qpos_address = np.array([model.jnt_qposadr[i] for i in joint_ids])
     dof_address = np.array([model.jnt_dofadr[i] for i in joint_ids])
+    actuator_dof = np.array([model.jnt_dofadr[model.actuator_trnid[a, 0]] +
+                             int(np.argmax(model.actuator_gear[a, :3])) for a in range(model.nu)])
     torque_limit = np.zeros(model.nv)
-    for a in range(model.nu):
-        dof = model.jnt_dofadr[model.actuator_trnid[a, 0]] + int(np.argmax(model.actuator_gear[a, :3]))
-        torque_limit[dof] = model.actuator_ctrlrange[a, 1]
+    torque_limit[actuator_dof] = model.actuator_ctrlrange[:, 1]
+    stiffness = np.zeros(model.nv)
+    for j, name in enumerate(CANONICAL_NAMES[1:], start=1):
+        stiffness[dof_address[j]:dof_address[j] + 3] = \
+            STIFFNESS[part(name)] * float(mass_kg) * float(gravity) * height
     feet = {}
     for key, bodies in (("left_foot", LEFT_FOOT_BODIES), ("right_foot", RIGHT_FOOT_BODIES)):
         ids = {int(body_ids[CANONICAL_NAMES.index(b)]) for b in bodies}
         feet[key] = np.array([g for g in range(model.ngeom) if model.geom_bodyid[g] in ids])
     rest_rots, _ = skeleton.rest_world()
-    return Humanoid(model, xml, skeleton, body_ids, qpos_address, dof_address, torque_limit,
-                    float(mass_kg), float(height), quat.normalize(rest_rots.copy()), feet)
+    return Humanoid(model, xml, skeleton, body_ids, qpos_address, dof_address, actuator_dof,
+                    torque_limit, stiffness, float(mass_kg), float(height),
+                    quat.normalize(rest_rots.copy()), feet)

@@ -1,0 +1,76 @@
+"""Feet held where the simulation says they touch the floor. Numpy only.
+
+The simulated body's feet slip a little as they land and push off (soft contacts, a tracking
+controller that pulls the body along the reference). ``lock_contacts(clip, contacts)`` holds
+each foot still over every run of frames in which MuJoCo reported it in contact: the ankle is
+pinned (floor position: where it is at the middle of the run; height: as simulated), eased in
+and out over EASE_FRAMES, and the leg reaches it with two-bone IK (the hips come down a little
+where a straight leg cannot reach). Only the legs' rotations (and the root's height where
+needed) change.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...motion import quat
+from ...motion.clip import Clip
+from ...motion.footik import hip_drop
+from ...motion.footplant import LEG_NAMES, _soft_reach, two_bone_ik
+
+EASE_FRAMES = 2
+MIN_RUN = 2                   # contacts shorter than this are touches, not steps
+FOOT_KEYS = (("left_foot", 0), ("right_foot", 1))
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    m = np.concatenate([[False], np.asarray(mask, bool), [False]])
+    d = np.diff(m.astype(int))
+    return list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]))
+
+
+def lock_contacts(clip: Clip, contacts: dict) -> Clip:
+    """`clip` with each foot held still through its contact runs (module doc).
+    contacts: {"left_foot", "right_foot": (T,) bool}."""
+    skel = clip.skeleton
+    legs = [tuple(skel.index(n) for n in leg) for leg in LEG_NAMES]
+    world, pos = skel.fk(clip.local_rotations, clip.root_translation)
+    T = clip.num_frames
+    goals, any_fix = [], False
+    for (key, side), (_hip, _knee, ankle, _ball) in zip(FOOT_KEYS, legs):
+        mask = np.asarray(contacts.get(key, np.zeros(T, bool)), bool)[:T]
+        shift = np.zeros((T, 3))
+        weight = np.zeros(T)
+        for a, b in _runs(mask):
+            if b - a < MIN_RUN:
+                continue
+            pin = pos[(a + b) // 2, ankle, :2]
+            lo, hi = max(0, a - EASE_FRAMES), min(T, b + EASE_FRAMES)
+            for f in range(lo, hi):
+                w = 1.0 if a <= f < b else (1.0 - (a - f) / (EASE_FRAMES + 1) if f < a
+                                            else 1.0 - (f - b + 1) / (EASE_FRAMES + 1))
+                if w > weight[f]:
+                    weight[f] = w
+                    shift[f, :2] = w * (pin - pos[f, ankle, :2])
+        any_fix |= bool(weight.any())
+        goals.append(pos[:, ankle] + shift)
+    if not any_fix:
+        return clip
+    kh, kk, ka = (np.array([leg[i] for leg in legs]) for i in range(3))
+    goal = np.stack(goals, axis=1)                                   # (T, 2, 3)
+    trans = clip.root_translation.copy()
+    drop = hip_drop(pos[:, kh], pos[:, kk], pos[:, ka], goal, clip.fps)
+    if drop.any():
+        trans[:, 2] -= drop
+        world, pos = skel.fk(clip.local_rotations, trans)
+    goal = _soft_reach(pos[:, kh], pos[:, kk], pos[:, ka], goal)
+    hint = quat.rotate(world[:, kk], np.array([-1.0, 0.0, 0.0]))
+    thigh, shin = two_bone_ik(pos[:, kh], pos[:, kk], pos[:, ka], goal, world[:, kh],
+                              world[:, kk], hint)
+    new_world = world.copy()
+    new_world[:, kh], new_world[:, kk] = thigh, shin
+    rots = clip.local_rotations.copy()
+    changed = np.concatenate([kh, kk])
+    rots[:, changed] = skel.locals_from_world(new_world)[:, changed]
+    new_world[:, ka] = world[:, ka]                  # each foot keeps its world rotation
+    rots[:, ka] = skel.locals_from_world(new_world)[:, ka]
+    return Clip(quat.unroll(rots), trans, clip.fps, skel, dict(clip.meta))

@@ -1,0 +1,211 @@
+"""The physics core (issue 11): the MuJoCo humanoid built from the canonical skeleton and the
+tracking controller, with real MuJoCo on small clips."""
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mujoco")
+
+from backend.motion import quat
+from backend.motion.clip import Clip
+from backend.motion.skeleton import CANONICAL, CANONICAL_NAMES, Skeleton
+from backend.models.physics.mjcf import MASS_FRACTIONS, build_humanoid
+from backend.models.physics.track import (Push, TrackingCancelled, TrackOptions, TrackResult,
+                                          needed_force_report, track_clip)
+
+HEAD = CANONICAL_NAMES.index("head")
+
+
+def standing(frames=60, fps=30.0, lift=0.0) -> Clip:
+    root = np.tile(CANONICAL.offsets[0], (frames, 1))
+    root[:, 2] += lift
+    return Clip(quat.identity((frames, 22)), root, fps)
+
+
+def backflip(fps=30.0) -> Clip:
+    """Stand, leap 0.6 m with a full backward turn of the pelvis and tucked legs, land."""
+    T = 45
+    rots = quat.identity((T, 22))
+    root = np.tile(CANONICAL.offsets[0], (T, 1))
+    s = np.clip((np.arange(T) - 10) / 20.0, 0.0, 1.0)
+    x = np.array([1.0, 0.0, 0.0])
+    rots[:, 0] = quat.from_axis_angle(x, 2 * np.pi * s)
+    tuck = np.sin(np.pi * s)
+    for j in (1, 2):
+        rots[:, j] = quat.from_axis_angle(x, -1.8 * tuck)
+    for j in (4, 5):
+        rots[:, j] = quat.from_axis_angle(x, 2.2 * tuck)
+    root[:, 2] += 2.4 * s * (1 - s)
+    return Clip(rots, root, fps)
+
+
+def scaled(skeleton: Skeleton, factor: float, arms: float = 1.0) -> Skeleton:
+    out = skeleton.copy()
+    out.offsets = out.offsets * factor
+    out.tails = out.tails * factor
+    for name in ("left_elbow", "right_elbow", "left_wrist", "right_wrist"):
+        out.offsets[CANONICAL_NAMES.index(name)] *= arms
+    return Skeleton(out.names, out.parents, out.offsets, out.rest_rotations, out.tails)
+
+
+# ------------------------------------------------------------------------------- the body
+def test_humanoid_for_canonical_has_sane_masses_and_limits():
+    import mujoco
+    h = build_humanoid(CANONICAL)
+    m = h.model
+    assert m.nbody == 23 and m.nu == 63 and m.nv == 6 + 21 * 3
+    assert 55 < h.mass < 70                       # BMI 22 at 1.67 m
+    assert sum(m.body_mass) == pytest.approx(h.mass, rel=1e-3)
+    thigh = m.body_mass[h.body_ids[CANONICAL_NAMES.index("left_hip")]]
+    hand = m.body_mass[h.body_ids[CANONICAL_NAMES.index("left_wrist")]]
+    assert thigh / h.mass == pytest.approx(MASS_FRACTIONS["left_hip"], rel=1e-3)
+    assert thigh > 5 * hand
+    knee = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, "left_knee")
+    neck = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, "neck")
+    assert m.jnt_limited[knee] and 2.5 < m.jnt_range[knee, 1] < 3.0          # radians
+    assert m.jnt_range[neck, 1] < m.jnt_range[knee, 1]
+    # the rest pose stands on the floor: the soles touch z = 0
+    d = mujoco.MjData(m)
+    mujoco.mj_kinematics(m, d)
+    feet = np.concatenate([h.foot_geoms["left_foot"], h.foot_geoms["right_foot"]])
+    bottoms = [d.geom_xpos[g][2] - np.abs(d.geom_xmat[g].reshape(3, 3)[2]) @ m.geom_size[g]
+               for g in feet]
+    assert min(bottoms) == pytest.approx(0.0, abs=2e-3)
+
+
+def test_humanoid_scales_with_the_character():
+    small = build_humanoid(CANONICAL)
+    big = build_humanoid(scaled(CANONICAL, 1.15, arms=1.3))
+    assert big.height == pytest.approx(small.height * 1.15, rel=1e-3)
+    assert big.mass > 1.25 * small.mass
+    assert big.torque_limit.max() > 1.4 * small.torque_limit.max()
+    heavy = build_humanoid(CANONICAL, mass_kg=95.0, friction=0.5, gravity=3.7)
+    assert heavy.mass == 95.0 and heavy.model.opt.gravity[2] == pytest.approx(-3.7)
+    assert heavy.model.geom_friction[0, 0] == pytest.approx(0.5)
+
+
+def test_bad_bodies_are_refused_clearly():
+    zero = CANONICAL.copy()
+    zero.offsets[CANONICAL_NAMES.index("left_knee")] = 0.0
+    with pytest.raises(ValueError, match="left_hip.*left_knee"):
+        build_humanoid(Skeleton(zero.names, zero.parents, zero.offsets, None, zero.tails))
+    with pytest.raises(ValueError, match="22 canonical joints"):
+        build_humanoid(CANONICAL.subset(list(range(12))))
+    for kwargs, what in (({"gravity": 0.0}, "gravity"), ({"gravity": -9.81}, "gravity"),
+                         ({"friction": 0.0}, "friction"), ({"mass_kg": 0.1}, "mass_kg")):
+        with pytest.raises(ValueError, match=what):
+            build_humanoid(CANONICAL, **kwargs)
+
+
+# ---------------------------------------------------------------------------- tracking
+def test_standing_holds_without_any_assistance():
+    r = track_clip(standing(60), TrackOptions(assistance=0.0))
+    assert isinstance(r, TrackResult) and r.clip.num_frames == 60 and r.clip.fps == 30.0
+    assert not r.fell and r.success
+    assert np.abs(r.residual).max() == 0.0
+    assert r.contacts["left_foot"][5:].all() and r.contacts["right_foot"][5:].all()
+    assert r.mpjpe.max() < 0.08
+    assert r.report["penetration_after"] < 0.005
+
+
+def test_held_out_walk_is_tracked(capsys):
+    from backend.models.editing.evaluate import held_out_clips
+    caption, clip = next((cap, c) for cap, c in held_out_clips() if cap.startswith("walk"))
+    t0 = time.process_time()
+    r = track_clip(clip)
+    cpu = time.process_time() - t0
+    with capsys.disabled():
+        print(f"\nphysics: {caption!r} {clip.seconds:.1f} s, mpjpe "
+              f"{r.report['tracking_error_mm_mean']:.1f} mm, residual "
+              f"{r.report['residual_force_pct_weight_mean']:.0f}% of weight, "
+              f"{cpu / clip.seconds:.3f} CPU-s per motion-s")
+    assert not r.fell and r.success
+    assert r.mpjpe.mean() < 0.06
+    assert r.contacts["left_foot"].any() and r.contacts["right_foot"].any()
+    assert r.residual.shape == (clip.num_frames, 6)
+    assert cpu / clip.seconds < 5.0               # the goal is <= 2; loose on a busy machine
+
+
+def test_push_deviates_then_recovers():
+    quiet = track_clip(standing(90))
+    pushed = track_clip(standing(90), TrackOptions(pushes=(Push(20, (0.0, 1500.0, 0.0), 0.15),)))
+    after = pushed.mpjpe[20:45].max()
+    assert after > 0.02 and after > 10 * quiet.mpjpe.max()
+    assert pushed.mpjpe[-5:].max() < 0.01          # back on the reference
+    assert not pushed.fell
+
+
+def test_clip_in_the_air_is_put_on_the_floor():
+    r = track_clip(standing(45, lift=0.3))
+    assert any("in the air" in w for w in r.report["warnings"])
+    assert r.report["floating_before"] > 0.25
+    assert r.report["floating_after"] < 0.1 * r.report["floating_before"]
+    assert r.clip.positions()[:, :, 2].min() < 0.03
+
+
+def test_backflip_without_assistance_falls_and_says_so():
+    clip = backflip()
+    r = track_clip(clip, TrackOptions(assistance=0.0))
+    assert r.fell and not r.success and r.fell_frame is not None and r.fell_frame > 10
+    assert r.report["fell"] and "fell" in r.report["message"]
+    need = needed_force_report(clip)
+    assert need["needed_force_pct_weight_max"] > 100.0
+    assert needed_force_report(standing(20))["needed_force_N_max"] < 1.0
+
+
+def test_other_frame_rates_keep_frame_count():
+    r = track_clip(standing(37, fps=24.0))
+    assert r.clip.num_frames == 37 and r.clip.fps == 24.0
+    assert r.mpjpe.shape == (37,) and r.contacts["left_foot"].shape == (37,)
+
+
+@pytest.mark.parametrize("options, match", [
+    (TrackOptions(assistance=1.5), "assistance"),
+    (TrackOptions(friction=0.0), "friction"),
+    (TrackOptions(gravity=-9.81), "gravity"),
+    (TrackOptions(max_seconds=0), "max_seconds"),
+    (TrackOptions(pushes=(Push(3, (1.0, 0.0, 0.0), body="tail"),)), "tail"),
+    (TrackOptions(pushes=(Push(3, (1.0, 0.0)),)), "force"),
+    (TrackOptions(pushes=(Push(10, (1.0, 0.0, 0.0)),)), "after the clip's last frame"),
+])
+def test_bad_options_raise_clear_errors(options, match):
+    with pytest.raises(ValueError, match=match):
+        track_clip(standing(10), options)
+
+
+def test_one_frame_clip_is_refused():
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        track_clip(standing(1))
+
+
+def test_endless_runs_stop_at_max_seconds():
+    r = track_clip(standing(300), TrackOptions(max_seconds=0.05))
+    assert r.report["timed_out"] and not r.success
+    assert r.clip.num_frames == 300
+    assert any("max_seconds" in w for w in r.report["warnings"])
+
+
+def test_progress_is_reported_and_cancel_stops_the_run():
+    seen = []
+    track_clip(standing(40), progress=lambda f, msg="": seen.append(f))
+    assert seen and seen[-1] == 1.0 and all(0.0 <= f <= 1.0 for f in seen)
+    with pytest.raises(TrackingCancelled):
+        track_clip(standing(40), cancelled=lambda: True)
+
+
+def test_state_round_trip_on_a_rig_with_rest_rotations():
+    """A Blender-style skeleton (bone frames not world-aligned) maps to MuJoCo and back."""
+    from backend.models.physics.reference import clip_arrays_from_qpos, qpos_from_clip
+    rng = np.random.default_rng(3)
+    _, pos = CANONICAL.rest_world()
+    frames = np.tile(np.eye(4), (22, 1, 1))
+    frames[:, :3, :3] = quat.to_matrix(quat.normalize(rng.normal(size=(22, 4))))
+    frames[:, :3, 3] = pos
+    rig = Skeleton.from_rest_matrices(CANONICAL_NAMES, CANONICAL.parents, frames,
+                                      lengths=np.full(22, 0.05))
+    h = build_humanoid(rig)
+    pose = quat.normalize(quat.identity((5, 22)) + 0.3 * rng.normal(size=(5, 22, 4)))
+    root = pos[0] + rng.normal(size=(5, 3)) * 0.1
+    rots, trans = clip_arrays_from_qpos(h, qpos_from_clip(h, pose, root))
+    np.testing.assert_allclose(rig.fk(rots, trans)[1], rig.fk(pose, root)[1], atol=1e-9)
