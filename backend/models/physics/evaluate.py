@@ -13,8 +13,11 @@ Per clip, default options (``TrackOptions()``): success (PHC's rule: the mean jo
 error never above 0.5 m), MPJPE (mm, mean over frames), penetration / floating / foot skating
 before and after (``eval.metrics``), residual force, CPU seconds per motion second (one
 thread, ``time.process_time``). Last line: ``clips= success= mpjpe_mm= penetration_after=
-floating_after= skate_gen_before= skate_gen_after= cpu_s_per_motion_s= <group>_success=
-<group>_mpjpe_mm= ...``.
+floating_after= skate_gen_before= skate_gen_after= planted_speed_gen_before=
+planted_speed_gen_after= root_help_pct_weight= cpu_s_per_motion_s= <group>_success=
+<group>_mpjpe_mm= ...``. ``skate`` is ``eval.metrics.foot_skating_ratio`` (share of frames
+with a foot joint under 5 cm moving faster than 0.5 m/s: swing feet near the floor count);
+``planted_speed`` is footplant's mean speed of planted feet (m/s, sliding only).
 """
 from __future__ import annotations
 
@@ -91,8 +94,11 @@ def evaluate(groups: dict, log=print) -> dict:
     if gen:
         out.update({"skate_gen_before": mean(gen, "skate_before"),
                     "skate_gen_after": mean(gen, "skate_after"),
+                    "planted_speed_gen_before": mean(gen, "planted_speed_before"),
+                    "planted_speed_gen_after": mean(gen, "planted_speed_after"),
                     "penetration_gen_before": mean(gen, "penetration_before"),
                     "floating_gen_before": mean(gen, "floating_before")})
+    out["root_help_pct_weight"] = mean(every, "residual_force_pct_weight_mean")
     out["cpu_s_per_motion_s"] = round(float(np.median([r["cpu_s_per_motion_s"]
                                                        for r in every])), 3)
     for group, rs in rows.items():
