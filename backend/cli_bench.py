@@ -15,6 +15,8 @@
                seconds (median), segments (backend/models/story/bench.py)
   physics      the MuJoCo tracking controller on held-out clips, one thread ->
                cpu_s_per_motion_s, success, mpjpe_mm (backend/models/physics/bench.py)
+  camera       every shot type planned on a shipped 10 s test scene (3 alternatives each) ->
+               p50_s, p95_s, crashes (backend/models/camera/bench.py)
 
 A bench is either a script run in its own process (a Path: the Blender side never enters the
 backend process) or a function run in-process ("module:function" returning a dict).
@@ -36,6 +38,7 @@ BENCHES: dict[str, Path | str] = {
     "editing": "backend.models.editing.bench:benchmark",
     "story": "backend.models.story.bench:benchmark",
     "physics": "backend.models.physics.bench:benchmark",
+    "camera": REPO_ROOT / "backend" / "models" / "camera" / "bench.py",
 }
 
 

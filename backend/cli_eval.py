@@ -30,7 +30,7 @@ import numpy as np
 
 from .paths import user_data_dir
 
-TASKS = ("text2motion", "editing", "edits", "path", "story", "physics")
+TASKS = ("text2motion", "editing", "edits", "path", "story", "physics", "camera")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -189,6 +189,9 @@ def run(args: argparse.Namespace) -> int:
     if args.task == "story":         # example stories (models/story/evaluate.py)
         from .models.story.evaluate import run_eval as run_story
         return run_story(args)
+    if args.task == "camera":        # drone-camera paths (models/camera/evaluate.py)
+        from .models.camera.evaluate import run_eval as run_camera
+        return run_camera(args)
     if args.task == "path":          # path following (models/editing/path_eval.py)
         from .models.editing.path_eval import run_eval as run_path
         return run_path(args)

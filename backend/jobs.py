@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 # Modules that register job kinds when imported. Append new ones here.
 JOB_MODULES: list[str] = ["backend.models.search.job", "backend.models.text2motion.job",
                            "backend.models.body.job", "backend.models.editing.job",
-                           "backend.models.story.job", "backend.models.physics.job"]
+                           "backend.models.story.job", "backend.models.physics.job",
+                           "backend.models.camera.job"]
 
 JobFunction = Callable[[dict, "JobContext"], dict]
 JOBS: dict[str, JobFunction] = {}

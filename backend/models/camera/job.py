@@ -1,0 +1,156 @@
+"""Backend job kind `camera`: plan drone-camera paths around a subject through the scene
+(issue 12).
+
+params:
+  geometry      the obstacles' triangles: {"path": ".npz"} (arrays vertices (V, 3) float32,
+                triangles (F, 3) int32) or the inline {"format": "anima-mesh-b64", ...}
+                (backend/models/camera/wire.py); empty geometry is open sky
+  subject       {"fps": float, "positions": [[x, y, z] per frame] (>= 2), "radius": float}
+  shot          orbit | reveal | fly_through | follow | fly_by | crane | dronie | top_down |
+                surprise (default orbit)
+  options       {"duration_s", "distance", "height", "speed", "side": left|right, "lens_mm",
+                "drone": cinematic|fpv}, all optional
+  alternatives  1..6 (default 3); seed: int (default 0)
+result: {"fps", "frames": T, "paths": [{"name", "shot", "location": [[x, y, z]] * T,
+"rotation": [[w, x, y, z]] * T, "lens_mm": [float] * T, "metrics": {...}}], "selected": 0,
+"warnings": [...]} (metrics: backend/models/camera/metrics.py). No free path gives the best
+partial path and a warning, never an error.
+"""
+from __future__ import annotations
+
+import math
+
+from ...jobs import JobContext, JobError, param, register
+from ...protocol import ErrorCode
+from .shots import SHOTS
+
+MAX_FRAMES = 20_000
+MAX_ALTERNATIVES = 6
+OPTION_RANGES = {"duration_s": (0.05, 600.0), "distance": (0.5, 500.0),
+                 "height": (-100.0, 500.0), "speed": (0.0, 60.0), "lens_mm": (5.0, 400.0)}
+OPTION_CHOICES = {"side": ("left", "right"), "drone": ("cinematic", "fpv")}
+
+
+def _bad(message: str) -> JobError:
+    return JobError(ErrorCode.BAD_PARAMS, message)
+
+
+def _finite(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        math.isfinite(value)
+
+
+def check_subject(spec) -> tuple[float, list, float]:
+    """(fps, positions, radius) of the ``subject`` parameter, checked."""
+    if not isinstance(spec, dict):
+        raise _bad('subject must be {"fps": float, "positions": [[x, y, z], ...], '
+                   '"radius": float}')
+    fps, positions, radius = spec.get("fps"), spec.get("positions"), spec.get("radius")
+    if not _finite(fps) or fps <= 0:
+        raise _bad(f"subject.fps must be a number above 0, got {fps!r:.40}")
+    if not isinstance(positions, list):
+        raise _bad("subject.positions must be a list of [x, y, z] per frame")
+    if len(positions) < 2:
+        raise _bad(f"the frame range holds {len(positions)} frame(s): a camera move needs at "
+                   f"least 2")
+    if len(positions) > MAX_FRAMES:
+        raise _bad(f"at most {MAX_FRAMES} frames, got {len(positions)}")
+    for i, p in enumerate(positions):
+        if not (isinstance(p, list) and len(p) == 3 and all(_finite(v) for v in p)):
+            raise _bad(f"subject.positions[{i}] must be three finite numbers, got {p!r:.60}")
+    if not _finite(radius) or radius <= 0:
+        raise _bad(f"subject.radius must be a number above 0, got {radius!r:.40}")
+    return float(fps), positions, float(radius)
+
+
+def check_options(spec) -> dict:
+    """The ``options`` parameter, checked (unknown keys are an error: likely a typo)."""
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict):
+        raise _bad("options must be an object")
+    unknown = set(spec) - set(OPTION_RANGES) - set(OPTION_CHOICES)
+    if unknown:
+        raise _bad(f"unknown option(s) {', '.join(sorted(unknown))}; known: "
+                   f"{', '.join(sorted([*OPTION_RANGES, *OPTION_CHOICES]))}")
+    out = {}
+    for name, (lo, hi) in OPTION_RANGES.items():
+        value = spec.get(name)
+        if value is None:
+            continue
+        if not _finite(value) or not lo <= value <= hi:
+            raise _bad(f"option {name} must be a number from {lo:g} to {hi:g}, got "
+                       f"{value!r:.40}")
+        out[name] = float(value)
+    for name, choices in OPTION_CHOICES.items():
+        value = spec.get(name)
+        if value is None:
+            continue
+        if value not in choices:
+            raise _bad(f"option {name} must be one of {', '.join(choices)}, got {value!r:.40}")
+        out[name] = value
+    return out
+
+
+def check_params(params: dict) -> dict:
+    """Validated parameters (JobError bad_params with the reason), geometry still unread."""
+    geometry = params.get("geometry")
+    if geometry is None:
+        raise _bad('missing parameter geometry ({"path": ".npz"} or inline; an empty mesh for '
+                   'open sky)')
+    fps, positions, radius = check_subject(params.get("subject"))
+    shot = param(params, "shot", str, "orbit")
+    if shot not in SHOTS:
+        raise _bad(f"shot must be one of {', '.join(SHOTS)}, got {shot!r:.40}")
+    options = check_options(params.get("options"))
+    alternatives = param(params, "alternatives", int, 3, minimum=1, maximum=MAX_ALTERNATIVES)
+    seed = param(params, "seed", int, 0)
+    return {"geometry": geometry, "fps": fps, "positions": positions, "radius": radius,
+            "shot": shot, "options": options, "alternatives": alternatives, "seed": seed}
+
+
+def make_subject(fps: float, positions, radius: float, duration_s: float | None):
+    """The Subject over the shot's frames: ``duration_s`` (if given) cuts the track or holds
+    its last position."""
+    import numpy as np
+
+    from .shots import Subject
+    track = np.asarray(positions, float)
+    if duration_s is not None:
+        frames = int(round(duration_s * fps))
+        if frames < 2:
+            raise _bad(f"duration_s {duration_s:g} s at {fps:g} fps is {frames} frame(s): a "
+                       f"camera move needs at least 2")
+        if frames > MAX_FRAMES:
+            raise _bad(f"duration_s {duration_s:g} s at {fps:g} fps is over {MAX_FRAMES} frames")
+        if frames <= len(track):
+            track = track[:frames]
+        else:
+            track = np.concatenate([track, np.repeat(track[-1:], frames - len(track), 0)])
+    return Subject(track, fps, radius)
+
+
+def run_camera(params: dict, check=lambda: None, progress=lambda f, m="": None) -> dict:
+    """The job without a JobContext (used by the job, the bench and the evaluation)."""
+    from .alternatives import build_scene, plan_shot
+    from .shots import ShotOptions
+    from .wire import MeshError, geometry_from_param
+    p = check_params(params)
+    options = ShotOptions(**p["options"])
+    subject = make_subject(p["fps"], p["positions"], p["radius"], options.duration_s)
+    progress(0.0, "reading the scene")
+    try:
+        vertices, triangles = geometry_from_param(p["geometry"])
+    except MeshError as e:
+        raise _bad(f"parameter 'geometry': {e}") from None
+    check()
+    scene = build_scene(vertices, triangles, subject, options, check,
+                        lambda f, m="": progress(0.3 * f, m))
+    return plan_shot(subject, p["shot"], options, scene, alternatives=p["alternatives"],
+                     seed=p["seed"], check=check,
+                     progress=lambda f, m="": progress(0.3 + 0.7 * f, m))
+
+
+@register("camera")
+def camera_job(params: dict, ctx: JobContext) -> dict:
+    return run_camera(params, check=ctx.check_cancelled, progress=ctx.progress)

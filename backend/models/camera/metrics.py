@@ -1,0 +1,103 @@
+"""How good a camera path is (the issue's targets).
+
+* ``crashes``: frames where one of the six axis rays from the camera hits a triangle within
+  0.5 m (DVGFormer); ``min_clearance_m``: nearest surface over the path (sampled, see geometry).
+* ``in_frame``: share of frames whose subject centre projects inside the frame, in front.
+* ``unoccluded``: share of frames where at least 3 of 5 rays (to the subject's centre and to
+  points at 0.6 radius right / left / up / down of it, seen from the camera) reach the subject's
+  sphere without hitting a triangle.
+* ``framing_error``: mean distance on screen between the subject's centre and its target, in
+  frame widths (0: on target; 0.5: half a frame off).
+* ``jerk``: RMS of the third derivative of the camera location (m/s^3);
+  ``catmull_rom_jerk``: the same for a uniform Catmull-Rom spline through the shot's waypoints
+  at the same times, sampled at the same frames.
+* ``max_speed`` (m/s), ``max_accel`` (m/s^2).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...motion import quat
+from .geometry import SceneGeometry
+from .planner import ASPECT, Path, project
+from .shots import Subject
+
+VISIBLE_RAYS_NEEDED = 3
+CLEARANCE_CAP_M = 10.0        # min_clearance_m reads 10 where nothing is nearer
+
+
+def rms_jerk(loc: np.ndarray, fps: float) -> float:
+    """RMS of the third derivative (m/s^3) of positions (T, 3) sampled at ``fps``."""
+    if len(loc) < 4:
+        return 0.0
+    j = np.diff(loc, n=3, axis=0) * fps ** 3
+    return float(np.sqrt(np.mean(np.sum(j * j, axis=1))))
+
+
+def catmull_rom(times: np.ndarray, points: np.ndarray, sample_times: np.ndarray) -> np.ndarray:
+    """Uniform Catmull-Rom spline through ``points`` (K, 3) at ``times`` (K,), evaluated at
+    ``sample_times`` (T,) -> (T, 3); the end tangents come from mirrored end points."""
+    P = np.concatenate([2 * points[:1] - points[1:2], points, 2 * points[-1:] - points[-2:-1]])
+    seg = np.clip(np.searchsorted(times, sample_times, side="right") - 1, 0, len(times) - 2)
+    u = ((sample_times - times[seg]) / (times[seg + 1] - times[seg]))[:, None]
+    p0, p1, p2, p3 = P[seg], P[seg + 1], P[seg + 2], P[seg + 3]
+    return 0.5 * (2 * p1 + (-p0 + p2) * u + (2 * p0 - 5 * p1 + 4 * p2 - p3) * u ** 2
+                  + (-p0 + 3 * p1 - 3 * p2 + p3) * u ** 3)
+
+
+def visibility(scene: SceneGeometry, loc: np.ndarray, rot_m: np.ndarray,
+               centres: np.ndarray, radius: float) -> np.ndarray:
+    """(T,) share of the 5 rays from each camera that reach the subject's sphere."""
+    right, up = rot_m[:, :, 0], rot_m[:, :, 1]
+    offsets = [0 * right, right, -right, up, -up]
+    origins, dirs, lengths = [], [], []
+    for off in offsets:
+        q = centres + 0.6 * radius * off
+        d = q - loc
+        dist = np.linalg.norm(d, axis=1)
+        d = d / np.maximum(dist, 1e-9)[:, None]
+        # the ray stops where it enters the sphere (what lies inside is the subject's own)
+        oc = loc - centres
+        b = np.einsum("ij,ij->i", oc, d)
+        c = np.einsum("ij,ij->i", oc, oc) - radius ** 2
+        entry = -b - np.sqrt(np.maximum(b * b - c, 0.0))
+        origins.append(loc)
+        dirs.append(d)
+        lengths.append(np.clip(entry, 0.0, dist))
+    hit, _ = scene.raycast(np.concatenate(origins), np.concatenate(dirs),
+                           np.concatenate(lengths))
+    return 1.0 - hit.reshape(len(offsets), -1).mean(axis=0)
+
+
+def path_metrics(path: Path, subject: Subject, scene: SceneGeometry) -> dict:
+    """The metrics dict of the job's result for one path."""
+    loc, fps = path.location, subject.fps
+    rot_m = quat.to_matrix(path.rotation)
+    crashed = scene.crashes(loc)
+    clearance = scene.clearance(loc, CLEARANCE_CAP_M)
+    screen, depth = project(rot_m, loc, subject.positions, path.lens_mm)
+    inside = (depth > 0) & np.all(np.abs(screen) <= 1.0, axis=1)
+    err = screen - np.array(path.screen_target)
+    err[:, 1] /= ASPECT                      # both in frame widths (x spans 2 units)
+    framing = np.where(depth > 0, np.linalg.norm(err, axis=1) / 2, 1.0)
+    seen = visibility(scene, loc, rot_m, subject.positions, subject.radius)
+    v = np.diff(loc, axis=0) * fps
+    a = np.diff(v, axis=0) * fps
+    times = np.arange(len(loc)) / fps
+    cr = catmull_rom(path.keys.times, path.keys.positions, times)
+    return {"crashes": int(crashed.sum()),
+            "min_clearance_m": round(float(min(clearance.min(), CLEARANCE_CAP_M)), 3),
+            "in_frame": round(float(inside.mean()), 4),
+            "unoccluded": round(float(np.mean(seen >= VISIBLE_RAYS_NEEDED / 5 - 1e-9)), 4),
+            "framing_error": round(float(framing.mean()), 4),
+            "jerk": round(rms_jerk(loc, fps), 4),
+            "catmull_rom_jerk": round(rms_jerk(cr, fps), 4),
+            "max_speed": round(float(np.linalg.norm(v, axis=1).max(initial=0.0)), 3),
+            "max_accel": round(float(np.linalg.norm(a, axis=1).max(initial=0.0)), 3)}
+
+
+def score(metrics: dict) -> float:
+    """Lower is better: crashes first, then the subject hidden or out of frame, then framing."""
+    return (1000.0 * metrics["crashes"] + 200.0 * (1.0 - metrics["unoccluded"])
+            + 200.0 * (1.0 - metrics["in_frame"]) + 10.0 * metrics["framing_error"]
+            - min(metrics["min_clearance_m"], 2.0))

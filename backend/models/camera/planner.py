@@ -1,0 +1,276 @@
+"""From a shot's waypoints to a flyable camera path: a minimum-jerk trajectory through the keys,
+pushed out of the obstacles and up over what hides the subject, scaled to the drone's limits,
+with a low-frequency look-at that holds the subject on its rule-of-thirds target.
+
+Trajectory: per-frame positions x (T, 3) minimise  lam * sum |third difference of x|^2 +
+sum_k w_k |x(t_k) - target_k|^2, a banded symmetric system (scipy ``solveh_banded``). The keys
+are soft targets (weight 1); frames closer than ``CLEARANCE_M`` to a surface get stronger
+targets pushed out along the way away from it, frames whose view of the subject is blocked get
+targets raised (and moved closer), and the system is solved again (``FIX_ROUNDS`` times). ``lam``
+follows the drone's smoothing period: details shorter than it are smoothed away. Keys are first
+kept under a roof over the subject and moved out of obstacles (out of closed ones the nearest
+way). Limits: a path over the drone's top speed has its travel around the subject shrunk, one
+over its acceleration is smoothed over longer periods, and it is planned again (3 tries; then a
+note). The yaw rate is checked after the look-at (smoothed more when over; else a note).
+
+Rotation: a Blender camera (looks along local -Z, up local +Y), no roll, aimed so that the
+smoothed subject centre lands on the screen target (x = +-1/3: the thirds lines; y = 0); a
+top-down shot looks straight down with the subject's heading as the camera's up.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.linalg import solveh_banded
+
+from ...motion import quat
+from .geometry import SceneGeometry
+from .shots import ShotKeys, Subject
+
+SENSOR_WIDTH_MM = 36.0
+ASPECT = 16 / 9
+CLEARANCE_M = 0.85           # what the planner keeps from surfaces (crash reach 0.5 + margin)
+ACCEPT_CLEARANCE_M = 0.6     # stops fixing once every frame is this clear (> the crash reach)
+ACCEPT_HIDDEN = 0.02         # ... and at most this share of frames has the subject hidden
+FIX_ROUNDS = 8
+OBSTACLE_WEIGHT_PER_S = 10.0  # soft-target weight per second of frames (a key weighs 1)
+OCCLUSION_WEIGHT_PER_S = 3.0
+AUTO_LENS_FILL = 0.45        # the subject's sphere fills this share of half the frame height
+LENS_RANGE_MM = (14.0, 135.0)
+
+
+@dataclass(frozen=True)
+class Drone:
+    """Limits of a drone: m/s, m/s^2, degrees/s; ``smoothing_s``: the shortest period of
+    motion the trajectory keeps; ``aim_smoothing_s``: the same for the look-at."""
+    name: str
+    max_speed: float
+    max_accel: float
+    max_yaw_rate: float
+    smoothing_s: float
+    aim_smoothing_s: float
+
+
+DRONES = {"cinematic": Drone("cinematic", 12.0, 4.0, 60.0, 2.0, 1.2),
+          "fpv": Drone("fpv", 30.0, 15.0, 360.0, 0.8, 0.5)}
+
+
+@dataclass
+class Path:
+    """A planned camera path: ``location`` (T, 3), ``rotation`` (T, 4) w, x, y, z quaternions,
+    ``lens_mm`` (T,), the shot's waypoints ``key_times`` (K,) s / ``key_positions`` (K, 3), the
+    subject's screen target (x, y) and what the planner had to do (``notes``)."""
+    keys: ShotKeys
+    location: np.ndarray
+    rotation: np.ndarray
+    lens_mm: np.ndarray
+    screen_target: tuple[float, float]
+    notes: list
+
+
+def smooth_path(n: int, fps: float, frames: np.ndarray, targets: np.ndarray,
+                weights: np.ndarray, period_s: float) -> np.ndarray:
+    """Minimum-jerk fit: (n, D) values through soft ``targets`` (M, D) at ``frames`` (M,) int
+    with ``weights`` (M,); motion shorter than ``period_s`` is smoothed away."""
+    targets = np.asarray(targets, float)
+    if n < 6 or len(np.unique(frames)) < 3:     # too short to smooth: straight interpolation
+        order = np.argsort(frames)
+        return np.stack([np.interp(np.arange(n), frames[order], targets[order, d])
+                         for d in range(targets.shape[1])], -1)
+    lam = (period_s * fps / (2 * math.pi)) ** 6 / max(fps, 1.0)
+    c = np.array([-1.0, 3.0, -3.0, 1.0])
+    ab = np.zeros((4, n))                       # upper banded form: ab[3 + i - j, j] = A[i, j]
+    rows = np.arange(n - 3)
+    for m in range(4):
+        for k in range(4 - m):
+            np.add.at(ab[3 - k], rows + m + k, lam * c[m] * c[m + k])
+    rhs = np.zeros((n, targets.shape[1]))
+    np.add.at(ab[3], frames, weights)
+    np.add.at(rhs, frames, weights[:, None] * targets)
+    return solveh_banded(ab, rhs)
+
+
+def _key_frames(keys: ShotKeys, fps: float, n: int) -> np.ndarray:
+    return np.clip(np.round(keys.times * fps).astype(int), 0, n - 1)
+
+
+def _line_of_sight(scene: SceneGeometry, cams: np.ndarray, centres: np.ndarray,
+                   radius: float) -> np.ndarray:
+    """(T,) bool: the ray from each camera to the subject's centre reaches its sphere."""
+    delta = centres - cams
+    dist = np.linalg.norm(delta, axis=1)
+    hit, _ = scene.raycast(cams, delta / np.maximum(dist, 1e-9)[:, None],
+                           np.maximum(dist - radius, 0.0))
+    return ~hit
+
+
+def plan_trajectory(keys: ShotKeys, subject: Subject, scene: SceneGeometry, drone: Drone,
+                    check=lambda: None) -> tuple[np.ndarray, list]:
+    """Camera locations (T, 3) for the shot's waypoints, clear of the scene and within the
+    drone's limits where the scene allows it; and notes on what was changed."""
+    n, fps = subject.frames, subject.fps
+    notes: list = []
+    key_pos = keys.positions.copy()
+    # under a roof, stay under it: the subject's headroom caps the keys' height
+    centres_k = subject.at(keys.times)
+    roofed, up_t = scene.raycast(centres_k, np.tile([0.0, 0.0, 1.0], (len(centres_k), 1)), 200.0)
+    if roofed.any():
+        cap = centres_k[:, 2] + np.maximum(up_t - CLEARANCE_M - 0.1, 0.0)
+        lowered = roofed & (key_pos[:, 2] > cap)
+        if lowered.any():
+            key_pos[lowered, 2] = cap[lowered]
+            notes.append(f"kept under the roof above the subject (at most "
+                         f"{float((cap - centres_k[:, 2])[lowered].min()):.1f} m above it)")
+    for _ in range(4):                           # waypoints out of the obstacles first
+        clear, _away = scene.away(key_pos, cap=CLEARANCE_M + 0.3)
+        bad = np.flatnonzero(clear < CLEARANCE_M)
+        if not len(bad):
+            break
+        clear, away = scene.push_directions(key_pos[bad])
+        key_pos[bad] += away * (CLEARANCE_M - clear + 0.15)[:, None]
+    keys.positions = key_pos
+    period = drone.smoothing_s
+    centres = subject.positions
+    for attempt in range(3):
+        frames = _key_frames(keys, fps, n)
+        extra: dict[int, tuple[np.ndarray, float, str]] = {}    # frame: (target, weight, why)
+        loc = smooth_path(n, fps, frames, keys.positions, np.ones(len(frames)), period)
+        for _round in range(FIX_ROUNDS):
+            check()
+            clear, away = scene.away(loc, cap=CLEARANCE_M + 0.3)
+            close = np.flatnonzero(clear < CLEARANCE_M)
+            if len(close):
+                clear[close], away[close] = scene.push_directions(loc[close])
+            seen = _line_of_sight(scene, loc[::2], centres[::2], subject.radius)
+            hidden = np.flatnonzero(~seen) * 2
+            if clear.min(initial=np.inf) >= ACCEPT_CLEARANCE_M and \
+                    len(hidden) <= ACCEPT_HIDDEN * len(seen):
+                break
+            for f in hidden:
+                to_subject = centres[f] - loc[f]
+                step = np.array([0.0, 0.0, 0.8]) + 0.12 * to_subject
+                base = extra[f][0] if f in extra else loc[f]
+                extra[f] = (base + step, OCCLUSION_WEIGHT_PER_S * 2 / fps, "hidden")
+            for f in close:             # pushes add up while a frame stays too close
+                push = away[f] * (CLEARANCE_M - clear[f] + 0.2)
+                base = extra[f][0] if f in extra and extra[f][2] == "close" else loc[f]
+                extra[f] = (base + push, OBSTACLE_WEIGHT_PER_S / fps, "close")
+            idx = np.array(sorted(extra), int)
+            loc = smooth_path(n, fps, np.concatenate([frames, idx]),
+                              np.concatenate([keys.positions, [extra[i][0] for i in idx]]),
+                              np.concatenate([np.ones(len(frames)),
+                                              [extra[i][1] for i in idx]]), period)
+        speed, accel = _speed_accel(loc, fps)
+        too_fast = speed.max(initial=0) > drone.max_speed * 1.001
+        too_sharp = accel.max(initial=0) > drone.max_accel * 1.001
+        if not (too_fast or too_sharp):
+            break
+        if attempt == 2:
+            notes.append(f"the path needs {accel.max():.1f} m/s^2 / {speed.max():.1f} m/s, "
+                         f"over the {drone.name} drone's limits ({drone.max_accel:g} m/s^2, "
+                         f"{drone.max_speed:g} m/s)")
+            break
+        if too_fast:        # shrink the shot's travel relative to the subject, plan again
+            ratio = 0.9 * drone.max_speed / speed.max()
+            rel = keys.positions - subject.at(keys.times)
+            mean = rel.mean(axis=0)
+            keys.positions = subject.at(keys.times) + mean + (rel - mean) * ratio
+            notes.append(f"shot slowed to {ratio:.0%} of its travel for the {drone.name} "
+                         f"drone's {drone.max_speed:g} m/s")
+        else:
+            period *= 1.5   # turns too sharp: smooth over longer stretches, plan again
+    return loc, notes
+
+
+def _speed_accel(loc: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    v = np.diff(loc, axis=0) * fps
+    a = np.diff(v, axis=0) * fps
+    return np.linalg.norm(v, axis=1), np.linalg.norm(a, axis=1)
+
+
+def auto_lens(loc: np.ndarray, subject: Subject) -> float:
+    """Focal length (mm, 36 mm sensor) at which the subject fills AUTO_LENS_FILL of half the
+    frame height at the path's median distance."""
+    dist = float(np.median(np.linalg.norm(subject.positions - loc, axis=1)))
+    half_h = SENSOR_WIDTH_MM / ASPECT / 2
+    return float(np.clip(AUTO_LENS_FILL * half_h * dist / max(subject.radius, 1e-3),
+                         *LENS_RANGE_MM))
+
+
+def camera_matrices(yaw: np.ndarray, pitch: np.ndarray) -> np.ndarray:
+    """Rotation matrices (T, 3, 3) of rollless Blender cameras looking along yaw / pitch."""
+    c = np.stack([np.cos(pitch) * np.cos(yaw), np.cos(pitch) * np.sin(yaw), np.sin(pitch)], -1)
+    r = np.stack([np.sin(yaw), -np.cos(yaw), np.zeros_like(yaw)], -1)
+    u = np.cross(r, c)
+    return np.stack([r, u, -c], axis=-1)
+
+
+def project(rot_m: np.ndarray, loc: np.ndarray, points: np.ndarray,
+            lens_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Screen positions (T, 2) of ``points`` (T, 3) seen by cameras (rotation matrices
+    (T, 3, 3), ``loc`` (T, 3), ``lens_mm`` (T,)): x, y in -1..1 across the frame; and depth
+    (T,) along the view (> 0: in front)."""
+    local = np.einsum("tji,tj->ti", rot_m, points - loc)       # R^T (p - loc)
+    depth = -local[:, 2]
+    safe = np.where(np.abs(depth) < 1e-9, 1e-9, depth)
+    tan_x = SENSOR_WIDTH_MM / 2 / lens_mm
+    tan_y = tan_x / ASPECT
+    return np.stack([local[:, 0] / safe / tan_x, local[:, 1] / safe / tan_y], -1), depth
+
+
+def look_rotations(loc: np.ndarray, aim: np.ndarray, lens_mm: np.ndarray,
+                   target: tuple[float, float], up_hint: np.ndarray | None) -> np.ndarray:
+    """Quaternions (T, 4) w, x, y, z of cameras at ``loc`` (T, 3) that see ``aim`` (T, 3) at
+    screen ``target``; rollless, or with ``up_hint`` (3,) as up when looking straight down.
+    Consecutive quaternions lie in the same hemisphere (keys interpolate the short way)."""
+    f = aim - loc
+    f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-9)
+    if up_hint is not None:
+        right = np.cross(f, up_hint)
+        right /= np.maximum(np.linalg.norm(right, axis=1, keepdims=True), 1e-9)
+        up = np.cross(right, f)
+        return quat.unroll(quat.from_matrix(np.stack([right, up, -f], axis=-1)))
+    yaw = np.unwrap(np.arctan2(f[:, 1], f[:, 0]))
+    pitch = np.arcsin(np.clip(f[:, 2], -1, 1))
+    tan_x = SENSOR_WIDTH_MM / 2 / lens_mm
+    tan_y = tan_x / ASPECT
+    for _ in range(6):                  # turn until the aim point sits on the target
+        screen, _depth = project(camera_matrices(yaw, pitch), loc, aim, lens_mm)
+        yaw = yaw - np.arctan((screen[:, 0] - target[0]) * tan_x) / np.maximum(
+            np.cos(pitch), 0.2)
+        pitch = np.clip(pitch + np.arctan((screen[:, 1] - target[1]) * tan_y),
+                        -math.radians(88), math.radians(88))
+    return quat.unroll(quat.from_matrix(camera_matrices(yaw, pitch)))
+
+
+def yaw_rate(rotation: np.ndarray, fps: float) -> float:
+    """Largest heading change (degrees/s) of the cameras' view direction."""
+    fwd = -quat.to_matrix(rotation)[:, :, 2]
+    yaw = np.unwrap(np.arctan2(fwd[:, 1], fwd[:, 0]))
+    level = np.hypot(fwd[:, 0], fwd[:, 1]) > 0.2        # looking down: heading is meaningless
+    rates = np.abs(np.diff(yaw)) * fps
+    rates = rates[level[1:] & level[:-1]]
+    return float(np.degrees(rates.max())) if len(rates) else 0.0
+
+
+def plan_path(keys: ShotKeys, subject: Subject, scene: SceneGeometry, drone: Drone,
+              lens_mm: float | None = None, check=lambda: None) -> Path:
+    """The full camera path of one shot variant."""
+    loc, notes = plan_trajectory(keys, subject, scene, drone, check)
+    n, fps = subject.frames, subject.fps
+    lens = float(lens_mm) if lens_mm else auto_lens(loc, subject)
+    lens_t = np.full(n, lens)
+    target = (float(keys.screen_x), 0.0)
+    period = drone.aim_smoothing_s
+    for _ in range(4):
+        aim = smooth_path(n, fps, np.arange(n), subject.positions, np.ones(n), period)
+        rot = look_rotations(loc, aim, lens_t, target, keys.up_hint)
+        if yaw_rate(rot, fps) <= drone.max_yaw_rate:
+            break
+        period *= 1.6
+    else:
+        notes.append(f"the camera turns faster than the {drone.name} drone's "
+                     f"{drone.max_yaw_rate:g} deg/s")
+    return Path(keys, loc, rot, lens_t, target, notes)
