@@ -6,17 +6,20 @@
 #   make test-matrix   every Blender test on 4.2 LTS, 4.5 LTS and 5.0 (docs/blender_versions.md)
 #   make story-demo    an example story in its scene: out/story.blend, out/story.png (contact
 #               sheet) and out/story_top.png (top view with the path); STORY=<example .json>
+#   make camera-demo   a drone-style camera films that story: out/camera.blend, out/camera.png;
+#               SHOT=orbit|reveal|fly_through|follow|fly_by|crane|dronie|top_down|surprise
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 TORCH_SPEC ?= torch==2.13.0
 PROMPT ?= a person walks forward and waves
 STORY ?= assets/stories/01_tired_evening.json
+SHOT ?= follow
 PYTEST_ARGS ?=
 # Older Blender releases `make test` also checks (tools/test_matrix.sh --compat); empty: none.
 COMPAT_BLENDER ?= 4.2 4.5
 
-.PHONY: demo story-demo test test-all test-matrix venv library bench clean
+.PHONY: demo story-demo camera-demo test test-all test-matrix venv library bench clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +37,10 @@ demo: venv
 story-demo: venv
 	mkdir -p out
 	$(PY) tools/story_demo.py --story "$(STORY)" --out out
+
+camera-demo: venv
+	mkdir -p out
+	$(PY) tools/camera_demo.py --story "$(STORY)" --shot "$(SHOT)" --out out
 
 # The full run first (its pytest closing line is the one CI reads), then the older releases;
 # fails if either fails.

@@ -152,9 +152,24 @@ def geometry_param(vertices, triangles, cache_dir: str, remote: bool) -> dict:
 
 
 # ----------------------------------------------------------------------------- subject
-def _deform_bone_points(arm_eval) -> np.ndarray:
-    """(2K, 3) world heads and tails of the armature's deform bones (all bones if none)."""
-    bones = [pb for pb in arm_eval.pose.bones if pb.bone.use_deform] or list(arm_eval.pose.bones)
+def _body_bone_names(arm) -> set | None:
+    """The bones the Anima bone mapping puts on the canonical body (pelvis ... wrists, feet,
+    head): a root bone left at the rig's origin while the body walks away is not the subject.
+    None when the rig cannot be mapped."""
+    try:
+        from .retarget import ensure_mapping
+        bm, _detected = ensure_mapping(arm, store=False)
+    except Exception:  # noqa: BLE001 - any rig the mapper refuses: all deform bones
+        return None
+    names = {b for b in bm.bones.values() if b}
+    return names or None
+
+
+def _deform_bone_points(arm_eval, names: set | None = None) -> np.ndarray:
+    """(2K, 3) world heads and tails of the armature's body bones (``names``), else its
+    deform bones (all bones if none)."""
+    bones = [pb for pb in arm_eval.pose.bones if names and pb.name in names] or \
+        [pb for pb in arm_eval.pose.bones if pb.bone.use_deform] or list(arm_eval.pose.bones)
     if not bones:
         return np.array(arm_eval.matrix_world, dtype=np.float64)[None, :3, 3]
     local = np.array([(*pb.head, *pb.tail) for pb in bones], dtype=np.float64).reshape(-1, 3)
@@ -175,21 +190,22 @@ MIN_RADIUS = 0.1     # m: an empty or a point still has a size to frame
 def subject_track(scene, subject, frame_start: int, frame_end: int, view_layer=None) -> dict:
     """{"fps", "positions": [[x, y, z]] * T, "radius"} of `subject` over the frames
     frame_start..frame_end (T = end - start + 1), stepping the scene (its current frame is
-    put back afterwards). Armature: centre of the bounding box of its deform bones' heads and
-    tails, radius of the smallest sphere about that centre holding them (largest over the
-    frames). Other objects: their world bound-box centre and half-diagonal."""
+    put back afterwards). Armature: centre of the bounding box of its body bones' heads and
+    tails (the ones the bone mapping puts on the canonical body, else the deform bones),
+    radius of the smallest sphere about that centre holding them (largest over the frames). Other objects: their world bound-box centre and half-diagonal."""
     if frame_end <= frame_start:
         raise ValueError(f"The frame range {frame_start}-{frame_end} is empty: the end frame "
                          f"must come after the start frame")
     view_layer = view_layer or scene.view_layers[0]
     old_frame, old_sub = scene.frame_current, scene.frame_subframe
     centres, radius = [], MIN_RADIUS
+    body = _body_bone_names(subject) if subject.type == "ARMATURE" else None
     try:
         for frame in range(int(frame_start), int(frame_end) + 1):
             scene.frame_set(frame)
             depsgraph = view_layer.depsgraph
             obj = subject.evaluated_get(depsgraph)
-            pts = _deform_bone_points(obj) if subject.type == "ARMATURE" \
+            pts = _deform_bone_points(obj, body) if subject.type == "ARMATURE" \
                 else _bound_box_points(obj)
             lo, hi = pts.min(axis=0), pts.max(axis=0)
             centre = (lo + hi) / 2.0

@@ -193,9 +193,11 @@ def test_subject_track_of_an_armature_follows_its_bones(make_armature):
     arm.keyframe_insert("location", frame=21)
     track = camera_scene.subject_track(scene, arm, 1, 21)
     assert scene.frame_current == 1 and len(track["positions"]) == 21
-    for frame in (1, 11, 21):                     # an independent reading of the same bones
+    from anima.operators.retarget import ensure_mapping
+    body = set(ensure_mapping(arm, store=False)[0].bones.values())
+    for frame in (1, 11, 21):                     # an independent reading of the body bones
         scene.frame_set(frame)
-        pts = [arm.matrix_world @ v for pb in arm.pose.bones if pb.bone.use_deform
+        pts = [arm.matrix_world @ v for pb in arm.pose.bones if pb.name in body
                for v in (pb.head, pb.tail)]
         lo = np.min([tuple(p) for p in pts], axis=0)
         hi = np.max([tuple(p) for p in pts], axis=0)
@@ -205,6 +207,26 @@ def test_subject_track_of_an_armature_follows_its_bones(make_armature):
     height = pos[0][2] * 2
     print(f"armature subject: centre z {pos[0][2]:.3f} m, radius {track['radius']:.3f} m")
     assert 0.7 < height < 2.2 and 0.5 < track["radius"] < 1.3       # a human-sized sphere
+
+
+def test_a_root_bone_left_at_the_origin_is_not_the_subject(make_armature):
+    """Rigs (MakeHuman, game rigs) keep a root bone at the origin while the body walks away
+    with the hips: the subject is the body, not a sphere from the origin to the body."""
+    from anima.operators import camera_scene
+    from anima.operators.retarget import ensure_mapping
+    scene = bpy.context.scene
+    arm = make_armature("game_engine")
+    hips = arm.pose.bones[ensure_mapping(arm, store=False)[0].bones["pelvis"]]
+    hips.keyframe_insert("location", frame=1)
+    world_move = np.array([0.0, -3.0, 0.0])               # 3 m along world -Y
+    local = np.array(hips.bone.matrix_local.to_3x3().inverted()) @ \
+        (np.array(arm.matrix_world.to_3x3().inverted()) @ world_move)
+    hips.location = tuple(local)
+    hips.keyframe_insert("location", frame=21)
+    track = camera_scene.subject_track(scene, arm, 1, 21)
+    pos = np.array(track["positions"])
+    assert np.linalg.norm(pos[-1] - pos[0] - world_move) < 0.05
+    assert track["radius"] < 1.3                           # not stretched to the origin
 
 
 def test_plan_request_follows_the_job_contract(fresh_scene):
