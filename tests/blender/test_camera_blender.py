@@ -139,11 +139,8 @@ def test_geometry_is_the_visible_meshes_without_the_subject(make_armature, tmp_p
         camera_scene.mesh_from_inline(dict(inline, counts=[len(verts2), 35]))
 
 
-WIRE = REPO / "backend" / "models" / "camera" / "wire.py"
 
 
-@pytest.mark.skipif(not WIRE.exists(), reason="the backend's camera geometry reader "
-                    "(backend/models/camera/wire.py) has not landed yet")
 def test_the_backend_reads_both_geometry_forms(fresh_scene, tmp_path):
     from anima.backend.models.camera import wire
     from anima.operators import camera_scene
@@ -508,11 +505,8 @@ def _assert_the_camera_films_the_subject(scene, cam, positions, frame_start):
     print(f"subject at most {worst:.3f} of the frame from its centre")
 
 
-JOB_CODE = REPO / "backend" / "models" / "camera" / "job.py"
 
 
-@pytest.mark.skipif(not JOB_CODE.exists(), reason="the camera planner "
-                    "(backend/models/camera/job.py) has not landed yet")
 @pytest.mark.parametrize("shot", ["orbit", "follow", "dronie"])
 def test_the_real_planner_result_keys_a_camera_that_films_the_subject(fresh_scene, shot):
     """The planner run in this process (the job's own function) on the add-on's request."""
@@ -533,8 +527,6 @@ def test_the_real_planner_result_keys_a_camera_that_films_the_subject(fresh_scen
     _assert_the_camera_films_the_subject(scene, cam, positions, req.frame_start)
 
 
-@pytest.mark.skipif(not JOB_CODE.exists(), reason="the camera planner "
-                    "(backend/models/camera/job.py) has not landed yet")
 def test_following_a_walking_character_ignores_its_own_skin(make_armature):
     """The character's skin (a closed box around the rig) is no obstacle for its camera."""
     from anima.backend.models.camera.job import run_camera
@@ -558,8 +550,6 @@ def test_following_a_walking_character_ignores_its_own_skin(make_armature):
     _assert_the_camera_films_the_subject(scene, cam, req.params["subject"]["positions"], 5)
 
 
-@pytest.mark.skipif(not JOB_CODE.exists(), reason="the camera planner "
-                    "(backend/models/camera/job.py) has not landed yet")
 def test_a_subject_inside_a_closed_mesh_shows_the_planner_warning(fresh_scene):
     from anima.backend.models.camera.job import run_camera
     from anima.operators import camera
@@ -580,13 +570,6 @@ def test_a_subject_inside_a_closed_mesh_shows_the_planner_warning(fresh_scene):
     assert "inside a closed mesh" in " ".join(t for k, t in log if k == "label")
 
 
-JOB = REPO / "backend" / "models" / "camera" / "job.py"
-JOB_LANDED = JOB.exists() and "backend.models.camera.job" in (REPO / "backend" /
-                                                               "jobs.py").read_text()
-
-
-@pytest.mark.skipif(not JOB_LANDED, reason="the camera job (backend/models/camera/job.py, "
-                    "registered in backend/jobs.py JOB_MODULES) has not landed yet")
 def test_camera_end_to_end_through_the_backend(session, tmp_path):
     from anima.operators import camera_scene
     scene, cam, _mine = _pillar_scene()

@@ -287,14 +287,8 @@ def test_the_operator_takes_the_markers(session, make_armature, monkeypatch):
     assert params["clip"]["frames"] == int(walk.frame_range[1])
 
 
-def _physics_backend_missing() -> str:
-    for part in ("job.py", "track.py", "mjcf.py"):
-        if not (REPO / "backend" / "models" / "physics" / part).exists():
-            return f"backend/models/physics/{part} does not exist yet"
-    return ""
 
 
-@pytest.mark.skipif(bool(_physics_backend_missing()), reason=_physics_backend_missing() or ".")
 def test_end_to_end_with_the_real_backend(session, make_armature):
     from anima.operators import physics
     arm, walk = _rig_with(make_armature, seconds=2.0)
@@ -328,7 +322,6 @@ def test_end_to_end_with_the_real_backend(session, make_armature):
 
 
 
-@pytest.mark.skipif(bool(_physics_backend_missing()), reason=_physics_backend_missing() or ".")
 def test_cancel_while_the_body_runs_changes_nothing(session, make_armature):
     """Cancel while the simulation runs: the job stops before its end, no new version."""
     from anima.operators import physics

@@ -450,11 +450,8 @@ def test_story_panel_draws_in_every_state(make_armature, tmp_path):
 
 
 # ----------------------------------------------------------------------------- end to end
-JOB = REPO / "backend" / "models" / "story" / "job.py"
 
 
-@pytest.mark.skipif(not JOB.exists(), reason="the story job (backend/models/story/job.py) "
-                    "has not landed yet")
 def test_story_end_to_end_through_the_backend(session, make_armature):
     scene = bpy.context.scene
     scene.render.fps = 30
