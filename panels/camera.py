@@ -4,7 +4,7 @@ only reads: the settings live in Scene.anima_camera (operators/camera.py), the j
 WindowManager.anima."""
 import bpy
 
-from .main import _AnimaPanel, _wrap_label
+from .main import _AnimaPanel, _wrap_label, draw_busy
 
 
 def _metrics_line(item) -> str:
@@ -59,16 +59,7 @@ class ANIMA_PT_camera(_AnimaPanel, bpy.types.Panel):
         row.prop(s, "seed")
 
         col = layout.column(align=True)
-        if st.busy:
-            col.operator("anima.cancel", text="Cancel", icon="CANCEL")
-            text = f"{int(round(st.progress * 100))}% {st.job_label}"
-            if hasattr(col, "progress"):          # Blender 4.0+
-                col.progress(factor=st.progress, type="BAR", text=text)
-            else:  # pragma: no cover
-                col.label(text=text)
-            if st.status:
-                col.label(text=st.status)
-        else:
+        if not draw_busy(col, st):
             row = col.row(align=True)
             row.scale_y = 1.3
             row.enabled = cam is not None and s.subject is not None

@@ -20,6 +20,26 @@ def _armature(context):
     return obj if obj is not None and obj.type == "ARMATURE" else None
 
 
+def progress_bar(layout, st, with_label: bool = True) -> None:
+    """The running job's progress bar (percent and, with_label, its label)."""
+    text = f"{int(round(st.progress * 100))}%" + (f" {st.job_label}" if with_label else "")
+    if hasattr(layout, "progress"):          # Blender 4.0+
+        layout.progress(factor=st.progress, type="BAR", text=text)
+    else:  # pragma: no cover
+        layout.label(text=text)
+
+
+def draw_busy(layout, st) -> bool:
+    """Cancel, the progress bar and the status while a job runs (then True), else False."""
+    if not st.busy:
+        return False
+    layout.operator("anima.cancel", text="Cancel", icon="CANCEL")
+    progress_bar(layout, st)
+    if st.status:
+        layout.label(text=st.status)
+    return True
+
+
 def _wrap_label(layout, text: str, icon: str = "NONE", width: int = 48):
     """Labels do not wrap; split a long message over a few lines."""
     words, line, lines = text.split(), "", []
@@ -80,11 +100,7 @@ class ANIMA_PT_main(_AnimaPanel, bpy.types.Panel):
             op.source = "LIBRARY"
 
         if st.busy:
-            text = f"{int(round(st.progress * 100))}%"
-            if hasattr(layout, "progress"):          # Blender 4.0+
-                layout.progress(factor=st.progress, type="BAR", text=text)
-            else:  # pragma: no cover
-                layout.label(text=text)
+            progress_bar(layout, st, with_label=False)
         if st.status:
             layout.label(text=st.status, icon="INFO" if st.state in {"READY", "STARTING"}
                          else "NONE")

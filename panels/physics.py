@@ -10,7 +10,7 @@ import bpy
 
 from ..operators.physics import report_of
 from .editing import _range_text
-from .main import _AnimaPanel, _armature, _wrap_label
+from .main import _AnimaPanel, _armature, _wrap_label, draw_busy
 
 
 class ANIMA_PT_physics(_AnimaPanel, bpy.types.Panel):
@@ -51,14 +51,9 @@ class ANIMA_PT_physics(_AnimaPanel, bpy.types.Panel):
             col.prop(last, "push_seconds", text="Seconds")
 
         st = context.window_manager.anima
-        row = layout.row(align=True)
-        row.scale_y = 1.3
-        if st.busy:
-            if hasattr(layout, "progress"):          # Blender 4.0+
-                layout.progress(factor=st.progress, type="BAR",
-                                text=f"{st.job_label} {int(round(st.progress * 100))}%")
-            row.operator("anima.cancel", text="Cancel", icon="CANCEL")
-        else:
+        if not draw_busy(layout.column(align=True), st):
+            row = layout.row(align=True)
+            row.scale_y = 1.3
             op = row.operator("anima.make_physical", icon="PHYSICS")
             for name in ("frames", "assistance", "friction", "gravity", "use_push",
                          "push_frame", "push_direction", "push_strength", "push_seconds",

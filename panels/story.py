@@ -4,7 +4,7 @@ Scene.anima_story (operators/story.py), the job state in WindowManager.anima."""
 import bpy
 
 from .. import preferences
-from .main import _AnimaPanel, _wrap_label
+from .main import _AnimaPanel, _wrap_label, draw_busy
 
 
 class ANIMA_UL_story_segments(bpy.types.UIList):
@@ -78,16 +78,7 @@ class ANIMA_PT_story(_AnimaPanel, bpy.types.Panel):
                 box.prop(item, "source")
 
         col = layout.column(align=True)
-        if st.busy:
-            col.operator("anima.cancel", text="Cancel", icon="CANCEL")
-            text = f"{int(round(st.progress * 100))}% {st.job_label}"
-            if hasattr(col, "progress"):          # Blender 4.0+
-                col.progress(factor=st.progress, type="BAR", text=text)
-            else:  # pragma: no cover
-                col.label(text=text)
-            if st.status:
-                col.label(text=st.status)
-        else:
+        if not draw_busy(col, st):
             row = col.row(align=True)
             row.scale_y = 1.3
             row.enabled = len(settings.segments) > 0

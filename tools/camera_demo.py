@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bpy  # noqa: E402
 
-from addon_loader import enable_preferences, load_addon  # noqa: E402
+from demo import start_demo  # noqa: E402
 from story_demo import DEFAULT_STORY, _place_character  # noqa: E402
 from story_scene_blender import build_scene  # noqa: E402
 
@@ -37,14 +37,7 @@ def main(argv=None) -> int:
     example = json.loads(args.story.read_text(encoding="utf-8"))
 
     t0 = time.perf_counter()
-    load_addon(register=True)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    prefs = enable_preferences()
-    prefs.python_path = sys.executable
-    prefs.cache_dir = str(out / "cache")
-    scene = bpy.context.scene
-    scene.render.fps, scene.render.fps_base = 30, 1.0
-    scene.frame_start = scene.frame_current = 1
+    scene = start_demo(out)
     build_scene(example)
     if bpy.ops.anima.import_character() != {"FINISHED"}:
         print("error: could not add the character", file=sys.stderr)

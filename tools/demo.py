@@ -162,6 +162,20 @@ def render_path_sheet(scene, arm, frames: list[int], out_png: str, size=TILE) ->
     return out_png
 
 
+def start_demo(out: Path):
+    """The add-on loaded into an empty file, the backend this interpreter (cache in
+    out/cache), a 30 fps scene from frame 1: what every demo starts from. Returns the scene."""
+    load_addon(register=True)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    prefs = enable_preferences()
+    prefs.python_path = sys.executable
+    prefs.cache_dir = str(out / "cache")
+    scene = bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 30, 1.0
+    scene.frame_start = scene.frame_current = 1
+    return scene
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--prompt", default="a person walks forward and waves")
@@ -175,15 +189,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
-    load_addon(register=True)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    prefs = enable_preferences()
-    prefs.python_path = sys.executable
-    prefs.cache_dir = str(out / "cache")
-    scene = bpy.context.scene
-    scene.render.fps, scene.render.fps_base = 30, 1.0
-    scene.frame_start = scene.frame_current = 1
-
+    scene = start_demo(out)
     result = bpy.ops.anima.import_character()
     if result != {"FINISHED"}:
         print("error: could not add the character", file=sys.stderr)
