@@ -13,6 +13,25 @@ from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
 from . import edit_motion, jobs
 
 
+def submit_and_report(op, run) -> set:
+    """Call `run()` (it submits a job that makes a new Action version and returns its
+    JobRecord) and report the outcome on operator `op` as every edit does."""
+    try:
+        rec = run()
+    except (ValueError, jobs.JobFailed) as e:
+        op.report({"ERROR"}, str(e))
+        return {"CANCELLED"}
+    except Exception as e:  # noqa: BLE001 - every failure becomes a report
+        op.report({"ERROR"}, jobs.user_message(e))
+        return {"CANCELLED"}
+    if rec.done:
+        if rec.error:
+            op.report({"ERROR"}, rec.error)
+            return {"CANCELLED"}
+        op.report({"INFO"}, f"New version {rec.applied_name!r}")
+    return {"FINISHED"}
+
+
 def scene_range(scene) -> tuple[int, int] | None:
     """(start, end) of the preview range when on, else of the two selected markers."""
     if scene.use_preview_range:
@@ -59,23 +78,10 @@ class _EditJob:
     def submit(self, context, edit: str, **kwargs):
         from .generate import options_from_settings
         opts = options_from_settings(context.scene.anima, context.scene)
-        try:
-            rec = edit_motion.run_edit(context.active_object, edit, scene=context.scene,
-                                       options={"root_mode": opts["root_mode"],
-                                                "foot_ik": opts["foot_ik"]},
-                                       context=context, **kwargs)
-        except (ValueError, jobs.JobFailed) as e:
-            self.report({"ERROR"}, str(e))
-            return {"CANCELLED"}
-        except Exception as e:  # noqa: BLE001 - every failure becomes a report
-            self.report({"ERROR"}, jobs.user_message(e))
-            return {"CANCELLED"}
-        if rec.done:
-            if rec.error:
-                self.report({"ERROR"}, rec.error)
-                return {"CANCELLED"}
-            self.report({"INFO"}, f"New version {rec.applied_name!r}")
-        return {"FINISHED"}
+        return submit_and_report(self, lambda: edit_motion.run_edit(
+            context.active_object, edit, scene=context.scene,
+            options={"root_mode": opts["root_mode"], "foot_ik": opts["foot_ik"]},
+            context=context, **kwargs))
 
 
 class ANIMA_OT_inbetween(_EditJob, bpy.types.Operator):

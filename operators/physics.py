@@ -366,26 +366,17 @@ class ANIMA_OT_make_physical(bpy.types.Operator):
         return kwargs
 
     def execute(self, context):
+        from .edit_ops import submit_and_report
         from .generate import options_from_settings
-        try:
+
+        def run():
             kwargs = self._request(context)
             opts = options_from_settings(context.scene.anima, context.scene)
-            rec = run_physics(context.active_object, scene=context.scene,
-                              options={"root_mode": opts["root_mode"],
-                                       "foot_ik": opts["foot_ik"]},
-                              context=context, **kwargs)
-        except (ValueError, jobs.JobFailed) as e:
-            self.report({"ERROR"}, str(e))
-            return {"CANCELLED"}
-        except Exception as e:  # noqa: BLE001 - every failure becomes a report
-            self.report({"ERROR"}, jobs.user_message(e))
-            return {"CANCELLED"}
-        if rec.done:
-            if rec.error:
-                self.report({"ERROR"}, rec.error)
-                return {"CANCELLED"}
-            self.report({"INFO"}, f"New version {rec.applied_name!r}")
-        return {"FINISHED"}
+            return run_physics(context.active_object, scene=context.scene,
+                               options={"root_mode": opts["root_mode"],
+                                        "foot_ik": opts["foot_ik"]},
+                               context=context, **kwargs)
+        return submit_and_report(self, run)
 
 
 CLASSES = [ANIMA_OT_make_physical]
