@@ -4,8 +4,9 @@
   0.5 m (DVGFormer); ``min_clearance_m``: nearest surface over the path (sampled, see geometry).
 * ``in_frame``: share of frames whose subject centre projects inside the frame, in front.
 * ``unoccluded``: share of frames where at least 3 of 5 rays (to the subject's centre and to
-  points at 0.6 radius right / left / up / down of it, seen from the camera) reach the subject's
-  sphere without hitting a triangle.
+  points at 0.6 radius right / left / up / down of it, seen from the camera) come within
+  ``planner.SUBJECT_CORE`` x radius of their point without hitting a triangle (furniture the
+  subject sits on counts as an occluder).
 * ``framing_error``: mean distance on screen between the subject's centre and its target, in
   frame widths (0: on target; 0.5: half a frame off).
 * ``jerk``: RMS of the third derivative of the camera location (m/s^3);
@@ -19,7 +20,7 @@ import numpy as np
 
 from ...motion import quat
 from .geometry import SceneGeometry
-from .planner import ASPECT, Path, project
+from .planner import ASPECT, SUBJECT_CORE, Path, project
 from .shots import Subject
 
 VISIBLE_RAYS_NEEDED = 3
@@ -56,14 +57,11 @@ def visibility(scene: SceneGeometry, loc: np.ndarray, rot_m: np.ndarray,
         d = q - loc
         dist = np.linalg.norm(d, axis=1)
         d = d / np.maximum(dist, 1e-9)[:, None]
-        # the ray stops where it enters the sphere (what lies inside is the subject's own)
-        oc = loc - centres
-        b = np.einsum("ij,ij->i", oc, d)
-        c = np.einsum("ij,ij->i", oc, oc) - radius ** 2
-        entry = -b - np.sqrt(np.maximum(b * b - c, 0.0))
+        # the ray stops SUBJECT_CORE x radius before its point: a chair or table inside the
+        # subject's sphere hides the body too (only the body's own core is not an occluder)
         origins.append(loc)
         dirs.append(d)
-        lengths.append(np.clip(entry, 0.0, dist))
+        lengths.append(np.maximum(dist - SUBJECT_CORE * radius, 0.0))
     hit, _ = scene.raycast(np.concatenate(origins), np.concatenate(dirs),
                            np.concatenate(lengths))
     return 1.0 - hit.reshape(len(offsets), -1).mean(axis=0)

@@ -33,6 +33,7 @@ SENSOR_WIDTH_MM = 36.0
 ASPECT = 16 / 9
 CLEARANCE_M = 0.85           # what the planner keeps from surfaces (crash reach 0.5 + margin)
 ACCEPT_CLEARANCE_M = 0.6     # stops fixing once every frame is this clear (> the crash reach)
+SUBJECT_CORE = 0.35          # sight lines must reach this share of the subject's radius
 ACCEPT_HIDDEN = 0.02         # ... and at most this share of frames has the subject hidden
 FIX_ROUNDS = 8
 OBSTACLE_WEIGHT_PER_S = 10.0  # soft-target weight per second of frames (a key weighs 1)
@@ -98,11 +99,13 @@ def _key_frames(keys: ShotKeys, fps: float, n: int) -> np.ndarray:
 
 def _line_of_sight(scene: SceneGeometry, cams: np.ndarray, centres: np.ndarray,
                    radius: float) -> np.ndarray:
-    """(T,) bool: the ray from each camera to the subject's centre reaches its sphere."""
+    """(T,) bool: the ray from each camera to the subject's centre reaches its core (the
+    inner SUBJECT_CORE share of its sphere: a chair it sits on is inside the sphere, and
+    hides the body all the same)."""
     delta = centres - cams
     dist = np.linalg.norm(delta, axis=1)
     hit, _ = scene.raycast(cams, delta / np.maximum(dist, 1e-9)[:, None],
-                           np.maximum(dist - radius, 0.0))
+                           np.maximum(dist - SUBJECT_CORE * radius, 0.0))
     return ~hit
 
 
