@@ -152,17 +152,22 @@ def geometry_param(vertices, triangles, cache_dir: str, remote: bool) -> dict:
 
 
 # ----------------------------------------------------------------------------- subject
-def _body_bone_names(arm) -> set | None:
-    """The bones the Anima bone mapping puts on the canonical body (pelvis ... wrists, feet,
-    head): a root bone left at the rig's origin while the body walks away is not the subject.
-    None when the rig cannot be mapped."""
+SIGHT_JOINTS = ("head", "spine3", "pelvis", "left_wrist", "right_wrist", "left_ankle",
+                "right_ankle")               # the body points whose visibility is checked
+
+
+def _body_bones(arm) -> tuple[set | None, list]:
+    """(the bones the Anima bone mapping puts on the canonical body, the bones of
+    SIGHT_JOINTS): a root bone left at the rig's origin while the body walks away is not the
+    subject. (None, []) when the rig cannot be mapped."""
     try:
         from .retarget import ensure_mapping
         bm, _detected = ensure_mapping(arm, store=False)
     except Exception:  # noqa: BLE001 - any rig the mapper refuses: all deform bones
-        return None
+        return None, []
     names = {b for b in bm.bones.values() if b}
-    return names or None
+    sight = [bm.bones[j] for j in SIGHT_JOINTS if bm.bones.get(j)]
+    return names or None, sight
 
 
 def _deform_bone_points(arm_eval, names: set | None = None) -> np.ndarray:
@@ -188,18 +193,20 @@ MIN_RADIUS = 0.1     # m: an empty or a point still has a size to frame
 
 
 def subject_track(scene, subject, frame_start: int, frame_end: int, view_layer=None) -> dict:
-    """{"fps", "positions": [[x, y, z]] * T, "radius"} of `subject` over the frames
+    """{"fps", "positions": [[x, y, z]] * T, "radius"[, "points"]} of `subject` over the frames
     frame_start..frame_end (T = end - start + 1), stepping the scene (its current frame is
     put back afterwards). Armature: centre of the bounding box of its body bones' heads and
     tails (the ones the bone mapping puts on the canonical body, else the deform bones),
-    radius of the smallest sphere about that centre holding them (largest over the frames). Other objects: their world bound-box centre and half-diagonal."""
+    radius of the smallest sphere about that centre holding them (largest over the frames),
+    and "points": per frame the heads of its SIGHT_JOINTS bones (the planner checks that the
+    body itself is seen). Other objects: their world bound-box centre and half-diagonal."""
     if frame_end <= frame_start:
         raise ValueError(f"The frame range {frame_start}-{frame_end} is empty: the end frame "
                          f"must come after the start frame")
     view_layer = view_layer or scene.view_layers[0]
     old_frame, old_sub = scene.frame_current, scene.frame_subframe
-    centres, radius = [], MIN_RADIUS
-    body = _body_bone_names(subject) if subject.type == "ARMATURE" else None
+    centres, radius, sight_points = [], MIN_RADIUS, []
+    body, sight = _body_bones(subject) if subject.type == "ARMATURE" else (None, [])
     try:
         for frame in range(int(frame_start), int(frame_end) + 1):
             scene.frame_set(frame)
@@ -211,12 +218,19 @@ def subject_track(scene, subject, frame_start: int, frame_end: int, view_layer=N
             centre = (lo + hi) / 2.0
             centres.append(centre)
             radius = max(radius, float(np.linalg.norm(pts - centre, axis=1).max()))
+            if sight:
+                mw = obj.matrix_world
+                sight_points.append([[round(float(v), 5) for v in mw @ obj.pose.bones[b].head]
+                                     for b in sight])
     finally:
         scene.frame_set(old_frame, subframe=old_sub)
     fps = scene.render.fps / scene.render.fps_base
-    return {"fps": float(fps),
-            "positions": [[round(float(c), 6) for c in p] for p in centres],
-            "radius": round(radius, 6)}
+    out = {"fps": float(fps),
+           "positions": [[round(float(c), 6) for c in p] for p in centres],
+           "radius": round(radius, 6)}
+    if sight_points:
+        out["points"] = sight_points
+    return out
 
 
 # ----------------------------------------------------------------------------- preview

@@ -5,7 +5,9 @@ params:
   geometry      the obstacles' triangles: {"path": ".npz"} (arrays vertices (V, 3) float32,
                 triangles (F, 3) int32) or the inline {"format": "anima-mesh-b64", ...}
                 (backend/models/camera/wire.py); empty geometry is open sky
-  subject       {"fps": float, "positions": [[x, y, z] per frame] (>= 2), "radius": float}
+  subject       {"fps": float, "positions": [[x, y, z] per frame] (>= 2), "radius": float,
+                "points": optional, per frame [[x, y, z] * K] points on the body (K <= 32):
+                visibility is checked against them instead of the sphere}
   shot          orbit | reveal | fly_through | follow | fly_by | crane | dronie | top_down |
                 surprise (default orbit)
   options       {"duration_s", "distance", "height", "speed", "side": left|right, "lens_mm",
@@ -24,6 +26,7 @@ from ...jobs import JobContext, JobError, param, register
 from ...protocol import ErrorCode
 from .shots import SHOTS
 
+MAX_POINTS = 32
 MAX_FRAMES = 20_000
 MAX_ALTERNATIVES = 6
 OPTION_RANGES = {"duration_s": (0.05, 600.0), "distance": (0.5, 500.0),
@@ -63,6 +66,25 @@ def check_subject(spec) -> tuple[float, list, float]:
     return float(fps), positions, float(radius)
 
 
+def check_points(spec, frames: int):
+    """The optional ``subject.points``: per frame, K <= MAX_POINTS [x, y, z] body points."""
+    import numpy as np
+    points = spec.get("points") if isinstance(spec, dict) else None
+    if points is None:
+        return None
+    try:
+        arr = np.asarray(points, dtype=float)
+    except (TypeError, ValueError):
+        raise _bad("subject.points must be, per frame, a list of [x, y, z] points") from None
+    if arr.ndim != 3 or arr.shape[0] != frames or arr.shape[2] != 3 \
+            or not 1 <= arr.shape[1] <= MAX_POINTS:
+        raise _bad(f"subject.points must hold, for each of the {frames} frames, 1 to "
+                   f"{MAX_POINTS} [x, y, z] points; got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise _bad("subject.points contains NaN or infinite values")
+    return arr
+
+
 def check_options(spec) -> dict:
     """The ``options`` parameter, checked (unknown keys are an error: likely a typo)."""
     if spec is None:
@@ -99,6 +121,7 @@ def check_params(params: dict) -> dict:
         raise _bad('missing parameter geometry ({"path": ".npz"} or inline; an empty mesh for '
                    'open sky)')
     fps, positions, radius = check_subject(params.get("subject"))
+    points = check_points(params.get("subject"), len(positions))
     shot = param(params, "shot", str, "orbit")
     if shot not in SHOTS:
         raise _bad(f"shot must be one of {', '.join(SHOTS)}, got {shot!r:.40}")
@@ -106,10 +129,11 @@ def check_params(params: dict) -> dict:
     alternatives = param(params, "alternatives", int, 3, minimum=1, maximum=MAX_ALTERNATIVES)
     seed = param(params, "seed", int, 0)
     return {"geometry": geometry, "fps": fps, "positions": positions, "radius": radius,
-            "shot": shot, "options": options, "alternatives": alternatives, "seed": seed}
+            "points": points, "shot": shot, "options": options, "alternatives": alternatives, "seed": seed}
 
 
-def make_subject(fps: float, positions, radius: float, duration_s: float | None):
+def make_subject(fps: float, positions, radius: float, duration_s: float | None,
+                 points=None):
     """The Subject over the shot's frames: ``duration_s`` (if given) cuts the track or holds
     its last position."""
     import numpy as np
@@ -125,9 +149,13 @@ def make_subject(fps: float, positions, radius: float, duration_s: float | None)
             raise _bad(f"duration_s {duration_s:g} s at {fps:g} fps is over {MAX_FRAMES} frames")
         if frames <= len(track):
             track = track[:frames]
+            points = None if points is None else points[:frames]
         else:
-            track = np.concatenate([track, np.repeat(track[-1:], frames - len(track), 0)])
-    return Subject(track, fps, radius)
+            extra = frames - len(track)
+            track = np.concatenate([track, np.repeat(track[-1:], extra, 0)])
+            if points is not None:
+                points = np.concatenate([points, np.repeat(points[-1:], extra, 0)])
+    return Subject(track, fps, radius, points)
 
 
 def run_camera(params: dict, check=lambda: None, progress=lambda f, m="": None) -> dict:
@@ -137,7 +165,8 @@ def run_camera(params: dict, check=lambda: None, progress=lambda f, m="": None) 
     from .wire import MeshError, geometry_from_param
     p = check_params(params)
     options = ShotOptions(**p["options"])
-    subject = make_subject(p["fps"], p["positions"], p["radius"], options.duration_s)
+    subject = make_subject(p["fps"], p["positions"], p["radius"], options.duration_s,
+                           p.get("points"))
     progress(0.0, "reading the scene")
     try:
         vertices, triangles = geometry_from_param(p["geometry"])

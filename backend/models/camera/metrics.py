@@ -7,6 +7,8 @@
   points at 0.6 radius right / left / up / down of it, seen from the camera) come within
   ``planner.SUBJECT_CORE`` x radius of their point without hitting a triangle (furniture the
   subject sits on counts as an occluder).
+  With body points (``Subject.points``: a character's head, chest, hips, hands, feet), a
+  frame counts as unoccluded when at least half of them are seen instead.
 * ``framing_error``: mean distance on screen between the subject's centre and its target, in
   frame widths (0: on target; 0.5: half a frame off).
 * ``jerk``: RMS of the third derivative of the camera location (m/s^3);
@@ -24,6 +26,8 @@ from .planner import ASPECT, SUBJECT_CORE, Path, project
 from .shots import Subject
 
 VISIBLE_RAYS_NEEDED = 3
+POINTS_NEEDED = 0.5           # share of the body points seen for the subject to count as seen
+POINT_SLACK_M = 0.05          # a sight line may stop this short of its body point
 CLEARANCE_CAP_M = 10.0        # min_clearance_m reads 10 where nothing is nearer
 
 
@@ -67,6 +71,18 @@ def visibility(scene: SceneGeometry, loc: np.ndarray, rot_m: np.ndarray,
     return 1.0 - hit.reshape(len(offsets), -1).mean(axis=0)
 
 
+def point_visibility(scene: SceneGeometry, loc: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """(T,) share of the body points (T, K, 3) each camera (T, 3) sees: the ray to a point
+    reaches within POINT_SLACK_M of it without hitting a triangle."""
+    T, K, _ = points.shape
+    origins = np.repeat(loc, K, axis=0)
+    d = points.reshape(-1, 3) - origins
+    dist = np.linalg.norm(d, axis=1)
+    hit, _ = scene.raycast(origins, d / np.maximum(dist, 1e-9)[:, None],
+                           np.maximum(dist - POINT_SLACK_M, 0.0))
+    return 1.0 - hit.reshape(T, K).mean(axis=1)
+
+
 def path_metrics(path: Path, subject: Subject, scene: SceneGeometry) -> dict:
     """The metrics dict of the job's result for one path."""
     loc, fps = path.location, subject.fps
@@ -78,7 +94,11 @@ def path_metrics(path: Path, subject: Subject, scene: SceneGeometry) -> dict:
     err = screen - np.array(path.screen_target)
     err[:, 1] /= ASPECT                      # both in frame widths (x spans 2 units)
     framing = np.where(depth > 0, np.linalg.norm(err, axis=1) / 2, 1.0)
-    seen = visibility(scene, loc, rot_m, subject.positions, subject.radius)
+    if subject.points is not None:          # the body's own points: half must be seen
+        seen_share = point_visibility(scene, loc, subject.points)
+        seen = np.where(seen_share >= POINTS_NEEDED, 1.0, 0.0)
+    else:
+        seen = visibility(scene, loc, rot_m, subject.positions, subject.radius)
     v = np.diff(loc, axis=0) * fps
     a = np.diff(v, axis=0) * fps
     times = np.arange(len(loc)) / fps

@@ -98,10 +98,18 @@ def _key_frames(keys: ShotKeys, fps: float, n: int) -> np.ndarray:
 
 
 def _line_of_sight(scene: SceneGeometry, cams: np.ndarray, centres: np.ndarray,
-                   radius: float) -> np.ndarray:
+                   radius: float, points: np.ndarray | None = None) -> np.ndarray:
     """(T,) bool: the ray from each camera to the subject's centre reaches its core (the
     inner SUBJECT_CORE share of its sphere: a chair it sits on is inside the sphere, and
-    hides the body all the same)."""
+    hides the body all the same); with body points (T, K, 3): half of them are in sight."""
+    if points is not None:
+        T, K, _ = points.shape
+        origins = np.repeat(cams, K, axis=0)
+        d = points.reshape(-1, 3) - origins
+        dist = np.linalg.norm(d, axis=1)
+        hit, _ = scene.raycast(origins, d / np.maximum(dist, 1e-9)[:, None],
+                               np.maximum(dist - 0.05, 0.0))
+        return (1.0 - hit.reshape(T, K).mean(axis=1)) >= 0.5
     delta = centres - cams
     dist = np.linalg.norm(delta, axis=1)
     hit, _ = scene.raycast(cams, delta / np.maximum(dist, 1e-9)[:, None],
@@ -146,7 +154,8 @@ def plan_trajectory(keys: ShotKeys, subject: Subject, scene: SceneGeometry, dron
             close = np.flatnonzero(clear < CLEARANCE_M)
             if len(close):
                 clear[close], away[close] = scene.push_directions(loc[close])
-            seen = _line_of_sight(scene, loc[::2], centres[::2], subject.radius)
+            seen = _line_of_sight(scene, loc[::2], centres[::2], subject.radius,
+                                  None if subject.points is None else subject.points[::2])
             hidden = np.flatnonzero(~seen) * 2
             if clear.min(initial=np.inf) >= ACCEPT_CLEARANCE_M and \
                     len(hidden) <= ACCEPT_HIDDEN * len(seen):

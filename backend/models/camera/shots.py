@@ -43,10 +43,13 @@ STILL_M = 0.5            # less travel than this over the shot: the subject stan
 
 @dataclass
 class Subject:
-    """The subject's centre per frame ``positions`` (T, 3) at ``fps``, and its ``radius``."""
+    """The subject's centre per frame ``positions`` (T, 3) at ``fps``, and its ``radius``;
+    optionally ``points`` (T, K, 3): points on its body (a character's head, chest, hips,
+    hands, feet) that visibility is checked against instead of a sphere."""
     positions: np.ndarray
     fps: float
     radius: float
+    points: np.ndarray | None = None
 
     @property
     def frames(self) -> int:
