@@ -201,6 +201,10 @@ def test_subject_track_of_an_armature_follows_its_bones(make_armature):
         assert track["positions"][frame - 1] == pytest.approx((lo + hi) / 2, abs=1e-5)
     pos = np.array(track["positions"])
     assert pos[-1] - pos[0] == pytest.approx([0.0, -4.0, 0.0], abs=1e-5)
+    points = np.array(track["points"])                  # head, chest, hips, wrists, ankles
+    assert points.shape == (21, len(camera_scene.SIGHT_JOINTS), 3)
+    assert points[-1] - points[0] == pytest.approx(np.tile([0.0, -4.0, 0.0], (7, 1)), abs=1e-4)
+    assert points[0, 0, 2] > points[0, 2, 2] > points[0, 5, 2]     # head > hips > ankle
     height = pos[0][2] * 2
     print(f"armature subject: centre z {pos[0][2]:.3f} m, radius {track['radius']:.3f} m")
     assert 0.7 < height < 2.2 and 0.5 < track["radius"] < 1.3       # a human-sized sphere
