@@ -6,8 +6,8 @@ Per story: the offline schedule compared with the example's hand-written ``expec
 the composed clip's ``assemble.measure`` metrics and a per-segment detection check:
 
 * move: the root ends within TARGET_POSITION_M of its stand point, having travelled;
-* pose: sit - the pelvis below SIT_PELVIS_M for most of the segment; lie - below
-  LIE_PELVIS_M; stand / idle / turn - upright (pelvis above STAND_PELVIS_M) and, for a turn,
+* pose: sit - the pelvis below SIT_PELVIS_M for most of the segment; lie - the head level
+  with the pelvis (within LIE_LEVEL_M: on the floor or on a sofa); stand / idle / turn - upright (pelvis above STAND_PELVIS_M) and, for a turn,
   facing within TARGET_FACING_DEG of its target;
 * act (and any overlay): the prompt checker's action for the text, checked kinematically
   (``eval.compound_eval.part_present``: travel, wrist above shoulder, jump, kick, bow);
@@ -35,7 +35,8 @@ from ...motion.skeleton import CANONICAL_NAMES
 STORIES_DIR = REPO_ROOT / "assets" / "stories"
 TARGET_POSITION_M = 0.20
 TARGET_FACING_DEG = 15.0
-SIT_PELVIS_M, LIE_PELVIS_M, STAND_PELVIS_M = 0.65, 0.40, 0.75
+SIT_PELVIS_M, STAND_PELVIS_M = 0.65, 0.75
+LIE_LEVEL_M = 0.35           # lying: the head within this height of the pelvis
 _J = {n: i for i, n in enumerate(CANONICAL_NAMES)}
 _WAVES = {"wave", "wave-both-hands", "wave-left-hand", "wave-right-hand", "bye", "byebye"}
 
@@ -97,8 +98,9 @@ def segment_detected(row: dict, clip, seg, metrics_face: dict, model: str) -> bo
     if seg.kind == "pose":
         if seg.action == "sit":
             checks.append(np.mean(pelvis < SIT_PELVIS_M) >= 0.8)
-        elif seg.action == "lie":
-            checks.append(np.mean(pelvis < LIE_PELVIS_M) >= 0.8)
+        elif seg.action == "lie":             # the body level (on the floor or a sofa)
+            head = pos[:, _J["head"], 2]
+            checks.append(np.mean(np.abs(head - pelvis) < LIE_LEVEL_M) >= 0.8)
         else:
             checks.append(np.mean(pelvis > STAND_PELVIS_M) >= 0.8)
             if seg.action == "turn":
