@@ -132,6 +132,7 @@ def write_edit_version(arm_obj, action, pose, frames, edited, anchors, bones,
     try:
         new.name = name
         ch = keys._Channels(new, arm_obj, existing=True)
+        _drop_derived(new, arm_obj, ch)
         new_curves = bone_curves(new, arm_obj)
         euler_bones = []
         for j, (k, bone) in enumerate(zip(chosen, sub)):
@@ -172,6 +173,20 @@ def write_edit_version(arm_obj, action, pose, frames, edited, anchors, bones,
     new.use_fake_user = False
     keys.assign_action(arm_obj, new)
     return new
+
+
+DERIVED_CURVES = '["anima_contact_'      # physics foot contacts: true of that motion only
+DERIVED_PROPS = "anima_physics_"           # ... and its report
+
+
+def _drop_derived(action, arm_obj, ch) -> None:
+    """Remove from a new version what described the old motion only (a physics run's foot
+    contacts and report); a physics edit writes its own afterwards."""
+    for fc in list(keys.fcurves_of(action, arm_obj)):
+        if fc.data_path.startswith(DERIVED_CURVES):
+            ch.remove(fc)
+    for key in [k for k in action.keys() if k.startswith(DERIVED_PROPS)]:
+        del action[key]
 
 
 def _to_euler(q: np.ndarray, order: str, fixed: np.ndarray, edited: np.ndarray) -> np.ndarray:

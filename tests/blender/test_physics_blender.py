@@ -346,3 +346,25 @@ def test_cancel_while_the_body_runs_changes_nothing(session, make_armature):
     # a cancel it reads "The backend failed: TrackingCancelled: ... was cancelled".
     assert "cancel" in rec.error.lower() and rec.result is None and rec.progress < 1.0
     assert _state() == state
+
+
+def test_a_later_edit_drops_the_physics_contacts_and_report(make_armature, tmp_path):
+    """Contacts and the report describe the simulated motion only: an edit made from a
+    physics version does not carry them into its own version."""
+    from anima.operators import keys, splice
+    arm = make_armature("game_engine")
+    arm.animation_data_create()
+    action = bpy.data.actions.new("physics version")
+    arm.animation_data.action = action
+    action["anima_physics_mpjpe_mm_mean"] = 12.0
+    arm["anima_contact_left"] = 0
+    ch = keys._Channels(action, arm)
+    ch.write('["anima_contact_left"]', 0, "Anima Contacts", np.arange(1, 5, dtype=float),
+             np.array([1.0, 0.0, 1.0, 1.0]), interpolation="CONSTANT")
+    assert any(fc.data_path == '["anima_contact_left"]' for fc in keys.fcurves_of(action, arm))
+    new = action.copy()
+    splice._drop_derived(new, arm, keys._Channels(new, arm, existing=True))
+    assert not any(fc.data_path.startswith('["anima_contact_')
+                   for fc in keys.fcurves_of(new, arm))
+    assert "anima_physics_mpjpe_mm_mean" not in new.keys()
+    assert "anima_physics_mpjpe_mm_mean" in action.keys()           # the old version keeps it
