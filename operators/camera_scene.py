@@ -15,13 +15,11 @@ and the contact sheet (`render_contact_sheet`).
 """
 from __future__ import annotations
 
-import base64
 import os
 import time
 
 import numpy as np
 
-INLINE_FORMAT = "anima-mesh-b64"
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -102,28 +100,6 @@ def scene_triangles(context, exclude=()) -> tuple[np.ndarray, np.ndarray]:
             np.concatenate(tris).astype(np.int32))
 
 
-def mesh_to_inline(vertices: np.ndarray, triangles: np.ndarray) -> dict:
-    """The inline geometry form: base64 of float32 / int32 little-endian arrays + counts."""
-    v = np.ascontiguousarray(vertices, dtype="<f4").reshape(-1, 3)
-    t = np.ascontiguousarray(triangles, dtype="<i4").reshape(-1, 3)
-    return {"format": INLINE_FORMAT,
-            "vertices": base64.b64encode(v.tobytes()).decode("ascii"),
-            "triangles": base64.b64encode(t.tobytes()).decode("ascii"),
-            "counts": [int(len(v)), int(len(t))]}
-
-
-def mesh_from_inline(data: dict) -> tuple[np.ndarray, np.ndarray]:
-    """The inverse of mesh_to_inline (ValueError when the sizes disagree with `counts`)."""
-    if data.get("format") != INLINE_FORMAT:
-        raise ValueError(f"not {INLINE_FORMAT!r} geometry")
-    n_v, n_t = (int(c) for c in data["counts"])
-    v = np.frombuffer(base64.b64decode(data["vertices"]), dtype="<f4")
-    t = np.frombuffer(base64.b64decode(data["triangles"]), dtype="<i4")
-    if v.size != n_v * 3 or t.size != n_t * 3:
-        raise ValueError(f"geometry sizes {v.size}, {t.size} disagree with counts {n_v}, {n_t}")
-    return v.reshape(n_v, 3).astype(np.float32), t.reshape(n_t, 3).astype(np.int32)
-
-
 def write_geometry_npz(path: str, vertices: np.ndarray, triangles: np.ndarray) -> str:
     """Save `vertices` (V, 3) float32 and `triangles` (F, 3) int32 as an .npz; returns path."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
@@ -140,7 +116,8 @@ def geometry_param(vertices, triangles, cache_dir: str, remote: bool) -> dict:
     """The job's `geometry`: an .npz in the cache (local backend; the files of earlier plans
     are deleted, one job runs at a time) or the inline form (remote backend)."""
     if remote:
-        return mesh_to_inline(vertices, triangles)
+        from ..backend.models.camera.wire import mesh_to_wire
+        return mesh_to_wire(vertices, triangles)
     for old in os.listdir(cache_dir) if os.path.isdir(cache_dir) else ():
         if old.startswith(GEOMETRY_PREFIX) and old.endswith(".npz"):
             try:

@@ -91,13 +91,24 @@ def keep_feet_planted(src: Clip, out: Clip, src_t: np.ndarray, max_run: int | No
         goals.append(pos[:, ankle] + shift)
     if not any_fix:
         return out
+    return reach_ankles(out, np.stack(goals, axis=1))
+
+
+def reach_ankles(clip: Clip, goal: np.ndarray, frames: np.ndarray | None = None) -> Clip:
+    """`clip` with its legs turned by two-bone IK so that the ankles reach `goal` (F, 2, 3)
+    (left, right; world metres) on `frames` (F indices; None: every frame). The hips come down
+    a little where a straight leg cannot reach; each foot keeps its world rotation; only the
+    hips', knees' and ankles' rotations (and the root's height) change. Returns a new Clip."""
+    skel = clip.skeleton
+    legs = [tuple(skel.index(n) for n in leg) for leg in LEG_NAMES]
     kh, kk, ka = (np.array([leg[i] for leg in legs]) for i in range(3))
-    goal = np.stack(goals, axis=1)                                   # (N, 2, 3)
-    trans = out.root_translation.copy()
-    drop = hip_drop(pos[:, kh], pos[:, kk], pos[:, ka], goal, out.fps)
+    frames = np.arange(clip.num_frames) if frames is None else np.asarray(frames)
+    trans = clip.root_translation.copy()
+    world, pos = skel.fk(clip.local_rotations[frames], trans[frames])
+    drop = hip_drop(pos[:, kh], pos[:, kk], pos[:, ka], goal, clip.fps)
     if drop.any():              # a straight leg that cannot reach: lower the hips a little
-        trans[:, 2] -= drop
-        world, pos = skel.fk(out.local_rotations, trans)
+        trans[frames, 2] -= drop
+        world, pos = skel.fk(clip.local_rotations[frames], trans[frames])
     goal = _soft_reach(pos[:, kh], pos[:, kk], pos[:, ka], goal)
     hint = quat.rotate(world[:, kk], np.array([-1.0, 0.0, 0.0]))
     thigh, shin = two_bone_ik(pos[:, kh], pos[:, kk], pos[:, ka], goal,
@@ -105,9 +116,9 @@ def keep_feet_planted(src: Clip, out: Clip, src_t: np.ndarray, max_run: int | No
     new_world = world.copy()
     new_world[:, kh], new_world[:, kk] = thigh, shin
     changed = np.concatenate([kh, kk, ka])
-    rots = out.local_rotations.copy()
-    rots[:, changed] = skel.locals_from_world(new_world)[:, changed]
-    return Clip(quat.unroll(rots), trans, out.fps, skel, out.meta)
+    rots = clip.local_rotations.copy()
+    rots[frames[:, None], changed[None]] = skel.locals_from_world(new_world)[:, changed]
+    return Clip(quat.unroll(rots), trans, clip.fps, skel, dict(clip.meta))
 
 
 def _soft_reach(hip, knee, ankle, goal):

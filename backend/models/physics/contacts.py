@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...motion import quat
 from ...motion.clip import Clip
-from ...motion.footik import hip_drop
-from ...motion.footplant import LEG_NAMES, _soft_reach, two_bone_ik
+from ...motion.footplant import LEG_NAMES, reach_ankles
 
 EASE_FRAMES = 2
 MIN_RUN = 2                   # contacts shorter than this are touches, not steps
@@ -55,22 +53,4 @@ def lock_contacts(clip: Clip, contacts: dict) -> Clip:
         goals.append(pos[:, ankle] + shift)
     if not any_fix:
         return clip
-    kh, kk, ka = (np.array([leg[i] for leg in legs]) for i in range(3))
-    goal = np.stack(goals, axis=1)                                   # (T, 2, 3)
-    trans = clip.root_translation.copy()
-    drop = hip_drop(pos[:, kh], pos[:, kk], pos[:, ka], goal, clip.fps)
-    if drop.any():
-        trans[:, 2] -= drop
-        world, pos = skel.fk(clip.local_rotations, trans)
-    goal = _soft_reach(pos[:, kh], pos[:, kk], pos[:, ka], goal)
-    hint = quat.rotate(world[:, kk], np.array([-1.0, 0.0, 0.0]))
-    thigh, shin = two_bone_ik(pos[:, kh], pos[:, kk], pos[:, ka], goal, world[:, kh],
-                              world[:, kk], hint)
-    new_world = world.copy()
-    new_world[:, kh], new_world[:, kk] = thigh, shin
-    rots = clip.local_rotations.copy()
-    changed = np.concatenate([kh, kk])
-    rots[:, changed] = skel.locals_from_world(new_world)[:, changed]
-    new_world[:, ka] = world[:, ka]                  # each foot keeps its world rotation
-    rots[:, ka] = skel.locals_from_world(new_world)[:, ka]
-    return Clip(quat.unroll(rots), trans, clip.fps, skel, dict(clip.meta))
+    return reach_ankles(clip, np.stack(goals, axis=1))

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...motion import quat
 from ...motion.clip import Clip
-from ...motion.footik import hip_drop
-from ...motion.footplant import LEG_NAMES, _soft_reach, two_bone_ik
+from ...motion.footplant import LEG_NAMES, reach_ankles
 
 LIFT = 0.07                 # m: the swinging ankle's extra height at mid-step
 STILL = 0.03                # m: a foot that has less than this to go stays planted
@@ -34,13 +32,14 @@ def step_feet(clip: Clip, start: int, end: int) -> Clip:
         return clip
     skel = clip.skeleton
     legs = [tuple(skel.index(n) for n in leg) for leg in LEG_NAMES]
-    world, pos = skel.fk(clip.local_rotations, clip.root_translation)
+    ends = [start - 1, end]
+    _, pos = skel.fk(clip.local_rotations[ends], clip.root_translation[ends])
     frames = np.arange(start, end)
     u = (frames - (start - 1)) / float(end - (start - 1))          # (G,) in (0, 1)
-    before, after = pos[start - 1], pos[end]
+    before, after = pos[0], pos[1]
     moves = [np.linalg.norm(after[a, :2] - before[a, :2]) for _h, _k, a, _b in legs]
     order = np.argsort(moves)[::-1]                                  # further to go first
-    goals = []
+    goals = [None, None]
     for rank, leg in enumerate(order):
         _h, _k, ankle, _b = legs[leg]
         a0, a1 = SWING[rank]
@@ -48,26 +47,5 @@ def step_feet(clip: Clip, start: int, end: int) -> Clip:
         goal = before[ankle][None] * (1 - s[:, None]) + after[ankle][None] * s[:, None]
         if moves[leg] >= STILL:
             goal[:, 2] += LIFT * np.sin(np.pi * np.clip((u - a0) / (a1 - a0), 0, 1))
-        goals.append((leg, goal))
-    goals.sort()
-    goal = np.stack([g for _leg, g in goals], axis=1)                # (G, 2, 3)
-    kh, kk, ka = (np.array([leg[i] for leg in legs]) for i in range(3))
-    trans = clip.root_translation.copy()
-    w, p = world[frames], pos[frames]
-    drop = hip_drop(p[:, kh], p[:, kk], p[:, ka], goal, clip.fps)
-    if drop.any():
-        trans[frames, 2] -= drop
-        w, p = skel.fk(clip.local_rotations[frames], trans[frames])
-    goal = _soft_reach(p[:, kh], p[:, kk], p[:, ka], goal)
-    hint = quat.rotate(w[:, kk], np.array([-1.0, 0.0, 0.0]))
-    thigh, shin = two_bone_ik(p[:, kh], p[:, kk], p[:, ka], goal, w[:, kh], w[:, kk], hint)
-    new_world = w.copy()
-    new_world[:, kh], new_world[:, kk] = thigh, shin
-    changed = np.concatenate([kh, kk])
-    rots = clip.local_rotations.copy()
-    local = skel.locals_from_world(new_world)
-    rots[frames[:, None], changed[None]] = local[:, changed]
-    # each foot keeps the in-betweener's world rotation (its local one follows the new shin)
-    new_world[:, ka] = w[:, ka]
-    rots[frames[:, None], ka[None]] = skel.locals_from_world(new_world)[:, ka]
-    return Clip(quat.unroll(rots), trans, clip.fps, skel, dict(clip.meta))
+        goals[leg] = goal
+    return reach_ankles(clip, np.stack(goals, axis=1), frames)
