@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from .params import Catalogue, ParamError, Spec
 from .protocol import ARTIFACTS_KEY, ErrorCode
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ JOB_MODULES: list[str] = ["backend.models.search.job", "backend.models.text2moti
 
 JobFunction = Callable[[dict, "JobContext"], dict]
 JOBS: dict[str, JobFunction] = {}
+CATALOGUE = Catalogue()               # each kind's parameter schema, published in the hello
 
 JOBS_SUBDIR = "jobs"                 # <cache_dir>/jobs/<job_id>/<artifact>
 CLIP_SUFFIX = ".npz"
@@ -80,16 +82,32 @@ def require_packages(what: str, packages: Iterable[tuple[str, str]]) -> None:
                               f"preferences")
 
 
-def register(kind: str) -> Callable[[JobFunction], JobFunction]:
-    """Decorator registering ``fn`` as the implementation of job kind ``kind``."""
+def register(kind: str, schema: dict[str, Spec] | None = None,
+             doc: str = "") -> Callable[[JobFunction], JobFunction]:
+    """Decorator registering ``fn`` as the implementation of job kind ``kind``, with the
+    schema of its parameters (``backend.params``): the server checks every request against it
+    before the job is queued, and publishes it in its hello for the add-on and the CLI."""
     def decorator(fn: JobFunction) -> JobFunction:
         old = JOBS.get(kind)
         if old is not None and _identity(old) != _identity(fn):
             raise ValueError(f"job kind {kind!r} is registered twice "
                              f"({old.__module__} and {fn.__module__})")
         JOBS[kind] = fn
+        if schema is not None:
+            first_line = (doc or fn.__doc__ or "").strip().split("\n")[0]
+            CATALOGUE.add(kind, schema, first_line)
         return fn
     return decorator
+
+
+def check_params(kind: str, params: dict) -> dict:
+    """``params`` of a ``kind`` job checked against its schema; ``JobError("bad_params")``
+    naming the parameter otherwise. Kinds registered without a schema pass unchanged."""
+    try:
+        CATALOGUE.check(kind, params)
+    except ParamError as e:
+        raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
+    return params
 
 
 def _identity(fn: JobFunction) -> tuple[str, str]:
@@ -183,6 +201,9 @@ def param(params: dict, name: str, types: type | tuple[type, ...], default: Any 
         names = " or ".join(t.__name__ for t in types)
         raise JobError(ErrorCode.BAD_PARAMS, f"parameter {name!r} must be {names}, "
                                              f"got {value!r:.80}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise JobError(ErrorCode.BAD_PARAMS, f"parameter {name!r} must be a finite number, "
+                                             f"got {value}")
     if minimum is not None and value < minimum:
         raise JobError(ErrorCode.BAD_PARAMS, f"parameter {name!r} must be >= {minimum}, "
                                              f"got {value}")
@@ -220,7 +241,17 @@ SLEEP_MAX_STEPS = 100_000
 SLEEP_CLIP_FPS = 30.0
 
 
-@register("sleep")
+SLEEP_SCHEMA = {
+    "seconds": Spec("number", "how long to sleep", SLEEP_DEFAULT_SECONDS, min=0.0,
+                    max=SLEEP_MAX_SECONDS),
+    "steps": Spec("integer", "progress reports", SLEEP_DEFAULT_STEPS, min=1,
+                  max=SLEEP_MAX_STEPS),
+    "artifact": Spec("boolean", "also save a rest-pose clip", False),
+    "fail": Spec("boolean", "raise an error at the end", False),
+}
+
+
+@register("sleep", SLEEP_SCHEMA)
 def sleep_job(params: dict, ctx: JobContext) -> dict:
     """Diagnostic job: sleeps ``seconds`` in ``steps`` equal steps, reporting progress after
     each and stopping at once when cancelled. Exercises progress, cancellation, errors and

@@ -23,13 +23,15 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO, Callable, Mapping
 
 PROTOCOL_NAME = "anima-backend"
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2      # 2: heartbeat and queued messages, job schemas in the server's hello
 
 ENCODING = "utf-8"
 NEWLINE = b"\n"
 MAX_LINE_BYTES = 16 * 1024 * 1024          # a longer line is rejected (and skipped)
 MAX_BLOB_BYTES = 8 * 1024 * 1024 * 1024     # sanity limit for one artifact
 IO_CHUNK_BYTES = 1024 * 1024
+MAX_DEPTH = 32                               # deepest nesting of objects / arrays in a message
+HEARTBEAT_S = 0.5                            # the server says it is alive this often
 JOB_ID_MAX_CHARS = 128
 _JOB_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
@@ -54,6 +56,8 @@ class MessageType:
     ERROR = "error"
     CANCELLED = "cancelled"
     BLOB = "blob"
+    HEARTBEAT = "heartbeat"    # server -> client, every HEARTBEAT_S while the session is open
+    QUEUED = "queued"          # server -> client: a job waits behind ``ahead`` others
 
 
 class ErrorCode:
@@ -106,6 +110,10 @@ def _is_number(v: Any) -> bool:
     return (_is_int(v) or isinstance(v, float)) and math.isfinite(v)
 
 
+def _is_count(v: Any) -> bool:
+    return _is_int(v) and v >= 0
+
+
 def _is_job_id(v: Any) -> bool:
     return (isinstance(v, str) and len(v) <= JOB_ID_MAX_CHARS
             and _JOB_ID_RE.fullmatch(v) is not None)
@@ -118,6 +126,8 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "dict": (lambda v: isinstance(v, dict), "an object"),
     "list_str": (lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
                  "a list of strings"),
+    "count": (_is_count, "an integer >= 0"),
+    "seconds": (lambda v: _is_number(v) and v > 0, "a number of seconds > 0"),
     "fraction": (lambda v: _is_number(v) and 0.0 <= v <= 1.0, "a number in [0, 1]"),
     "size": (lambda v: _is_int(v) and 0 <= v <= MAX_BLOB_BYTES,
              f"an integer in [0, {MAX_BLOB_BYTES}]"),
@@ -152,7 +162,9 @@ SERVER_SCHEMAS: dict[str, tuple[Field, ...]] = {
                         Field("protocol_name", "str", required=False),
                         Field("unavailable", "dict", required=False),
                         Field("notes", "list_str", required=False),
-                        Field("blobs", "bool", required=False)),
+                        Field("blobs", "bool", required=False),
+                        Field("jobs", "dict", required=False),
+                        Field("heartbeat_s", "seconds", required=False)),
     MessageType.ACCEPTED: (Field("job_id", "job_id"),),
     MessageType.PROGRESS: (Field("job_id", "job_id"), Field("fraction", "fraction"),
                            Field("message", "str")),
@@ -162,6 +174,10 @@ SERVER_SCHEMAS: dict[str, tuple[Field, ...]] = {
     MessageType.CANCELLED: (Field("job_id", "job_id"),),
     MessageType.BLOB: (Field("job_id", "job_id"), Field("name", "str"), Field("size", "size"),
                        Field("sha256", "sha256"), Field("filename", "str", required=False)),
+    MessageType.HEARTBEAT: (Field("seq", "count"),
+                            Field("running", "job_id", required=False, nullable=True),
+                            Field("queued", "count", required=False)),
+    MessageType.QUEUED: (Field("job_id", "job_id"), Field("ahead", "count")),
 }
 
 _SCHEMAS = {CLIENT_TO_SERVER: CLIENT_SCHEMAS, SERVER_TO_CLIENT: SERVER_SCHEMAS}
@@ -242,18 +258,45 @@ def encode(msg: Mapping[str, Any]) -> bytes:
     return text.encode(ENCODING) + NEWLINE
 
 
-def parse(line: bytes) -> dict:
-    """Parse one line into a JSON object without checking its schema."""
+def parse(line: bytes, max_depth: int = MAX_DEPTH) -> dict:
+    """Parse one line into a JSON object without checking its schema.
+
+    Objects and arrays nested deeper than ``max_depth`` are refused (``ProtocolError``), and so
+    are NaN / Infinity literals, which strict JSON does not have."""
     try:
-        msg = json.loads(line.decode(ENCODING))
+        msg = json.loads(line.decode(ENCODING), parse_constant=_refuse_constant)
     except UnicodeDecodeError as e:
         raise ProtocolError(f"message is not valid UTF-8: {e}") from e
+    except RecursionError:
+        raise ProtocolError(f"message nests objects / arrays deeper than {max_depth} "
+                            f"levels") from None
     except ValueError as e:
         raise ProtocolError(f"message is not valid JSON: {e}; line starts with "
                             f"{line[:80]!r}") from e
     if not isinstance(msg, dict):
         raise ProtocolError(f"a message must be a JSON object, got {type(msg).__name__}")
+    if nesting_depth(msg, max_depth) > max_depth:
+        raise ProtocolError(f"message nests objects / arrays deeper than {max_depth} levels")
     return msg
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number (only finite numbers are allowed)")
+
+
+def nesting_depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """Depth of nested dicts / lists in ``value`` (a scalar is 0), counted without recursion
+    and only up to ``limit + 1``."""
+    deepest = 0
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            break
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return deepest
 
 
 def decode(line: bytes, direction: str) -> dict:

@@ -30,9 +30,10 @@ from typing import Any, BinaryIO, Callable
 
 from . import jobs as jobs_module
 from .jobs import JOBS, JobCancelled, JobContext, JobError
-from .protocol import (ARTIFACTS_KEY, CLIENT_TO_SERVER, IO_CHUNK_BYTES, PROTOCOL_NAME,
-                       PROTOCOL_VERSION, ErrorCode, MessageType, ProtocolError, ProtocolMismatch,
-                       decode, encode, error_message, read_line, server_message, sha256_file)
+from .protocol import (ARTIFACTS_KEY, CLIENT_TO_SERVER, HEARTBEAT_S, IO_CHUNK_BYTES,
+                       PROTOCOL_NAME, PROTOCOL_VERSION, ErrorCode, MessageType, ProtocolError,
+                       ProtocolMismatch, decode, encode, error_message, read_line, server_message,
+                       sha256_file)
 
 log = logging.getLogger("backend.server")
 
@@ -69,7 +70,7 @@ class ServerConfig:
             MessageType.HELLO, protocol=PROTOCOL_VERSION, protocol_name=PROTOCOL_NAME,
             server_version=SERVER_VERSION, capabilities=sorted(JOBS), device=self.device,
             pid=os.getpid(), unavailable=dict(self.unavailable), notes=list(self.notes),
-            blobs=blobs)
+            blobs=blobs, jobs=jobs_module.CATALOGUE.to_json(), heartbeat_s=HEARTBEAT_S)
 
 
 class ArtifactError(Exception):
@@ -238,6 +239,11 @@ class Session:
             self.send_error(ErrorCode.UNKNOWN_JOB_KIND,
                             f"unknown job kind {kind!r}; this server runs {sorted(JOBS)}{hint}",
                             job_id)
+            return
+        try:
+            jobs_module.check_params(kind, params)
+        except JobError as e:
+            self.send_error(e.code, e.message, job_id)
             return
         job = _Job(job_id, kind, params, self)
         if not self.runner.submit(job, lambda: self.send(

@@ -251,7 +251,7 @@ def test_killed_backend_fails_jobs_instead_of_hanging(client):
 @pytest.mark.parametrize("kind, params, code, fragment", [
     ("teleport", {}, ErrorCode.UNKNOWN_JOB_KIND, "unknown job kind 'teleport'"),
     ("sleep", {"seconds": "long"}, ErrorCode.BAD_PARAMS, "parameter 'seconds' must be"),
-    ("sleep", {"steps": 0}, ErrorCode.BAD_PARAMS, "parameter 'steps' must be >= 1"),
+    ("sleep", {"steps": 0}, ErrorCode.BAD_PARAMS, "parameter 'steps' must be at least 1"),
     ("sleep", {"seconds": 0, "fail": True}, ErrorCode.JOB_FAILED, "RuntimeError: sleep job"),
 ])
 def test_job_errors(client, kind, params, code, fragment):
@@ -486,14 +486,14 @@ def test_tcp_requires_a_token_file(tmp_path):
 def test_client_rejects_a_server_of_another_version(tmp_path):
     def script(conn):
         conn.makefile("rb").readline()
-        conn.sendall(fake_hello(protocol=2))
+        conn.sendall(fake_hello(protocol=protocol.PROTOCOL_VERSION + 1))
         time.sleep(1)
 
     port = fake_server(script)
     with pytest.raises(BackendError) as e:
         BackendClient.connect("127.0.0.1", port, "t", tmp_path / "cache")
     assert e.value.code == ErrorCode.PROTOCOL_MISMATCH
-    assert "the server speaks anima-backend protocol 2" in e.value.message
+    assert "the server speaks anima-backend protocol 3" in e.value.message
 
 
 def test_client_survives_malformed_server_lines(tmp_path):

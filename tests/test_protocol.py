@@ -61,18 +61,18 @@ def test_stdlib_only_source(relpath):
 
 # ----------------------------------------------------------------------------- messages
 def test_constants():
-    assert isinstance(PROTOCOL_VERSION, int) and PROTOCOL_VERSION == 1
+    assert isinstance(PROTOCOL_VERSION, int) and PROTOCOL_VERSION == 2
     assert protocol.PROTOCOL_NAME == "anima-backend"
 
 
 def test_roundtrip_every_message_type():
     messages = [
-        (CLIENT_TO_SERVER, protocol.client_message("hello", protocol=1, client="t", token=None)),
+        (CLIENT_TO_SERVER, protocol.client_message("hello", protocol=protocol.PROTOCOL_VERSION, client="t", token=None)),
         (CLIENT_TO_SERVER, protocol.client_message("submit", job_id="j1", kind="sleep",
                                                    params={"seconds": 1})),
         (CLIENT_TO_SERVER, protocol.client_message("cancel", job_id="j1")),
         (CLIENT_TO_SERVER, protocol.client_message("shutdown")),
-        (SERVER_TO_CLIENT, protocol.server_message("hello", protocol=1, server_version="0",
+        (SERVER_TO_CLIENT, protocol.server_message("hello", protocol=protocol.PROTOCOL_VERSION, server_version="0",
                                                    capabilities=["sleep"], device="cpu", pid=1)),
         (SERVER_TO_CLIENT, protocol.server_message("accepted", job_id="j1")),
         (SERVER_TO_CLIENT, protocol.server_message("progress", job_id="j1", fraction=0.5,
@@ -107,7 +107,7 @@ def test_unknown_fields_are_ignored():
     (b'{"type": "submit", "job_id": "../etc", "kind": "k", "params": {}}',
      "field 'job_id' must be a job id"),
     (b'{"type": "cancel", "job_id": null}', "field 'job_id' must be a job id"),
-    (b'{"type": "hello", "protocol": 1, "client": "c", "token": 5}',
+    (b'{"type": "hello", "protocol": 2, "client": "c", "token": 5}',
      "field 'token' must be a string"),
 ])
 def test_malformed_client_messages(line, fragment):
@@ -122,7 +122,7 @@ def test_malformed_client_messages(line, fragment):
     ({"type": "blob", "job_id": "j", "name": "n", "size": -1, "sha256": "0" * 64}, "'size'"),
     ({"type": "blob", "job_id": "j", "name": "n", "size": 1, "sha256": "xyz"}, "'sha256'"),
     ({"type": "error", "job_id": None, "code": "c", "message": "m"}, "'traceback'"),
-    ({"type": "hello", "protocol": 1, "server_version": "0", "capabilities": [1],
+    ({"type": "hello", "protocol": 2, "server_version": "0", "capabilities": [1],
       "device": "cpu", "pid": 1}, "'capabilities' must be a list of strings"),
     ({"type": "submit", "job_id": "j", "kind": "k", "params": {}}, "unknown message type"),
 ])
@@ -139,11 +139,11 @@ def test_bool_is_not_an_int():
 
 def test_version_mismatch_is_detected_before_the_schema():
     """A future hello with different fields is still reported as a version mismatch."""
-    line = json.dumps({"type": "hello", "protocol": 2, "greeting": "hi"}).encode()
+    line = json.dumps({"type": "hello", "protocol": 3, "greeting": "hi"}).encode()
     with pytest.raises(ProtocolMismatch) as e:
         protocol.decode(line, CLIENT_TO_SERVER)
-    assert e.value.peer_version == 2 and e.value.own_version == PROTOCOL_VERSION
-    assert "the client speaks anima-backend protocol 2, the server speaks 1" in str(e.value)
+    assert e.value.peer_version == 3 and e.value.own_version == PROTOCOL_VERSION
+    assert "the client speaks anima-backend protocol 3, the server speaks 2" in str(e.value)
 
 
 def test_encode_rejects_non_json_values():
