@@ -32,6 +32,7 @@ MAX_BLOB_BYTES = 8 * 1024 * 1024 * 1024     # sanity limit for one artifact
 IO_CHUNK_BYTES = 1024 * 1024
 MAX_DEPTH = 32                               # deepest nesting of objects / arrays in a message
 HEARTBEAT_S = 0.5                            # the server says it is alive this often
+HUNG_AFTER_S = 1.5                           # the client calls a silent backend hung after this
 JOB_ID_MAX_CHARS = 128
 _JOB_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
@@ -79,6 +80,7 @@ class ErrorCode:
     HANDSHAKE_TIMEOUT = "handshake_timeout"
     CONNECT_FAILED = "connect_failed"
     BACKEND_DIED = "backend_died"
+    BACKEND_HUNG = "backend_hung"      # no message (not even a heartbeat) for HUNG_AFTER_S
     CLIENT_CLOSED = "client_closed"
     CANCELLED = "cancelled"
     TIMEOUT = "timeout"
