@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .fileio import write_text
 from .paths import user_data_dir
 
 TASKS = ("text2motion", "editing", "edits", "path", "story", "physics", "camera")
@@ -172,7 +173,7 @@ def write_card_section(card: Path, table: list[str], results: dict, args) -> Non
              f"Recognition of generated motion: **{100 * ratio:.1f} % of real motion's rate**; "
              f"foot skating {results['skate_gen']:.3f} vs real {results['skate_real']:.3f}.",
              "", "Reproduce: `" + " ".join(shlex.quote(a) for a in _command(args)) + "`", ""]
-    card.write_text(head + "\n".join(lines) + ("\n" + tail if tail else ""))
+    write_text(card, head + "\n".join(lines) + ("\n" + tail if tail else ""))
     print(f"wrote the evaluation into {card}")
 
 
@@ -342,8 +343,8 @@ def run(args: argparse.Namespace) -> int:
           "penetration/floating: m; jerk: m/s^3)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({k: v for k, v in results.items()}, indent=2,
-                                        default=float))
+        write_text(args.json, json.dumps({k: v for k, v in results.items()}, indent=2,
+                                         default=float))
     keys = ["real_acc", "gen_acc", "acc_ratio", "fid", "fid_real", "diversity_real",
             "diversity_gen", "skate_real", "skate_gen", "penetration_real", "penetration_gen",
             "floating_real", "floating_gen", "jerk_real", "jerk_gen"]

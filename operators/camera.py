@@ -30,6 +30,7 @@ from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProp
                        IntProperty, PointerProperty, StringProperty)
 
 from .. import preferences
+from ..backend import fileio
 from . import camera_scene, jobs
 
 SHOT_ITEMS = [("orbit", "Orbit", "Circle around the subject"),
@@ -243,8 +244,7 @@ def apply_plan_result(result: dict, scene_name: str, camera_name: str, frame_sta
     chosen = chosen if isinstance(chosen, int) and 0 <= chosen < len(paths) else 0
     os.makedirs(cache_dir, exist_ok=True)
     path = os.path.join(cache_dir, f"camera_result_{time.time_ns()}.json")
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump({k: v for k, v in result.items() if k != "artifacts"}, f)
+    fileio.write_text(path, json.dumps({k: v for k, v in result.items() if k != "artifacts"}))
     s.result_path, s.camera_name, s.plan_frame_start = path, camera_name, int(frame_start)
     s.triangles = min(int(triangles), 2**31 - 1)
     s.paths.clear()

@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 
+from ..backend import fileio
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -103,7 +104,7 @@ def scene_triangles(context, exclude=()) -> tuple[np.ndarray, np.ndarray]:
 def write_geometry_npz(path: str, vertices: np.ndarray, triangles: np.ndarray) -> str:
     """Save `vertices` (V, 3) float32 and `triangles` (F, 3) int32 as an .npz; returns path."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    with open(path, "wb") as f:
+    with fileio.atomic_write(path) as f:
         np.savez(f, vertices=np.asarray(vertices, dtype=np.float32).reshape(-1, 3),
                  triangles=np.asarray(triangles, dtype=np.int32).reshape(-1, 3))
     return path

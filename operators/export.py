@@ -204,6 +204,27 @@ def _run_exporter(fmt: str, path: str, arm_obj, scene, first: int, last: int) ->
                                 root_transform_only=False)
 
 
+def _export_replacing(fmt: str, path: str, arm_obj, scene, first: int, last: int) -> None:
+    """Run Blender's exporter into a temporary file beside ``path`` and rename it over
+    ``path`` only when it succeeded, so a failed export (full disk, exporter error) never
+    leaves a truncated file where the user's good one was. A .gltf with separate files is
+    written in place: its .bin is named after the file it is written as."""
+    if fmt == "GLTF" and not path.lower().endswith(".glb"):
+        _run_exporter(fmt, path, arm_obj, scene, first, last)
+        return
+    folder, name = os.path.split(path)
+    stem, ext = os.path.splitext(name)
+    tmp = os.path.join(folder, f".{stem}.anima-tmp{ext}")
+    try:
+        _run_exporter(fmt, tmp, arm_obj, scene, first, last)
+        if not os.path.isfile(tmp) or os.path.getsize(tmp) == 0:
+            raise ExportError(f"Blender's {fmt} exporter wrote nothing to {path}")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 def export_motion(arm_obj, filepath, fmt: str = "FBX", root_motion: str = "ACTION",
                   context=None) -> str:
     """Export `arm_obj`'s active action to `filepath` (extension added when missing) in
@@ -234,7 +255,7 @@ def export_motion(arm_obj, filepath, fmt: str = "FBX", root_motion: str = "ACTIO
         with _selected_only(context, [arm_obj, *_meshes_of(arm_obj, scene)], arm_obj), \
                 _keep_mode(arm_obj), _frame_range(scene, first, last):
             try:
-                _run_exporter(fmt, path, arm_obj, scene, first, last)
+                _export_replacing(fmt, path, arm_obj, scene, first, last)
             except RuntimeError as e:
                 lines = [ln for ln in str(e).splitlines() if ln.strip()]
                 raise ExportError(f"Blender's {fmt} exporter failed: "

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fileio import atomic_write
 from ..motion import axes
 
 GENDERS = ("neutral", "male", "female")
@@ -224,7 +225,8 @@ def build_body(folder, gender: str = "neutral", betas=None) -> SMPLXBody:
 
 def save_body(body: SMPLXBody, path) -> Path:
     path = Path(path)
-    np.savez_compressed(path, **body.to_arrays())
+    with atomic_write(path) as f:
+        np.savez_compressed(f, **body.to_arrays())
     return path
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fileio import write_text
 from ..motion import axes
 from ..motion.bonemap import MappingError, auto_map
 from ..motion.clip import Clip
@@ -133,8 +134,8 @@ def import_all(shared_root: Path, out_shipped: Path, out_local: Path, raw_cache:
 
 
 def write_report(reports, path: Path) -> None:
-    path.write_text(json.dumps([{"source": r.source, "imported": r.imported,
+    write_text(path, json.dumps([{"source": r.source, "imported": r.imported,
                                  "minutes": round(r.seconds / 60, 2),
                                  "failures": [{"clip": n, "reason": why}
                                               for n, why in r.failures]}
-                                for r in reports], indent=2), encoding="utf-8")
+                                for r in reports], indent=2))

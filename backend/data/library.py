@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fileio import atomic_write
 from ..motion import quat
 from ..motion.clip import Clip
 from ..motion.skeleton import CANONICAL, NUM_JOINTS
@@ -115,7 +116,8 @@ class MotionLibrary:
         if self.caption_embeddings is not None:
             arrays["caption_embeddings"] = self.caption_embeddings.astype(np.float16)
             arrays["caption_owner"] = self.caption_owner.astype(np.int32)
-        np.savez_compressed(path, **arrays)
+        with atomic_write(path) as f:
+            np.savez_compressed(f, **arrays)
         return path
 
     @classmethod

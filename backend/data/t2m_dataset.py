@@ -46,6 +46,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from ..fileio import atomic_write
 from ..motion import humanml3d as H
 from ..motion.mirror import mirror_caption, mirror_clip, mirror_label
 from ..motion.resample import resample
@@ -253,14 +254,13 @@ class T2MDataset:
                  if self.items else np.zeros((0, H.FEATURE_DIM), np.float32))
         meta = dict(self.meta)
         meta["fingerprint"] = self.fingerprint()
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, format=np.array(DATASET_FORMAT), version=np.int64(DATASET_VERSION),
-                 features=feats, lengths=lengths,
-                 items=np.array(json.dumps([it.info() for it in self.items])),
-                 mean=self.mean, std=self.std,
-                 label_vocab=np.array(json.dumps(self.label_vocab)),
-                 meta=np.array(json.dumps(meta)))
-        tmp.replace(path)
+        with atomic_write(path) as f:
+            np.savez(f, format=np.array(DATASET_FORMAT), version=np.int64(DATASET_VERSION),
+                     features=feats, lengths=lengths,
+                     items=np.array(json.dumps([it.info() for it in self.items])),
+                     mean=self.mean, std=self.std,
+                     label_vocab=np.array(json.dumps(self.label_vocab)),
+                     meta=np.array(json.dumps(meta)))
         return path
 
     @classmethod

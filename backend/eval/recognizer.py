@@ -36,6 +36,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..models.checkpoint import write_checkpoint
 from ..models.layers import TimeConv
 from ..motion.humanml3d import FEATURE_DIM
 
@@ -200,12 +201,10 @@ class Recognizer:
         path.parent.mkdir(parents=True, exist_ok=True)
         cfg = asdict(self.config)
         cfg["dilations"] = list(cfg["dilations"])
-        tmp = path.with_name(path.name + ".tmp")
-        torch.save({"format": RECOGNIZER_FORMAT, "version": RECOGNIZER_VERSION,
+        write_checkpoint({"format": RECOGNIZER_FORMAT, "version": RECOGNIZER_VERSION,
                     "config": cfg, "vocab": self.vocab,
                     "mean": torch.from_numpy(self.mean), "std": torch.from_numpy(self.std),
-                    "state_dict": self.net.state_dict(), "info": self.info}, tmp)
-        tmp.replace(path)
+                          "state_dict": self.net.state_dict(), "info": self.info}, path)
         return path
 
     @classmethod

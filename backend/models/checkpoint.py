@@ -9,10 +9,11 @@ disk, then renamed over it, so a failed write never leaves a truncated checkpoin
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
+
+from ..fileio import atomic_write
 
 
 def read_checkpoint(path, what: str, fmt: str, versions: tuple[int, int], error,
@@ -40,14 +41,6 @@ def read_checkpoint(path, what: str, fmt: str, versions: tuple[int, int], error,
 def write_checkpoint(obj, path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_write(path) as f:
+        torch.save(obj, f)
     return path

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fileio import atomic_write
 from . import axes, quat
 from .clip import Clip
 from .normalize import ground as ground_clip
@@ -279,7 +280,6 @@ def save_smplx(clip: Clip, path, gender: str = "neutral", betas=None) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".npz":
         path = path.with_name(path.name + ".npz")
-    tmp = path.with_name(path.name + ".part.npz")
-    np.savez(tmp, **arrays)
-    tmp.replace(path)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
     return path

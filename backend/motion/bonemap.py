@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..fileio import write_text
 from .bonenames import NameMapError, ancestors, guess_type, lca, name_map
 from .skeleton import CANONICAL_NAMES
 
@@ -99,7 +100,7 @@ class BoneMap:
 
 def save_preset(path, bonemap: BoneMap) -> Path:
     path = Path(path)
-    path.write_text(bonemap.to_json(), encoding="utf-8")
+    write_text(path, bonemap.to_json())
     return path
 
 

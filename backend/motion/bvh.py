@@ -61,6 +61,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..fileio import atomic_write
 from . import quat
 from .skeleton import Skeleton
 
@@ -734,6 +735,9 @@ def rebase_rest(skeleton: Skeleton, local_rotations, bind_rotations, end_sites=N
 # ======================================================================================
 # writing
 # ======================================================================================
+MAX_WRITE_FPS = 1000.0      # a higher frame rate is a typo, and writes gigabytes
+
+
 def write_bvh(path, skeleton: Skeleton, local_rotations, root_translation, fps: float,
               order: str = "ZXY", scale: float = 100.0) -> Path:
     """Write a BVH file.
@@ -768,8 +772,15 @@ def write_bvh(path, skeleton: Skeleton, local_rotations, root_translation, fps: 
     if q.shape != (T, J, 4) or t.shape != (T, 3):
         raise ValueError(f"shapes disagree: rotations {q.shape}, translation {t.shape}, "
                          f"skeleton has {J} joints")
-    if not (fps > 0):
-        raise ValueError(f"fps must be positive, got {fps}")
+    if not (math.isfinite(fps) and 0 < fps <= MAX_WRITE_FPS):
+        raise ValueError(f"fps must be a number in (0, {MAX_WRITE_FPS:g}], got {fps}")
+    if T < 1:
+        raise ValueError(f"nothing to write to {Path(path).name}: the motion has no frames")
+    if not (np.isfinite(q).all() and np.isfinite(t).all()):
+        frame = int(np.argwhere(~np.isfinite(q).reshape(T, -1).all(1)
+                                | ~np.isfinite(t).all(1))[0][0])
+        raise ValueError(f"refusing to write {Path(path).name}: the motion has non-finite "
+                         f"values (NaN or infinity) from frame {frame}")
     names = [re.sub(r"\s+", "_", n) or f"joint{j}" for j, n in enumerate(skeleton.names)]
     rot_names = " ".join(f"{a}rotation" for a in order)
     children = [[] for _ in range(J)]
@@ -819,7 +830,7 @@ def write_bvh(path, skeleton: Skeleton, local_rotations, root_translation, fps: 
     out.append(f"Frames: {T}")
     out.append(f"Frame Time: {1.0 / fps:.8f}")
     path = Path(path)
-    with open(path, "w", newline="\n") as f:
+    with atomic_write(path, "w", newline="\n") as f:
         f.write("\n".join(out))
         f.write("\n")
         np.savetxt(f, motion, fmt="%.6f")

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from ..fileio import atomic_write
 from .skeleton import CANONICAL, Skeleton
 
 
@@ -55,16 +57,36 @@ class Clip:
                     self.fps, self.skeleton, dict(self.meta))
 
     # ------------------------------------------------------------------ npz io
+    def check_valid(self, what: str = "clip") -> "Clip":
+        """Raise ``ValueError`` unless the clip has frames, a positive finite frame rate and
+        finite rotations and translations: no empty or NaN clip leaves the backend."""
+        if self.num_frames < 1:
+            raise ValueError(f"{what} has no frames")
+        if not (math.isfinite(self.fps) and self.fps > 0):
+            raise ValueError(f"{what} has frame rate {self.fps}; it must be a positive number")
+        for name, array in (("rotations", self.local_rotations),
+                            ("root translation", self.root_translation)):
+            bad = ~np.isfinite(array)
+            if bad.any():
+                frame = int(np.argwhere(bad)[0][0])
+                raise ValueError(f"{what} has non-finite {name} (NaN or infinity) from frame "
+                                 f"{frame}, {int(bad.any(axis=tuple(range(1, bad.ndim))).sum())} "
+                                 f"frames in all")
+        return self
+
     def save_npz(self, path) -> Path:
+        """Write the clip to ``path`` (atomically; refused when ``check_valid`` fails)."""
         path = Path(path)
-        np.savez_compressed(
-            path,
-            local_rotations=self.local_rotations.astype(np.float32),
-            root_translation=self.root_translation.astype(np.float32),
-            fps=np.float64(self.fps),
-            meta=np.array(json.dumps(self.meta)),
-            **self.skeleton.to_arrays(),
-        )
+        self.check_valid(f"clip for {path.name}")
+        with atomic_write(path) as f:
+            np.savez_compressed(
+                f,
+                local_rotations=self.local_rotations.astype(np.float32),
+                root_translation=self.root_translation.astype(np.float32),
+                fps=np.float64(self.fps),
+                meta=np.array(json.dumps(self.meta)),
+                **self.skeleton.to_arrays(),
+            )
         return path
 
     @classmethod

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...fileio import write_text
 from ...paths import REPO_ROOT
 from .shots import SHOTS
 
@@ -92,7 +93,7 @@ def run_eval(args) -> int:
                   f"{np.mean([r['catmull_rom_jerk'] for r in sub]):.3f}")
     if getattr(args, "json", None):
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({**results, "rows": rows}, indent=1))
+        write_text(args.json, json.dumps({**results, "rows": rows}, indent=1))
     results["eval_seconds"] = round(time.perf_counter() - t0, 1)
     print(" ".join(f"{k}={v}" for k, v in results.items()))
     return 0

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ...paths import user_data_dir
+from ..checkpoint import write_checkpoint
 from .config import InbetweenConfig
 from .data import WindowSampler, load_clips, make_window, protocol_windows, stack
 from .model import Inbetweener, TorchFK, inbetween_loss, l2p
@@ -120,9 +121,7 @@ def train(config: InbetweenConfig, state_path: Path, steps: int, minutes: float,
 
     def save():
         state_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = state_path.with_suffix(".tmp")
-        torch.save(state(), tmp)
-        tmp.replace(state_path)
+        write_checkpoint(state(), state_path)
 
     budget = minutes * 60.0
     last_save = time.perf_counter()

@@ -17,6 +17,7 @@ import json
 import re
 from pathlib import Path
 
+from ...fileio import write_text
 from ...paths import user_data_dir
 from .config import SHIPPED, ConfigError, TrainConfig
 
@@ -135,5 +136,5 @@ def write_summary(checkpoint: Path) -> Path:
                "minutes": d.get("minutes"), "items": d.get("items"),
                "created": ck.get("created"), "card": checkpoint.with_suffix(".md").name}
     path = checkpoint.with_suffix(".json")
-    path.write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    write_text(path, json.dumps(summary, indent=1))
     return path

@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from ...motion.joints import JOINT_GROUPS
+from ...fileio import atomic_write, write_text
 from ...paths import REPO_ROOT, user_library_dir
 from .config import (CHECKPOINT_FORMAT, CHECKPOINT_VERSION, FEATURE_DIM, TEXT_DIM,
                      ModelConfig, TrainConfig)
@@ -272,9 +273,8 @@ def caption_embeddings(items_list, work_dir: Path, dist: Dist, log) -> tuple[dic
         log(f"encoding {len(captions)} captions")
         emb = TextEncoder.shared().encode(captions) if captions else \
             np.zeros((0, TEXT_DIM), np.float32)
-        tmp = path.with_name(path.stem + ".tmp.npy")
-        np.save(tmp, emb.astype(np.float32))
-        tmp.replace(path)
+        with atomic_write(path) as f:
+            np.save(f, emb.astype(np.float32))
     dist.barrier()
     emb = np.load(path)
     return {c: i for i, c in enumerate(captions)}, emb
@@ -596,7 +596,7 @@ def train(cfg: TrainConfig, out: Path | None = None, work_dir: Path | None = Non
                          state_path)
             ck = shipped_checkpoint(ema, cfg, mean, std, prov, step, val_loss)
             _atomic_save(ck, out)
-            out.with_suffix(".md").write_text(model_card(ck, n_params, out, history))
+            write_text(out.with_suffix(".md"), model_card(ck, n_params, out, history))
 
         def autocast():
             return torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_bf16)
@@ -646,8 +646,8 @@ def train(cfg: TrainConfig, out: Path | None = None, work_dir: Path | None = Non
                         best = work_dir / "best.pt"      # lowest validation loss so far
                         ck = shipped_checkpoint(ema, cfg, mean, std, prov, step, val_loss)
                         _atomic_save(ck, best)
-                        best.with_suffix(".md").write_text(model_card(ck, n_params, best,
-                                                                      history))
+                        write_text(best.with_suffix(".md"),
+                                   model_card(ck, n_params, best, history))
                 if step % cfg.ckpt_every == 0 or step == cfg.steps:
                     checkpoint(val_loss)
                 if max_seconds is not None:

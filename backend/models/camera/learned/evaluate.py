@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ....fileio import write_text
 from ....paths import REPO_ROOT
 from ..alternatives import build_scene
 from ..evaluate import SCENES_DIR, load_scenes, scene_params
@@ -154,7 +155,7 @@ def main(argv=None) -> int:
         print(f"  {shot:<12} " + " | ".join(parts))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
+        write_text(args.json, json.dumps({"summary": summary, "rows": rows}, indent=1))
     summary["eval_seconds"] = round(time.perf_counter() - t0, 1)
     print(" ".join(f"{k}={v}" for k, v in summary.items()))
     return 0

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ....paths import REPO_ROOT
+from ....fileio import atomic_write
 from ...checkpoint import write_checkpoint
 from .data import FEATURES, make_dataset
 from .model import FORMAT, VERSION, NextPoseModel, load_model, masked_loss, parameter_count
@@ -40,9 +41,10 @@ def load_or_make_data(path: Path, count: int, seed: int, log=print) -> dict:
     data = make_dataset(count, seed, log)
     data["seconds"] = time.perf_counter() - t0
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, features=data["features"], targets=data["targets"],
-                        mask=data["mask"], count=count, seed=seed, seconds=data["seconds"],
-                        tries=data["tries"])
+    with atomic_write(path) as f:
+        np.savez_compressed(f, features=data["features"], targets=data["targets"],
+                            mask=data["mask"], count=count, seed=seed,
+                            seconds=data["seconds"], tries=data["tries"])
     log(f"training data: {len(data['features'])} trajectories in {data['seconds']:.0f} s "
         f"({data['tries']} planned) -> {path}")
     return data
