@@ -106,6 +106,31 @@ class AnimaPreferences(bpy.types.AddonPreferences):
         default=_DEFAULTS["smplx_folder"],
     )
 
+    # The backend installer (the Install box; operators/install.py, docs/install.md).
+    wheel_folder: StringProperty(
+        name="Wheel Folder",
+        description="Install offline from this folder of wheel files (pip --no-index "
+                    "--find-links); empty: download from the package index (needs online access)",
+        subtype="DIR_PATH", default="")
+    torch_variant: EnumProperty(
+        name="Torch Build",
+        items=[
+            ("AUTO", "Auto", "CUDA when nvidia-smi is found, Apple MPS on Apple silicon, else CPU"),
+            ("CPU", "CPU", "The CPU-only build (smallest download)"),
+            ("CUDA", "CUDA", "The NVIDIA GPU build"),
+            ("MPS", "Apple MPS", "The macOS build with Apple GPU support"),
+        ],
+        default="AUTO")
+    install_base_python: StringProperty(
+        name="Base Python",
+        description="Python 3.11 the backend's environment is made from (empty: Blender's own)",
+        subtype="FILE_PATH", default="")
+    existing_python: StringProperty(
+        name="Existing Python",
+        description="An interpreter that already has the backend's packages: Check and Use "
+                    "validates it and lists what is missing",
+        subtype="FILE_PATH", default="")
+
     # The story planner's optional language model (an OpenAI-compatible chat server). Kept
     # here, not in the .blend file, so that a shared file never carries the key.
     story_llm_url: StringProperty(
@@ -129,7 +154,7 @@ class AnimaPreferences(bpy.types.AddonPreferences):
         if self.backend_mode == "LOCAL":
             layout.prop(self, "python_path")
             if not self.python_path:
-                layout.label(text="No interpreter set: create .venv in the add-on folder "
+                layout.label(text="No interpreter set: press Install Backend below "
                                   "or choose one", icon="ERROR")
             layout.prop(self, "device")
         else:
@@ -146,11 +171,83 @@ class AnimaPreferences(bpy.types.AddonPreferences):
             except OSError as e:  # pragma: no cover - unwritable user folder
                 layout.label(text=f"Cache folder unavailable: {e}", icon="ERROR")
         layout.prop(self, "smplx_folder")
+        if self.backend_mode == "LOCAL":
+            draw_install_box(self, layout.box())
+        try:
+            from .panels.models import draw_model_manager
+        except ImportError:
+            draw_model_manager = None
+        if draw_model_manager is not None:
+            draw_model_manager(layout, context)
         box = layout.box()
         box.label(text="Story planner language model (optional)")
         for name in ("story_llm_url", "story_llm_model", "story_llm_api_key",
                      "story_llm_timeout_s"):
             box.prop(self, name)
+
+
+# ----------------------------------------------------------------------------- install box
+def draw_install_box(prefs, box) -> None:
+    """Status, Install / Cancel / Retry / Update, options, log excerpt, Use existing Python."""
+    from .operators import install
+    box.label(text="Backend installation", icon="PACKAGE")
+    try:
+        target = install.env_folder()
+    except OSError as e:
+        box.label(text=f"The extension's user folder is not writable: {e}", icon="ERROR")
+        return
+    status = install.status_line(target)
+    icon = ("CHECKMARK" if status == "ready" else "SORTTIME" if status.startswith("installing")
+            else "ERROR" if status.startswith(("failed", "needs update", "interrupted",
+                                               "cancelled")) else "INFO")
+    box.label(text="Status: " + status, icon=icon)
+    if install.installing():
+        box.operator("anima.cancel_install", icon="CANCEL")
+    else:
+        row = box.row()
+        label = ("Update Backend" if status.startswith("needs update") or protocol_mismatch()
+                 else "Retry" if status.startswith(("failed", "interrupted", "cancelled"))
+                 else "Reinstall / Repair" if status == "ready" else "Install Backend")
+        row.operator("anima.install_backend", text=label, icon="IMPORT")
+    if protocol_mismatch():
+        box.label(text="The backend speaks another protocol than this add-on: Update Backend",
+                  icon="ERROR")
+    if not getattr(bpy.app, "online_access", True) and not prefs.wheel_folder:
+        box.label(text="Online access is off: allow it (Preferences > System > Network) or "
+                       "choose a Wheel Folder", icon="ERROR")
+    box.prop(prefs, "wheel_folder")
+    box.prop(prefs, "torch_variant")
+    box.prop(prefs, "install_base_python")
+    lines = install.log_excerpt(target)
+    if lines:
+        col = box.column(align=True)
+        col.scale_y = 0.7
+        for line in lines:
+            col.label(text=line[:160])
+    sub = box.box()
+    sub.label(text="Use existing Python")
+    row = sub.row()
+    row.prop(prefs, "existing_python", text="")
+    row.operator("anima.check_python", icon="CHECKMARK")
+    for line in install.activity.check_lines:
+        sub.label(text=line[:200])
+
+
+def protocol_mismatch() -> bool:
+    """The running session's last error was a protocol mismatch with the backend."""
+    from .operators import jobs
+    session = jobs._session
+    return session is not None and "protocol_mismatch" in (session.error_detail or "")
+
+
+def installed_python() -> str:
+    """The interpreter of the backend environment "Install Backend" made, if there is one."""
+    from .backend.installer import venv_python
+    try:
+        path = venv_python(user_dir("backend-env"))
+    except OSError:
+        return ""
+    return str(path) if path.exists() else ""
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -194,10 +291,10 @@ def resolve_cache_dir(prefs=None) -> str:
 def resolve_python(prefs=None) -> str:
     """The interpreter to start the local backend with; ConfigError explains a bad setting."""
     prefs = prefs or get_prefs()
-    path = prefs.python_path or default_python()
+    path = prefs.python_path or default_python() or installed_python()
     if not path:
-        raise ConfigError("No Python interpreter set for the local backend: set one in the "
-                          "Anima add-on preferences (or create a .venv in the add-on folder)")
+        raise ConfigError("No Python interpreter set for the local backend: press Install "
+                          "Backend in the Anima add-on preferences, or choose an interpreter")
     path = bpy.path.abspath(path)
     if not os.path.isfile(path):
         raise ConfigError(f"Python interpreter not found: {path!r}. Fix the path in the Anima "

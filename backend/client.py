@@ -11,15 +11,24 @@ STANDARD LIBRARY ONLY (imported inside Blender's Python; no numpy, torch or bpy)
 A reader thread turns server messages into ``Event``s. Events of a job somebody ``wait``s for
 go to that waiter; all others go to the ``events`` queue (``poll``). When the backend dies or
 the connection drops, every job in flight gets an ``error`` event with code ``backend_died``,
-and one more such event with ``job_id=None`` is queued.
+and one more such event with ``job_id=None`` is queued. A watchdog thread does the same with
+code ``backend_hung`` when the backend sends nothing at all (not even its heartbeat) for
+``HUNG_AFTER_S``: a stopped or frozen process; ``close()`` then kills a spawned backend.
+
+TCP connections may use TLS (``connect(..., tls=True)``); all TLS calls then run on one
+``TlsBridge`` thread, because OpenSSL forbids reading and writing one connection from two
+threads at once (the server uses the same bridge).
 """
 from __future__ import annotations
 
 import os
 import queue
 import re
+import select
 import shutil
+import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -31,8 +40,8 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Mapping, Sequence
 
 from . import protocol
-from .protocol import (ARTIFACTS_KEY, SERVER_TO_CLIENT, ErrorCode, MessageType, ProtocolError,
-                       ProtocolMismatch)
+from .protocol import (ARTIFACTS_KEY, HUNG_AFTER_S, IO_CHUNK_BYTES, SERVER_TO_CLIENT, ErrorCode,
+                       MessageType, ProtocolError, ProtocolMismatch)
 
 CLIENT_NAME = "anima-client"
 REPO_ROOT = Path(__file__).resolve().parent.parent      # the folder holding `backend/`
@@ -46,6 +55,11 @@ KILL_TIMEOUT_S = 2.0
 EXIT_WAIT_S = 1.0                # how long to wait for an exit code after EOF
 LOG_TAIL_BYTES = 4000
 FINISHED_MEMORY = 256            # terminal events remembered for late wait() calls
+WATCHDOG_TICK_S = 0.1            # how often the watchdog looks at the time of the last message
+HUNG_HEARTBEATS = 3              # a server announcing slow heartbeats gets this many periods
+TLS_BUFFER_BYTES = 4 * IO_CHUNK_BYTES   # plaintext a TLS bridge holds per direction
+TLS_SELECT_S = 0.2               # the TLS bridge re-checks both directions at least this often
+OOM_HINT = "killed — possibly out of memory"
 TERMINAL_TYPES = frozenset({MessageType.RESULT, MessageType.ERROR, MessageType.CANCELLED})
 _UNSAFE_FILENAME_CHARS = re.compile(r"[^A-Za-z0-9_.-]")
 
@@ -66,10 +80,11 @@ class BackendError(Exception):
 class Event:
     """A server message for the application.
 
-    type: ``accepted``, ``progress``, ``result``, ``error`` or ``cancelled``.
+    type: ``accepted``, ``queued``, ``progress``, ``result``, ``error`` or ``cancelled``.
     job_id: the job, or None for connection-level errors.
-    payload: the message's other fields, e.g. ``{"fraction", "message"}`` for progress,
-    ``{"result"}`` for result, ``{"code", "message", "traceback"}`` for error.
+    payload: the message's other fields, e.g. ``{"ahead": n}`` for queued (n jobs run before
+    this one; 0: it starts now), ``{"fraction", "message"}`` for progress, ``{"result"}`` for
+    result, ``{"code", "message", "traceback"}`` for error.
     """
     type: str
     job_id: str | None
@@ -152,6 +167,10 @@ class _Transport:
         """Why the stream ended, for error messages."""
         raise NotImplementedError
 
+    def kill(self) -> None:
+        """End a peer that no longer answers, at once."""
+        self.close(0.0)
+
 
 class _ProcessTransport(_Transport):
     def __init__(self, process: subprocess.Popen, log_path: Path):
@@ -187,10 +206,16 @@ class _ProcessTransport(_Transport):
         except OSError:
             return ""
 
+    def kill(self) -> None:
+        """SIGKILL works on a stopped (SIGSTOP) or frozen process, where terminate waits."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.close(KILL_TIMEOUT_S)
+
     def describe_death(self) -> str:
         try:
             code = self.process.wait(EXIT_WAIT_S)
-            status = f"the backend process exited with code {code}"
+            status = f"the backend process exited with code {code}{describe_signal(code)}"
         except subprocess.TimeoutExpired:
             status = "the backend process closed its output"
         tail = self.log_tail()
@@ -198,10 +223,24 @@ class _ProcessTransport(_Transport):
             f"{status}; its log {self.log_path} is empty"
 
 
+def describe_signal(returncode: int | None) -> str:
+    """`` (killed by SIGKILL: killed — possibly out of memory)`` for a process ended by a
+    signal (negative return code), else ""."""
+    if returncode is None or returncode >= 0:
+        return ""
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:
+        name = f"signal {-returncode}"
+    hint = f": {OOM_HINT}" if returncode == -getattr(signal, "SIGKILL", 9) else ""
+    return f" (killed by {name}{hint})"
+
+
 class _SocketTransport(_Transport):
-    def __init__(self, sock: socket.socket, address: str):
-        self.sock = sock
+    def __init__(self, sock: socket.socket, address: str, bridge: "TlsBridge | None" = None):
+        self.sock = sock              # the plain socket the protocol runs on
         self.address = address
+        self.bridge = bridge          # TLS: relays between ``sock`` and the TLS connection
         self.reader = sock.makefile("rb")
         self.writer = sock.makefile("wb")
         self._closed = False
@@ -224,6 +263,98 @@ class _SocketTransport(_Transport):
         return f"the backend at {self.address} closed the connection"
 
 
+class TlsBridge:
+    """Carries the plaintext of a TLS connection over a local socket pair, every TLS call on
+    one thread: OpenSSL forbids reading and writing one SSL object from two threads at once,
+    and both ends of this protocol read on one thread while others write.
+
+    ``plain`` is the application's end, an ordinary blocking socket. When the TLS peer closes,
+    ``plain`` reads EOF; when the application shuts ``plain`` down, the TLS connection is
+    closed. At most ``TLS_BUFFER_BYTES`` wait in each direction (back-pressure)."""
+
+    def __init__(self, tls: ssl.SSLSocket, name: str = "tls"):
+        self.plain, self._inner = socket.socketpair()
+        self._tls = tls
+        tls.setblocking(False)
+        self._inner.setblocking(False)
+        self._thread = threading.Thread(target=self._pump, name=f"anima-{name}-bridge",
+                                        daemon=True)
+        self._thread.start()
+
+    def _pump(self) -> None:
+        try:
+            self._relay()
+        except (OSError, ValueError):
+            pass                               # reset / closed: the application reads EOF
+        finally:
+            for end in (self._inner, self._tls):
+                try:
+                    end.close()
+                except OSError:
+                    pass
+
+    def _relay(self) -> None:
+        to_tls, to_app = bytearray(), bytearray()
+        tls_open = app_open = True             # still reading from each side
+        while app_open or to_tls:
+            if tls_open and len(to_app) < TLS_BUFFER_BYTES:
+                tls_open = self._read_tls(to_app)
+            if app_open and len(to_tls) < TLS_BUFFER_BYTES:
+                try:
+                    data = self._inner.recv(IO_CHUNK_BYTES)
+                    app_open = bool(data)
+                    to_tls += data
+                except BlockingIOError:
+                    pass
+            if to_tls:
+                try:
+                    del to_tls[:self._tls.send(to_tls[:IO_CHUNK_BYTES])]
+                except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    pass
+            if to_app:
+                try:
+                    del to_app[:self._inner.send(to_app)]
+                except BlockingIOError:
+                    pass
+            if not tls_open and not to_app and not to_tls:
+                return       # the peer is gone and all it sent was delivered: EOF for the app
+            readers = ([self._tls] if tls_open and len(to_app) < TLS_BUFFER_BYTES else []) + \
+                      ([self._inner] if app_open and len(to_tls) < TLS_BUFFER_BYTES else [])
+            writers = ([self._tls] if to_tls else []) + ([self._inner] if to_app else [])
+            if self._tls.pending() == 0:
+                select.select(readers, writers, [], TLS_SELECT_S)
+
+    def _read_tls(self, into: bytearray) -> bool:
+        """Append what the TLS side has decrypted; False once the peer closed."""
+        try:
+            while len(into) < TLS_BUFFER_BYTES:
+                data = self._tls.recv(IO_CHUNK_BYTES)
+                if not data:
+                    return False
+                into += data
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+        except ssl.SSLZeroReturnError:
+            return False
+        return True
+
+
+def _tls_handshake(sock: socket.socket, host: str, address: str,
+                   cafile: str | os.PathLike | None) -> ssl.SSLSocket:
+    """Wrap a connected socket in TLS, verifying the server's certificate for ``host``."""
+    try:
+        context = ssl.create_default_context(cafile=os.fspath(cafile) if cafile else None)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return context.wrap_socket(sock, server_hostname=host)
+    except (ssl.SSLError, OSError) as e:
+        sock.close()
+        what = "read the CA file" if isinstance(e, FileNotFoundError) else "verify"
+        raise BackendError(ErrorCode.CONNECT_FAILED,
+                           f"TLS with the backend at {address} failed (cannot {what}: {e}); "
+                           f"is the server started with --tls-cert, and is cafile the "
+                           f"certificate (or CA) it uses?") from e
+
+
 # ============================================================================ client
 class BackendClient:
     """A connection to one backend server; create it with ``spawn`` or ``connect``."""
@@ -243,8 +374,12 @@ class BackendClient:
         self._handshake_error: BackendError | None = None
         self._dead = False
         self._closing = False
+        self._hung = False
+        self.last_heard = time.monotonic()     # when the last message (or blob bytes) arrived
         self._reader = threading.Thread(target=self._read_loop, name="anima-backend-reader",
                                         daemon=True)
+        self._watchdog = threading.Thread(target=self._watch, name="anima-backend-watchdog",
+                                          daemon=True)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -280,8 +415,12 @@ class BackendClient:
 
     @classmethod
     def connect(cls, host: str, port: int, token: str, cache_dir: str | os.PathLike, *,
-                handshake_timeout: float = CONNECT_HANDSHAKE_TIMEOUT_S) -> "BackendClient":
-        """Connect to ``python -m backend serve --tcp`` and shake hands with the token."""
+                handshake_timeout: float = CONNECT_HANDSHAKE_TIMEOUT_S, tls: bool = False,
+                cafile: str | os.PathLike | None = None) -> "BackendClient":
+        """Connect to ``python -m backend serve --tcp`` and shake hands with the token.
+
+        ``tls``: the server was started with ``--tls-cert``; its certificate must be valid for
+        ``host`` and signed by ``cafile`` (a PEM file; None: the system's trusted CAs)."""
         cache = check_cache_dir(cache_dir)
         address = f"{host}:{port}"
         try:
@@ -289,14 +428,19 @@ class BackendClient:
         except OSError as e:
             raise BackendError(ErrorCode.CONNECT_FAILED,
                                f"cannot connect to the backend at {address}: {e}") from e
-        sock.settimeout(None)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        client = cls(_SocketTransport(sock, address), cache)
+        bridge = None
+        if tls:
+            bridge = TlsBridge(_tls_handshake(sock, host, address, cafile), name="client-tls")
+            sock = bridge.plain
+        sock.settimeout(None)
+        client = cls(_SocketTransport(sock, address, bridge), cache)
         client._handshake(token, handshake_timeout)
         return client
 
     def _handshake(self, token: str | None, timeout: float) -> None:
         self._reader.start()
+        self._watchdog.start()
         try:
             self._send(protocol.client_message(MessageType.HELLO,
                                                protocol=protocol.PROTOCOL_VERSION,
@@ -316,8 +460,14 @@ class BackendClient:
     # ------------------------------------------------------------------ properties
     @property
     def alive(self) -> bool:
-        """True while the backend is connected and running."""
-        return not self._dead and not self._closing and self._transport.alive()
+        """True while the backend is connected, running and answering."""
+        return (not self._dead and not self._closing and not self._hung
+                and self._transport.alive())
+
+    @property
+    def hung(self) -> bool:
+        """True once the watchdog declared the backend hung (``backend_hung``)."""
+        return self._hung
 
     @property
     def process(self) -> subprocess.Popen | None:
@@ -396,10 +546,13 @@ class BackendClient:
         if self._closing:
             return
         self._closing = True
-        try:
-            self._send(protocol.client_message(MessageType.SHUTDOWN))
-        except BackendError:
-            pass
+        if self._hung:                    # a stopped process would never read the shutdown
+            self._transport.kill()
+        else:
+            try:
+                self._send(protocol.client_message(MessageType.SHUTDOWN))
+            except BackendError:
+                pass
         self._shutdown_transport(timeout)
 
     def __enter__(self) -> "BackendClient":
@@ -410,6 +563,8 @@ class BackendClient:
 
     # ------------------------------------------------------------------ internals
     def _submit(self, kind: str, params: Mapping[str, Any] | None, claim: bool) -> str:
+        if self._hung:
+            raise BackendError(ErrorCode.BACKEND_HUNG, self._hung_message())
         if not self.alive:
             raise BackendError(ErrorCode.BACKEND_DIED, "the backend is not running"
                                + self._log_suffix())
@@ -486,6 +641,7 @@ class BackendClient:
                 line = protocol.read_line(reader)
                 if line is None:
                     return
+                self.last_heard = time.monotonic()
                 msg = protocol.decode(line, SERVER_TO_CLIENT)
             except ProtocolMismatch as e:
                 self._fail_handshake(BackendError(ErrorCode.PROTOCOL_MISMATCH, str(e)))
@@ -527,6 +683,8 @@ class BackendClient:
         if mtype == MessageType.BLOB:
             self._receive_blob(msg, reader)
             return
+        if mtype == MessageType.HEARTBEAT or self._hung:
+            return                    # heartbeats only feed last_heard; a hung client is done
         if mtype == MessageType.HELLO:
             self._post(_error_event(ErrorCode.PROTOCOL_ERROR, "unexpected second hello"))
             return
@@ -541,21 +699,28 @@ class BackendClient:
 
     def _receive_blob(self, header: dict, reader: BinaryIO) -> None:
         """Read a blob body into ``<cache>/received/<job_id>/<file>`` (always consuming
-        exactly ``size`` bytes, so the stream stays framed)."""
+        exactly ``size`` bytes, so the stream stays framed). Blobs of jobs not in flight are
+        read and dropped; nothing is ever written outside ``<cache>/received`` (the file name
+        is sanitised, and symbolic links are neither followed nor overwritten)."""
         job_id, name, size = header["job_id"], header["name"], header["size"]
-        filename = _safe_filename(header.get("filename") or name, "artifact")
-        directory = self.cache_dir / RECEIVED_SUBDIR / job_id
-        target = directory / filename
-        if target.exists():           # two artifacts with the same file name
-            target = directory / f"{_safe_filename(name, 'artifact')}_{filename}"
-        partial = target.with_name(target.name + ".part")
+        with self._state_lock:
+            wanted = job_id in self._in_flight
+        out, outcome, partial, target = None, "", None, None
+        if wanted:
+            try:
+                target = self._blob_target(job_id, name, header.get("filename") or name)
+                partial = target.with_name(target.name + ".part")
+                flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+                out = os.fdopen(os.open(partial, flags, 0o644), "wb")
+            except OSError as e:
+                outcome = f"cannot write artifact {name!r}: {e}"
+
+        def sink(chunk: bytes) -> None:
+            self.last_heard = time.monotonic()      # a long transfer is not a hang
+            if out is not None:
+                out.write(chunk)
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            out: BinaryIO | None = open(partial, "wb")
-        except OSError as e:
-            out, outcome = None, f"cannot write {partial}: {e}"
-        try:
-            digest = protocol.read_exact(reader, size, out.write if out else None)
+            digest = protocol.read_exact(reader, size, sink)
         finally:
             if out is not None:
                 out.close()
@@ -564,20 +729,33 @@ class BackendClient:
                 outcome = f"artifact {name!r} arrived corrupted (sha256 mismatch)"
                 partial.unlink(missing_ok=True)
             else:
-                os.replace(partial, target)
+                os.replace(partial, target)       # replaces a link itself, never its target
                 outcome = target
         with self._state_lock:
-            if job_id in self._in_flight:
+            if wanted and job_id in self._in_flight:
                 self._received.setdefault(job_id, {})[name] = outcome
+
+    def _blob_target(self, job_id: str, name: str, filename: str) -> Path:
+        """Where a received artifact goes; ``OSError`` if that is not inside the cache."""
+        root = (self.cache_dir / RECEIVED_SUBDIR).resolve()
+        directory = root / job_id
+        directory.mkdir(parents=True, exist_ok=True)
+        if not directory.resolve().is_relative_to(root) or directory.is_symlink():
+            raise OSError(f"{directory} leads outside the cache dir {root}")
+        filename = _safe_filename(filename, "artifact")
+        target = directory / filename
+        if os.path.lexists(target):           # two artifacts with the same file name
+            target = directory / f"{_safe_filename(name, 'artifact')}_{filename}"
+        return target
 
     def _localise_artifacts(self, job_id: str, result: dict) -> Event | None:
         """Point ``result["artifacts"]`` at the files received as blobs (TCP). Returns an
         error event instead if one is missing or corrupted."""
-        if not self.info.get("blobs"):
-            return None
         artifacts = result.get(ARTIFACTS_KEY)
         if not isinstance(artifacts, dict):
             return None
+        if not self.info.get("blobs"):
+            return self._check_local_artifacts(job_id, artifacts)
         with self._state_lock:
             received = self._received.pop(job_id, {})
         for name in list(artifacts):
@@ -587,6 +765,52 @@ class BackendClient:
                 return _error_event(ErrorCode.BLOB_FAILED, reason, job_id)
             artifacts[name] = str(local)
         return None
+
+    def _check_local_artifacts(self, job_id: str, artifacts: dict) -> Event | None:
+        """stdio: the server names files in the shared cache dir; refuse any other path."""
+        cache = self.cache_dir.resolve()
+        for name, value in artifacts.items():
+            if not isinstance(value, str) or not Path(value).resolve().is_relative_to(cache):
+                return _error_event(ErrorCode.BLOB_FAILED, f"artifact {name!r}: {value!r:.200} "
+                                                           f"is outside the cache dir {cache}",
+                                    job_id)
+        return None
+
+    # ------------------------------------------------------------------ watchdog
+    def _hung_after(self) -> float:
+        """Silence after which the backend counts as hung."""
+        beat = self.info.get("heartbeat_s")
+        beat = beat if isinstance(beat, (int, float)) else 0.0
+        return max(HUNG_AFTER_S, HUNG_HEARTBEATS * beat)
+
+    def _watch(self) -> None:
+        """Declare the backend hung when nothing arrived for ``_hung_after()`` seconds."""
+        while not (self._dead or self._closing or self._hung):
+            time.sleep(WATCHDOG_TICK_S)
+            if not self._handshake_done.is_set() or self._handshake_error is not None:
+                continue                    # the handshake has its own timeout
+            silence = time.monotonic() - self.last_heard
+            if silence > self._hung_after():
+                self._declare_hung(silence)
+
+    def _hung_message(self, silence: float | None = None) -> str:
+        what = (f"the backend process (pid {self.process.pid})" if self.process is not None
+                else f"the backend at {getattr(self._transport, 'address', '?')}")
+        quiet = f" for {silence:.1f} s" if silence is not None else ""
+        return (f"{what} stopped answering: no message, not even a heartbeat,{quiet} (it is "
+                f"stopped, frozen or unreachable). Restart the backend to go on; jobs in "
+                f"flight are lost.")
+
+    def _declare_hung(self, silence: float) -> None:
+        with self._state_lock:
+            if self._hung or self._dead or self._closing:
+                return
+            self._hung = True
+            in_flight = sorted(self._in_flight)
+        message = self._hung_message(silence)
+        for job_id in in_flight:
+            self._post(_error_event(ErrorCode.BACKEND_HUNG, message, job_id))
+        self._post(_error_event(ErrorCode.BACKEND_HUNG, message))
 
     def _on_eof(self) -> None:
         """The stream ended: fail the handshake or every job in flight."""
@@ -605,4 +829,5 @@ class BackendClient:
             in_flight = sorted(self._in_flight)
         for job_id in in_flight:
             self._post(_error_event(code, why, job_id))
-        self._post(_error_event(code, why))
+        if not self._hung:                  # the hang was reported already
+            self._post(_error_event(code, why))

@@ -222,14 +222,14 @@ def prompt_param(params: dict) -> str:
         raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
 
 
-def seconds_param(params: dict, maximum: float) -> float | None:
-    """The optional ``seconds`` parameter: None, or 0 < seconds <= maximum."""
+def seconds_param(params: dict, maximum: float, minimum: float) -> float | None:
+    """The optional ``seconds`` parameter: None, or minimum <= seconds <= maximum."""
     if params.get("seconds") is None:
         return None
     seconds = float(param(params, "seconds", (int, float)))
-    if not (0.0 < seconds <= maximum):
-        raise JobError(ErrorCode.BAD_PARAMS, f"seconds must be more than 0 and at most "
-                                             f"{maximum:g}, got {seconds:g}")
+    if not (minimum <= seconds <= maximum):
+        raise JobError(ErrorCode.BAD_PARAMS, f"seconds must be at least {minimum:g} and at "
+                                             f"most {maximum:g}, got {seconds:g}")
     return seconds
 
 

@@ -1,9 +1,12 @@
 """The Anima backend server: ``python -m backend serve --stdio | --tcp HOST:PORT``.
 
-One worker thread runs jobs one at a time in FIFO order; each connection ("session") has a
-reader loop on its own thread, so ``cancel`` messages are read while a job runs. Protocol
-messages go to stdout (stdio mode) or the socket; everything else, logging included, goes to
-stderr. In stdio mode the process's file descriptor 1 is redirected to stderr at start-up, so
+One worker thread runs jobs one at a time, round-robin across sessions (``backend.job_runner``);
+each connection ("session") has a reader loop on its own thread, so ``cancel`` messages are read
+while a job runs, and a heartbeat thread that sends ``heartbeat`` whenever the session has sent
+nothing for ``HEARTBEAT_S`` (so a hung job does not silence the server; a stopped process
+does, and the client's watchdog notices). Protocol messages go to stdout (stdio mode) or the
+socket (optionally TLS: ``--tls-cert``/``--tls-key``); everything else, logging included, goes
+to stderr. In stdio mode the process's file descriptor 1 is redirected to stderr at start-up, so
 that a stray ``print`` in a job (or a C extension writing to fd 1) cannot corrupt the protocol.
 
 Sessions: stdio serves exactly one session and exits when it ends (``shutdown`` message or end
@@ -21,19 +24,24 @@ import ipaddress
 import logging
 import os
 import socket
+import ssl
 import sys
 import threading
-import traceback
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import BinaryIO, Callable
 
 from . import jobs as jobs_module
-from .jobs import JOBS, JobCancelled, JobContext, JobError
+from .client import TlsBridge
+from .job_runner import Job, JobRunner
+from .jobs import JOBS, JobError
 from .protocol import (ARTIFACTS_KEY, CLIENT_TO_SERVER, HEARTBEAT_S, IO_CHUNK_BYTES,
                        PROTOCOL_NAME, PROTOCOL_VERSION, ErrorCode, MessageType, ProtocolError,
                        ProtocolMismatch, decode, encode, error_message, read_line, server_message,
                        sha256_file)
+
+__all__ = ["JobRunner", "Session", "ServerConfig", "run", "serve_stdio", "serve_tcp"]
 
 log = logging.getLogger("backend.server")
 
@@ -93,6 +101,8 @@ class Session:
         self.name = name
         self._on_handshake = on_handshake
         self._write_lock = threading.Lock()
+        self._last_sent = time.monotonic()
+        self._ended = threading.Event()
         self.closed = False
 
     # ------------------------------------------------------------------ output
@@ -109,6 +119,7 @@ class Session:
                 if path is not None:
                     self._copy_file(path, size)
                 self.writer.flush()
+                self._last_sent = time.monotonic()
                 return True
             except (OSError, ValueError) as e:
                 log.info("%s: peer gone (%s)", self.name, e)
@@ -177,12 +188,30 @@ class Session:
         try:
             if not self._handshake():
                 return False
+            threading.Thread(target=self._heartbeats, name=f"anima-heartbeat-{self.name}",
+                             daemon=True).start()
             return self._loop()
         except OSError as e:
             log.info("%s: connection lost (%s)", self.name, e)
             return False
         finally:
+            self._ended.set()
             self.runner.cancel_session(self)
+
+    def _heartbeats(self) -> None:
+        """Send ``heartbeat`` whenever nothing was sent for ``HEARTBEAT_S``, until the session
+        ends. Runs on its own thread: a job that hangs the worker does not stop it."""
+        seq = 0
+        while not self._ended.is_set():
+            delay = self._last_sent + HEARTBEAT_S - time.monotonic()
+            if delay > 0:
+                self._ended.wait(delay)
+                continue
+            running, queued = self.runner.status(self)
+            if not self.send(server_message(MessageType.HEARTBEAT, seq=seq, running=running,
+                                            queued=queued)):
+                return
+            seq += 1
 
     def _handshake(self) -> bool:
         try:
@@ -195,6 +224,9 @@ class Session:
             return False
         except ProtocolError as e:
             self.send_error(ErrorCode.PROTOCOL_ERROR, f"bad hello: {e}")
+            return False
+        except (RecursionError, MemoryError, UnicodeError) as e:
+            self.send_error(ErrorCode.PROTOCOL_ERROR, f"bad hello: {type(e).__name__}")
             return False
         if msg["type"] != MessageType.HELLO:
             self.send_error(ErrorCode.HANDSHAKE_REQUIRED,
@@ -212,25 +244,39 @@ class Session:
 
     def _loop(self) -> bool:
         while True:
+            line = read_line_or_error(self.reader)
+            if line is None:
+                return False
+            if isinstance(line, ProtocolError):
+                log.warning("%s: %s", self.name, line)
+                self.send_error(ErrorCode.PROTOCOL_ERROR, str(line))
+                continue
             try:
-                line = read_line(self.reader)
-                if line is None:
-                    return False
-                msg = decode(line, CLIENT_TO_SERVER)
+                if self._handle(decode(line, CLIENT_TO_SERVER)):
+                    return True
             except ProtocolError as e:
                 log.warning("%s: %s", self.name, e)
                 self.send_error(ErrorCode.PROTOCOL_ERROR, str(e))
-                continue
-            mtype = msg["type"]
-            if mtype == MessageType.SUBMIT:
-                self._submit(msg["job_id"], msg["kind"], msg["params"])
-            elif mtype == MessageType.CANCEL:
-                self.runner.cancel(msg["job_id"], self)
-            elif mtype == MessageType.SHUTDOWN:
-                log.info("%s: shutdown requested", self.name)
-                return True
-            else:
-                self.send_error(ErrorCode.PROTOCOL_ERROR, f"unexpected {mtype!r} message")
+            except OSError:
+                raise                         # the connection is gone
+            except Exception as e:  # noqa: BLE001 - one bad message must not end the session
+                log.exception("%s: internal error handling a message", self.name)
+                self.send_error(ErrorCode.PROTOCOL_ERROR, f"the server could not handle this "
+                                                          f"message ({type(e).__name__}: {e})")
+
+    def _handle(self, msg: dict) -> bool:
+        """Act on one client message; True if it asks to end the session."""
+        mtype = msg["type"]
+        if mtype == MessageType.SUBMIT:
+            self._submit(msg["job_id"], msg["kind"], msg["params"])
+        elif mtype == MessageType.CANCEL:
+            self.runner.cancel(msg["job_id"], self)
+        elif mtype == MessageType.SHUTDOWN:
+            log.info("%s: shutdown requested", self.name)
+            return True
+        else:
+            self.send_error(ErrorCode.PROTOCOL_ERROR, f"unexpected {mtype!r} message")
+        return False
 
     def _submit(self, job_id: str, kind: str, params: dict) -> None:
         if kind not in JOBS:
@@ -245,126 +291,20 @@ class Session:
         except JobError as e:
             self.send_error(e.code, e.message, job_id)
             return
-        job = _Job(job_id, kind, params, self)
+        job = Job(job_id, kind, params, self)
         if not self.runner.submit(job, lambda: self.send(
                 server_message(MessageType.ACCEPTED, job_id=job_id))):
             self.send_error(ErrorCode.DUPLICATE_JOB_ID, f"job id {job_id!r} is already in use",
                             job_id)
 
 
-# ============================================================================ job runner
-@dataclass
-class _Job:
-    job_id: str
-    kind: str
-    params: dict
-    session: Session
-    cancel_event: threading.Event = field(default_factory=threading.Event)
-    started: bool = False
-
-
-class JobRunner:
-    """Runs jobs one at a time, FIFO, on a daemon worker thread."""
-
-    def __init__(self, config: ServerConfig):
-        self.config = config
-        self._queue: "list[_Job]" = []
-        self._cond = threading.Condition()
-        self._jobs: dict[str, _Job] = {}
-        self._stopping = False
-        self._thread = threading.Thread(target=self._work, name="anima-job-worker", daemon=True)
-        self._thread.start()
-
-    def submit(self, job: _Job, announce: Callable[[], Any]) -> bool:
-        """Queue ``job``, calling ``announce`` (the ``accepted`` message) before it can start.
-        False if the job id is already in use."""
-        with self._cond:
-            if job.job_id in self._jobs:
-                return False
-            self._jobs[job.job_id] = job
-            announce()
-            self._queue.append(job)
-            self._cond.notify()
-        return True
-
-    def cancel(self, job_id: str, session: Session) -> None:
-        """Cancel a job of ``session``; unknown or finished jobs are ignored."""
-        with self._cond:
-            job = self._jobs.get(job_id)
-            if job is None or job.session is not session:
-                return
-            job.cancel_event.set()
-            if job.started:
-                return               # the job sees ctx.cancelled() and stops
-            self._queue.remove(job)
-            del self._jobs[job_id]
-        log.info("job %s cancelled before it started", job_id)
-        session.send(server_message(MessageType.CANCELLED, job_id=job_id))
-
-    def cancel_session(self, session: Session) -> None:
-        """Cancel every queued or running job of a session that ended."""
-        with self._cond:
-            for job in [j for j in self._jobs.values() if j.session is session]:
-                job.cancel_event.set()
-                if not job.started:
-                    self._queue.remove(job)
-                    del self._jobs[job.job_id]
-
-    def stop(self, timeout: float) -> bool:
-        """Stop the worker after the current job; True if it stopped within ``timeout``."""
-        with self._cond:
-            self._stopping = True
-            for job in self._jobs.values():
-                job.cancel_event.set()
-            self._cond.notify()
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
-
-    def _work(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._stopping:
-                    self._cond.wait()
-                if self._stopping:
-                    return
-                job = self._queue.pop(0)
-                job.started = True
-            try:
-                self._run(job)
-            except Exception:  # noqa: BLE001 - never let the worker thread die
-                log.exception("internal error while running job %s", job.job_id)
-            finally:
-                with self._cond:
-                    self._jobs.pop(job.job_id, None)
-
-    def _run(self, job: _Job) -> None:
-        session, job_id = job.session, job.job_id
-
-        def on_progress(fraction: float, message: str) -> None:
-            session.send(server_message(MessageType.PROGRESS, job_id=job_id, fraction=fraction,
-                                        message=message))
-
-        ctx = JobContext(job_id, self.config.cache_dir, self.config.device, on_progress,
-                         job.cancel_event)
-        log.info("job %s (%s) started", job_id, job.kind)
-        try:
-            result = JOBS[job.kind](dict(job.params), ctx)
-            if not isinstance(result, dict):
-                raise TypeError(f"job kind {job.kind!r} returned {type(result).__name__}, "
-                                f"expected a dict")
-        except JobCancelled:
-            log.info("job %s cancelled", job_id)
-            session.send(server_message(MessageType.CANCELLED, job_id=job_id))
-        except JobError as e:
-            log.info("job %s failed: %s: %s", job_id, e.code, e.message)
-            session.send_error(e.code, e.message, job_id)
-        except (Exception, SystemExit) as e:  # noqa: BLE001 - reported to the client
-            log.exception("job %s (%s) failed", job_id, job.kind)
-            session.send_error(ErrorCode.JOB_FAILED, f"{type(e).__name__}: {e}", job_id,
-                               traceback.format_exc())
-        else:
-            log.info("job %s finished", job_id)
-            session.send_result(job_id, result)
+def read_line_or_error(reader: BinaryIO) -> bytes | ProtocolError | None:
+    """``read_line``, with an oversized or undecodable line returned as a ``ProtocolError``
+    (the line is skipped, the stream stays usable). None at the end of the stream."""
+    try:
+        return read_line(reader)
+    except ProtocolError as e:
+        return e
 
 
 # ============================================================================ start-up
@@ -463,19 +403,45 @@ def serve_stdio(config: ServerConfig, reader: BinaryIO, writer: BinaryIO) -> int
     return EXIT_OK
 
 
-def serve_tcp(config: ServerConfig, host: str, port: int, token: str) -> int:
+def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
+    """Server-side TLS (1.2 or later) with the given PEM certificate chain and private key."""
+    try:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        context.load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError) as e:
+        raise ServerStartError(f"cannot use --tls-cert {cert} / --tls-key {key}: {e}") from e
+    if os.name == "posix" and Path(key).stat().st_mode & 0o077:
+        log.warning("TLS key %s is readable by other users; chmod 600 it", key)
+    return context
+
+
+def serve_tcp(config: ServerConfig, host: str, port: int, token: str,
+              tls: ssl.SSLContext | None = None) -> int:
     """Accept connections forever (until interrupted), one session thread each."""
     runner = JobRunner(config)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.create_server((host, port), family=family) as server:
+    try:
+        server = socket.create_server((host, port), family=family)
+    except OSError as e:
+        runner.stop(0.0)
+        print(f"anima backend: cannot listen on {host}:{port}: {e.strerror or e}",
+              file=sys.stderr, flush=True)
+        return EXIT_START_FAILED
+    with server:
         bound_host, bound_port = server.getsockname()[:2]
-        log.info("listening on %s:%s", bound_host, bound_port)
+        log.info("listening on %s:%s%s", bound_host, bound_port, " (TLS)" if tls else "")
         print(f"{LISTENING_MARKER} {bound_host} {bound_port}", file=sys.stderr, flush=True)
         try:
             while True:
-                conn, peer = server.accept()
+                try:
+                    conn, peer = server.accept()
+                except OSError as e:            # e.g. out of file descriptors: go on
+                    log.error("accept failed: %s", e)
+                    time.sleep(0.1)
+                    continue
                 threading.Thread(target=_serve_connection, args=(conn, peer, config, runner,
-                                                                 token),
+                                                                 token, tls),
                                  name=f"anima-session-{peer[1]}", daemon=True).start()
         except KeyboardInterrupt:
             log.info("interrupted")
@@ -484,11 +450,36 @@ def serve_tcp(config: ServerConfig, host: str, port: int, token: str) -> int:
 
 
 def _serve_connection(conn: socket.socket, peer: tuple, config: ServerConfig,
-                      runner: JobRunner, token: str) -> None:
+                      runner: JobRunner, token: str, tls: ssl.SSLContext | None) -> None:
+    """One TCP session; never raises (a connection thread must not die with a traceback)."""
     name = f"tcp {peer[0]}:{peer[1]}"
     log.info("%s: connected", name)
-    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    conn.settimeout(TCP_HANDSHAKE_TIMEOUT_S)
+    bridge = None
+    try:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.settimeout(TCP_HANDSHAKE_TIMEOUT_S)
+        if tls is not None:
+            try:
+                bridge = TlsBridge(tls.wrap_socket(conn, server_side=True), name=name)
+            except (ssl.SSLError, OSError) as e:
+                log.warning("%s: TLS handshake failed: %s", name, e)
+                return
+            conn = bridge.plain
+            conn.settimeout(TCP_HANDSHAKE_TIMEOUT_S)
+        _run_session(conn, name, config, runner, token)
+    except Exception as e:  # noqa: BLE001 - logged, the server goes on
+        log.error("%s: session ended by an internal error: %s: %s", name, type(e).__name__, e)
+        log.debug("%s: traceback", name, exc_info=True)
+    finally:
+        try:
+            conn.close()
+        except OSError:
+            pass
+        log.info("%s: closed", name)
+
+
+def _run_session(conn: socket.socket, name: str, config: ServerConfig, runner: JobRunner,
+                 token: str) -> None:
     reader, writer = conn.makefile("rb"), conn.makefile("wb")
     try:
         Session(reader, writer, config, runner, token=token, blobs=True,
@@ -499,8 +490,6 @@ def _serve_connection(conn: socket.socket, peer: tuple, config: ServerConfig,
                 f.close()
             except OSError:
                 pass
-        conn.close()
-        log.info("%s: closed", name)
 
 
 # ============================================================================ command line
@@ -515,6 +504,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--token-file", type=Path,
                         help="file holding the shared secret TCP clients must send (required "
                              "with --tcp)")
+    parser.add_argument("--tls-cert", type=Path, metavar="FILE",
+                        help="TCP: serve TLS with this PEM certificate (chain); needs --tls-key")
+    parser.add_argument("--tls-key", type=Path, metavar="FILE",
+                        help="TCP: the certificate's PEM private key (chmod 600)")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow --tcp on a non-loopback address")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR,
@@ -546,6 +539,13 @@ def run(args: argparse.Namespace) -> int:
             if args.token_file is None:
                 raise ServerStartError("--tcp requires --token-file")
             token = read_token(args.token_file)
+            tls = None
+            if (args.tls_cert is None) != (args.tls_key is None):
+                raise ServerStartError("--tls-cert and --tls-key go together")
+            if args.tls_cert is not None:
+                tls = tls_context(args.tls_cert, args.tls_key)
+        elif args.tls_cert is not None or args.tls_key is not None:
+            raise ServerStartError("--tls-cert / --tls-key only apply to --tcp")
         cache_dir = Path(args.cache_dir).expanduser()
         cache_dir.mkdir(parents=True, exist_ok=True)
         device, notes = resolve_device(args.device)
@@ -558,4 +558,4 @@ def run(args: argparse.Namespace) -> int:
              SERVER_VERSION, PROTOCOL_VERSION, os.getpid(), device, sorted(JOBS), cache_dir)
     if args.stdio:
         return serve_stdio(config, *streams)
-    return serve_tcp(config, host, port, token)
+    return serve_tcp(config, host, port, token, tls)

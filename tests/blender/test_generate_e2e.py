@@ -91,7 +91,7 @@ def test_generate_job_answers_bad_input(session, fresh_scene):
     from anima.operators import jobs
     with pytest.raises(jobs.JobFailed) as err:
         jobs.run_blocking("generate", {"text": "a person waves", "seconds": 0})
-    assert "more than 0" in str(err.value)
+    assert "at least 0.25" in str(err.value)
     with pytest.raises(jobs.JobFailed) as err:
         jobs.run_blocking("generate", {"text": "a person waves", "model": "huge"})
     assert "model must be" in str(err.value)

@@ -24,12 +24,27 @@ require_packages("SMPL-X bodies", (("torch", "torch==2.13.0"), ("smplx", "smplx=
 from ...body.smplx_body import BodyModelError, build_body, save_body   # noqa: E402
 from ...motion import amass                                             # noqa: E402
 from ...jobs import JobContext, JobError, param, register              # noqa: E402
+from ...params import Spec                                              # noqa: E402
 from ...protocol import ARTIFACTS_KEY, ErrorCode                      # noqa: E402
 
 MAX_BETAS = 400
+BODY_SCHEMA = {
+    "folder": Spec("string", "the SMPL-X model folder", required=True, nullable=False, min=1,
+                   max=4096),
+    "gender": Spec("string", "which model file", "neutral", choices=("neutral", "male",
+                                                                     "female")),
+    "betas": Spec("array", "shape coefficients (default: the mean shape)", None,
+                  max=MAX_BETAS, items="number"),
+}
+AMASS_SCHEMA = {
+    "path": Spec("string", "an AMASS .npz file", required=True, nullable=False, min=1,
+                 max=4096),
+    "folder": Spec("string", "the SMPL-X model folder (optional: rest-aware conversion)", "",
+                   max=4096),
+}
 
 
-@register("smplx_body")
+@register("smplx_body", BODY_SCHEMA)
 def smplx_body_job(params: dict, ctx: JobContext) -> dict:
     folder = param(params, "folder", str)
     gender = param(params, "gender", str, "neutral")
@@ -52,7 +67,7 @@ def smplx_body_job(params: dict, ctx: JobContext) -> dict:
             ARTIFACTS_KEY: {"body": str(path)}}
 
 
-@register("amass_clip")
+@register("amass_clip", AMASS_SCHEMA)
 def amass_clip_job(params: dict, ctx: JobContext) -> dict:
     path = param(params, "path", str)
     folder = param(params, "folder", str, "")

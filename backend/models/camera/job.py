@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 
 from ...jobs import JobContext, JobError, param, register
+from ...params import Spec
 from ...protocol import ErrorCode
 from .shots import SHOTS
 
@@ -32,6 +33,15 @@ MAX_ALTERNATIVES = 6
 OPTION_RANGES = {"duration_s": (0.05, 600.0), "distance": (0.5, 500.0),
                  "height": (-100.0, 500.0), "speed": (0.0, 60.0), "lens_mm": (5.0, 400.0)}
 OPTION_CHOICES = {"side": ("left", "right"), "drone": ("cinematic", "fpv")}
+SCHEMA = {
+    "geometry": Spec("object", "the obstacles: {'path': .npz} or inline (camera/wire.py)", None),
+    "subject": Spec("object", "what is filmed: {fps, positions, radius, points?}",
+                    required=True, nullable=False),
+    "shot": Spec("string", "the kind of camera move", "orbit", choices=tuple(SHOTS)),
+    "options": Spec("object", "duration_s, distance, height, speed, side, lens_mm, drone", None),
+    "alternatives": Spec("integer", "how many paths to plan", 3, min=1, max=MAX_ALTERNATIVES),
+    "seed": Spec("integer", "random seed", 0, min=0, max=2**31 - 1),
+}
 
 
 def _bad(message: str) -> JobError:
@@ -180,6 +190,6 @@ def run_camera(params: dict, check=lambda: None, progress=lambda f, m="": None) 
                      progress=lambda f, m="": progress(0.3 + 0.7 * f, m))
 
 
-@register("camera")
+@register("camera", SCHEMA)
 def camera_job(params: dict, ctx: JobContext) -> dict:
     return run_camera(params, check=ctx.check_cancelled, progress=ctx.progress)

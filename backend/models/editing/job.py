@@ -26,11 +26,30 @@ import secrets
 
 from ...jobs import JobContext, JobError, param, register
 from ...protocol import ARTIFACTS_KEY, ErrorCode
-from ..text2motion.config import DEFAULT_GUIDANCE, DEFAULT_STEPS, SHIPPED
+from ...params import Spec
+from .edits import MAX_EXTEND_SECONDS
+from ..text2motion.config import DEFAULT_GUIDANCE, DEFAULT_STEPS, GENERATOR_PARAMS, SHIPPED
 
 EDITS = ("inbetween", "regenerate", "continue", "body_part")
 METHODS = ("auto", "learned", "slerp", "generator")
 MAX_TEXT = 300
+
+SCHEMA = {
+    "edit": Spec("string", "what to do", required=True, nullable=False, choices=EDITS),
+    "clip": Spec("object", "the motion (backend/motion/wire.py clip_to_wire)", required=True,
+                 nullable=False),
+    "text": Spec("string", "what the new motion shows (optional)", None, max=MAX_TEXT),
+    **GENERATOR_PARAMS,
+    "keys": Spec("array", "inbetween: keyed clip frames, increasing", None, min=2,
+                 items="integer"),
+    "method": Spec("string", "inbetween: how the gap is filled", "auto", choices=METHODS),
+    "start": Spec("integer", "regenerate / body_part: first clip frame", None, min=0),
+    "end": Spec("integer", "regenerate / body_part: last clip frame", None, min=0),
+    "seconds": Spec("number", "continue: seconds to add", None, min=0.0, exclusive_min=True,
+                    max=MAX_EXTEND_SECONDS),
+    "parts": Spec("array", "body_part: joint groups or canonical joints", None, min=1,
+                  items="string"),
+}
 
 
 def _bad(message: str) -> JobError:
@@ -102,7 +121,6 @@ def check_params(params: dict) -> dict:
             except ValueError as e:
                 raise _bad(str(e)) from None
     if edit == "continue":
-        from .edits import MAX_EXTEND_SECONDS
         p["seconds"] = float(param(params, "seconds", (int, float), minimum=1e-3,
                                    maximum=MAX_EXTEND_SECONDS))
     if edit == "body_part":
@@ -150,7 +168,7 @@ def _generator(p: dict, ctx: JobContext):
         raise JobError(ErrorCode.JOB_FAILED, str(e)) from None
 
 
-@register("edit")
+@register("edit", SCHEMA)
 def edit_job(params: dict, ctx: JobContext) -> dict:
     p = check_params(params)
     warnings: list[str] = []

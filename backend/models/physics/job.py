@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 from ...jobs import JobContext, JobError, param, register, require_packages
+from ...params import Spec
 from ...protocol import ARTIFACTS_KEY, ErrorCode
 
 require_packages("physics-based control", (("mujoco", "mujoco"),))
@@ -26,6 +27,19 @@ require_packages("physics-based control", (("mujoco", "mujoco"),))
 MAX_PUSHES = 20
 PUSH_MAX_N = 5000.0
 CONTEXT_SECONDS = 0.5        # simulated before the range so the body arrives in motion
+
+SCHEMA = {
+    "clip": Spec("object", "the motion (backend/motion/wire.py clip_to_wire)", required=True,
+                 nullable=False),
+    "start": Spec("integer", "first clip frame to simulate (default: 0)", None, min=0),
+    "end": Spec("integer", "last clip frame to simulate (default: the last)", None, min=0),
+    "assistance": Spec("number", "how strongly an invisible hand on the hips may help", 0.5,
+                       min=0.0, max=1.0),
+    "friction": Spec("number", "grip of the feet", 0.9, min=0.05, max=3.0),
+    "gravity": Spec("number", "m/s^2", 9.81, min=0.1, max=30.0),
+    "pushes": Spec("array", "shoves: {frame, force [N, N, N], seconds, body}", None,
+                   max=MAX_PUSHES, items="object"),
+}
 
 
 def _bad(message: str) -> JobError:
@@ -122,7 +136,7 @@ def _report(result, lo: int, needed: dict) -> dict:
     return out
 
 
-@register("physics")
+@register("physics", SCHEMA)
 def physics_job(params: dict, ctx: JobContext) -> dict:
     p = check_params(params)
     from ...jobs import JobCancelled

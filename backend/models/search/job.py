@@ -22,6 +22,9 @@ from ...jobs import JobContext, JobError, param, prompt_param, register, seconds
 from ...protocol import ARTIFACTS_KEY, ErrorCode
 from ...text.encoder import TextEncoder, is_probably_english
 from ...data.library import DEFAULT_LIBRARY, LibraryError, MotionLibrary
+from ...params import Spec
+from ...paths import user_library_dir
+from ..text2motion.config import MIN_SECONDS, SECONDS_SPEC, SEED_SPEC, TEXT_SPEC
 from . import search
 
 USER_LIBRARY_SUBDIR = "library"   # <cache_dir>/library/*.npz: libraries the user imported
@@ -32,12 +35,21 @@ _library_cache: dict[tuple, MotionLibrary] = {}
 
 
 def library_paths(choice: str, cache_dir: Path) -> list[Path]:
+    """``default``: the shipped library; ``all``: it and every library the user imported (the
+    user data folder, ``python -m backend import``, and ``<cache_dir>/library``); else the
+    path of one library file."""
     if choice == "default":
         return [DEFAULT_LIBRARY]
     if choice == "all":
-        extra = sorted((Path(cache_dir) / USER_LIBRARY_SUBDIR).glob("*.npz"))
-        return [DEFAULT_LIBRARY] + extra
-    return [Path(choice)]
+        folders = (user_library_dir(), Path(cache_dir) / USER_LIBRARY_SUBDIR)
+        found = {p.resolve(): p for folder in folders for p in folder.glob("*.npz")}
+        return [DEFAULT_LIBRARY] + [found[k] for k in sorted(found)
+                                    if k != DEFAULT_LIBRARY.resolve()]
+    path = Path(choice).expanduser()
+    if path.suffix.lower() != ".npz":
+        raise JobError(ErrorCode.BAD_PARAMS, f"library must be 'default', 'all' or the path of "
+                                             f"a library .npz file, got {choice!r}")
+    return [path]
 
 
 def load_libraries(paths: list[Path], encoder: TextEncoder) -> MotionLibrary:
@@ -55,10 +67,22 @@ def load_libraries(paths: list[Path], encoder: TextEncoder) -> MotionLibrary:
         return _library_cache[key]
 
 
-@register("search")
+LIBRARY_CHOICES = ("default", "all")
+SCHEMA = {
+    "text": TEXT_SPEC,
+    "seconds": SECONDS_SPEC,
+    "seed": SEED_SPEC,
+    "top_k": Spec("integer", "how many matches to return", 5, min=1, max=MAX_TOP_K),
+    "library": Spec("string", "default: the shipped CMU library; all: it and the libraries "
+                    "you imported; or the path of a library .npz", "default", nullable=False,
+                    min=1, max=4096),
+}
+
+
+@register("search", SCHEMA)
 def search_job(params: dict, ctx: JobContext) -> dict:
     prompt = prompt_param(params)
-    seconds = seconds_param(params, search.MAX_SECONDS)
+    seconds = seconds_param(params, search.MAX_SECONDS, MIN_SECONDS)
     seed = params.get("seed")
     if seed is not None:
         seed = int(param(params, "seed", int))

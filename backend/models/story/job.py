@@ -30,10 +30,31 @@ import secrets
 
 from ...jobs import JobCancelled, JobContext, JobError, param, register
 from ...protocol import ARTIFACTS_KEY, ErrorCode
-from ..text2motion.config import DEFAULT_GUIDANCE, DEFAULT_STEPS, SHIPPED
+from ...params import Spec
+from ..text2motion.config import DEFAULT_GUIDANCE, DEFAULT_STEPS, GENERATOR_PARAMS, SHIPPED
+from .schedule import MAX_STORY_CHARS
 from .schema import Scene, Schedule, SchemaError
 
 SCHEDULERS = ("offline", "llm")
+SCENE_SPEC = Spec("object", "the places (scene objects) and the character's start", None)
+PLAN_SCHEMA = {
+    "story": Spec("string", "what happens", required=True, nullable=False, min=1,
+                  max=MAX_STORY_CHARS),
+    "scene": SCENE_SPEC,
+    "scheduler": Spec("string", "who reads the story", "offline", choices=SCHEDULERS),
+    "llm": Spec("object", "the LLM endpoint for scheduler 'llm' (url, model, api_key, "
+                "timeout_s)", None),
+    "allow_online": Spec("boolean", "Blender's online access: without it only a loopback LLM "
+                         "is called", False),
+    "model": GENERATOR_PARAMS["model"],
+}
+STORY_SCHEMA = {
+    "schedule": Spec("object", "the planned segments (story_plan's result)", required=True,
+                     nullable=False),
+    "scene": SCENE_SPEC,
+    **GENERATOR_PARAMS,
+    "previous": Spec("object", "the former story, to remake only some segments", None),
+}
 
 
 def _bad(message: str) -> JobError:
@@ -76,7 +97,7 @@ def plan(story: str, scene: Scene, scheduler: str = "offline", llm: dict | None 
         raise _bad(str(e)) from None
 
 
-@register("story_plan")
+@register("story_plan", PLAN_SCHEMA)
 def story_plan_job(params: dict, ctx: JobContext) -> dict:
     story = param(params, "story", str)
     scene = _scene(params)
@@ -121,7 +142,7 @@ def _previous(params: dict, n: int) -> tuple[dict | None, list[int]]:
     return {"clip": clip, "segments": rows, "transitions": trans}, sorted(set(regen))
 
 
-@register("story")
+@register("story", STORY_SCHEMA)
 def story_job(params: dict, ctx: JobContext) -> dict:
     scene = _scene(params)
     try:

@@ -12,6 +12,9 @@ import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from ...params import Spec
+from ...text.encoder import MAX_PROMPT_CHARS
+
 FEATURE_DIM = 263                 # HumanML3D features (backend.motion.humanml3d)
 TEXT_DIM = 384                    # MiniLM sentence embedding (backend.text.encoder)
 FPS = 20.0                        # HumanML3D rows per second
@@ -22,6 +25,28 @@ SHIPPED = ("starter", "clean")    # assets/models/text2motion_<name>.pt
 MAX_SECONDS = 60.0                # longest clip a request may ask for
 DEFAULT_GUIDANCE = 2.5
 DEFAULT_STEPS = 10
+MAX_STEPS = 50
+MAX_GUIDANCE = 10.0
+MIN_SECONDS = 0.25                # shortest clip a request may ask for (5 frames at 20 fps)
+SEED_MAX = 2**31 - 1              # seeds are 0..SEED_MAX (Blender's IntProperty range)
+MAX_PATH_CHARS = 4096
+
+TEXT_SPEC = Spec("string", "what the motion shows, e.g. 'a person walks forward and waves'",
+                 required=True, nullable=False, min=1, max=MAX_PROMPT_CHARS)
+SECONDS_SPEC = Spec("number", "length of the motion (default: predicted from the text)", None,
+                    min=MIN_SECONDS, max=MAX_SECONDS)
+
+# Parameters every job that runs the generator takes (generate, edit, story).
+SEED_SPEC = Spec("integer", "random seed; same request and seed give the same motion "
+                 "(default: random, reported back)", None, min=0, max=SEED_MAX)
+GENERATOR_PARAMS = {
+    "model": Spec("string", f"the generator: {' | '.join(SHIPPED)} or a checkpoint .pt file",
+                  "starter", nullable=False, min=1, max=MAX_PATH_CHARS),
+    "seed": SEED_SPEC,
+    "steps": Spec("integer", "sampling steps", DEFAULT_STEPS, min=1, max=MAX_STEPS),
+    "guidance": Spec("number", "how strongly the text steers the motion", DEFAULT_GUIDANCE,
+                     min=0.0, max=MAX_GUIDANCE),
+}
 PREDICTIONS = ("x1", "velocity")
 
 

@@ -27,22 +27,22 @@ require_packages("text-to-motion", TEXT_ENCODER_PACKAGES)
 
 from ...jobs import JobContext, JobError, param, prompt_param, register, seconds_param
 from ...protocol import ARTIFACTS_KEY, ErrorCode
-from .config import DEFAULT_GUIDANCE, DEFAULT_STEPS, MAX_SECONDS, SHIPPED
+from ...params import Spec
+from .config import (DEFAULT_GUIDANCE, DEFAULT_STEPS, GENERATOR_PARAMS, MAX_GUIDANCE,
+                     MAX_SECONDS, MAX_STEPS, MIN_SECONDS, SECONDS_SPEC, SHIPPED, TEXT_SPEC)
 
 MAX_VARIATIONS = 8
 # "snap": a single-action prompt the checker understands is given to the model as a caption
 # of its training data's own kind (backend/text/snap.py; measured better on the independent
 # prompt set, docs/text_understanding.md); "prompt": the words as typed.
 CONDITIONING = ("snap", "prompt")
-MAX_STEPS = 50
-MAX_GUIDANCE = 10.0
 BATCH = 4                     # clips per sampling call (cancellation is checked between)
 
 
 def check_params(params: dict) -> dict:
     """Validated parameters (raises ``JobError("bad_params", ...)`` with a clear message)."""
     prompt = prompt_param(params)
-    seconds = seconds_param(params, MAX_SECONDS)
+    seconds = seconds_param(params, MAX_SECONDS, MIN_SECONDS)
     seed = params.get("seed")
     seed = int(param(params, "seed", int)) if seed is not None else secrets.randbelow(2**31)
     variations = param(params, "variations", int, 1, minimum=1, maximum=MAX_VARIATIONS)
@@ -62,7 +62,16 @@ def check_params(params: dict) -> dict:
             "conditioning": conditioning}
 
 
-@register("generate")
+SCHEMA = {
+    "text": TEXT_SPEC, "seconds": SECONDS_SPEC, **GENERATOR_PARAMS,
+    "variations": Spec("integer", "versions to make (seeds seed, seed+1, ...)", 1, min=1,
+                       max=MAX_VARIATIONS),
+    "conditioning": Spec("string", "snap: the prompt read as the nearest known caption; "
+                         "prompt: the words as written", "snap", choices=CONDITIONING),
+}
+
+
+@register("generate", SCHEMA)
 def generate_job(params: dict, ctx: JobContext) -> dict:
     p = check_params(params)
     prompt = p["prompt"]

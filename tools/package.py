@@ -1,0 +1,445 @@
+"""Build the installable extension zip: `make package` -> dist/anima-<version>.zip.
+
+    python tools/package.py --out dist/ [--source .] [--allow-untracked]
+
+Follows the rules of `blender --command extension build` (Blender 4.2+ extensions):
+- `blender_manifest.toml` is validated first, the way `extension validate` does (required fields,
+  `id`, semantic `version`, `schema_version`, `blender_version_min` as X.Y.Z, `permissions` each
+  with a reason, `tags` from Blender's list, `platforms` when wheels are bundled), plus an SPDX
+  licence; a bad manifest fails with the field named and writes nothing.
+- The files are the source tree minus `[build] paths_exclude_pattern` (gitignore-style, with
+  Blender's reading: a pattern is anchored at the root only when it starts with "/", a trailing
+  "/" matches folders only, `*` and `?` stay inside one path component, `**` spans components,
+  `!` re-includes, the last matching pattern wins), or exactly `[build] paths`. The manifest and
+  the manifest's `wheels` are always packed. The manifest sits at the root of the zip.
+- Unlike Blender's build, the zip is deterministic: entries sorted, fixed timestamps and
+  permissions, so two builds of the same tree are byte-identical.
+
+Checks on the packed tree (fail with a list of what is wrong):
+- every packed `.py` compiles, and every import of the add-on's own modules (relative imports,
+  `backend.*`) resolves to a packed module; nothing imports `tools`/`tests`;
+- no packed path matches an exclusion or lies in a development folder (tests, tools, docs, out,
+  caches, virtual environments, __pycache__);
+- (in a git checkout) every packed file is tracked by git: a local checkpoint or log must not
+  ship by accident; `--allow-untracked` lifts this.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import re
+import subprocess
+import sys
+import tomllib
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MANIFEST_NAME = "blender_manifest.toml"
+FIXED_DATE = (1980, 1, 1, 0, 0, 0)           # the earliest date a zip entry can hold
+STORED_SUFFIXES = (".whl", ".zip", ".gz", ".bz2", ".xz", ".zst", ".7z")   # already compressed
+DEV_FOLDERS = {"tests", "tools", "docs", "out", "dist", "build", ".venv", ".cache", ".git",
+               ".pytest_cache", "__pycache__"}
+DEV_SUFFIXES = (".pyc", ".pyo", ".blend1")
+PERMISSION_KEYS = {"files", "network", "clipboard", "camera", "microphone"}
+SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+                    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+SPDX = re.compile(r"^SPDX:[A-Za-z0-9][A-Za-z0-9.+-]*$")
+CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+TERSE_MAX = 64                               # Blender's limit for tagline and permission reasons
+
+
+class PackageError(Exception):
+    """The package cannot be built; str() says what to fix (one problem per line)."""
+
+
+# ----------------------------------------------------------------------------- manifest
+def _terse_text_error(value: str) -> str | None:
+    """Blender's rule for one-line texts (tagline, permission reasons)."""
+    if not value.strip():
+        return "must not be empty"
+    if value != value.strip() or CONTROL_CHARS.search(value):
+        return "must have no leading/trailing spaces or control characters"
+    if len(value) > TERSE_MAX:
+        return f"must be at most {TERSE_MAX} characters (has {len(value)})"
+    if not (value[-1].isalnum() or value[-1] in ")]}"):
+        return "must not end with punctuation"
+    return None
+
+
+def blender_tags() -> set[str] | None:
+    """The add-on tags Blender accepts (read from the installed `bpy`, without importing it),
+    or None when no `bpy` is installed."""
+    import importlib.util
+    spec = importlib.util.find_spec("bpy")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        for tags_py in Path(root).glob("*/scripts/modules/_bpy_internal/extensions/tags.py"):
+            for node in ast.parse(tags_py.read_text(encoding="utf-8")).body:
+                if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                        and getattr(node.targets[0], "id", "") == "addons"):
+                    return set(ast.literal_eval(node.value))
+    return None
+
+
+def manifest_errors(data: dict, source: Path | None = None) -> list[str]:
+    """Every problem of a parsed manifest, each naming its field ([] when valid)."""
+    errors = []
+
+    def text(key, required=True):
+        value = data.get(key)
+        if value is None:
+            if required:
+                errors.append(f"{key}: missing (required)")
+            return None
+        if not isinstance(value, str):
+            errors.append(f"{key}: must be a string, not {type(value).__name__}")
+            return None
+        if not value.strip() or value != value.strip() or CONTROL_CHARS.search(value):
+            errors.append(f"{key}: must be non-empty, without surrounding spaces or control "
+                          f"characters, found {value!r}")
+            return None
+        return value
+
+    for key in ("schema_version", "version"):
+        if (value := text(key)) is not None and not SEMVER.match(value):
+            errors.append(f"{key}: must be a semantic version like 1.0.0, found {value!r}")
+    if (value := text("id")) is not None and not (
+            value.isidentifier() and "__" not in value and not value.startswith("_")
+            and not value.endswith("_")):
+        errors.append(f"id: must be a Python identifier without leading, trailing or double "
+                      f"underscores, found {value!r}")
+    text("name")
+    text("maintainer")
+    if (value := text("tagline")) is not None and (why := _terse_text_error(value)):
+        errors.append(f"tagline: {why}")
+    if (kind := text("type")) is not None and kind not in ("add-on", "theme"):
+        errors.append(f"type: must be 'add-on' or 'theme', found {kind!r}")
+    for key, required in (("blender_version_min", True), ("blender_version_max", False)):
+        value = text(key, required)
+        if value is not None and not re.fullmatch(r"\d+\.\d+\.\d+", value):
+            errors.append(f"{key}: must be three numbers like 4.2.0, found {value!r}")
+    licences = data.get("license")
+    if not isinstance(licences, list) or not licences:
+        errors.append("license: missing or empty (a list such as [\"SPDX:GPL-3.0-or-later\"])")
+    else:
+        for item in licences:
+            if not isinstance(item, str) or not SPDX.match(item):
+                errors.append(f"license: {item!r} is not an SPDX identifier of the form "
+                              f"\"SPDX:GPL-3.0-or-later\"")
+    permissions = data.get("permissions")
+    if permissions is not None:
+        if not isinstance(permissions, dict):
+            errors.append("permissions: must be a table of reasons, e.g. files = \"Read clips\"")
+        else:
+            for key, reason in permissions.items():
+                if key not in PERMISSION_KEYS:
+                    errors.append(f"permissions.{key}: unknown permission (one of "
+                                  f"{', '.join(sorted(PERMISSION_KEYS))})")
+                elif not isinstance(reason, str):
+                    errors.append(f"permissions.{key}: the reason must be a string")
+                elif why := _terse_text_error(reason):
+                    errors.append(f"permissions.{key}: the reason {why}")
+    for key in ("tags", "platforms", "wheels", "copyright"):
+        value = data.get(key)
+        if value is not None and (not isinstance(value, list) or not value or not all(
+                isinstance(v, str) and v.strip() for v in value)):
+            errors.append(f"{key}: must be a non-empty list of non-empty strings")
+    tags = data.get("tags")
+    if isinstance(tags, list) and data.get("type") == "add-on":
+        valid_tags = blender_tags() or set(tags)      # no bpy installed: tags not checked
+        for tag in tags:
+            if tag not in valid_tags:
+                errors.append(f"tags: {tag!r} is not one of Blender's add-on tags "
+                              f"({', '.join(sorted(valid_tags))})")
+    wheels = data.get("wheels")
+    if isinstance(wheels, list) and wheels:
+        if not data.get("platforms"):
+            errors.append("platforms: required when wheels are bundled (e.g. [\"linux-x64\"])")
+        for wheel in wheels:
+            if not str(wheel).endswith(".whl") or "\\" in str(wheel):
+                errors.append(f"wheels: {wheel!r} must be a forward-slash path to a .whl file")
+            elif source is not None and not (source / wheel).is_file():
+                errors.append(f"wheels: {wheel!r} does not exist")
+    build = data.get("build", {})
+    if not isinstance(build, dict):
+        errors.append("build: must be a table")
+        build = {}
+    if "generated" in build:
+        errors.append("build.generated: reserved for Blender, remove it from the source manifest")
+    if "paths" in build and "paths_exclude_pattern" in build:
+        errors.append("build: set either paths or paths_exclude_pattern, not both")
+    for key in ("paths", "paths_exclude_pattern"):
+        value = build.get(key)
+        if value is not None and (not isinstance(value, list) or not all(
+                isinstance(v, str) and v.strip() for v in value)):
+            errors.append(f"build.{key}: must be a list of non-empty strings")
+    return errors
+
+
+def load_manifest(source: Path) -> dict:
+    """The validated manifest of `source` (PackageError naming every bad field)."""
+    path = source / MANIFEST_NAME
+    if not path.is_file():
+        raise PackageError(f"{path}: not found (the extension manifest is required)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise PackageError(f"{path}: not valid TOML: {e}") from None
+    if errors := manifest_errors(data, source):
+        raise PackageError(f"{path}: invalid manifest:\n  " + "\n  ".join(errors))
+    return data
+
+
+# ----------------------------------------------------------------------------- file selection
+def _component_regex(part: str) -> str:
+    """One path component of a glob ('*.py', 'a?c', '[!x]y') as a regex (never crosses '/')."""
+    out, i = [], 0
+    while i < len(part):
+        c = part[i]
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[" and (end := part.find("]", i + 2)) > 0:
+            body = part[i + 1:end]
+            if body[:1] in ("!", "^"):
+                body = "^" + body[1:]
+            out.append("[" + body.replace("\\", "\\\\") + "]")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
+
+
+@dataclass
+class ExcludePattern:
+    text: str
+    negate: bool = False
+    dir_only: bool = False
+    regex: re.Pattern = field(init=False)
+
+    def __post_init__(self):
+        pattern = self.text
+        if pattern.startswith("!"):
+            self.negate, pattern = True, pattern[1:]
+        elif pattern.startswith("\\!"):
+            pattern = pattern[1:]
+        self.dir_only = pattern.endswith("/")
+        anchored = pattern.startswith("/")
+        parts = [p for p in pattern.strip("/").split("/") if p]
+        body = ""
+        for k, part in enumerate(parts):
+            if part == "**":
+                body += "(?:[^/]+/)*" if k < len(parts) - 1 else "(?:[^/]+/)*[^/]+"
+            else:
+                body += _component_regex(part) + ("/" if k < len(parts) - 1 else "")
+        self.regex = re.compile((r"\A" if anchored else r"(?:\A|.*/)") + body + r"\Z", re.S)
+
+    def matches(self, rel: str, is_dir: bool) -> bool:
+        return (is_dir or not self.dir_only) and bool(self.regex.match(rel))
+
+
+def _verdict(patterns: list[ExcludePattern], rel: str, is_dir: bool) -> bool:
+    verdict = False
+    for p in patterns:                        # the last matching pattern wins
+        if p.matches(rel, is_dir):
+            verdict = not p.negate
+    return verdict
+
+
+def is_excluded(patterns: list[ExcludePattern], rel: str, is_dir: bool) -> bool:
+    """gitignore-style verdict for one path (relative, '/'-separated): excluded when it or
+    one of its folders is."""
+    parts = rel.split("/")
+    return (any(_verdict(patterns, "/".join(parts[:k]), True) for k in range(1, len(parts)))
+            or _verdict(patterns, rel, is_dir))
+
+
+def select_files(source: Path, manifest: dict) -> list[str]:
+    """The packed files as sorted '/'-separated paths relative to `source`."""
+    build = manifest.get("build", {})
+    chosen: set[str] = {MANIFEST_NAME, *(manifest.get("wheels") or ())}
+    if "paths" in build:
+        for item in build["paths"]:
+            path = source / item
+            if not path.exists():
+                raise PackageError(f"build.paths: {item!r} does not exist in {source}")
+            files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+            chosen.update(p.relative_to(source).as_posix() for p in files)
+        return sorted(chosen)
+    patterns = [ExcludePattern(t) for t in build.get("paths_exclude_pattern",
+                                                     ["__pycache__/", ".*", "/*.zip"])]
+
+    def walk(folder: Path, prefix: str):
+        for entry in sorted(folder.iterdir()):
+            rel = prefix + entry.name
+            if entry.is_symlink() and entry.is_dir():
+                continue                      # a linked folder (e.g. a venv) is never packed
+            if entry.is_dir():
+                if not is_excluded(patterns, rel, True):
+                    walk(entry, rel + "/")
+            elif entry.is_file() and not is_excluded(patterns, rel, False):
+                chosen.add(rel)
+
+    walk(source, "")
+    return sorted(chosen)
+
+
+# ----------------------------------------------------------------------------- checks
+def _module_exists(modules: set[str], dotted: str) -> bool:
+    path = dotted.replace(".", "/")
+    return f"{path}.py" in modules or f"{path}/__init__.py" in modules
+
+
+def import_problems(sources: dict[str, str]) -> list[str]:
+    """Compile every packed module and resolve the imports of the add-on's own code.
+
+    sources: {'/'-separated path in the zip: source text} of the packed .py files."""
+    modules = set(sources)
+    problems = []
+    for rel, text in sorted(sources.items()):
+        try:
+            tree = ast.parse(text, filename=rel)
+            compile(tree, rel, "exec")
+        except SyntaxError as e:
+            problems.append(f"{rel}: does not compile: {e}")
+            continue
+        package = rel.rsplit("/", 1)[0].split("/") if "/" in rel else []
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                if node.level - 1 > len(package):
+                    problems.append(f"{rel}:{node.lineno}: relative import leaves the add-on")
+                    continue
+                base = package[:len(package) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+                if node.module:
+                    if not _module_exists(modules, target):
+                        problems.append(f"{rel}:{node.lineno}: imports {'.' * node.level}"
+                                        f"{node.module}, which is not in the package")
+                    continue
+                init = sources.get("/".join(base + ["__init__.py"]), "")
+                for alias in node.names:
+                    if not (_module_exists(modules, ".".join(base + [alias.name]))
+                            or re.search(rf"\b{re.escape(alias.name)}\b", init)):
+                        problems.append(f"{rel}:{node.lineno}: imports {'.' * node.level}"
+                                        f"{alias.name}, which is not in the package")
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.module
+                     and not node.level else [])
+            for name in names:
+                top = name.split(".")[0]
+                if top in ("tools", "tests", "addon_loader"):
+                    problems.append(f"{rel}:{node.lineno}: imports {name} (development code "
+                                    f"that is not packed)")
+                elif top == "backend" and not _module_exists(modules, name):
+                    problems.append(f"{rel}:{node.lineno}: imports {name}, which is not in "
+                                    f"the package")
+    return problems
+
+
+def slipped_in(names: list[str], manifest: dict) -> list[str]:
+    """Packed paths that an exclusion or a development folder should have kept out."""
+    patterns = [ExcludePattern(t) for t in manifest.get("build", {}).get(
+        "paths_exclude_pattern", [])]
+    wheels = set(manifest.get("wheels") or ())
+    bad = []
+    for name in names:
+        if name == MANIFEST_NAME or name in wheels:
+            continue
+        if (set(name.split("/")[:-1]) & DEV_FOLDERS or name.endswith(DEV_SUFFIXES)
+                or is_excluded(patterns, name, False)):
+            bad.append(name)
+    return bad
+
+
+def untracked(source: Path, names: list[str]) -> list[str] | None:
+    """Packed files git does not track (None when `source` is not a git checkout)."""
+    try:
+        out = subprocess.run(["git", "-C", str(source), "ls-files", "-z"], capture_output=True,
+                             check=True, timeout=60).stdout
+    except (OSError, subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        return None
+    tracked = set(out.decode("utf-8", "replace").split("\0"))
+    return [n for n in names if n not in tracked]
+
+
+# ----------------------------------------------------------------------------- build
+def write_zip(source: Path, names: list[str], out_file: Path) -> None:
+    """A deterministic zip of `names` (sorted, fixed dates and modes), written atomically."""
+    tmp = out_file.with_name("." + out_file.name + ".part")
+    try:
+        with zipfile.ZipFile(tmp, "w") as zf:
+            for name in sorted(names):
+                info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+                info.create_system = 3                   # unix, so that the mode below is read
+                info.external_attr = 0o100644 << 16
+                stored = name.lower().endswith(STORED_SUFFIXES)
+                info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+                zf.writestr(info, (source / name).read_bytes(), compresslevel=None if stored else 9)
+        tmp.replace(out_file)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@dataclass
+class BuildResult:
+    path: Path
+    files: int
+    size: int
+    warnings: list[str]
+
+
+def build(source: Path = REPO, out_dir: Path = REPO / "dist",
+          allow_untracked: bool = False) -> BuildResult:
+    """Validate, select, check and write `<out_dir>/<id>-<version>.zip` (PackageError when any
+    check fails; then nothing is written)."""
+    source = Path(source).resolve()
+    manifest = load_manifest(source)
+    if manifest["type"] == "add-on" and not (source / "__init__.py").is_file():
+        raise PackageError(f"{source}: an add-on needs __init__.py at its root")
+    names = select_files(source, manifest)
+    problems = [f"{n}: excluded path in the package" for n in slipped_in(names, manifest)]
+    py_sources = {n: (source / n).read_text(encoding="utf-8") for n in names if n.endswith(".py")}
+    problems += import_problems(py_sources)
+    warnings = []
+    extra = untracked(source, names)
+    if extra is None:
+        warnings.append("not a git checkout: could not check that every packed file is tracked")
+    elif extra and allow_untracked:
+        warnings += [f"{n}: not tracked by git (packed, --allow-untracked)" for n in extra]
+    elif extra:
+        problems += [f"{n}: not tracked by git (commit it, exclude it in [build] "
+                     f"paths_exclude_pattern, or pass --allow-untracked)" for n in extra]
+    if problems:
+        raise PackageError("the package would be broken:\n  " + "\n  ".join(problems))
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out_file = out_dir / f"{manifest['id']}-{manifest['version']}.zip"
+    write_zip(source, names, out_file)
+    return BuildResult(out_file, len(names), out_file.stat().st_size, warnings)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=REPO / "dist", help="output folder")
+    parser.add_argument("--source", type=Path, default=REPO, help="the extension's folder")
+    parser.add_argument("--allow-untracked", action="store_true",
+                        help="pack files git does not track (a local build)")
+    args = parser.parse_args(argv)
+    try:
+        result = build(args.source, args.out, args.allow_untracked)
+    except PackageError as e:
+        print(f"package: error: {e}", file=sys.stderr)
+        return 1
+    for warning in result.warnings:
+        print(f"package: warning: {warning}", file=sys.stderr)
+    print(f"{result.path}: {result.files} files, {result.size / 1e6:.1f} MB ({result.size} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
