@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 # Older Blender releases `make test` also checks (tools/test_matrix.sh --compat); empty: none.
 COMPAT_BLENDER ?= 4.2 4.5
 
-.PHONY: demo story-demo camera-demo test test-all test-matrix venv library bench clean
+.PHONY: demo story-demo camera-demo test test-all test-matrix venv library bench clean package
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -68,3 +68,9 @@ bench: venv
 
 clean:
 	rm -rf out .pytest_cache
+
+# The installable extension zip, dist/anima-<version>.zip (docs/install.md, tools/package.py).
+# Standard library only; the venv's python, when there is one, also checks the manifest's tags
+# against Blender's list.
+package:
+	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) tools/package.py --out dist/

@@ -49,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=2,
                         help="torch CPU threads of an in-process bench (text2motion)")
     parser.add_argument("--model", default="starter",
-                        help="text2motion: starter | clean | a checkpoint path")
+                        help="text2motion: starter | clean | a checkpoint path | random "
+                             "(an untrained network of the same size)")
 
 
 def _format(result: dict) -> str:
@@ -64,7 +65,11 @@ def run(args: argparse.Namespace) -> int:
         if args.repeat < 1 or args.threads < 1:
             print("error: --repeat and --threads must be at least 1")
             return 2
-        result = fn(n=args.repeat, threads=args.threads, model=args.model)
+        try:
+            result = fn(n=args.repeat, threads=args.threads, model=args.model)
+        except (ValueError, OSError) as e:
+            print(f"error: bench {args.name}: {e}")
+            return 2
         # the headline figures last, so that `tail -1 | ...` finds them in a fixed place
         head = {k: result.pop(k) for k in ("p50_s", "p95_s", "peak_mb") if k in result}
         print(_format(result))

@@ -11,6 +11,8 @@ in-process.
 from __future__ import annotations
 
 import argparse
+import math
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -19,49 +21,126 @@ MODELS = {"search": ("backend.models.search.job", "search"),
           "starter": ("backend.models.text2motion.job", "generate"),
           "clean": ("backend.models.text2motion.job", "generate")}
 OUTPUT_SUFFIXES = (".bvh", ".npz")
+DEFAULT_MODEL = "search"
+MAX_FPS = 240.0            # a higher output rate is a typo (and writes gigabytes)
+SEED_MAX = 2**31 - 1
+
+
+def _fps(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_FPS):
+        raise argparse.ArgumentTypeError(f"must be a frame rate above 0 and at most "
+                                         f"{MAX_FPS:g}, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+    if not 0 <= value <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {SEED_MAX}, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--text", required=True, help="what the character should do")
-    parser.add_argument("--seconds", type=float, default=None,
+    parser.add_argument("--seconds", type=_seconds, default=None,
                         help="length of the clip (default: the model decides)")
-    parser.add_argument("--seed", type=int, default=None, help="variation seed")
-    parser.add_argument("--model", default="search", choices=sorted(MODELS))
-    parser.add_argument("--library", default="default",
-                        help="'default' (shipped CMU library), 'all' (plus imported ones) or "
-                             "a library .npz path")
-    parser.add_argument("--fps", type=float, default=None,
-                        help="resample the result to this frame rate")
-    parser.add_argument("--cache-dir", default=None, help="where imported libraries live")
+    parser.add_argument("--seed", type=_seed, default=None,
+                        help=f"variation seed, 0..{SEED_MAX} (default: random for the "
+                             f"generator, the best match for search)")
+    parser.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS),
+                        help=f"search: retrieval from the motion library; starter / clean: "
+                             f"the text-to-motion generator (default: {DEFAULT_MODEL})")
+    parser.add_argument("--library", default=None,
+                        help="search only: 'default' (shipped CMU library), 'all' (plus the "
+                             "libraries you imported) or a library .npz path")
+    parser.add_argument("--fps", type=_fps, default=None,
+                        help=f"resample the result to this frame rate (at most {MAX_FPS:g})")
+    parser.add_argument("--cache-dir", default=None,
+                        help="where the job writes its files (default: a temporary folder)")
     parser.add_argument("--out", required=True, help="output .bvh or .npz")
+
+
+def check_output(out: Path) -> str | None:
+    """Why ``out`` cannot be written (checked before the job runs), or None."""
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        return f"--out must end in {' or '.join(OUTPUT_SUFFIXES)}, got {out.name!r}"
+    if out.is_dir():
+        return f"--out {out} is a folder; give a file name"
+    folder = out.parent if str(out.parent) else Path(".")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write --out {out}: the folder {existing} is not writable"
+    if out.exists() and not os.access(out, os.W_OK):
+        return f"cannot write --out {out}: the file is read-only"
+    return None
+
+
+def check_cache_dir(path: Path) -> str | None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as e:
+        return f"--cache-dir {path} is not a writable folder ({e.strerror or e})"
+    return None
 
 
 def run(args: argparse.Namespace) -> int:
     import importlib
 
-    from .jobs import JOBS, JobContext, JobError
+    from .fileio import WriteError
+    from .jobs import JOBS, JobContext, JobError, check_params
     from .motion import axes
     from .motion.bvh import write_bvh
     from .motion.clip import Clip
     from .motion.resample import resample
 
-    out = Path(args.out)
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        print(f"error: --out must end in {' or '.join(OUTPUT_SUFFIXES)}, got {out.name!r}",
-              file=sys.stderr)
-        return 2
+    out = Path(args.out).expanduser()
+    problem = check_output(out)
+    if problem is None and args.cache_dir:
+        problem = check_cache_dir(Path(args.cache_dir).expanduser())
     module, kind = MODELS[args.model]
+    if problem is None and args.library is not None and kind != "search":
+        problem = (f"--library is for --model search; the {args.model} generator does not "
+                   f"read a motion library")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     importlib.import_module(module)
     if kind == "generate":
         params = {"text": args.text, "model": args.model}
     else:
-        params = {"text": args.text, "library": args.library}
+        params = {"text": args.text, "library": args.library or "default"}
     if args.seconds is not None:
         params["seconds"] = args.seconds
     if args.seed is not None:
         params["seed"] = args.seed
+    try:
+        check_params(kind, params)          # the schema the server uses: before any work
+    except JobError as e:
+        print(f"error: {e.message}", file=sys.stderr)
+        return 2
     with tempfile.TemporaryDirectory(prefix="anima-generate-") as tmp:
-        cache = Path(args.cache_dir) if args.cache_dir else Path(tmp)
+        cache = Path(args.cache_dir).expanduser() if args.cache_dir else Path(tmp)
         ctx = JobContext("cli", cache, on_progress=lambda f, m: print(
             f"[{f * 100:3.0f}%] {m}", file=sys.stderr))
         try:
@@ -77,13 +156,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: {first['note']}", file=sys.stderr)
     if args.fps:
         clip = resample(clip, args.fps)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".npz":
-        clip.save_npz(out)
-    else:
-        skel, rots, root = axes.skeleton_clip_blender_to_y_up(
-            clip.skeleton, clip.local_rotations, clip.root_translation)
-        write_bvh(out, skel, rots, root, clip.fps)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.suffix.lower() == ".npz":
+            clip.save_npz(out)
+        else:
+            skel, rots, root = axes.skeleton_clip_blender_to_y_up(
+                clip.skeleton, clip.local_rotations, clip.root_translation)
+            write_bvh(out, skel, rots, root, clip.fps)
+    except (OSError, WriteError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     if "score" in first:
         how = (f"matched '{first['caption']}' (score {first['score']:.3f}, {first['source']}, "
                f"licence {first['licence']})")

@@ -57,6 +57,7 @@ LOG_TAIL_BYTES = 4000
 FINISHED_MEMORY = 256            # terminal events remembered for late wait() calls
 WATCHDOG_TICK_S = 0.1            # how often the watchdog looks at the time of the last message
 HUNG_HEARTBEATS = 3              # a server announcing slow heartbeats gets this many periods
+BUSY_HUNG_AFTER_S = 20.0         # silence allowed to a local backend whose threads are running
 TLS_BUFFER_BYTES = 4 * IO_CHUNK_BYTES   # plaintext a TLS bridge holds per direction
 TLS_SELECT_S = 0.2               # the TLS bridge re-checks both directions at least this often
 OOM_HINT = "killed — possibly out of memory"
@@ -171,6 +172,10 @@ class _Transport:
         """End a peer that no longer answers, at once."""
         self.close(0.0)
 
+    def busy(self) -> bool:
+        """True if the silent peer is known to be working (see ``_ProcessTransport``)."""
+        return False
+
 
 class _ProcessTransport(_Transport):
     def __init__(self, process: subprocess.Popen, log_path: Path):
@@ -205,6 +210,19 @@ class _ProcessTransport(_Transport):
                 return f.read().decode("utf-8", "replace").strip()
         except OSError:
             return ""
+
+    def busy(self) -> bool:
+        """Linux: True if a thread of the process is running or waiting for the disk and none
+        is stopped. A C extension that holds the GIL for seconds (the first, cold ``import
+        torch``) silences the heartbeat thread of a process that is not hung; a stopped
+        (SIGSTOP) or deadlocked one has no running thread."""
+        states = []
+        for stat in Path(f"/proc/{self.process.pid}/task").glob("*/stat"):
+            try:
+                states.append(stat.read_text().rpartition(")")[2].split()[0])
+            except (OSError, IndexError):
+                continue
+        return any(s in "RD" for s in states) and not any(s in "Tt" for s in states)
 
     def kill(self) -> None:
         """SIGKILL works on a stopped (SIGSTOP) or frozen process, where terminate waits."""
@@ -790,7 +808,8 @@ class BackendClient:
             if not self._handshake_done.is_set() or self._handshake_error is not None:
                 continue                    # the handshake has its own timeout
             silence = time.monotonic() - self.last_heard
-            if silence > self._hung_after():
+            if silence > self._hung_after() and (silence > BUSY_HUNG_AFTER_S
+                                                 or not self._transport.busy()):
                 self._declare_hung(silence)
 
     def _hung_message(self, silence: float | None = None) -> str:

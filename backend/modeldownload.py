@@ -141,8 +141,19 @@ class Download:
             except (OSError, http.client.HTTPException) as e:     # URLError is an OSError
                 if isinstance(e, urllib.error.HTTPError) or attempt == self.RETRIES:
                     raise ModelStoreError(f"download of {self.url} failed: {e}") from None
-                if self._cancel.is_set():
+                if self._cancel.wait(0.5 * (attempt + 1)):     # a pause, unless cancelled
                     raise ModelStoreError("cancelled") from None
+
+    def _write(self, f, chunk: bytes) -> None:
+        """Append `chunk` (b"": flush to disk); a full or failing disk is not retried."""
+        try:
+            if chunk:
+                f.write(chunk)
+            else:
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as e:
+            raise ModelStoreError(f"cannot write {self.part}: {e.strerror or e}") from None
 
     def _attempt(self) -> None:
         have = self.part.stat().st_size if self.part.exists() else 0
@@ -162,22 +173,25 @@ class Download:
             ranged = resp.status == 206
             if have and not ranged:
                 have = 0                               # the server ignored the Range: restart
+            start = re.match(r"bytes (\d+)-", resp.headers.get("Content-Range") or "")
+            if ranged and (start is None or int(start.group(1)) != have):
+                raise ModelStoreError(f"the server answered the request for bytes {have}- "
+                                      f"with {resp.headers.get('Content-Range')!r}")
             total = resp.headers.get("Content-Length")
             if total is not None and self.size is not None and have + int(total) > self.size:
-                raise _Refused(f"the server sends {have + int(total)} bytes, the model "
-                                      f"list says {self.size}: refused")
+                raise _Refused(f"the server sends {have + int(total)} bytes, the model list "
+                               f"says {self.size}: refused")
             self.done_bytes = have
             self.message = f"downloading {self.dest.name}"
             with open(self.part, "ab" if have else "wb") as f:
                 while chunk := resp.read(64 << 10):
                     if self._cancel.is_set():
                         raise ModelStoreError("cancelled")
-                    f.write(chunk)
                     self.done_bytes += len(chunk)
                     if self.size is not None and self.done_bytes > self.size:
-                        raise _Refused(f"the server sends more than the {self.size} "
-                                              f"bytes expected: refused")
-                f.flush()
-                os.fsync(f.fileno())
+                        raise _Refused(f"the server sends more than the {self.size} bytes "
+                                       f"expected: refused")
+                    self._write(f, chunk)
+                self._write(f, b"")
             if total is not None and self.done_bytes < have + int(total):
                 raise ConnectionError("the connection closed early")

@@ -270,14 +270,15 @@ def write_summary(dest: Path, info: CheckpointInfo, sha: str, origin: str) -> No
 
 
 def import_checkpoint(src, user_dir, name: str | None = None, shipped_dir=None,
-                      verify=None) -> tuple[ModelEntry, bool]:
+                      verify=None, expect_family: str | None = None
+                      ) -> tuple[ModelEntry, bool]:
     """Copy checkpoint `src` into `user_dir` as `<name>.pt` (default: its own name) with its
     model card (the .md beside it, if any) and a summary .json. `verify(path)` may add a
-    deeper check (raising ModelStoreError). Returns (entry, True) when copied, (entry, False)
+    deeper check (raising ModelStoreError); `expect_family` refuses other families. Returns (entry, True) when copied, (entry, False)
     when the same file was already installed; a different file of that name is refused."""
     src = Path(src)
     name = check_model_name(name or src.stem, shipped_dir)
-    info = inspect_checkpoint(src)
+    info = inspect_checkpoint(src, expect_family)
     sha = file_sha256(src)                     # the copy must have these bytes: the checked
     if verify is not None:
         verify(src)

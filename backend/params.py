@@ -131,22 +131,28 @@ def _check_type(kind: str, name: str, value: Any, spec_type: str) -> None:
                          f"infinity), got {_show(value)}")
 
 
+def _num(x: float) -> str:
+    """A bound as people write it: 2147483647, 0.25, 60."""
+    return str(int(x)) if float(x).is_integer() and abs(x) < 1e15 else f"{x:g}"
+
+
 def _check_bounds(kind: str, name: str, value: Any, spec: Spec) -> None:
     if spec.type in ("number", "integer"):
-        measure, what = value, ""
+        measure, unit, shown = value, "", _show(value)
     elif spec.type in ("string", "array"):
-        measure, what = len(value), " long" if spec.type == "string" else " items"
+        measure = len(value)
+        unit = " characters long" if spec.type == "string" else " items long"
+        shown = f"{measure}"
     else:
         return
-    unit = {"string": " characters", "array": " items"}.get(spec.type, "")
-    low_ok = spec.min is None or (measure > spec.min if spec.exclusive_min else measure >= spec.min)
-    if not low_ok:
+    if spec.min is not None and (measure <= spec.min if spec.exclusive_min
+                                 else measure < spec.min):
         relation = "more than" if spec.exclusive_min else "at least"
-        raise ParamError(f"{kind}: parameter {name!r} must be {relation} {spec.min:g}{unit}, "
-                         f"got {_show(value) if not what else measure}")
+        raise ParamError(f"{kind}: parameter {name!r} must be {relation} {_num(spec.min)}"
+                         f"{unit}, got {shown}")
     if spec.max is not None and measure > spec.max:
-        raise ParamError(f"{kind}: parameter {name!r} must be at most {spec.max:g}{unit}, got "
-                         f"{_show(value) if not what else measure}")
+        raise ParamError(f"{kind}: parameter {name!r} must be at most {_num(spec.max)}{unit}, "
+                         f"got {shown}")
 
 
 def _check_items(kind: str, name: str, value: list, items: str) -> None:

@@ -174,11 +174,11 @@ class Session:
         for name, value in artifacts.items():
             if not isinstance(value, str):
                 raise ArtifactError(f"artifact {name!r} must be a path string, got {value!r:.80}")
-            path = Path(value).resolve()
-            if not path.is_file():
-                raise ArtifactError(f"artifact {name!r}: no such file {value}")
+            path = Path(value).resolve()              # follows links and '..'
             if not path.is_relative_to(cache):
                 raise ArtifactError(f"artifact {name!r}: {value} is outside the cache dir {cache}")
+            if not path.is_file():
+                raise ArtifactError(f"artifact {name!r}: no such file {value}")
             paths[name] = path
         return paths
 

@@ -128,6 +128,10 @@ class ANIMA_OT_install_backend(bpy.types.Operator):
     target: StringProperty(name="Folder", default="", options={"SKIP_SAVE", "HIDDEN"},
                            description="Where the environment goes (empty: the extension's "
                                        "user folder)")
+    requirements: StringProperty(name="Requirements", default="",
+                                 options={"SKIP_SAVE", "HIDDEN"},
+                                 description="Requirements file to install (empty: the "
+                                             "add-on's requirements-backend.txt)")
 
     @classmethod
     def poll(cls, context):
@@ -140,7 +144,10 @@ class ANIMA_OT_install_backend(bpy.types.Operator):
             return self._refuse(f"The extension's user folder is not writable: {e}")
         activity.target, activity.message = target, ""
         try:
-            runner = Runner(_options(context, target), preferences.resolve_cache_dir())
+            options = _options(context, target)
+            if self.requirements:
+                options.requirements = bpy.path.abspath(self.requirements)
+            runner = Runner(options, preferences.resolve_cache_dir())
         except (InstallError, preferences.ConfigError) as e:
             return self._refuse(str(e))
         activity.runner = runner

@@ -32,8 +32,17 @@ LAST_RESULT = {"level": "", "text": ""}     # the last finished task's outcome (
 
 
 def user_models_dir() -> Path:
-    """<extension user dir>/models: the user's checkpoints."""
-    return Path(preferences.user_dir("models"))
+    """The user's checkpoints: <extension user dir>/models when installed as an extension;
+    loaded from a checkout, <user data>/models (backend/paths.py: where `python -m backend
+    train text2motion` writes fine-tuned models and the Generate panel looks)."""
+    try:
+        return Path(bpy.utils.extension_path_user(preferences.ADDON_PACKAGE, path="models",
+                                                  create=True))
+    except (ValueError, AttributeError, OSError):
+        from ..backend.paths import user_data_dir
+        folder = user_data_dir() / "models"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
 
 
 def online_access() -> bool:
@@ -88,13 +97,14 @@ class ImportTask:
     progress, start, run, cancel)."""
 
     progress = None                                 # no measure: an indeterminate task
+    cancellable = False                             # a copy and a check: seconds
 
     def __init__(self, src, folder: Path, name: str, python: str | None, note: str = ""):
         self.src, self.folder, self.name, self.python, self.note = src, folder, name, python, note
         self.state, self.message, self.thread = "waiting", "", None
         self.label = f"Importing {Path(src).name}"
 
-    def cancel(self) -> None:                       # a copy is short: it is not interrupted
+    def cancel(self) -> None:
         pass
 
     def start(self) -> "ImportTask":
@@ -126,7 +136,7 @@ def _finish(task) -> tuple[str, str]:
     if task.state == "done" and isinstance(task, modeldownload.Download):
         entry = getattr(task, "entry", None)
         try:
-            info = modelstore.inspect_checkpoint(task.dest)
+            info = modelstore.inspect_checkpoint(task.dest, getattr(entry, "family", None))
             if entry is not None:
                 info.licence = entry.licence
             modelstore.write_summary(task.dest, info, task.sha256, f"downloaded from {task.url}")

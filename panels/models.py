@@ -40,7 +40,8 @@ def draw_model_manager(layout, context) -> None:
         box = layout.box()
         row = box.row()
         row.label(text=getattr(task, "label", "Working"), icon="TIME")
-        row.operator("anima.model_cancel", text="Cancel", icon="CANCEL")
+        if getattr(task, "cancellable", True):
+            row.operator("anima.model_cancel", text="Cancel", icon="CANCEL")
         progress = task.progress
         if progress is not None:
             box.progress(factor=progress, type="BAR", text=f"{progress * 100:.0f} %")

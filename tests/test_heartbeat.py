@@ -29,12 +29,22 @@ LONG_JOB = {"seconds": 60, "steps": 1}
 posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
 # A job module for fault injection: `hang` blocks the worker without polling cancellation
-# (a job stuck in native code); `explode` makes the server's parameter check itself crash (an
-# internal bug while handling one message).
+# (a job stuck in native code); `gil` holds the GIL in one C call for `seconds` (as a cold
+# `import torch` does), which silences the heartbeat thread too; `explode` makes the server's
+# parameter check itself crash (an internal bug while handling one message).
 FAULT_JOBS = '''
 import threading
+import time
 from backend import jobs
 from backend.jobs import register
+
+@register("gil")
+def gil(params, ctx):
+    start = time.perf_counter()
+    sum(range(2_000_000))
+    rate = 2_000_000 / (time.perf_counter() - start)
+    sum(range(int(rate * params["seconds"])))          # one C call: the GIL is never released
+    return {"held": params["seconds"]}
 
 @register("hang")
 def hang(params, ctx):
@@ -186,6 +196,24 @@ def test_client_keeps_a_backend_with_a_hung_job_alive(tmp_path):
 
 
 # ============================================================================ watchdog
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="reads Linux /proc")
+def test_a_job_holding_the_gil_is_busy_not_hung(tmp_path):
+    """The heartbeat thread cannot run while a C call holds the GIL; the client sees that the
+    local process is running (not stopped) and waits instead of killing a working job."""
+    env, args = fault_module(tmp_path)
+    with BackendClient.spawn(PYTHON, tmp_path / "cache", device="cpu", cwd=REPO,
+                             extra_env=env, extra_args=args) as c:
+        job_id = c.submit("gil", {"seconds": HUNG_AFTER_S + 1.0})
+        longest = 0.0
+        while not any(e.terminal for e in c.poll()):
+            longest = max(longest, time.monotonic() - c.last_heard)
+            time.sleep(0.02)
+            assert longest < EVENT_TIMEOUT_S, "the gil job did not end"
+        assert longest > HUNG_AFTER_S, f"the job was not silent long enough ({longest:.2f} s)"
+        assert c.alive and not c.hung
+        assert c.wait(job_id)["held"] == HUNG_AFTER_S + 1.0
+
+
 @posix_only
 def test_stopped_backend_is_reported_hung_and_killed_on_close(client):
     job_id = client.submit("sleep", LONG_JOB)

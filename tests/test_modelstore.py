@@ -167,6 +167,25 @@ def test_import_of_a_bad_file_installs_nothing(tmp_path, bad_files):
     assert not user.exists() or list(user.iterdir()) == []
 
 
+def test_import_refuses_another_family_than_asked(tmp_path):
+    with pytest.raises(ms.ModelStoreError, match="a camera_next_pose checkpoint, not the "
+                                                 "text2motion model expected"):
+        ms.import_checkpoint(SHIPPED / "camera_next_pose.pt", tmp_path / "m", name="cam",
+                             expect_family="text2motion")
+    assert not (tmp_path / "m" / "cam.pt").exists()
+
+
+def test_store_modules_import_only_the_standard_library():
+    import ast
+    for name in ("modelstore.py", "modeldownload.py"):
+        tree = ast.parse((REPO / "backend" / name).read_text(encoding="utf-8"))
+        mods = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+                for a in n.names}
+        mods |= {n.module.split(".")[0] for n in ast.walk(tree)
+                 if isinstance(n, ast.ImportFrom) and n.level == 0}
+        assert mods <= set(sys.stdlib_module_names), (name, mods - set(sys.stdlib_module_names))
+
+
 def test_resolve_user_model_stays_inside_the_folder(tmp_path):
     shutil.copy(SHIPPED / "camera_next_pose.pt", tmp_path / "cam.pt")
     assert ms.resolve_user_model(tmp_path, "cam") == (tmp_path / "cam.pt").resolve()
@@ -296,6 +315,14 @@ def test_server_ignoring_range_restarts_the_file(server, tmp_path):
     (tmp_path / "m.pt.part").write_bytes(server.payload[:1000])
     dl = _download(server, tmp_path / "m.pt")
     assert dl.state == "done" and (tmp_path / "m.pt").read_bytes() == server.payload
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_disk_fails_the_download_without_retrying(server, tmp_path):
+    (tmp_path / "m.pt.part").symlink_to("/dev/full")     # every write: ENOSPC
+    dl = _download(server, tmp_path / "m.pt")
+    assert dl.state == "failed" and "No space left on device" in dl.message
+    assert not (tmp_path / "m.pt").exists() and server.log == [None]
 
 
 def test_more_bytes_than_listed_are_refused(server, tmp_path):

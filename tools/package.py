@@ -1,39 +1,33 @@
 """Build the installable extension zip: `make package` -> dist/anima-<version>.zip.
 
-    python tools/package.py --out dist/ [--source .] [--allow-untracked]
+    python tools/package.py --out dist/ [--source .] [--allow-untracked] [--python PY]
 
-Follows the rules of `blender --command extension build` (Blender 4.2+ extensions):
-- `blender_manifest.toml` is validated first, the way `extension validate` does (required fields,
-  `id`, semantic `version`, `schema_version`, `blender_version_min` as X.Y.Z, `permissions` each
-  with a reason, `tags` from Blender's list, `platforms` when wheels are bundled), plus an SPDX
-  licence; a bad manifest fails with the field named and writes nothing.
-- The files are the source tree minus `[build] paths_exclude_pattern` (gitignore-style, with
-  Blender's reading: a pattern is anchored at the root only when it starts with "/", a trailing
-  "/" matches folders only, `*` and `?` stay inside one path component, `**` spans components,
-  `!` re-includes, the last matching pattern wins), or exactly `[build] paths`. The manifest and
-  the manifest's `wheels` are always packed. The manifest sits at the root of the zip.
-- Unlike Blender's build, the zip is deterministic: entries sorted, fixed timestamps and
-  permissions, so two builds of the same tree are byte-identical.
-
-Checks on the packed tree (fail with a list of what is wrong):
-- every packed `.py` compiles, and every import of the add-on's own modules (relative imports,
-  `backend.*`) resolves to a packed module; nothing imports `tools`/`tests`;
-- no packed path matches an exclusion or lies in a development folder (tests, tools, docs, out,
-  caches, virtual environments, __pycache__);
-- (in a git checkout) every packed file is tracked by git: a local checkpoint or log must not
-  ship by accident; `--allow-untracked` lifts this.
+`blender --command extension build` rules: the manifest is validated like `extension validate`
+does (plus an SPDX licence) and a bad one fails naming the field, writing nothing; the files are
+the tree minus `[build] paths_exclude_pattern` (gitignore-style as Blender reads it: anchored
+only with a leading "/", a trailing "/" for folders only, `**` across folders, `!` re-includes,
+the last match wins) or exactly `[build] paths`; the manifest (at the zip's root) and its
+`wheels` always ship. Unlike Blender's build the zip is deterministic (sorted entries, fixed
+dates and modes). Before the zip is kept, the packed tree is checked: every .py compiles and its
+imports of the add-on's own modules resolve in the package; no excluded or development path
+slipped in; every backend module imports from the extracted zip with the backend's python
+(`--python`, default the repository's .venv); in a git checkout every packed file is tracked
+(`--allow-untracked` lifts this). docs/install.md, section Packaging.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import os
 import re
 import subprocess
 import sys
+import tempfile
 import tomllib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 MANIFEST_NAME = "blender_manifest.toml"
@@ -66,6 +60,12 @@ def _terse_text_error(value: str) -> str | None:
     if not (value[-1].isalnum() or value[-1] in ")]}"):
         return "must not end with punctuation"
     return None
+
+
+def _string_list(value, may_be_empty: bool) -> bool:
+    """Absent (None), or a list of non-empty strings."""
+    return value is None or (isinstance(value, list) and (may_be_empty or bool(value)) and all(
+        isinstance(v, str) and v.strip() for v in value))
 
 
 def blender_tags() -> set[str] | None:
@@ -143,9 +143,7 @@ def manifest_errors(data: dict, source: Path | None = None) -> list[str]:
                 elif why := _terse_text_error(reason):
                     errors.append(f"permissions.{key}: the reason {why}")
     for key in ("tags", "platforms", "wheels", "copyright"):
-        value = data.get(key)
-        if value is not None and (not isinstance(value, list) or not value or not all(
-                isinstance(v, str) and v.strip() for v in value)):
+        if not _string_list(data.get(key), may_be_empty=False):
             errors.append(f"{key}: must be a non-empty list of non-empty strings")
     tags = data.get("tags")
     if isinstance(tags, list) and data.get("type") == "add-on":
@@ -172,9 +170,7 @@ def manifest_errors(data: dict, source: Path | None = None) -> list[str]:
     if "paths" in build and "paths_exclude_pattern" in build:
         errors.append("build: set either paths or paths_exclude_pattern, not both")
     for key in ("paths", "paths_exclude_pattern"):
-        value = build.get(key)
-        if value is not None and (not isinstance(value, list) or not all(
-                isinstance(v, str) and v.strip() for v in value)):
+        if not _string_list(build.get(key), may_be_empty=True):
             errors.append(f"build.{key}: must be a list of non-empty strings")
     return errors
 
@@ -367,36 +363,74 @@ def untracked(source: Path, names: list[str]) -> list[str] | None:
     return [n for n in names if n not in tracked]
 
 
-# ----------------------------------------------------------------------------- build
-def write_zip(source: Path, names: list[str], out_file: Path) -> None:
-    """A deterministic zip of `names` (sorted, fixed dates and modes), written atomically."""
-    tmp = out_file.with_name("." + out_file.name + ".part")
+IMPORT_ALL = """
+import importlib, os, pkgutil, sys, traceback
+root = os.path.realpath(sys.argv[1])
+def failed(name):
+    print("FAIL", name, traceback.format_exc().strip().splitlines()[-1], flush=True)
+for info in pkgutil.walk_packages([os.path.join(root, "backend")], "backend.", onerror=failed):
+    if info.name.rsplit(".", 1)[-1] == "__main__":
+        continue
     try:
-        with zipfile.ZipFile(tmp, "w") as zf:
-            for name in sorted(names):
-                info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
-                info.create_system = 3                   # unix, so that the mode below is read
-                info.external_attr = 0o100644 << 16
-                stored = name.lower().endswith(STORED_SUFFIXES)
-                info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
-                zf.writestr(info, (source / name).read_bytes(), compresslevel=None if stored else 9)
-        tmp.replace(out_file)
-    finally:
-        tmp.unlink(missing_ok=True)
+        module = importlib.import_module(info.name)
+    except Exception:
+        failed(info.name)
+        continue
+    if not os.path.realpath(module.__file__).startswith(root + os.sep):
+        print("FAIL", info.name, "imported from outside the package:", module.__file__)
+"""
 
 
-@dataclass
-class BuildResult:
-    path: Path
-    files: int
-    size: int
+def import_check(zip_path: Path, python: str) -> list[str]:
+    """Import every backend module of the zip, extracted to a throw-away folder, with the
+    backend's `python` (the Blender layer needs Blender: the install test imports it)."""
+    with tempfile.TemporaryDirectory(prefix="anima-package-") as tmp:
+        with zipfile.ZipFile(zip_path) as zf:
+            zf.extractall(tmp)
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        try:
+            run = subprocess.run([python, "-c", IMPORT_ALL, tmp], capture_output=True, text=True,
+                                 cwd=tmp, env=env, timeout=600)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            return [f"import check with {python} could not run: {e}"]
+    problems = [line[5:] for line in run.stdout.splitlines() if line.startswith("FAIL ")]
+    if run.returncode and not problems:
+        problems.append(f"import check with {python} failed: {run.stderr.strip()[-500:]}")
+    return problems
+
+
+# ----------------------------------------------------------------------------- build
+def write_zip(source: Path, names: list[str], zip_path: Path) -> None:
+    """A deterministic zip of `names` (sorted, fixed dates and modes)."""
+    with zipfile.ZipFile(zip_path, "w") as zf:
+        for name in sorted(names):
+            info = zipfile.ZipInfo(name, date_time=FIXED_DATE)
+            info.create_system = 3                       # unix, so that the mode below is read
+            info.external_attr = 0o100644 << 16
+            stored = name.lower().endswith(STORED_SUFFIXES)
+            info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+            zf.writestr(info, (source / name).read_bytes(), compresslevel=None if stored else 9)
+
+
+class BuildResult(NamedTuple):
+    path: Path              # the zip
+    files: int              # entries in it
+    size: int               # bytes
     warnings: list[str]
 
 
-def build(source: Path = REPO, out_dir: Path = REPO / "dist",
-          allow_untracked: bool = False) -> BuildResult:
+def default_python() -> str | None:
+    """The backend's interpreter for the import check: the repository's .venv, if made."""
+    venv = REPO / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    return str(venv) if venv.exists() else None
+
+
+def build(source: Path = REPO, out_dir: Path = REPO / "dist", allow_untracked: bool = False,
+          python: str | None = None) -> BuildResult:
     """Validate, select, check and write `<out_dir>/<id>-<version>.zip` (PackageError when any
-    check fails; then nothing is written)."""
+    check fails; then nothing is written). `python`: import every packed backend module with
+    it (None: no import check)."""
     source = Path(source).resolve()
     manifest = load_manifest(source)
     if manifest["type"] == "add-on" and not (source / "__init__.py").is_file():
@@ -417,9 +451,19 @@ def build(source: Path = REPO, out_dir: Path = REPO / "dist",
     if problems:
         raise PackageError("the package would be broken:\n  " + "\n  ".join(problems))
     out_dir = Path(out_dir).resolve()
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     out_file = out_dir / f"{manifest['id']}-{manifest['version']}.zip"
-    write_zip(source, names, out_file)
+    part = out_dir / f".{out_file.name}.part"
+    try:
+        write_zip(source, names, part)
+        if python and (problems := import_check(part, python)):
+            raise PackageError("packed modules do not import:\n  " + "\n  ".join(problems))
+        part.replace(out_file)
+    finally:
+        part.unlink(missing_ok=True)
+        if created and not any(out_dir.iterdir()):
+            out_dir.rmdir()
     return BuildResult(out_file, len(names), out_file.stat().st_size, warnings)
 
 
@@ -429,9 +473,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source", type=Path, default=REPO, help="the extension's folder")
     parser.add_argument("--allow-untracked", action="store_true",
                         help="pack files git does not track (a local build)")
+    parser.add_argument("--python", default=default_python(),
+                        help="interpreter with the backend's dependencies that imports every "
+                             "packed backend module (default: the repository's .venv; "
+                             "\"\": compile and resolve imports only)")
     args = parser.parse_args(argv)
+    if not args.python:
+        print("package: warning: packed modules compiled and their imports resolved, not "
+              "imported (no --python, no .venv)", file=sys.stderr)
     try:
-        result = build(args.source, args.out, args.allow_untracked)
+        result = build(args.source, args.out, args.allow_untracked, args.python or None)
     except PackageError as e:
         print(f"package: error: {e}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ File layout (`.npz`, no pickles):
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -127,7 +128,7 @@ class MotionLibrary:
             raise LibraryError(f"motion library not found: {path}")
         try:
             with np.load(path, allow_pickle=False) as z:
-                if str(z["format"]) != LIBRARY_FORMAT:
+                if "format" not in z.files or str(z["format"]) != LIBRARY_FORMAT:
                     raise LibraryError(f"{path}: not an Anima motion library")
                 if int(z["version"]) > LIBRARY_VERSION:
                     raise LibraryError(f"{path}: library version {int(z['version'])} is newer "
@@ -135,11 +136,36 @@ class MotionLibrary:
                 entries = [LibraryEntry(**e) for e in json.loads(str(z["entries"]))]
                 emb = z["caption_embeddings"] if "caption_embeddings" in z.files else None
                 owner = z["caption_owner"] if "caption_owner" in z.files else None
-                return cls(entries, z["local_rotations"], z["root_translation"], emb, owner)
-        except (KeyError, ValueError, OSError) as e:
-            if isinstance(e, LibraryError):
-                raise
-            raise LibraryError(f"{path}: unreadable motion library ({e})") from e
+                library = cls(entries, z["local_rotations"], z["root_translation"], emb, owner)
+        except LibraryError:
+            raise
+        except (KeyError, ValueError, OSError, TypeError, EOFError, zipfile.BadZipFile) as e:
+            raise LibraryError(f"{path}: unreadable motion library ({type(e).__name__}: "
+                               f"{str(e)[:200]}); import it again") from None
+        library.check(path)
+        return library
+
+    def check(self, path) -> None:
+        """``LibraryError`` naming the file unless the arrays agree with the entries and
+        every value is finite (a NaN pose would reach the user's rig)."""
+        rots, root = self.local_rotations, self.root_translation
+        T = rots.shape[0]
+        if rots.ndim != 3 or rots.shape[1:] != (NUM_JOINTS, 4) or root.shape != (T, 3):
+            raise LibraryError(f"{path}: motion arrays of shape {rots.shape} and {root.shape} "
+                               f"do not hold {NUM_JOINTS} joints per frame")
+        for e in self.entries:
+            if e.start < 0 or e.length < 1 or e.start + e.length > T \
+                    or not (e.fps > 0 and np.isfinite(e.fps)):
+                raise LibraryError(f"{path}: entry {e.name!r} (frames {e.start}.."
+                                   f"{e.start + e.length - 1} at {e.fps} fps) does not fit the "
+                                   f"{T} stored frames")
+        bad = ~(np.isfinite(rots).all(axis=(1, 2)) & np.isfinite(root).all(axis=1))
+        if bad.any():
+            names = sorted({e.name for e in self.entries
+                            if bad[e.start:e.start + e.length].any()})
+            raise LibraryError(f"{path}: {int(bad.sum())} frames hold NaN or infinite values "
+                               f"(clips {', '.join(names[:3])}{' ...' if len(names) > 3 else ''})"
+                               f"; import the library again")
 
     @classmethod
     def merge(cls, libraries: list["MotionLibrary"]) -> "MotionLibrary":

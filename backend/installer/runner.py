@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shutil
 import subprocess
 import threading
 import time
@@ -29,6 +30,8 @@ from .plan import (LOG_NAME, STEPS, InstallError, InstallOptions, Plan, make_pla
 from .state import InstallState, load_state
 
 KEEP_LINES = 200
+RESERVE_BYTES = 256 * 1024     # freed on a full disk so that the failure can still be recorded
+RESERVE_NAME = ".space-reserve"
 TERMINATE_WAIT_S = 5.0
 _NO_MATCH = re.compile(r"No matching distribution found for ([^\s;]+)")
 _NO_VERSION = re.compile(r"Could not find a version that satisfies the requirement ([^\s;]+)")
@@ -95,7 +98,9 @@ class Runner:
                   f"python {'.'.join(map(str, self.plan.base_version))}, torch {self.plan.variant}"
                   f"{', wheel folder ' + self.plan.options.wheel_folder if self.plan.offline else ''}")
         step = ""
+        reserve = self.plan.target / RESERVE_NAME
         try:
+            reserve.write_bytes(b"\0" * RESERVE_BYTES)
             state.set_status("running")
             for index, (step, title) in enumerate(STEPS):
                 with self._lock:
@@ -106,24 +111,32 @@ class Runner:
                 if self._finished_before(state, step):
                     self._log(f"---- {index + 1}/{len(STEPS)} {title}: done before, skipped")
                     continue
-                state.forget_from(step)
+                # A pip step that was started and did not finish (failure, cancel, kill) may
+                # have left half-copied packages that pip takes for installed: forget them.
+                if state.data.get("started") == step:
+                    self._forget_partial_installs()
+                state.data["started"] = step
+                state.forget_from(step)                  # saves the record
                 self._log(f"---- {index + 1}/{len(STEPS)} {title}")
                 note = getattr(self, "_step_" + step)()
                 self.ran_steps.append(step)
+                state.data.pop("started", None)
                 state.mark_done(step, self.plan.keys[step], note or "")
             state.set_status("ready", python=str(self.plan.python),
                              addon_version=self.plan.addon_version,
                              requirements_sha256=self.plan.requirements_sha256,
+                             requirements=str(self.plan.options.requirements),
                              variant=self.plan.variant, backend=self.backend_info)
             self._log("==== ready: " + str(self.plan.python))
         except InstallError as e:
             e.step = e.step or step
-            self._fail(state, e)
+            self._fail(state, e, reserve)
             raise
         except OSError as e:
             err = self._os_error(e, step)
-            self._fail(state, err)
+            self._fail(state, err, reserve)
             raise err from e
+        reserve.unlink(missing_ok=True)
         with self._lock:
             self._index, self._finished = len(STEPS), True
         return self.plan.python
@@ -193,6 +206,14 @@ class Runner:
     def _pip(self, args: list[str], step: str) -> None:
         self._run([str(self.plan.python), "-m", "pip", "install", "--progress-bar", "off",
                    "--disable-pip-version-check", "--no-input", *args], step)
+
+    def _forget_partial_installs(self) -> None:
+        """Remove the metadata of packages pip began but did not finish installing (pip
+        writes a distribution's RECORD last): the step then installs them again."""
+        for dist_info in self.plan.venv_dir.glob("[Ll]ib/**/site-packages/*.dist-info"):
+            if dist_info.is_dir() and not (dist_info / "RECORD").exists():
+                self._log(f"half-installed {dist_info.name}: installing it again")
+                shutil.rmtree(dist_info, ignore_errors=True)
 
     def _run(self, command: list[str], step: str) -> None:
         """Run one command, streaming its output to the log; InstallError unless it succeeds."""
@@ -270,7 +291,11 @@ class Runner:
                             "step_failed", step)
 
     # ------------------------------------------------------------------ bookkeeping
-    def _fail(self, state: InstallState, error: InstallError) -> None:
+    def _fail(self, state: InstallState, error: InstallError, reserve: Path) -> None:
+        try:
+            reserve.unlink(missing_ok=True)        # room for the record on a full disk
+        except OSError:
+            pass
         status = "cancelled" if error.kind == "cancelled" else "failed"
         with self._lock:
             self._error, self._error_kind, self._finished = str(error), error.kind, True

@@ -81,6 +81,13 @@ def store(anima, tmp_path, monkeypatch):
         models._TASK = None
 
 
+def test_models_folder_outside_an_extension_is_the_user_data_folder(anima, tmp_path,
+                                                                    monkeypatch):
+    from anima.operators import models
+    monkeypatch.setenv("ANIMA_HOME", str(tmp_path))     # loaded as a package, not installed
+    assert models.user_models_dir() == tmp_path / "models" and (tmp_path / "models").is_dir()
+
+
 def test_panel_lists_the_shipped_models_with_licence_and_card(store):
     log = draw()
     text = texts(log)

@@ -46,9 +46,12 @@ def _blender_ext(*args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
+    """The zip of the working tree, its backend modules imported with the .venv's python."""
+    if not VENV_PYTHON.exists():
+        pytest.skip("needs the repository's .venv (make venv)")
     out = tmp_path_factory.mktemp("dist")
     start = time.monotonic()
-    result = packager.build(REPO, out, allow_untracked=True)
+    result = packager.build(REPO, out, allow_untracked=True, python=str(VENV_PYTHON))
     print(f"\npackage: {result.path.name}: {result.files} files, {result.size} bytes, "
           f"{time.monotonic() - start:.1f} s")
     return result
@@ -196,9 +199,16 @@ def test_missing_module_slipped_in_path_and_untracked_file_are_refused(tmp_path)
     with pytest.raises(packager.PackageError, match="tests/test_x.py: excluded path"):
         packager.build(source, tmp_path / "dist")
 
+    # Imports that only fail when run (a name the module does not have): the import check.
+    (source / "tests" / "test_x.py").unlink()
     (source / "blender_manifest.toml").write_text(
         (source / "blender_manifest.toml").read_text().split("[build]")[0])
-    (source / "tests" / "test_x.py").unlink()
+    (source / "backend" / "broken.py").write_text("from json import no_such_name\n")
+    with pytest.raises(packager.PackageError) as err:
+        packager.build(source, tmp_path / "dist", python=sys.executable)
+    assert "backend.broken ImportError: cannot import name 'no_such_name'" in str(err.value)
+    assert not (tmp_path / "dist").exists()
+    (source / "backend" / "broken.py").unlink()
     (source / "tests").rmdir()
     git = ["git", "-C", str(source), "-c", "user.name=t", "-c", "user.email=t@t"]
     subprocess.run([*git, "init", "-q"], check=True)
@@ -263,6 +273,18 @@ step("use", result=result, backend_cwd=backend_cwd, state=session.state,
      cache_files=sorted(os.listdir(bpy.utils.extension_path_user(pkg, path="cache"))))
 process = session.client.process
 
+# The user's path: a shipped rig (assets/character), a library search (assets/library and the
+# text encoder in the backend), the clip retargeted onto the rig by the operator.
+character = sys.modules[pkg + ".operators.character"]
+arm = character.build_armature(bpy.context.scene.collection, "game_engine", "Rig")
+bpy.context.view_layer.objects.active = arm
+arm.select_set(True)
+result = bpy.ops.anima.generate(prompt="a person walks forward", source="LIBRARY")
+action = arm.animation_data.action if arm.animation_data else None
+step("search", result=sorted(result), action=action.name if action else "",
+     frames=list(action.frame_range) if action else [], source=action.get("anima_source", "")
+     if action else "", backend_pid_same=session.client.process is process)
+
 bpy.ops.preferences.addon_disable(module=pkg)
 step("disable", enabled=list(addon_utils.check(pkg)), backend_exit=process.poll(),
      still_registered=sorted(c.__name__ for c in classes if c.is_registered),
@@ -319,6 +341,12 @@ def test_install_enable_use_disable_uninstall_in_a_clean_profile(built, tmp_path
     clip = used["result"]["artifacts"]["clip"]
     assert clip.startswith(used["user_folder"])
 
+    searched = report["search"]
+    assert searched["result"] == ["FINISHED"], searched
+    assert searched["action"] == "Anima: a person walks forward"
+    assert searched["frames"][1] - searched["frames"][0] >= 30 and searched["source"]
+    assert searched["backend_pid_same"]
+
     disabled = report["disable"]
     assert disabled["enabled"] == [False, False] and disabled["still_registered"] == []
     assert disabled["backend_exit"] is not None                   # the backend was stopped
@@ -334,4 +362,6 @@ def test_install_enable_use_disable_uninstall_in_a_clean_profile(built, tmp_path
     blender_own = [p for p in left if p.endswith("/") or p.startswith("extensions/.cache/")
                    or "/.blender_ext/" in p]
     assert left == blender_own and not [p for p in left if "anima" in p], left
-    assert _tree(home) == []
+    # Nothing in the home folder but the empty thumbnail folders Blender makes at start-up.
+    assert [p for p in _tree(home) if not p.startswith(".cache/thumbnails")] == [".cache/"]
+    assert [p for p in _tree(home) if not p.endswith("/")] == []

@@ -492,8 +492,9 @@ def benchmark(n: int = 20, threads: int = 2, model: str = "starter", seconds: fl
     text encoding + flow sampling + conversion to a canonical Clip, one prompt at a time
     (prompts cycle through ``BENCH_PROMPTS``, seeds 0..n-1), after two warm-up runs.
 
-    Uses the shipped checkpoint ``model`` when it exists, else a freshly initialised network
-    of the starter config (the speed is the same; the motion is noise). ``peak_mb`` is the
+    Uses the checkpoint ``model`` (a shipped name or a .pt path); ``model="random"`` times a
+    freshly initialised network of the starter config instead (the speed is the same; the
+    motion is noise). Any other name is a ``ValueError``. ``peak_mb`` is the
     process's peak resident set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), i.e.
     Python + torch + the MiniLM text encoder + the generator, measured at the end."""
     import resource
@@ -502,14 +503,16 @@ def benchmark(n: int = 20, threads: int = 2, model: str = "starter", seconds: fl
     from .config import preset
 
     torch.set_num_threads(threads)
-    path = checkpoint_path(model)
-    if path.is_file():
+    if model == "random":
+        gen = random_generator(preset("starter").model, name="starter-untrained")
+        weights = "random-init(starter config)"
+    else:
+        path = checkpoint_path(model)
+        if not path.is_file():
+            raise ValueError(f"no text-to-motion checkpoint {model!r} (looked for {path}); "
+                             f"use {', '.join(SHIPPED)}, a .pt file or 'random'")
         gen = Generator.from_checkpoint(path, "cpu")
         weights = f"{model}-checkpoint(steps={gen.meta.get('steps')})"
-    else:
-        gen = random_generator(preset(model if model in SHIPPED else "starter").model,
-                               name=f"{model}-untrained")
-        weights = f"random-init({model} config, no checkpoint at {path})"
     times, gen_times = [], []
     for i in range(n + 2):
         prompt = BENCH_PROMPTS[i % len(BENCH_PROMPTS)]

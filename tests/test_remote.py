@@ -1,0 +1,384 @@
+"""The studio set-up: TLS, artifact paths that must stay inside the cache folders, and two
+backends behind HAProxy (tools/haproxy/anima.cfg) driven by two clients at once. Real
+processes, real sockets, a real certificate made with openssl. No Blender needed."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from backend import jobs, protocol, server
+from backend.client import RECEIVED_SUBDIR, BackendClient, BackendError
+from backend.motion.clip import Clip
+from backend.protocol import ErrorCode
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+HAPROXY_CONFIG = REPO / "tools" / "haproxy" / "anima.cfg"
+EVENT_TIMEOUT_S = 15.0
+JOBS_PER_CLIENT = 10
+
+
+# ============================================================================ helpers
+@dataclass
+class Backend:
+    process: subprocess.Popen
+    port: int
+    token: str
+    cache_dir: Path
+    log: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start_backend(folder: Path, *extra: str, token: str | None = None,
+                  env: dict | None = None) -> Backend:
+    """``serve --tcp 127.0.0.1:0`` with a fresh token file; waits for its port."""
+    folder.mkdir(parents=True, exist_ok=True)
+    token = token or secrets.token_hex(16)
+    token_file = folder / "token"
+    token_file.write_text(token)
+    token_file.chmod(0o600)
+    log = folder / "server.log"
+    with open(log, "wb") as log_file:
+        process = subprocess.Popen(
+            [PYTHON, "-m", "backend", "serve", "--tcp", "127.0.0.1:0", "--token-file",
+             str(token_file), "--cache-dir", str(folder / "cache"), "--device", "cpu", *extra],
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=log_file,
+            env={**os.environ, **(env or {})})
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and process.poll() is None:
+        for line in log.read_text(errors="replace").splitlines():
+            if line.startswith(server.LISTENING_MARKER):
+                return Backend(process, int(line.split()[2]), token,
+                               (folder / "cache").resolve(), log)
+        time.sleep(0.02)
+    process.kill()
+    raise AssertionError(f"backend did not start:\n{log.read_text(errors='replace')}")
+
+
+@pytest.fixture
+def certificate(tmp_path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and localhost: (cert.pem, key.pem)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=anima-test",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
+                   check=True, capture_output=True, timeout=60)
+    key.chmod(0o600)
+    return cert, key
+
+
+def fake_server(script: Callable[[socket.socket], None]) -> int:
+    """Serve one connection on 127.0.0.1 with ``script(conn)``; returns the port."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        with listener:
+            conn, _ = listener.accept()
+            with conn:
+                try:
+                    script(conn)
+                except OSError:
+                    pass
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def fake_hello(**overrides) -> bytes:
+    msg = {"type": "hello", "protocol": protocol.PROTOCOL_VERSION, "server_version": "fake",
+           "capabilities": ["sleep"], "device": "cpu", "pid": 0, "blobs": True, **overrides}
+    return protocol.encode(msg)
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {p for p in folder.rglob("*")} if folder.exists() else set()
+
+
+# ============================================================================ TLS
+def test_tls_round_trip_with_artifact_heartbeats_and_cancel(tmp_path, certificate):
+    cert, key = certificate
+    b = start_backend(tmp_path / "srv", "--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        with BackendClient.connect("127.0.0.1", b.port, b.token, tmp_path / "client",
+                                   tls=True, cafile=cert) as c:
+            assert c.info["blobs"] is True
+            job_id = c.submit("sleep", {"seconds": 0, "steps": 40, "artifact": True})
+            result = c.wait(job_id, timeout=EVENT_TIMEOUT_S)
+            local = Path(result["artifacts"]["clip"])
+            remote = b.cache_dir / jobs.JOBS_SUBDIR / job_id / "sleep.npz"
+            assert local.read_bytes() == remote.read_bytes()
+            assert Clip.load_npz(local).num_frames == 40
+            time.sleep(protocol.HUNG_AFTER_S + 0.5)        # idle: only heartbeats arrive
+            assert c.alive and not c.hung
+            job_id = c.submit("sleep", {"seconds": 60, "steps": 1})
+            while c.events.get(timeout=EVENT_TIMEOUT_S).type != "progress":
+                pass                                        # wait until it runs
+            start = time.monotonic()
+            c.cancel(job_id)
+            with pytest.raises(BackendError) as e:
+                c.wait(job_id, timeout=EVENT_TIMEOUT_S)
+            assert e.value.code == ErrorCode.CANCELLED and time.monotonic() - start < 1.0
+        assert "(TLS)" in b.log.read_text()
+    finally:
+        b.stop()
+
+
+def test_tls_refuses_unverified_servers_and_plain_clients(tmp_path, certificate):
+    cert, key = certificate
+    b = start_backend(tmp_path / "srv", "--tls-cert", str(cert), "--tls-key", str(key))
+    try:
+        # the system's CAs do not know a self-signed certificate
+        with pytest.raises(BackendError) as e:
+            BackendClient.connect("127.0.0.1", b.port, b.token, tmp_path / "c", tls=True)
+        assert e.value.code == ErrorCode.CONNECT_FAILED
+        assert "CERTIFICATE_VERIFY_FAILED" in e.value.message
+        # a plain-text client gets no session (and no hang)
+        with pytest.raises(BackendError) as e:
+            BackendClient.connect("127.0.0.1", b.port, b.token, tmp_path / "c",
+                                  handshake_timeout=3)
+        assert e.value.code in (ErrorCode.BACKEND_START_FAILED, ErrorCode.PROTOCOL_ERROR)
+        # a TLS client with the wrong token is still refused
+        with pytest.raises(BackendError) as e:
+            BackendClient.connect("127.0.0.1", b.port, "wrong", tmp_path / "c", tls=True,
+                                  cafile=cert)
+        assert e.value.code == ErrorCode.UNAUTHORIZED
+        with BackendClient.connect("127.0.0.1", b.port, b.token, tmp_path / "c", tls=True,
+                                   cafile=cert) as c:       # and the server goes on
+            assert c.run("sleep", {"seconds": 0, "steps": 1}, timeout=EVENT_TIMEOUT_S)
+    finally:
+        b.stop()
+
+
+def test_tls_option_errors(tmp_path, certificate):
+    cert, key = certificate
+    token = tmp_path / "token"
+    token.write_text("t")
+    base = [PYTHON, "-m", "backend", "serve", "--token-file", str(token), "--cache-dir",
+            str(tmp_path / "c"), "--device", "cpu"]
+    cases = [(["--tcp", "127.0.0.1:0", "--tls-cert", str(cert)], "go together"),
+             (["--tcp", "127.0.0.1:0", "--tls-cert", str(key), "--tls-key", str(key)],
+              "cannot use --tls-cert"),
+             (["--stdio", "--tls-cert", str(cert), "--tls-key", str(key)], "only apply to --tcp")]
+    for extra, fragment in cases:
+        out = subprocess.run(base + extra, cwd=REPO, capture_output=True, text=True,
+                             timeout=30, stdin=subprocess.DEVNULL)
+        assert out.returncode == server.EXIT_START_FAILED, out.stderr
+        assert fragment in out.stderr
+
+
+# ============================================================================ paths
+BAD_ARTIFACT_JOBS = '''
+import os
+from backend.jobs import register
+
+@register("bad_artifact")
+def bad_artifact(params, ctx):
+    how = params["how"]
+    if how == "absolute":
+        path = params["outside"]
+    elif how == "dotdot":
+        path = os.path.join(str(ctx.artifact_path("x")), *[".."] * 5, "outside.txt")
+    else:                                    # a link inside the cache to a file outside
+        path = str(ctx.artifact_path("link.npz"))
+        os.symlink(params["outside"], path)
+    return {"artifacts": {"clip": path}}
+'''
+
+
+def test_server_refuses_artifacts_outside_its_cache(tmp_path):
+    (tmp_path / "bad_artifact_jobs.py").write_text(BAD_ARTIFACT_JOBS)
+    secret = tmp_path / "outside.txt"
+    secret.write_text("not for clients")
+    b = start_backend(tmp_path / "srv", "--job-module", "bad_artifact_jobs",
+                      env={"PYTHONPATH": str(tmp_path)})
+    try:
+        with BackendClient.connect("127.0.0.1", b.port, b.token, tmp_path / "client") as c:
+            for how in ("absolute", "dotdot", "symlink"):
+                with pytest.raises(BackendError) as e:
+                    c.run("bad_artifact", {"how": how, "outside": str(secret)},
+                          timeout=EVENT_TIMEOUT_S)
+                assert e.value.code == ErrorCode.JOB_FAILED
+                assert "outside the cache dir" in e.value.message, how
+            received = files_under(tmp_path / "client" / RECEIVED_SUBDIR)
+            assert not any(p.is_file() for p in received)
+    finally:
+        b.stop()
+
+
+def test_client_never_writes_outside_its_cache(tmp_path):
+    client_cache = tmp_path / "client"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    body = b"payload from a malicious server"
+    digest = __import__("hashlib").sha256(body).hexdigest()
+
+    def script(conn):
+        reader = conn.makefile("rb")
+        reader.readline()
+        conn.sendall(fake_hello())
+        first = json.loads(reader.readline())["job_id"]
+        second = json.loads(reader.readline())["job_id"]
+        # 1. a traversing file name: sanitised into the job's own folder
+        conn.sendall(protocol.encode({"type": "blob", "job_id": first, "name": "clip",
+                                      "size": len(body), "sha256": digest,
+                                      "filename": "../../../elsewhere/escape.npz"}) + body)
+        conn.sendall(protocol.encode({"type": "result", "job_id": first,
+                                      "result": {"artifacts": {"clip": "/x/escape.npz"}}}))
+        # 2. the job's folder replaced by a link to a folder outside the cache
+        (client_cache / RECEIVED_SUBDIR).mkdir(parents=True, exist_ok=True)
+        os.symlink(elsewhere, client_cache / RECEIVED_SUBDIR / second)
+        conn.sendall(protocol.encode({"type": "blob", "job_id": second, "name": "clip",
+                                      "size": len(body), "sha256": digest,
+                                      "filename": "planted.npz"}) + body)
+        conn.sendall(protocol.encode({"type": "result", "job_id": second,
+                                      "result": {"artifacts": {"clip": "/x/planted.npz"}}}))
+        # 3. a blob for a job nobody asked for: read and dropped
+        conn.sendall(protocol.encode({"type": "blob", "job_id": "not-a-job-of-yours",
+                                      "name": "clip", "size": len(body), "sha256": digest,
+                                      "filename": "spam.npz"}) + body)
+        time.sleep(2)
+
+    port = fake_server(script)
+    with BackendClient.connect("127.0.0.1", port, "t", client_cache) as c:
+        first = c.submit("sleep", {})
+        second = c.submit("sleep", {})
+        result = c.wait(first, timeout=EVENT_TIMEOUT_S)
+        local = Path(result["artifacts"]["clip"])
+        assert local == (client_cache / RECEIVED_SUBDIR / first / "escape.npz").resolve()
+        assert local.read_bytes() == body
+        with pytest.raises(BackendError) as e:
+            c.wait(second, timeout=EVENT_TIMEOUT_S)
+        assert e.value.code == ErrorCode.BLOB_FAILED and "outside the cache" in e.value.message
+        time.sleep(0.3)
+    assert list(elsewhere.iterdir()) == []
+    assert not (client_cache / RECEIVED_SUBDIR / "not-a-job-of-yours").exists()
+
+
+def test_client_refuses_local_artifact_paths_outside_its_cache(tmp_path):
+    def script(conn):
+        reader = conn.makefile("rb")
+        reader.readline()
+        conn.sendall(fake_hello(blobs=False))
+        job_id = json.loads(reader.readline())["job_id"]
+        conn.sendall(protocol.encode({"type": "result", "job_id": job_id,
+                                      "result": {"artifacts": {"clip": "/etc/passwd"}}}))
+        time.sleep(2)
+
+    port = fake_server(script)
+    with BackendClient.connect("127.0.0.1", port, "t", tmp_path / "cache") as c:
+        with pytest.raises(BackendError) as e:
+            c.run("sleep", {}, timeout=EVENT_TIMEOUT_S)
+    assert e.value.code == ErrorCode.BLOB_FAILED
+    assert "'/etc/passwd' is outside the cache dir" in e.value.message
+
+
+# ============================================================================ HAProxy
+def haproxy_or_skip() -> str:
+    """The haproxy executable; installed with apt-get when missing and possible."""
+    found = shutil.which("haproxy")
+    if found:
+        return found
+    why = "haproxy is not installed"
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        out = subprocess.run("apt-get update -qq && apt-get install -y -qq haproxy",
+                             shell=True, capture_output=True, text=True, timeout=600)
+        found = shutil.which("haproxy")
+        if found:
+            return found
+        why += f" and `apt-get install haproxy` failed: {out.stderr[-300:]}"
+    else:
+        why += " and cannot be installed here (needs root and apt-get)"
+    pytest.skip(f"{why}; .ci/run installs it")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_listening(port: int, process: subprocess.Popen, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"haproxy is not listening on {port} (exit {process.poll()})")
+
+
+def test_twenty_jobs_from_two_clients_through_haproxy(tmp_path):
+    haproxy = haproxy_or_skip()
+    token = secrets.token_hex(16)
+    backends = [start_backend(tmp_path / f"gpu{i}", token=token) for i in range(2)]
+    port = free_port()
+    env = {**os.environ, "ANIMA_PROXY_BIND": f"127.0.0.1:{port}",
+           "ANIMA_GPU0": f"127.0.0.1:{backends[0].port}",
+           "ANIMA_GPU1": f"127.0.0.1:{backends[1].port}"}
+    check = subprocess.run([haproxy, "-c", "-f", str(HAPROXY_CONFIG)], env=env,
+                           capture_output=True, text=True, timeout=30)
+    assert check.returncode == 0, check.stdout + check.stderr
+    proxy = subprocess.Popen([haproxy, "-f", str(HAPROXY_CONFIG), "-db"], env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        wait_listening(port, proxy)
+        frames = {"a": 3, "b": 7}            # tells the two clients' results apart
+        outcome: dict[str, list] = {}
+
+        def drive(name: str) -> None:
+            with BackendClient.connect("127.0.0.1", port, token, tmp_path / f"client-{name}",
+                                       handshake_timeout=EVENT_TIMEOUT_S) as c:
+                ids = [c.submit("sleep", {"seconds": 0.02, "steps": frames[name],
+                                          "artifact": True}) for _ in range(JOBS_PER_CLIENT)]
+                outcome[name] = [(j, c.wait(j, timeout=EVENT_TIMEOUT_S * 2)) for j in ids]
+
+        threads = [threading.Thread(target=drive, args=(n,)) for n in frames]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(EVENT_TIMEOUT_S * 4)
+        assert sorted(outcome) == ["a", "b"], "a client did not get all its results"
+        served = {}
+        for name, results in outcome.items():
+            assert len(results) == JOBS_PER_CLIENT
+            client_cache = (tmp_path / f"client-{name}").resolve()
+            for job_id, result in results:
+                assert result["steps"] == frames[name]
+                local = Path(result["artifacts"]["clip"])
+                assert local.is_relative_to(client_cache / RECEIVED_SUBDIR / job_id)
+                assert Clip.load_npz(local).num_frames == frames[name]
+                where = [i for i, b in enumerate(backends)
+                         if (b.cache_dir / jobs.JOBS_SUBDIR / job_id).is_dir()]
+                assert len(where) == 1, f"job {job_id} ran on {len(where)} backends"
+                served.setdefault(name, set()).update(where)
+        # one connection per client, least connections: each client on its own backend
+        assert served["a"] | served["b"] == {0, 1}, served
+        assert all(len(s) == 1 for s in served.values()), served
+    finally:
+        proxy.kill()
+        proxy.wait()
+        for b in backends:
+            b.stop()
