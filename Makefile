@@ -70,7 +70,7 @@ clean:
 	rm -rf out .pytest_cache
 
 # The installable extension zip, dist/anima-<version>.zip (docs/install.md, tools/package.py).
-# Standard library only; the venv's python, when there is one, also checks the manifest's tags
-# against Blender's list.
+# Refuses files git does not track: PACKAGE_ARGS=--allow-untracked for a local build. The venv's
+# python, when there is one, imports every packed backend module and checks the manifest's tags.
 package:
-	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) tools/package.py --out dist/
+	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) tools/package.py --out dist/ $(PACKAGE_ARGS)

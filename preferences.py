@@ -204,11 +204,11 @@ def draw_install_box(prefs, box) -> None:
     if install.installing():
         box.operator("anima.cancel_install", icon="CANCEL")
     else:
-        row = box.row()
         label = ("Update Backend" if status.startswith("needs update") or protocol_mismatch()
                  else "Retry" if status.startswith(("failed", "interrupted", "cancelled"))
-                 else "Reinstall / Repair" if status == "ready" else "Install Backend")
-        row.operator("anima.install_backend", text=label, icon="IMPORT")
+                 else "" if status == "ready" else "Install Backend")
+        if label:
+            box.operator("anima.install_backend", text=label, icon="IMPORT")
     if protocol_mismatch():
         box.label(text="The backend speaks another protocol than this add-on: Update Backend",
                   icon="ERROR")

@@ -15,6 +15,7 @@ transfer and TLS; a real network adds its round-trip time and ``bytes / bandwidt
 """
 from __future__ import annotations
 
+import contextlib
 import secrets
 import shutil
 import statistics
@@ -39,26 +40,39 @@ SLEEP_JOB = ("sleep", {"seconds": 0.0, "steps": 200, "artifact": True})
 
 def benchmark(args: Any = None, n: int | None = None, **_ignored: Any) -> dict:
     """Round-trip medians in seconds (see the module docstring). ``args.repeat`` or ``n``:
-    timed runs per transport."""
+    timed runs per transport. The transports take turns run by run, so that a change of load
+    on the machine hits them alike."""
     repeat = n or getattr(args, "repeat", None) or DEFAULT_REPEAT
-    with tempfile.TemporaryDirectory(prefix="anima-bench-remote-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="anima-bench-remote-") as tmp, \
+            contextlib.ExitStack() as stack:
         root = Path(tmp)
-        local = BackendClient.spawn(sys.executable, root / "local", device="cpu", cwd=REPO_ROOT)
-        try:
-            kind, params = _pick_job(local)
-            local_s, size = _time_jobs(local, kind, params, repeat)
-        finally:
-            local.close()
-        remote_s, _ = _time_server(root / "tcp", kind, params, repeat, tls=None)
+        clients = {"local": stack.enter_context(BackendClient.spawn(
+            sys.executable, root / "local", device="cpu", cwd=REPO_ROOT))}
+        kind, params = _pick_job(clients["local"])
+        clients["remote"] = stack.enter_context(_tcp_client(root / "tcp", stack, tls=None))
         tls = _certificate(root / "tls")
-        tls_s = _time_server(root / "tls", kind, params, repeat, tls=tls)[0] if tls else None
-    result: dict[str, Any] = {"job": kind, "repeat": repeat, "artifact_bytes": size,
-                              "local_s": round(local_s, 4), "remote_s": round(remote_s, 4)}
-    result["tls_s"] = round(tls_s, 4) if tls_s is not None else "n/a (no openssl command)"
-    result["overhead_s"] = round(remote_s - local_s, 4)
-    if tls_s is not None:
-        result["tls_overhead_s"] = round(tls_s - remote_s, 4)
-    return result
+        if tls is not None:
+            clients["tls"] = stack.enter_context(_tcp_client(root / "tls", stack, tls=tls))
+        times: dict[str, list[float]] = {name: [] for name in clients}
+        size = 0
+        for name, client in clients.items():                 # warm-up
+            client.run(kind, params, timeout=JOB_TIMEOUT_S)
+        for _ in range(repeat):
+            for name, client in clients.items():
+                start = time.perf_counter()
+                result = client.run(kind, params, timeout=JOB_TIMEOUT_S)
+                times[name].append(time.perf_counter() - start)
+                size = sum(Path(p).stat().st_size for p in result.get("artifacts", {}).values())
+    median = {name: statistics.median(t) for name, t in times.items()}
+    out: dict[str, Any] = {"job": kind, "repeat": repeat, "artifact_bytes": size,
+                           "local_s": round(median["local"], 4),
+                           "remote_s": round(median["remote"], 4),
+                           "tls_s": round(median["tls"], 4) if "tls" in median
+                           else "n/a (no openssl command)",
+                           "overhead_s": round(median["remote"] - median["local"], 4)}
+    if "tls" in median:
+        out["tls_overhead_s"] = round(median["tls"] - median["remote"], 4)
+    return out
 
 
 def _pick_job(client: BackendClient) -> tuple[str, dict]:
@@ -73,21 +87,10 @@ def _pick_job(client: BackendClient) -> tuple[str, dict]:
     return SLEEP_JOB
 
 
-def _time_jobs(client: BackendClient, kind: str, params: dict, repeat: int) -> tuple[float, int]:
-    """Median round trip after one warm-up run, and the artifact bytes of one job."""
-    client.run(kind, params, timeout=JOB_TIMEOUT_S)
-    times, size = [], 0
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = client.run(kind, params, timeout=JOB_TIMEOUT_S)
-        times.append(time.perf_counter() - start)
-        size = sum(Path(p).stat().st_size for p in result.get("artifacts", {}).values())
-    return statistics.median(times), size
-
-
-def _time_server(folder: Path, kind: str, params: dict, repeat: int,
-                 tls: tuple[Path, Path] | None) -> tuple[float, int]:
-    """Start ``serve --tcp`` on loopback (TLS when ``tls`` = (cert, key)) and time the job."""
+def _tcp_client(folder: Path, stack: contextlib.ExitStack,
+                tls: tuple[Path, Path] | None) -> BackendClient:
+    """Start ``serve --tcp`` on loopback (TLS when ``tls`` = (cert, key)), stopped when
+    ``stack`` closes, and connect to it."""
     folder.mkdir(parents=True, exist_ok=True)
     token = secrets.token_hex(16)
     (folder / "token").write_text(token)
@@ -100,19 +103,20 @@ def _time_server(folder: Path, kind: str, params: dict, repeat: int,
              str(folder / "token"), "--cache-dir", str(folder / "server-cache"), "--device",
              "cpu", *extra], cwd=REPO_ROOT, stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL, stderr=log_file)
+    stack.callback(_stop, process)
+    port = _listening_port(process, log)
+    return BackendClient.connect("127.0.0.1", port, token, folder / "client", tls=bool(tls),
+                                 cafile=tls[0] if tls else None,
+                                 handshake_timeout=START_TIMEOUT_S)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
     try:
-        port = _listening_port(process, log)
-        with BackendClient.connect("127.0.0.1", port, token, folder / "client",
-                                   tls=bool(tls), cafile=tls[0] if tls else None,
-                                   handshake_timeout=START_TIMEOUT_S) as client:
-            return _time_jobs(client, kind, params, repeat)
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _listening_port(process: subprocess.Popen, log: Path) -> int:

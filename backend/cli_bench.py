@@ -17,6 +17,12 @@
                cpu_s_per_motion_s, success, mpjpe_mm (backend/models/physics/bench.py)
   camera       every shot type planned on a shipped 10 s test scene (3 alternatives each) ->
                p50_s, p95_s, crashes (backend/models/camera/bench.py)
+  cancel       every job kind cancelled 0.2 / 0.7 / 1.5 s after it starts -> <kind>_p95_s,
+               cancel_p95_s, cancel_max_s (backend/bench_cancel.py)
+  soak         1,000 mixed jobs against one backend -> rss_growth, leaked_files, jobs
+               (backend/bench_soak.py)
+  remote       a 10 s clip job over stdio, TCP and TLS -> local_s, remote_s, tls_s,
+               overhead_s (backend/bench_remote.py)
 
 A bench is either a script run in its own process (a Path: the Blender side never enters the
 backend process) or a function run in-process ("module:function" returning a dict).
@@ -39,6 +45,9 @@ BENCHES: dict[str, Path | str] = {
     "story": "backend.models.story.bench:benchmark",
     "physics": "backend.models.physics.bench:benchmark",
     "camera": REPO_ROOT / "backend" / "models" / "camera" / "bench.py",
+    "cancel": "backend.bench_cancel:benchmark",
+    "soak": "backend.bench_soak:benchmark",
+    "remote": "backend.bench_remote:benchmark",
 }
 
 

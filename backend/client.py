@@ -339,8 +339,8 @@ class TlsBridge:
             readers = ([self._tls] if tls_open and len(to_app) < TLS_BUFFER_BYTES else []) + \
                       ([self._inner] if app_open and len(to_tls) < TLS_BUFFER_BYTES else [])
             writers = ([self._tls] if to_tls else []) + ([self._inner] if to_app else [])
-            if self._tls.pending() == 0:
-                select.select(readers, writers, [], TLS_SELECT_S)
+            if not (self._tls.pending() and len(to_app) < TLS_BUFFER_BYTES):
+                select.select(readers, writers, [], TLS_SELECT_S)   # else: decrypted data waits
 
     def _read_tls(self, into: bytearray) -> bool:
         """Append what the TLS side has decrypted; False once the peer closed."""

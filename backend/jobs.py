@@ -128,6 +128,23 @@ def load_job_modules(modules: Iterable[str]) -> dict[str, str]:
     return unavailable
 
 
+def check_result(kind: str, result: Any) -> dict:
+    """A job's result checked before it leaves the backend: a JSON object of finite numbers
+    (``JobError("job_failed")`` naming the job kind otherwise: a NaN would reach the user's
+    scene, and strict JSON cannot carry it)."""
+    import json
+    if not isinstance(result, dict):
+        raise JobError(ErrorCode.JOB_FAILED, f"{kind}: the job returned "
+                                             f"{type(result).__name__}, not a result object")
+    try:
+        json.dumps(result, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise JobError(ErrorCode.JOB_FAILED, f"{kind}: the job's result holds a value that "
+                                             f"is not a finite number or not JSON ({e}); "
+                                             f"nothing was applied") from None
+    return result
+
+
 def safe_name(name: str) -> str:
     """Check that ``name`` is a plain file name (no directories, no leading dot)."""
     if not isinstance(name, str) or not _SAFE_NAME_RE.fullmatch(name):
@@ -145,6 +162,9 @@ class JobContext:
     on_progress: Callable[[float, str], None] = field(default=lambda fraction, message: None,
                                                       repr=False)
     cancel_event: threading.Event = field(default_factory=threading.Event, repr=False)
+    # False for a remote (TCP) client: its parameters may name only files inside the cache
+    # folder, not anything else on the server's disk.
+    trusted: bool = True
 
     def progress(self, fraction: float, message: str = "") -> None:
         """Report progress in [0, 1] (clamped) with a short human-readable message."""
@@ -165,6 +185,23 @@ class JobContext:
         """Sleep, waking up at once (with ``JobCancelled``) if the job is cancelled."""
         if self.cancel_event.wait(max(0.0, seconds)):
             raise JobCancelled(self.job_id)
+
+    def input_path(self, value: str, what: str) -> Path:
+        """A file or folder a parameter names, for reading. A remote client may name only
+        paths inside the cache folder (``JobError("bad_params")`` otherwise)."""
+        path = Path(value).expanduser()
+        if self.trusted:
+            return path
+        try:
+            inside = path.resolve().is_relative_to(Path(self.cache_dir).resolve())
+        except (OSError, RuntimeError, ValueError):
+            inside = False
+        if not inside:
+            raise JobError(ErrorCode.BAD_PARAMS, f"{what}: a remote client cannot name files "
+                                                 f"on the server ({value!r:.80}); send the data "
+                                                 f"with the request or use a name the server "
+                                                 f"lists")
+        return path
 
     def artifact_path(self, name: str) -> Path:
         """Path for an output file of this job: ``<cache_dir>/jobs/<job_id>/<name>``."""

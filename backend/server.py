@@ -5,7 +5,7 @@ each connection ("session") has a reader loop on its own thread, so ``cancel`` m
 while a job runs, and a heartbeat thread that sends ``heartbeat`` whenever the session has sent
 nothing for ``HEARTBEAT_S`` (so a hung job does not silence the server; a stopped process
 does, and the client's watchdog notices). Protocol messages go to stdout (stdio mode) or the
-socket (optionally TLS: ``--tls-cert``/``--tls-key``); everything else, logging included, goes
+socket (``backend.server_tcp``, optionally TLS); everything else, logging included, goes
 to stderr. In stdio mode the process's file descriptor 1 is redirected to stderr at start-up, so
 that a stray ``print`` in a job (or a C extension writing to fd 1) cannot corrupt the protocol.
 
@@ -24,7 +24,6 @@ import ipaddress
 import logging
 import os
 import socket
-import ssl
 import sys
 import threading
 import time
@@ -33,7 +32,6 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from . import jobs as jobs_module
-from .client import TlsBridge
 from .job_runner import Job, JobRunner
 from .jobs import JOBS, JobError
 from .protocol import (ARTIFACTS_KEY, CLIENT_TO_SERVER, HEARTBEAT_S, IO_CHUNK_BYTES,
@@ -41,7 +39,7 @@ from .protocol import (ARTIFACTS_KEY, CLIENT_TO_SERVER, HEARTBEAT_S, IO_CHUNK_BY
                        ProtocolMismatch, decode, encode, error_message, read_line, server_message,
                        sha256_file)
 
-__all__ = ["JobRunner", "Session", "ServerConfig", "run", "serve_stdio", "serve_tcp"]
+__all__ = ["JobRunner", "Session", "ServerConfig", "run", "serve_stdio"]
 
 log = logging.getLogger("backend.server")
 
@@ -50,6 +48,7 @@ DEFAULT_CACHE_DIR = Path.home() / ".cache" / "anima"
 DEVICE_CHOICES = ("auto", "cpu", "cuda")
 REQUIRED_MODULES = ("numpy",)
 TCP_HANDSHAKE_TIMEOUT_S = 10.0      # a TCP peer must say hello within this time
+SEND_STALL_S = 30                   # a TCP peer that reads nothing for this long is dropped
 SHUTDOWN_GRACE_S = 2.0              # time a cancelled job gets to stop before the process exits
 LISTENING_MARKER = "ANIMA_BACKEND_LISTENING"   # stderr line "<marker> <host> <port>"
 
@@ -72,6 +71,7 @@ class ServerConfig:
     device: str
     notes: list[str] = field(default_factory=list)
     unavailable: dict[str, str] = field(default_factory=dict)
+    send_stall_s: int = SEND_STALL_S      # TCP: drop a client that reads nothing this long
 
     def hello(self, blobs: bool) -> dict:
         return server_message(
@@ -91,7 +91,8 @@ class Session:
 
     def __init__(self, reader: BinaryIO, writer: BinaryIO, config: ServerConfig,
                  runner: "JobRunner", *, token: str | None, blobs: bool,
-                 on_handshake: Callable[[], None] = lambda: None, name: str = "session"):
+                 on_handshake: Callable[[], None] = lambda: None, name: str = "session",
+                 on_broken: Callable[[], None] = lambda: None):
         self.reader = reader
         self.writer = writer
         self.config = config
@@ -100,6 +101,7 @@ class Session:
         self.blobs = blobs            # ship artifacts as blob messages (TCP)
         self.name = name
         self._on_handshake = on_handshake
+        self._on_broken = on_broken       # a write failed: end the reader too (TCP)
         self._write_lock = threading.Lock()
         self._last_sent = time.monotonic()
         self._ended = threading.Event()
@@ -122,8 +124,9 @@ class Session:
                 self._last_sent = time.monotonic()
                 return True
             except (OSError, ValueError) as e:
-                log.info("%s: peer gone (%s)", self.name, e)
+                log.info("%s: peer gone or not reading (%s)", self.name, e)
                 self.closed = True
+                self._on_broken()
                 return False
 
     def _copy_file(self, path: Path, size: int) -> None:
@@ -403,95 +406,6 @@ def serve_stdio(config: ServerConfig, reader: BinaryIO, writer: BinaryIO) -> int
     return EXIT_OK
 
 
-def tls_context(cert: Path, key: Path) -> ssl.SSLContext:
-    """Server-side TLS (1.2 or later) with the given PEM certificate chain and private key."""
-    try:
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(cert, key)
-    except (ssl.SSLError, OSError) as e:
-        raise ServerStartError(f"cannot use --tls-cert {cert} / --tls-key {key}: {e}") from e
-    if os.name == "posix" and Path(key).stat().st_mode & 0o077:
-        log.warning("TLS key %s is readable by other users; chmod 600 it", key)
-    return context
-
-
-def serve_tcp(config: ServerConfig, host: str, port: int, token: str,
-              tls: ssl.SSLContext | None = None) -> int:
-    """Accept connections forever (until interrupted), one session thread each."""
-    runner = JobRunner(config)
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    try:
-        server = socket.create_server((host, port), family=family)
-    except OSError as e:
-        runner.stop(0.0)
-        print(f"anima backend: cannot listen on {host}:{port}: {e.strerror or e}",
-              file=sys.stderr, flush=True)
-        return EXIT_START_FAILED
-    with server:
-        bound_host, bound_port = server.getsockname()[:2]
-        log.info("listening on %s:%s%s", bound_host, bound_port, " (TLS)" if tls else "")
-        print(f"{LISTENING_MARKER} {bound_host} {bound_port}", file=sys.stderr, flush=True)
-        try:
-            while True:
-                try:
-                    conn, peer = server.accept()
-                except OSError as e:            # e.g. out of file descriptors: go on
-                    log.error("accept failed: %s", e)
-                    time.sleep(0.1)
-                    continue
-                threading.Thread(target=_serve_connection, args=(conn, peer, config, runner,
-                                                                 token, tls),
-                                 name=f"anima-session-{peer[1]}", daemon=True).start()
-        except KeyboardInterrupt:
-            log.info("interrupted")
-    runner.stop(SHUTDOWN_GRACE_S)
-    return EXIT_OK
-
-
-def _serve_connection(conn: socket.socket, peer: tuple, config: ServerConfig,
-                      runner: JobRunner, token: str, tls: ssl.SSLContext | None) -> None:
-    """One TCP session; never raises (a connection thread must not die with a traceback)."""
-    name = f"tcp {peer[0]}:{peer[1]}"
-    log.info("%s: connected", name)
-    bridge = None
-    try:
-        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn.settimeout(TCP_HANDSHAKE_TIMEOUT_S)
-        if tls is not None:
-            try:
-                bridge = TlsBridge(tls.wrap_socket(conn, server_side=True), name=name)
-            except (ssl.SSLError, OSError) as e:
-                log.warning("%s: TLS handshake failed: %s", name, e)
-                return
-            conn = bridge.plain
-            conn.settimeout(TCP_HANDSHAKE_TIMEOUT_S)
-        _run_session(conn, name, config, runner, token)
-    except Exception as e:  # noqa: BLE001 - logged, the server goes on
-        log.error("%s: session ended by an internal error: %s: %s", name, type(e).__name__, e)
-        log.debug("%s: traceback", name, exc_info=True)
-    finally:
-        try:
-            conn.close()
-        except OSError:
-            pass
-        log.info("%s: closed", name)
-
-
-def _run_session(conn: socket.socket, name: str, config: ServerConfig, runner: JobRunner,
-                 token: str) -> None:
-    reader, writer = conn.makefile("rb"), conn.makefile("wb")
-    try:
-        Session(reader, writer, config, runner, token=token, blobs=True,
-                on_handshake=lambda: conn.settimeout(None), name=name).serve()
-    finally:
-        for f in (reader, writer):
-            try:
-                f.close()
-            except OSError:
-                pass
-
-
 # ============================================================================ command line
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``python -m backend serve``."""
@@ -508,6 +422,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="TCP: serve TLS with this PEM certificate (chain); needs --tls-key")
     parser.add_argument("--tls-key", type=Path, metavar="FILE",
                         help="TCP: the certificate's PEM private key (chmod 600)")
+    parser.add_argument("--stalled-client-s", type=int, default=SEND_STALL_S, metavar="S",
+                        help=f"TCP: drop a client that reads nothing for S seconds while the "
+                             f"server writes to it (default {SEND_STALL_S})")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow --tcp on a non-loopback address")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR,
@@ -543,6 +460,7 @@ def run(args: argparse.Namespace) -> int:
             if (args.tls_cert is None) != (args.tls_key is None):
                 raise ServerStartError("--tls-cert and --tls-key go together")
             if args.tls_cert is not None:
+                from .server_tcp import tls_context
                 tls = tls_context(args.tls_cert, args.tls_key)
         elif args.tls_cert is not None or args.tls_key is not None:
             raise ServerStartError("--tls-cert / --tls-key only apply to --tcp")
@@ -553,9 +471,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"anima backend: {e}", file=sys.stderr, flush=True)
         return EXIT_START_FAILED
     unavailable = jobs_module.load_job_modules([*jobs_module.JOB_MODULES, *args.job_module])
-    config = ServerConfig(cache_dir.resolve(), device, notes, unavailable)
+    config = ServerConfig(cache_dir.resolve(), device, notes, unavailable,
+                          max(1, args.stalled_client_s))
     log.info("anima backend %s (protocol %d) pid %d, device %s, jobs %s, cache %s",
              SERVER_VERSION, PROTOCOL_VERSION, os.getpid(), device, sorted(JOBS), cache_dir)
     if args.stdio:
         return serve_stdio(config, *streams)
-    return serve_tcp(config, host, port, token, tls)
+    from .server_tcp import serve_tcp
+    try:
+        return serve_tcp(config, host, port, token, tls)
+    except OSError as e:                # the address is in use or not ours
+        print(f"anima backend: cannot listen on {host}:{port}: {e.strerror or e}",
+              file=sys.stderr, flush=True)
+        return EXIT_START_FAILED

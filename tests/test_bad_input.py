@@ -266,3 +266,25 @@ def test_library_loading_names_the_file(bad_files):
         with pytest.raises(LibraryError) as e:
             MotionLibrary.load(bad_files / name)
         assert words in str(e.value) and name in str(e.value)
+
+
+# ----------------------------------------------------------------------------- remote clients
+REMOTE_CASES = [
+    ("remote-library-path", "search", {"text": "walk", "library": "/etc/other.npz"}, "library"),
+    ("remote-model-path", "generate", {"text": "a person waves", "model": "/srv/x.pt"}, "model"),
+    ("remote-geometry-path", "camera", {"subject": SUBJECT, "geometry": {"path": "/etc/a.npz"}},
+     "geometry.path"),
+    ("remote-amass-path", "amass_clip", {"path": "../../etc/a.npz"}, "path"),
+    ("remote-smplx-folder", "smplx_body", {"folder": "/home"}, "folder"),
+]
+
+
+@pytest.mark.parametrize("name, kind, params, what", REMOTE_CASES,
+                         ids=[c[0] for c in REMOTE_CASES])
+def test_a_remote_client_cannot_name_server_files(name, kind, params, what, tmp_path):
+    ctx = jobs.JobContext("remote", tmp_path, trusted=False)
+    with pytest.raises(JobError) as e:
+        jobs.JOBS[kind](dict(params), ctx)
+    assert e.value.code == ErrorCode.BAD_PARAMS
+    assert e.value.message.startswith(f"{what}: a remote client cannot name files on the "
+                                      f"server"), e.value.message

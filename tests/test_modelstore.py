@@ -277,6 +277,13 @@ def test_download_checks_the_hash_then_installs(server, tmp_path):
     assert os.listdir(tmp_path) == ["m.pt"] and server.log == [None]
 
 
+def test_download_never_replaces_a_different_installed_file(server, tmp_path):
+    (tmp_path / "m.pt").write_bytes(b"mine")
+    dl = _download(server, tmp_path / "m.pt")
+    assert dl.state == "failed" and "already installed" in dl.message
+    assert (tmp_path / "m.pt").read_bytes() == b"mine" and server.log == []
+
+
 def test_interrupted_download_resumes_with_a_range_request(server, tmp_path):
     server.cut_after = 100_000
     dl = _download(server, tmp_path / "m.pt")

@@ -188,6 +188,20 @@ def test_tls_option_errors(tmp_path, certificate):
         assert fragment in out.stderr
 
 
+def test_port_in_use_is_a_one_line_start_up_error(tmp_path):
+    token = tmp_path / "token"
+    token.write_text("t")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        out = subprocess.run([PYTHON, "-m", "backend", "serve", "--tcp", f"127.0.0.1:{port}",
+                              "--token-file", str(token), "--cache-dir", str(tmp_path / "c"),
+                              "--device", "cpu"], cwd=REPO, capture_output=True, text=True,
+                             timeout=30, stdin=subprocess.DEVNULL)
+    assert out.returncode == server.EXIT_START_FAILED
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
 # ============================================================================ paths
 BAD_ARTIFACT_JOBS = '''
 import os
@@ -292,6 +306,39 @@ def test_client_refuses_local_artifact_paths_outside_its_cache(tmp_path):
             c.run("sleep", {}, timeout=EVENT_TIMEOUT_S)
     assert e.value.code == ErrorCode.BLOB_FAILED
     assert "'/etc/passwd' is outside the cache dir" in e.value.message
+
+
+# ============================================================================ stalled clients
+FLOOD_JOBS = '''
+from backend.jobs import register
+
+@register("flood")
+def flood(params, ctx):
+    while not ctx.cancelled():                 # 64 KB progress messages, as fast as possible
+        ctx.progress(0.5, "x" * 65536)
+    return {}
+'''
+
+
+def test_a_client_that_stops_reading_does_not_block_the_others(tmp_path):
+    (tmp_path / "flood_jobs.py").write_text(FLOOD_JOBS)
+    b = start_backend(tmp_path / "srv", "--job-module", "flood_jobs", "--stalled-client-s", "1",
+                      env={"PYTHONPATH": str(tmp_path)})
+    try:
+        frozen = socket.create_connection(("127.0.0.1", b.port))
+        frozen.sendall(protocol.encode({"type": "hello", "protocol": protocol.PROTOCOL_VERSION,
+                                        "client": "frozen", "token": b.token}))
+        frozen.sendall(protocol.encode({"type": "submit", "job_id": "flood1", "kind": "flood",
+                                        "params": {}}))          # and never reads again
+        time.sleep(0.5)
+        with BackendClient.connect("127.0.0.1", b.port, b.token, tmp_path / "c") as c:
+            start = time.monotonic()
+            assert c.run("sleep", {"seconds": 0, "steps": 1}, timeout=EVENT_TIMEOUT_S)
+            assert time.monotonic() - start < 8
+        assert "not reading" in b.log.read_text()
+        frozen.close()
+    finally:
+        b.stop()
 
 
 # ============================================================================ HAProxy

@@ -33,8 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 MANIFEST_NAME = "blender_manifest.toml"
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)           # the earliest date a zip entry can hold
 STORED_SUFFIXES = (".whl", ".zip", ".gz", ".bz2", ".xz", ".zst", ".7z")   # already compressed
-DEV_FOLDERS = {"tests", "tools", "docs", "out", "dist", "build", ".venv", ".cache", ".git",
-               ".pytest_cache", "__pycache__"}
+DEV_ROOTS = {"tests", "tools", "docs", "out", "dist", "build"}      # at the top of the tree
+DEV_FOLDERS = {".venv", ".cache", ".git", ".pytest_cache", "__pycache__"}  # at any depth
 DEV_SUFFIXES = (".pyc", ".pyo", ".blend1")
 PERMISSION_KEYS = {"files", "network", "clipboard", "camera", "microphone"}
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -51,10 +51,6 @@ class PackageError(Exception):
 # ----------------------------------------------------------------------------- manifest
 def _terse_text_error(value: str) -> str | None:
     """Blender's rule for one-line texts (tagline, permission reasons)."""
-    if not value.strip():
-        return "must not be empty"
-    if value != value.strip() or CONTROL_CHARS.search(value):
-        return "must have no leading/trailing spaces or control characters"
     if len(value) > TERSE_MAX:
         return f"must be at most {TERSE_MAX} characters (has {len(value)})"
     if not (value[-1].isalnum() or value[-1] in ")]}"):
@@ -62,10 +58,9 @@ def _terse_text_error(value: str) -> str | None:
     return None
 
 
-def _string_list(value, may_be_empty: bool) -> bool:
-    """Absent (None), or a list of non-empty strings."""
-    return value is None or (isinstance(value, list) and (may_be_empty or bool(value)) and all(
-        isinstance(v, str) and v.strip() for v in value))
+def _string_list(value, may_be_empty: bool = False) -> bool:
+    return isinstance(value, list) and (may_be_empty or bool(value)) and all(
+        isinstance(v, str) and v.strip() for v in value)
 
 
 def blender_tags() -> set[str] | None:
@@ -73,9 +68,7 @@ def blender_tags() -> set[str] | None:
     or None when no `bpy` is installed."""
     import importlib.util
     spec = importlib.util.find_spec("bpy")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for root in spec.submodule_search_locations:
+    for root in (spec.submodule_search_locations or []) if spec else []:
         for tags_py in Path(root).glob("*/scripts/modules/_bpy_internal/extensions/tags.py"):
             for node in ast.parse(tags_py.read_text(encoding="utf-8")).body:
                 if (isinstance(node, ast.Assign) and len(node.targets) == 1
@@ -84,94 +77,90 @@ def blender_tags() -> set[str] | None:
     return None
 
 
+def _is_identifier(v: str) -> bool:
+    return v.isidentifier() and "__" not in v and not v.startswith("_") and not v.endswith("_")
+
+
+# field: (required, check(value) -> None or what is wrong); strings are checked for emptiness,
+# surrounding spaces and control characters first.
+TEXT_FIELDS = {
+    "schema_version": (True, lambda v: None if SEMVER.match(v) else
+                       f"must be a semantic version like 1.0.0, found {v!r}"),
+    "id": (True, lambda v: None if _is_identifier(v) else "must be a Python identifier "
+           f"without leading, trailing or double underscores, found {v!r}"),
+    "version": (True, lambda v: None if SEMVER.match(v) else
+                f"must be a semantic version like 1.0.0, found {v!r}"),
+    "name": (True, lambda v: None),
+    "tagline": (True, _terse_text_error),
+    "maintainer": (True, lambda v: None),
+    "type": (True, lambda v: None if v in ("add-on", "theme") else
+             f"must be 'add-on' or 'theme', found {v!r}"),
+    "blender_version_min": (True, lambda v: None if re.fullmatch(r"\d+\.\d+\.\d+", v) else
+                            f"must be three numbers like 4.2.0, found {v!r}"),
+    "blender_version_max": (False, lambda v: None if re.fullmatch(r"\d+\.\d+\.\d+", v) else
+                            f"must be three numbers like 4.2.0, found {v!r}"),
+    "website": (False, lambda v: None),
+}
+
+
 def manifest_errors(data: dict, source: Path | None = None) -> list[str]:
     """Every problem of a parsed manifest, each naming its field ([] when valid)."""
     errors = []
-
-    def text(key, required=True):
+    for key, (required, check) in TEXT_FIELDS.items():
         value = data.get(key)
         if value is None:
-            if required:
-                errors.append(f"{key}: missing (required)")
-            return None
-        if not isinstance(value, str):
-            errors.append(f"{key}: must be a string, not {type(value).__name__}")
-            return None
-        if not value.strip() or value != value.strip() or CONTROL_CHARS.search(value):
-            errors.append(f"{key}: must be non-empty, without surrounding spaces or control "
-                          f"characters, found {value!r}")
-            return None
-        return value
-
-    for key in ("schema_version", "version"):
-        if (value := text(key)) is not None and not SEMVER.match(value):
-            errors.append(f"{key}: must be a semantic version like 1.0.0, found {value!r}")
-    if (value := text("id")) is not None and not (
-            value.isidentifier() and "__" not in value and not value.startswith("_")
-            and not value.endswith("_")):
-        errors.append(f"id: must be a Python identifier without leading, trailing or double "
-                      f"underscores, found {value!r}")
-    text("name")
-    text("maintainer")
-    if (value := text("tagline")) is not None and (why := _terse_text_error(value)):
-        errors.append(f"tagline: {why}")
-    if (kind := text("type")) is not None and kind not in ("add-on", "theme"):
-        errors.append(f"type: must be 'add-on' or 'theme', found {kind!r}")
-    for key, required in (("blender_version_min", True), ("blender_version_max", False)):
-        value = text(key, required)
-        if value is not None and not re.fullmatch(r"\d+\.\d+\.\d+", value):
-            errors.append(f"{key}: must be three numbers like 4.2.0, found {value!r}")
+            why = "missing (required)" if required else None
+        elif not isinstance(value, str):
+            why = f"must be a string, not {type(value).__name__}"
+        elif not value.strip() or value != value.strip() or CONTROL_CHARS.search(value):
+            why = "must be non-empty, without surrounding spaces or control characters"
+        else:
+            why = check(value)
+        if why:
+            errors.append(f"{key}: {why}")
     licences = data.get("license")
-    if not isinstance(licences, list) or not licences:
+    if not _string_list(licences):
         errors.append("license: missing or empty (a list such as [\"SPDX:GPL-3.0-or-later\"])")
     else:
-        for item in licences:
-            if not isinstance(item, str) or not SPDX.match(item):
-                errors.append(f"license: {item!r} is not an SPDX identifier of the form "
-                              f"\"SPDX:GPL-3.0-or-later\"")
-    permissions = data.get("permissions")
-    if permissions is not None:
-        if not isinstance(permissions, dict):
-            errors.append("permissions: must be a table of reasons, e.g. files = \"Read clips\"")
-        else:
-            for key, reason in permissions.items():
-                if key not in PERMISSION_KEYS:
-                    errors.append(f"permissions.{key}: unknown permission (one of "
-                                  f"{', '.join(sorted(PERMISSION_KEYS))})")
-                elif not isinstance(reason, str):
-                    errors.append(f"permissions.{key}: the reason must be a string")
-                elif why := _terse_text_error(reason):
-                    errors.append(f"permissions.{key}: the reason {why}")
+        errors += [f"license: {item!r} is not an SPDX identifier such as "
+                   f"\"SPDX:GPL-3.0-or-later\"" for item in licences if not SPDX.match(item)]
+    permissions = data.get("permissions", {})
+    if not isinstance(permissions, dict):
+        errors.append("permissions: must be a table of reasons, e.g. files = \"Read clips\"")
+        permissions = {}
+    for key, reason in permissions.items():
+        if key not in PERMISSION_KEYS:
+            errors.append(f"permissions.{key}: unknown permission (one of "
+                          f"{', '.join(sorted(PERMISSION_KEYS))})")
+        elif not isinstance(reason, str) or not reason.strip():
+            errors.append(f"permissions.{key}: needs a reason (a non-empty string)")
+        elif why := _terse_text_error(reason):
+            errors.append(f"permissions.{key}: the reason {why}")
     for key in ("tags", "platforms", "wheels", "copyright"):
-        if not _string_list(data.get(key), may_be_empty=False):
+        if key in data and not _string_list(data[key]):
             errors.append(f"{key}: must be a non-empty list of non-empty strings")
-    tags = data.get("tags")
-    if isinstance(tags, list) and data.get("type") == "add-on":
-        valid_tags = blender_tags() or set(tags)      # no bpy installed: tags not checked
-        for tag in tags:
-            if tag not in valid_tags:
-                errors.append(f"tags: {tag!r} is not one of Blender's add-on tags "
-                              f"({', '.join(sorted(valid_tags))})")
-    wheels = data.get("wheels")
-    if isinstance(wheels, list) and wheels:
+    if _string_list(data.get("tags")) and data.get("type") == "add-on":
+        valid = blender_tags() or set(data["tags"])         # no bpy installed: not checked
+        errors += [f"tags: {t!r} is not one of Blender's add-on tags ({', '.join(sorted(valid))})"
+                   for t in data["tags"] if t not in valid]
+    if _string_list(wheels := data.get("wheels")):
         if not data.get("platforms"):
             errors.append("platforms: required when wheels are bundled (e.g. [\"linux-x64\"])")
         for wheel in wheels:
-            if not str(wheel).endswith(".whl") or "\\" in str(wheel):
+            if not wheel.endswith(".whl") or "\\" in wheel:
                 errors.append(f"wheels: {wheel!r} must be a forward-slash path to a .whl file")
             elif source is not None and not (source / wheel).is_file():
                 errors.append(f"wheels: {wheel!r} does not exist")
     build = data.get("build", {})
     if not isinstance(build, dict):
-        errors.append("build: must be a table")
-        build = {}
+        return errors + ["build: must be a table"]
     if "generated" in build:
         errors.append("build.generated: reserved for Blender, remove it from the source manifest")
     if "paths" in build and "paths_exclude_pattern" in build:
         errors.append("build: set either paths or paths_exclude_pattern, not both")
-    for key in ("paths", "paths_exclude_pattern"):
-        if not _string_list(build.get(key), may_be_empty=True):
-            errors.append(f"build.{key}: must be a list of non-empty strings")
+    errors += [f"build.{key}: must be a list of non-empty strings"
+               for key in ("paths", "paths_exclude_pattern")
+               if key in build and not _string_list(build[key], may_be_empty=True)]
     return errors
 
 
@@ -346,7 +335,9 @@ def slipped_in(names: list[str], manifest: dict) -> list[str]:
     for name in names:
         if name == MANIFEST_NAME or name in wheels:
             continue
-        if (set(name.split("/")[:-1]) & DEV_FOLDERS or name.endswith(DEV_SUFFIXES)
+        folders = name.split("/")[:-1]
+        if (folders[:1] and folders[0] in DEV_ROOTS or set(folders) & DEV_FOLDERS
+                or name.endswith(DEV_SUFFIXES)
                 or is_excluded(patterns, name, False)):
             bad.append(name)
     return bad

@@ -238,6 +238,10 @@ def check_base_python(python: str) -> tuple[int, int, int]:
                            + " interpreter", "python_version")
     if not os.path.isfile(python):
         raise InstallError(f"The base Python {python!r} does not exist", "python_version")
+    if os.path.basename(python).lower().startswith("blender"):
+        raise InstallError(f"This Blender has its Python built into the program ({python}), "
+                           f"which cannot make a virtual environment: choose a Python "
+                           f"{supported_text()} interpreter as the Base Python", "python_version")
     version = python_version(python)
     if version[:2] not in SUPPORTED_PYTHONS:
         raise InstallError(
@@ -268,15 +272,19 @@ def check_writable(target: str | os.PathLike) -> None:
                            f"nothing was installed", "not_writable") from e
 
 
-def check_sources(options: InstallOptions, requirements: list[tuple[str, str]]) -> None:
-    """Online access and the wheel folder, checked before anything is written."""
+def check_online(options: InstallOptions) -> None:
+    """Downloads need Blender's online access; a wheel folder does not."""
+    if not options.wheel_folder and not options.online_access:
+        raise InstallError(
+            "Online access is off in Blender (Preferences > System > Network > Allow "
+            "Online Access), so the backend's packages cannot be downloaded. Allow online "
+            "access, or choose a Wheel Folder holding the packages' wheels (offline "
+            "install); nothing was installed", "offline")
+
+
+def check_wheel_folder(options: InstallOptions, requirements: list[tuple[str, str]]) -> None:
+    """Every package named in the requirements (and torch) has a file in the wheel folder."""
     if not options.wheel_folder:
-        if not options.online_access:
-            raise InstallError(
-                "Online access is off in Blender (Preferences > System > Network > Allow "
-                "Online Access), so the backend's packages cannot be downloaded. Allow online "
-                "access, or choose a Wheel Folder holding the packages' wheels (offline "
-                "install); nothing was installed", "offline")
         return
     folder = options.wheel_folder
     if not os.path.isdir(folder):
@@ -298,9 +306,10 @@ def make_plan(options: InstallOptions) -> Plan:
         raise InstallError(f"The add-on is incomplete: {requirements_path} is missing",
                            "step_failed")
     requirements = parse_requirements(requirements_path)
-    check_sources(options, requirements)           # offline refusal comes first
-    check_writable(options.target)
+    check_online(options)                          # refused before anything else
     base_version = check_base_python(options.base_python)
+    check_wheel_folder(options, requirements)
+    check_writable(options.target)
     variant = options.torch_variant.lower()
     if variant == "auto":
         variant = detect_torch_variant()

@@ -33,8 +33,11 @@ def update_needed(target: str | os.PathLike, addon_dir: str | os.PathLike = ADDO
         newer = _version_tuple(current) > _version_tuple(recorded)
         reasons.append(f"the add-on was {'updated' if newer else 'changed back'} from "
                        f"{recorded or '?'} to {current or '?'}")
-    requirements = Path(requirements or state.data.get("requirements")
-                        or Path(addon_dir) / REQUIREMENTS_NAME)
+    if requirements is None:      # the file it was installed from, else the add-on's own
+        recorded_file = Path(state.data.get("requirements") or "")
+        requirements = (recorded_file if recorded_file.name and recorded_file.is_file()
+                        else Path(addon_dir) / REQUIREMENTS_NAME)
+    requirements = Path(requirements)
     try:
         if requirements.is_file() and file_sha256(requirements) != state.data.get(
                 "requirements_sha256"):

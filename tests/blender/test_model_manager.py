@@ -209,3 +209,20 @@ def test_threaded_download_is_pumped_by_the_timer_function(http_models):
     assert models._TASK is None and models.LAST_RESULT["level"] == "INFO"
     assert (folder / "cam_dl.pt").read_bytes() == data
     assert (folder / "cam_dl.json").is_file()
+
+
+def test_threaded_import_is_pumped_by_the_timer_function(store, tmp_path):
+    models, folder = store
+    from anima import preferences
+    task = models.ImportTask(SHIPPED / "inbetween.pt", folder, "fill",
+                             preferences.resolve_python())
+    models._TASK = task.start()
+    log = draw()
+    assert ("label", "Importing inbetween.pt") in log
+    assert ("operator", "anima.model_cancel") not in log          # an import is not cancelled
+    deadline = time.monotonic() + 120
+    while models.pump() is not None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert models._TASK is None and "fill (inbetween, licence CMU) imported" in \
+        models.LAST_RESULT["text"]
+    assert (folder / "fill.pt").read_bytes() == (SHIPPED / "inbetween.pt").read_bytes()

@@ -1,7 +1,8 @@
 """The installable extension zip (`make package`, tools/package.py): built with Blender's build
 rules (checked against Blender's own `blender_ext.py build`/`validate` shipped in the bpy
-module), then installed into a clean Blender user profile with the real bpy 5.0.1, enabled,
-used (a backend job through the add-on's blocking path), disabled and uninstalled.
+module), then installed into a clean Blender user profile with the real bpy module (5.0.1; the
+file also passes with 4.2 and 4.5), enabled, used (a `sleep` job through the add-on's blocking
+path, a library search through its operator), disabled and uninstalled.
 
 The packager is run on the working tree with `allow_untracked`: engineers' uncommitted files
 are part of the tree this test checks (the untracked-file refusal itself is tested on a
@@ -118,11 +119,14 @@ def test_exclude_patterns_read_like_blenders(path):
 
 
 def _load_blender_ext():
-    spec = importlib.util.spec_from_file_location("blender_ext_reference", _blender_ext_cli())
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)
-    spec.loader.exec_module(sys.modules[spec.name])
-    return sys.modules[spec.name]
+    """Blender's blender_ext.py as a module (standard library only; loaded once)."""
+    name = "blender_ext_reference"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, _blender_ext_cli())
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -150,6 +154,7 @@ def _tiny_addon(folder: Path, manifest: dict, permissions: str = "", init: str =
     ("blender_version_min", '"4.2"', "", True),
     ("tagline", '"Ends with a full stop."', "", True),
     ("license", '["GPL"]', "", False),                       # SPDX: the Extensions Platform's rule
+    ("tags", '["Animations"]', "", False),           # Blender's list: `blender --command` only
     ("permissions.network", None, '[permissions]\nnetwork = ""\n', True),
     ("permissions.files", None, '[permissions]\nfiles = "Reads files."\n', True),
     ("platforms", None, 'wheels = ["./wheels/numpy-2.0.0-cp311-cp311-linux_x86_64.whl"]\n', False),
@@ -157,8 +162,8 @@ def _tiny_addon(folder: Path, manifest: dict, permissions: str = "", init: str =
 def test_bad_manifest_names_the_field_and_writes_nothing(tmp_path, field, value, permissions,
                                                          blender_rejects):
     manifest = dict(GOOD_MANIFEST)
-    if field in manifest:
-        manifest[field] = value
+    if field in manifest or value is not None:
+        manifest[field] = value                 # None: the field is left out
     source = _tiny_addon(tmp_path / "src", manifest, permissions)
     before = sorted(p.name for p in source.iterdir())
     out = tmp_path / "dist"

@@ -46,7 +46,7 @@ AMASS_SCHEMA = {
 
 @register("smplx_body", BODY_SCHEMA)
 def smplx_body_job(params: dict, ctx: JobContext) -> dict:
-    folder = param(params, "folder", str)
+    folder = str(ctx.input_path(param(params, "folder", str), "folder"))
     gender = param(params, "gender", str, "neutral")
     betas = param(params, "betas", list, [])
     if len(betas) > MAX_BETAS or not all(isinstance(b, (int, float)) and not isinstance(b, bool)
@@ -69,8 +69,10 @@ def smplx_body_job(params: dict, ctx: JobContext) -> dict:
 
 @register("amass_clip", AMASS_SCHEMA)
 def amass_clip_job(params: dict, ctx: JobContext) -> dict:
-    path = param(params, "path", str)
+    path = str(ctx.input_path(param(params, "path", str), "path"))
     folder = param(params, "folder", str, "")
+    if folder.strip():
+        folder = str(ctx.input_path(folder, "folder"))
     try:
         info = amass.check_amass(amass.read_npz(path), path)
         rest, warnings = None, []

@@ -192,4 +192,7 @@ def run_camera(params: dict, check=lambda: None, progress=lambda f, m="": None) 
 
 @register("camera", SCHEMA)
 def camera_job(params: dict, ctx: JobContext) -> dict:
+    geometry = params.get("geometry")
+    if isinstance(geometry, dict) and isinstance(geometry.get("path"), str):
+        ctx.input_path(geometry["path"], "geometry.path")
     return run_camera(params, check=ctx.check_cancelled, progress=ctx.progress)

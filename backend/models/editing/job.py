@@ -171,6 +171,8 @@ def _generator(p: dict, ctx: JobContext):
 @register("edit", SCHEMA)
 def edit_job(params: dict, ctx: JobContext) -> dict:
     p = check_params(params)
+    if p["model"] not in SHIPPED:
+        ctx.input_path(p["model"], "model")
     warnings: list[str] = []
     edit, clip = p["edit"], p["clip"]
     gen = None

@@ -98,7 +98,10 @@ def search_job(params: dict, ctx: JobContext) -> dict:
     ctx.check_cancelled()
     ctx.progress(0.3, "loading the motion library")
     try:
-        library = load_libraries(library_paths(choice, ctx.cache_dir), encoder)
+        paths = library_paths(choice, ctx.cache_dir)
+        if choice not in LIBRARY_CHOICES:
+            paths = [ctx.input_path(str(p), "library") for p in paths]
+        library = load_libraries(paths, encoder)
     except LibraryError as e:
         raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
     if len(library) == 0:

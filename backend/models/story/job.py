@@ -150,6 +150,8 @@ def story_job(params: dict, ctx: JobContext) -> dict:
     except SchemaError as e:
         raise _bad(f"schedule: {e}") from None
     model = _model(params)
+    if model not in SHIPPED:
+        ctx.input_path(model, "model")
     seed = params.get("seed")
     seed = int(param(params, "seed", int)) if seed is not None else secrets.randbelow(2**31)
     steps = param(params, "steps", int, DEFAULT_STEPS, minimum=1, maximum=50)

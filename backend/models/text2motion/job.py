@@ -74,6 +74,8 @@ SCHEMA = {
 @register("generate", SCHEMA)
 def generate_job(params: dict, ctx: JobContext) -> dict:
     p = check_params(params)
+    if p["model"] not in SHIPPED:
+        ctx.input_path(p["model"], "model")
     prompt = p["prompt"]
     # What the model can and cannot do with this prompt: unknown actions (with the nearest it
     # knows), another language, numbers, contradictions ... (backend/text/known.py).
