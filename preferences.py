@@ -192,7 +192,7 @@ def draw_install_box(prefs, box) -> None:
     from .operators import install
     box.label(text="Backend installation", icon="PACKAGE")
     try:
-        target = install.env_folder()
+        target = install.activity.target or install.env_folder()
     except OSError as e:
         box.label(text=f"The extension's user folder is not writable: {e}", icon="ERROR")
         return

@@ -10,6 +10,7 @@ that finishes before its cancel arrives gives no sample. Prints ``<kind>_p95_s``
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import threading
 import time
@@ -64,12 +65,18 @@ def _one(kind: str, params: dict, delay: float, cache: Path) -> float | None:
 
     timer = threading.Timer(delay, fire)
     timer.start()
+    t0 = time.perf_counter()
     try:
         jobs.JOBS[kind](dict(params), ctx)
     except JobCancelled:
-        return time.perf_counter() - fired[0]
+        latency = time.perf_counter() - fired[0]
+        print(f"{kind}: cancelled {delay:.2f} s in, stopped after {latency:.3f} s",
+              file=sys.stderr, flush=True)
+        return latency
     finally:
         timer.cancel()
+    print(f"{kind}: finished in {time.perf_counter() - t0:.2f} s, before a cancel at "
+          f"{delay:.2f} s", file=sys.stderr, flush=True)
     return None                                 # finished before the cancel arrived
 
 
@@ -82,7 +89,7 @@ def benchmark(n: int = 1, threads: int = 2, model: str = "starter") -> dict:
     with tempfile.TemporaryDirectory(prefix="anima-cancel-") as tmp:
         for kind, params in requests.items():
             _one(kind, params, 0.05, Path(tmp))            # warm-up: loads models
-            samples = [s for _ in range(max(1, n)) for d in DELAYS_S
+            samples = [s for _ in range(max(1, min(n, 3))) for d in DELAYS_S
                        if (s := _one(kind, params, d, Path(tmp))) is not None]
             every += samples
             out[f"{kind}_p95_s"] = round(float(np.percentile(samples, 95)), 3) \

@@ -2,7 +2,8 @@
 
 STANDARD LIBRARY ONLY (imported inside Blender's Python; no numpy, torch or bpy).
 
-    client = BackendClient.spawn("/path/to/python", cache_dir)       # or .connect(host, ...)
+    client = BackendClient.spawn("/path/to/python", cache_dir)
+    # or BackendClient.connect(host, port, token, cache_dir, tls=True, cafile="server.pem")
     job_id = client.submit("sleep", {"seconds": 1})
     for event in client.poll():          # modal operator / timer: non-blocking
         ...
@@ -532,7 +533,9 @@ class BackendClient:
 
         ``on_progress(fraction, message)`` is called on this thread. Raises ``BackendError``
         if the job fails (its code), is cancelled (``cancelled``), the backend dies
-        (``backend_died``) or ``timeout`` seconds pass (``timeout``; the job goes on)."""
+        (``backend_died``) or stops answering (``backend_hung``), or ``timeout`` seconds pass
+        (``timeout``; the job goes on). ``queued`` events (the job's place in the queue) are
+        skipped here; ``poll`` users see them."""
         with self._state_lock:
             event = self._finished.pop(job_id, None)
             if event is None:

@@ -119,6 +119,21 @@ def _poll_install():
     return None
 
 
+def start_install(runner: Runner, block: bool) -> bool:
+    """Run `runner`: blocking (background mode; then the outcome is applied at once), or on
+    a thread followed by the `_poll_install` timer. False if a blocking install failed."""
+    activity.runner, activity.target = runner, str(runner.plan.target)
+    activity.thread = threading.Thread(target=runner.run_quietly, daemon=True,
+                                       name="anima-install")
+    activity.thread.start()
+    if block:
+        activity.thread.join()
+        return not _finish_install()
+    if not bpy.app.timers.is_registered(_poll_install):
+        bpy.app.timers.register(_poll_install, first_interval=POLL_S)
+    return True
+
+
 class ANIMA_OT_install_backend(bpy.types.Operator):
     """Install (or update, or resume) the motion backend in its own Python environment"""
     bl_idname = "anima.install_backend"
@@ -150,26 +165,13 @@ class ANIMA_OT_install_backend(bpy.types.Operator):
             runner = Runner(options, preferences.resolve_cache_dir())
         except (InstallError, preferences.ConfigError) as e:
             return self._refuse(str(e))
-        activity.runner = runner
+        if not start_install(runner, block=bpy.app.background):
+            self.report({"ERROR"}, activity.message)
+            return {"CANCELLED"}
         if bpy.app.background:
-            activity.thread = None
-            try:
-                python = runner.run()
-            except InstallError as e:
-                activity.message = str(e)
-                self.report({"ERROR"}, str(e))
-                return {"CANCELLED"}
-            prefs = preferences.get_prefs(context)
-            if hasattr(prefs, "bl_rna"):
-                prefs.python_path = str(python)
-            self.report({"INFO"}, f"Anima backend installed: {python}")
-            return {"FINISHED"}
-        activity.thread = threading.Thread(target=runner.run_quietly, daemon=True,
-                                           name="anima-install")
-        activity.thread.start()
-        if not bpy.app.timers.is_registered(_poll_install):
-            bpy.app.timers.register(_poll_install, first_interval=POLL_S)
-        self.report({"INFO"}, "Installing the Anima backend (progress in the preferences)")
+            self.report({"INFO"}, f"Anima backend installed: {runner.plan.python}")
+        else:
+            self.report({"INFO"}, "Installing the Anima backend (progress in the preferences)")
         return {"FINISHED"}
 
     def _refuse(self, message: str):

@@ -13,9 +13,13 @@ undo push. The backend is started on a worker thread so Blender never freezes wh
 In background mode (`bpy.app.background`) timers never run, so `submit` starts the backend,
 waits for the job (`client.wait`) and applies the result before it returns.
 
-A backend that dies is reported (state DEAD, a message naming the cause, a Restart button in
-the panel); the job it was running is kept and `restart(resubmit=True)` submits it again. The
-scene is only ever changed by `on_result`, on the main thread, after a complete result.
+A backend that dies (killed, out of memory: `backend_died`) or stops answering (no heartbeat:
+`backend_hung`, from the client's watchdog) is reported (state DEAD, `failure` naming which, a
+message naming the cause, a Restart button in the panel); the job it was running is kept and
+`restart(resubmit=True)` submits it again. The scene is only ever changed by `on_result`, on the
+main thread, after a complete result. While a job waits in the backend's queue behind other
+jobs (a shared remote backend), the server's `queued` events put its place in the panel
+("2 jobs ahead").
 """
 from __future__ import annotations
 
@@ -40,6 +44,9 @@ IDLE_INTERVAL_S = 1.0        # pump period while idle (notices a backend that di
 
 # Session states (WindowManager.anima.state shows them).
 STOPPED, STARTING, READY, DEAD, ERROR = "STOPPED", "STARTING", "READY", "DEAD", "ERROR"
+# Why a DEAD backend is dead (WindowManager.anima.failure): the client's error codes.
+LOSS_CODES = (ErrorCode.BACKEND_DIED, ErrorCode.BACKEND_HUNG)
+OUT_OF_MEMORY_HINT = "possibly out of memory"
 
 
 class JobFailed(Exception):
@@ -65,6 +72,7 @@ class JobRecord:
     error: str = ""
     code: str = ""
     applied_name: str = ""
+    ahead: int = 0                 # jobs the backend runs before this one (`queued` events)
     started: float = field(default_factory=time.monotonic)
 
 
@@ -76,8 +84,11 @@ def user_message(exc: BaseException) -> str:
         if code == ErrorCode.INTERPRETER_NOT_FOUND:
             return (f"{first}. Set the Python interpreter in the Anima add-on preferences")
         if code == ErrorCode.BACKEND_DIED:
-            return (f"The Anima backend stopped unexpectedly ({first}). Press Restart Backend; "
-                    f"your scene was not changed")
+            return _death_message(first, msg)
+        if code == ErrorCode.BACKEND_HUNG:
+            return ("The Anima backend stopped answering (no message, not even a heartbeat: it "
+                    "is stopped, frozen or unreachable). Press Restart Backend; your scene was "
+                    "not changed")
         if code == ErrorCode.CANCELLED:
             return "Cancelled"
         if code == ErrorCode.CACHE_NOT_WRITABLE:
@@ -93,6 +104,19 @@ def user_message(exc: BaseException) -> str:
         return first
     msg = str(exc).strip() or type(exc).__name__
     return msg.splitlines()[0]
+
+
+def _death_message(first: str, full: str) -> str:
+    """The panel's line for a backend that died; `first` is the first line of the client's
+    message ("the backend process exited with code -9 (killed by SIGKILL: ...); log ...")."""
+    cause = first
+    for cut in ("; log ", "; its log "):
+        cause = cause.split(cut)[0]
+    if OUT_OF_MEMORY_HINT in full:
+        return (f"The Anima backend stopped unexpectedly: it was killed, {OUT_OF_MEMORY_HINT} "
+                f"({cause}). Press Restart Backend; your scene was not changed")
+    return (f"The Anima backend stopped unexpectedly ({cause}). Press Restart Backend; your "
+            f"scene was not changed")
 
 
 def local_path(path, result: dict | None = None) -> str:
@@ -142,6 +166,8 @@ class Session:
         self.state = STOPPED
         self.error = ""              # one line for the panel
         self.error_detail = ""       # full text (log tail...), printed to the console
+        self.failure = ""            # DEAD: the error code that killed it (LOSS_CODES)
+        self.noticed_at = 0.0        # time.monotonic() when the loss was noticed
         self.describe = ""
         self.job: JobRecord | None = None        # running (submitted) job
         self.pending: JobRecord | None = None    # waiting for the backend to start
@@ -175,12 +201,16 @@ class Session:
             what = f"“{rec.label[:40]}”" if rec.label else rec.kind
             if self.state == STARTING:
                 return f"Anima: starting the backend for {what}..."
+            if rec.ahead > 0:
+                return f"Anima: {what} queued, {queue_text(rec.ahead)}"
             pct = int(round(rec.progress * 100))
             return f"Anima: {what} {pct}% {rec.message}".rstrip()
+        dead = ("Backend stopped answering" if self.failure == ErrorCode.BACKEND_HUNG
+                else "Backend stopped unexpectedly")
         return {STOPPED: "Backend not running", STARTING: "Starting the backend...",
                 READY: f"Backend ready ({self.describe}"
                        f"{', ' + self.device if self.device else ''})",
-                DEAD: "Backend stopped unexpectedly", ERROR: "Backend could not start"}[self.state]
+                DEAD: dead, ERROR: "Backend could not start"}[self.state]
 
     @property
     def device(self) -> str:
@@ -190,6 +220,9 @@ class Session:
         msg = exc_or_msg if isinstance(exc_or_msg, str) else user_message(exc_or_msg)
         self.state = state
         self.error = msg
+        self.failure = getattr(exc_or_msg, "code", "") if state == DEAD else ""
+        if state == DEAD:
+            self.noticed_at = time.monotonic()
         self.error_detail = exc_or_msg if isinstance(exc_or_msg, str) else str(exc_or_msg)
         if self.error_detail != msg:
             print(f"Anima: {self.error_detail}")
@@ -212,7 +245,7 @@ class Session:
         self.describe = cfg["describe"]
         self.config = cfg
         self.stale_config = False
-        self.error = self.error_detail = ""
+        self.error = self.error_detail = self.failure = ""
         self.lost_job = None            # restart() took it already; a plain start forgets it
         self.state = STARTING
         if block:
@@ -248,7 +281,7 @@ class Session:
     def _started(self, client) -> None:
         self.client = client
         self.state = READY
-        self.error = self.error_detail = ""
+        self.error = self.error_detail = self.failure = ""
         self.sync()
 
     def stop(self) -> None:
@@ -431,7 +464,7 @@ class Session:
             return
         for event in self.client.poll(1000):
             if event.job_id is None and event.type == "error" and self.state != DEAD:
-                if event.payload.get("code") == ErrorCode.BACKEND_DIED:
+                if event.payload.get("code") in LOSS_CODES:
                     self._fail_state(DEAD, event.as_error())
 
     # ------------------------------------------------------------------ pump
@@ -466,29 +499,42 @@ class Session:
         for event in self.client.poll(200):
             self._on_event(event)
         if self.client is not None and not self.client.alive and self.state == READY:
-            # The reader thread queues a backend_died event; this catches the case where
-            # the process is gone but that event has not been read yet.
-            proc = self.client.process
-            code = proc.poll() if proc is not None else None
-            why = f"the backend process exited with code {code}" if code is not None \
-                else "the connection to the backend was lost"
-            self._on_death(client_mod.BackendError(ErrorCode.BACKEND_DIED, why))
+            # The reader thread (or the watchdog) queues a backend_died (backend_hung) event;
+            # this catches the case where that event has not been read yet.
+            self._on_death(self._loss_error(self.client))
         self.sync()
         if self.state == DEAD:
             return None
         return BUSY_INTERVAL_S if self.busy else IDLE_INTERVAL_S
 
+    @staticmethod
+    def _loss_error(client) -> "client_mod.BackendError":
+        """Why a client that is no longer alive was lost (hung, or the process ended)."""
+        if getattr(client, "hung", False):
+            return client_mod.BackendError(ErrorCode.BACKEND_HUNG,
+                                           "the backend stopped answering")
+        proc = client.process
+        code = proc.poll() if proc is not None else None
+        if code is None:
+            return client_mod.BackendError(ErrorCode.BACKEND_DIED,
+                                           "the connection to the backend was lost")
+        return client_mod.BackendError(ErrorCode.BACKEND_DIED, f"the backend process exited "
+                                       f"with code {code}{client_mod.describe_signal(code)}")
+
     def _on_event(self, event) -> None:
         rec = self.job
         if event.job_id is None:
             if event.type == "error" and event.payload.get("code") in (
-                    ErrorCode.BACKEND_DIED, ErrorCode.CLIENT_CLOSED):
-                if self.state != STOPPED:
+                    *LOSS_CODES, ErrorCode.CLIENT_CLOSED):
+                if self.state not in (STOPPED, DEAD):
                     self._on_death(event.as_error())
             return
         if rec is None or event.job_id != rec.job_id:
             return                                   # a job we no longer follow
-        if event.type == "progress":
+        if event.type == "queued":
+            rec.ahead = max(0, int(event.payload.get("ahead", 0)))
+        elif event.type == "progress":
+            rec.ahead = 0                            # it runs
             rec.progress = float(event.payload.get("fraction", 0.0))
             rec.message = str(event.payload.get("message", ""))
         elif event.type == "result":
@@ -497,7 +543,7 @@ class Session:
             self._finish(rec, push_undo=True)
         elif event.type in ("error", "cancelled"):
             err = event.as_error()
-            if err.code == ErrorCode.BACKEND_DIED:
+            if err.code in LOSS_CODES:
                 self._on_death(err)
                 return
             rec.error, rec.code = user_message(err), err.code
@@ -519,6 +565,7 @@ class Session:
         rec = self.job or self.pending
         status = self.status_text()
         values = dict(state=self.state, status=status, error=self.error, busy=self.busy,
+                      failure=self.failure, queue_ahead=rec.ahead if rec else 0,
                       progress=float(rec.progress if rec else 0.0),
                       job_label=rec.label if rec else "",
                       can_resubmit=self.lost_job is not None, device=self.device)
@@ -551,6 +598,11 @@ class Session:
                         if area.type in {"VIEW_3D", "STATUSBAR"}:
                             area.tag_redraw()
         self._status_bar_text = bar_text
+
+
+def queue_text(ahead: int) -> str:
+    """"1 job ahead" / "2 jobs ahead"."""
+    return f"{ahead} job{'s' if ahead != 1 else ''} ahead"
 
 
 def _undo_push(message: str) -> None:
@@ -696,6 +748,8 @@ class AnimaRuntime(bpy.types.PropertyGroup):
     status: StringProperty()
     error: StringProperty()
     busy: BoolProperty()
+    failure: StringProperty()        # DEAD: backend_died or backend_hung
+    queue_ahead: IntProperty()       # jobs the backend runs before ours (0: running / none)
     progress: FloatProperty(min=0.0, max=1.0, subtype="FACTOR")
     job_label: StringProperty()
     device: StringProperty()

@@ -29,11 +29,19 @@ def progress_bar(layout, st, with_label: bool = True) -> None:
         layout.label(text=text)
 
 
+def queue_label(layout, st) -> None:
+    """"Queued: 2 jobs ahead" while the job waits in the backend's queue."""
+    if st.busy and st.queue_ahead > 0:
+        n = st.queue_ahead
+        layout.label(text=f"Queued: {n} job{'s' if n != 1 else ''} ahead", icon="TIME")
+
+
 def draw_busy(layout, st) -> bool:
     """Cancel, the progress bar and the status while a job runs (then True), else False."""
     if not st.busy:
         return False
     layout.operator("anima.cancel", text="Cancel", icon="CANCEL")
+    queue_label(layout, st)
     progress_bar(layout, st)
     if st.status:
         layout.label(text=st.status)
@@ -100,6 +108,7 @@ class ANIMA_PT_main(_AnimaPanel, bpy.types.Panel):
             op.source = "LIBRARY"
 
         if st.busy:
+            queue_label(layout, st)
             progress_bar(layout, st, with_label=False)
         if st.status:
             layout.label(text=st.status, icon="INFO" if st.state in {"READY", "STARTING"}

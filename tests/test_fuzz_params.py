@@ -208,7 +208,8 @@ def valid_params(draw, kind: str, schema: dict):
     for name, spec in schema.items():
         if name in FIXED_VALID.get(kind, {}):
             out[name] = FIXED_VALID[kind][name]
-        elif spec.required or draw(st.booleans()):
+        elif spec.required or name in CHEAP_LIMITS or draw(st.booleans()):
+            # cost-bounding parameters are always given: their defaults may be slow
             out[name] = draw(valid_value(name, spec, cheap=True))
     return out
 

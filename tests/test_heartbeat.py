@@ -161,7 +161,7 @@ def test_idle_session_gets_heartbeats_with_counting_seq(tmp_path):
         assert all(m["type"] == "heartbeat" and m["running"] is None and m["queued"] == 0
                    for _, m in beats)
         gaps = [b[0] - a[0] for a, b in zip([(start, None)] + beats, beats)]
-        assert all(gap < HEARTBEAT_S + 0.4 for gap in gaps), gaps
+        assert all(gap < 2 * HEARTBEAT_S for gap in gaps), gaps     # far from HUNG_AFTER_S
         assert beats[-1][0] - start > 3 * HEARTBEAT_S * 0.8     # not a burst
     finally:
         raw.close()
@@ -223,6 +223,7 @@ def test_stopped_backend_is_reported_hung_and_killed_on_close(client):
     with pytest.raises(BackendError) as e:
         client.wait(job_id, timeout=EVENT_TIMEOUT_S)
     noticed = time.monotonic() - stopped
+    print(f"SIGSTOP noticed after {noticed:.2f} s")
     assert e.value.code == ErrorCode.BACKEND_HUNG
     assert HUNG_AFTER_S - 0.1 < noticed < NOTICE_DEADLINE_S, noticed
     assert "stopped answering" in e.value.message and "Restart" in e.value.message
@@ -332,16 +333,31 @@ def test_fair_queue_across_clients_and_per_client_cancel(tcp, tmp_path):
         next_event(a, running, "cancelled", timeout=1.0)
 
 
-def test_cancel_latency_p95(client):
-    latencies = []
-    for _ in range(20):
-        job_id = client.submit("sleep", LONG_JOB)
-        next_event(client, job_id, "progress")
-        start = time.monotonic()
-        client.cancel(job_id)
-        next_event(client, job_id, "cancelled")
-        latencies.append(time.monotonic() - start)
+@pytest.mark.parametrize("transport", ["stdio", "tcp"])
+def test_cancel_latency_p95(tmp_path, transport):
+    """From ``cancel()`` to the ``cancelled`` event for a running sleep job, 20 times."""
+    if transport == "stdio":
+        c = BackendClient.spawn(PYTHON, tmp_path / "cache", device="cpu", cwd=REPO)
+        process = None
+    else:
+        process, port, token = start_tcp(tmp_path)
+        c = BackendClient.connect("127.0.0.1", port, token, tmp_path / "cache")
+    try:
+        latencies = []
+        for _ in range(20):
+            job_id = c.submit("sleep", LONG_JOB)
+            next_event(c, job_id, "progress")
+            start = time.monotonic()
+            c.cancel(job_id)
+            next_event(c, job_id, "cancelled")
+            latencies.append(time.monotonic() - start)
+    finally:
+        c.close()
+        if process is not None:
+            process.terminate()
+            process.wait(5)
     p95 = statistics.quantiles(latencies, n=20)[-1]
-    print(f"cancel latency over {len(latencies)} sleep jobs: p50={statistics.median(latencies):.4f}"
-          f" s p95={p95:.4f} s max={max(latencies):.4f} s")
+    print(f"cancel latency ({transport}, {len(latencies)} sleep jobs): "
+          f"p50={statistics.median(latencies) * 1000:.2f} ms p95={p95 * 1000:.2f} ms "
+          f"max={max(latencies) * 1000:.2f} ms")
     assert p95 < CANCEL_P95_LIMIT_S

@@ -231,12 +231,51 @@ def test_install_verify_rerun_and_upgrades(tmp_path, wheels, requirements):
     assert upgrade.ran_steps == ["verify"]
     assert update_needed(target, addon, requirements) == []
 
+    # A backend that speaks another protocol (an add-on whose backend/protocol.py differs):
+    # the check says so and the install stays "failed" until the add-on and backend agree.
+    other = tmp_path / "addon-other-protocol"
+    (other / "backend").mkdir(parents=True)
+    for entry in (REPO / "backend").iterdir():
+        if entry.name != "protocol.py":
+            (other / "backend" / entry.name).symlink_to(entry)
+    source = (REPO / "backend" / "protocol.py").read_text()
+    (other / "backend" / "protocol.py").write_text(source.replace(
+        f"PROTOCOL_VERSION = {PROTOCOL_VERSION}", f"PROTOCOL_VERSION = {PROTOCOL_VERSION + 1}"))
+    (other / "blender_manifest.toml").write_text('version = "0.3.0"\n')
+    with pytest.raises(InstallError, match="speaks another protocol") as e:
+        Runner(options(target, wheels, requirements, addon_dir=str(other)), cache).run()
+    assert e.value.kind == "verify_failed" and e.value.step == "verify"
+    assert describe_status(target, addon_dir=addon).startswith(
+        "failed: The installed backend speaks another protocol")
+    again = Runner(options(target, wheels, requirements, addon_dir=str(addon)), cache)
+    again.run()
+    assert again.ran_steps == ["verify"]
+
+    # An environment recorded by an add-on of another protocol: needs update, verify only.
+    state = load_state(target)
+    state.data["backend"]["protocol"] = PROTOCOL_VERSION - 1
+    state.data["steps"]["verify"]["key"] = f"add-on 0.2.0 protocol {PROTOCOL_VERSION - 1}"
+    state.save()
+    assert update_needed(target, addon, requirements) == [
+        f"the installed backend speaks protocol {PROTOCOL_VERSION - 1}, the add-on "
+        f"{PROTOCOL_VERSION}"]
+    again = Runner(options(target, wheels, requirements, addon_dir=str(addon)), cache)
+    again.run()
+    assert again.ran_steps == ["verify"] and update_needed(target, addon, requirements) == []
+
     # Changed requirements: pip install -r and the check run again, torch is kept.
     requirements.write_text(requirements.read_text() + "# pinned differently\n")
     assert update_needed(target, addon, requirements) == ["the backend's requirements changed"]
     changed = Runner(options(target, wheels, requirements, addon_dir=str(addon)), cache)
     changed.run()
     assert changed.ran_steps == ["requirements", "verify"]
+
+    # Another torch build chosen: torch is reinstalled (pip would keep 2.13.0 of any build).
+    switched = Runner(options(target, wheels, requirements, addon_dir=str(addon),
+                              torch_variant="cuda", device="cpu"), cache)
+    switched.run()
+    assert switched.ran_steps == ["torch", "requirements", "verify"]
+    assert "--force-reinstall torch==2.13.0" in (target / "install.log").read_text()
 
     # "Use existing Python" on that environment: numpy is there, the rest of the real
     # requirements is not, and the message says what to run.

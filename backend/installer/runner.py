@@ -66,6 +66,7 @@ class Runner:
         self._error, self._error_kind = "", ""
         self.log_path = self.plan.target / LOG_NAME
         self.ran_steps: list[str] = []           # steps this run executed (not skipped)
+        self._previous: dict | None = None        # the running step's outdated marker
 
     # ------------------------------------------------------------------ public
     def progress(self) -> Progress:
@@ -115,6 +116,7 @@ class Runner:
                 # have left half-copied packages that pip takes for installed: forget them.
                 if state.data.get("started") == step:
                     self._forget_partial_installs()
+                self._previous = state.marker(step)      # another build's marker: redo it
                 state.data["started"] = step
                 state.forget_from(step)                  # saves the record
                 self._log(f"---- {index + 1}/{len(STEPS)} {title}")
@@ -165,7 +167,9 @@ class Runner:
         return ""
 
     def _step_torch(self) -> str:
-        self._pip(self.plan.torch_args(), "torch")
+        # pip keeps an installed torch==2.13.0 of another build (cpu vs cuda): replace it.
+        switch = ["--force-reinstall"] if self._previous is not None else []
+        self._pip([*switch, *self.plan.torch_args()], "torch")
         return self.plan.options.torch_spec + " " + self.plan.variant
 
     def _step_requirements(self) -> str:

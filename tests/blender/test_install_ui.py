@@ -107,6 +107,47 @@ def test_install_from_wheel_folder_runs_to_the_end(tmp_path, wheels, prefs):
     assert install.activity.check_lines[0].startswith("Python 3.11")
 
 
+def test_threaded_install_cancel_then_retry(tmp_path, wheels, prefs):
+    """The UI path: the install runs on a thread, Cancel stops pip, the timer's poll applies
+    the outcome on the main thread (called here: timers never fire in background mode)."""
+    import time
+    from anima.backend.installer import InstallOptions, Runner, venv_python
+    from anima.operators import install
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("numpy<2\nanima-test-extra==1.0\n")
+    target = tmp_path / "backend-env"
+    prefs.python_path = ""
+
+    def runner():
+        return Runner(InstallOptions(target=str(target), wheel_folder=str(wheels),
+                                     torch_variant="cpu", online_access=False,
+                                     requirements=str(requirements)), tmp_path / "cache")
+
+    assert install.start_install(runner(), block=False)
+    deadline = time.monotonic() + 120
+    while install.activity.runner.progress().step != "requirements":
+        assert time.monotonic() < deadline and install.installing()
+        time.sleep(0.05)
+    assert install.status_line(str(target)).startswith("installing: step 4 of 5")
+    box = draw_install_box(prefs)
+    assert ("label", "Status: installing: step 4 of 5: Install the backend requirements") in box
+    assert ("operator", "anima.cancel_install", "") in box
+    assert bpy.ops.anima.cancel_install() == {"FINISHED"}
+    install.activity.thread.join(60)
+    assert install._poll_install() is None
+    assert prefs.python_path == "" and install.status_line(str(target)).startswith(
+        "cancelled: Install cancelled")
+    assert ("operator", "anima.install_backend", "Retry") in draw_install_box(prefs)
+
+    assert install.start_install(runner(), block=False)
+    install.activity.thread.join(120)
+    assert install._poll_install() is None
+    assert install.activity.runner.ran_steps == ["requirements", "verify"]
+    assert prefs.python_path == str(venv_python(target))
+    assert install.status_line(str(target)) == "ready"
+    assert ("label", "Status: ready") in draw_install_box(prefs)
+
+
 def test_install_box_draws_every_state(tmp_path, prefs):
     log = draw_install_box(prefs)
     labels = [entry[1] for entry in log if entry[0] == "label"]

@@ -170,6 +170,12 @@ def _generator(p: dict, ctx: JobContext):
 
 @register("edit", SCHEMA)
 def edit_job(params: dict, ctx: JobContext) -> dict:
+    from ..text2motion.sample import cancel_checks
+    with cancel_checks(ctx.check_cancelled):
+        return _edit(params, ctx)
+
+
+def _edit(params: dict, ctx: JobContext) -> dict:
     p = check_params(params)
     if p["model"] not in SHIPPED:
         ctx.input_path(p["model"], "model")

@@ -63,6 +63,15 @@ def _previous_transitions(previous: dict) -> dict[tuple, Clip]:
             for t in previous.get("transitions", []) if int(t["end"]) > int(t["start"])}
 
 
+class _Stopped(Exception):
+    """The story was cancelled while a segment was being made."""
+
+
+def _stop_if(cancelled: bool) -> None:
+    if cancelled:
+        raise _Stopped
+
+
 def compose_story(gen, schedule: Schedule, scene: Scene, seed: int = 0, steps=None,
                   guidance=None, model: str = "starter",
                   progress: Callable[[float, str], None] = lambda f, m: None,
@@ -81,6 +90,7 @@ def compose_story(gen, schedule: Schedule, scene: Scene, seed: int = 0, steps=No
     regenerate = set(int(k) for k in regenerate) if previous else set(range(n))
     xy, yaw, posture = tuple(scene.start), float(scene.start_yaw), "stand"
     pieces: list[_Piece] = []
+    from ..text2motion.sample import cancel_checks
     partial = False
     for k, seg in enumerate(segs):
         if cancelled():
@@ -88,8 +98,13 @@ def compose_story(gen, schedule: Schedule, scene: Scene, seed: int = 0, steps=No
             break
         progress(k / n, f"segment {k + 1}/{n}: {seg.text}")
         if k in regenerate or k not in old:
-            piece = composer.make(k, seg, xy, yaw, posture, segs[k + 1] if k + 1 < n else None,
-                                  _leaving(segs, k))
+            try:
+                with cancel_checks(lambda: _stop_if(cancelled())):
+                    piece = composer.make(k, seg, xy, yaw, posture,
+                                          segs[k + 1] if k + 1 < n else None, _leaving(segs, k))
+            except _Stopped:                     # cancelled inside a segment: drop it
+                partial = True
+                break
         else:
             piece = old[k]
         pieces.append(piece)

@@ -73,6 +73,12 @@ SCHEMA = {
 
 @register("generate", SCHEMA)
 def generate_job(params: dict, ctx: JobContext) -> dict:
+    from .sample import cancel_checks
+    with cancel_checks(ctx.check_cancelled):
+        return _generate(params, ctx)
+
+
+def _generate(params: dict, ctx: JobContext) -> dict:
     p = check_params(params)
     if p["model"] not in SHIPPED:
         ctx.input_path(p["model"], "model")
@@ -91,7 +97,7 @@ def generate_job(params: dict, ctx: JobContext) -> dict:
     except CheckpointError as e:
         raise JobError(ErrorCode.JOB_FAILED, str(e)) from None
     ctx.check_cancelled()
-    seeds = [(p["seed"] + k) % 2**63 for k in range(p["variations"])]
+    seeds = [p["seed"] + k for k in range(p["variations"])]
     n = len(seeds)
     meta = {"prompt": prompt, "caption": prompt, "model": p["model"],
             "guidance": p["guidance"], "steps": p["steps"]}
