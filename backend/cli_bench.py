@@ -51,6 +51,14 @@ BENCHES: dict[str, Path | str] = {
 }
 
 
+# The headline keys each in-process bench prints on its last line (the issues name them);
+# a bench not listed prints everything on one line.
+HEADLINE = {"text2motion": ("p50_s", "p95_s", "peak_mb"),
+            "cancel": ("cancel_p95_s", "cancel_max_s", "samples"),
+            "soak": ("rss_growth", "leaked_files", "jobs"),
+            "remote": ("local_s", "remote_s", "tls_s", "overhead_s")}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", choices=sorted(BENCHES))
     parser.add_argument("--repeat", type=int, default=20,
@@ -80,9 +88,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: bench {args.name}: {e}")
             return 2
         # the headline figures last, so that `tail -1 | ...` finds them in a fixed place
-        head = {k: result.pop(k) for k in ("p50_s", "p95_s", "peak_mb") if k in result}
-        print(_format(result))
-        print(_format(head))
+        keys = HEADLINE.get(args.name, ("p50_s", "p95_s", "peak_mb"))
+        head = {k: result.pop(k) for k in keys if k in result}
+        if result and head:
+            print(_format(result))
+        print(_format(head or result))
         return 0
     # The Blender side runs in its own process: the backend never imports bpy.
     proc = subprocess.run([sys.executable, str(bench)], cwd=REPO_ROOT,

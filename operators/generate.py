@@ -53,6 +53,8 @@ def user_model_items(models_dir) -> list[tuple]:
     for pt in sorted(folder.glob("*.pt")) if folder.is_dir() else []:
         try:
             info = json.loads(pt.with_suffix(".json").read_text(encoding="utf-8"))
+            if info.get("family", "text2motion") != "text2motion":
+                continue                 # an imported in-betweening or camera model
             licence, ok = str(info["licence"]), bool(info["commercial_ok"])
             origin = f"fine-tuned from '{info.get('init')}'" if info.get("init") else "yours"
         except (OSError, ValueError, KeyError, TypeError):
@@ -65,11 +67,20 @@ def user_model_items(models_dir) -> list[tuple]:
     return items
 
 
-def model_items(self, context):
-    """The shipped models, then every .pt in <user data>/models (backend/paths.py)."""
+def user_model_folders() -> list:
+    """Where user checkpoints live: <user data>/models (fine-tuning writes there) and the
+    model manager's folder (the extension's user folder when installed as an extension)."""
     from ..backend.paths import user_data_dir
+    from . import models
+    folders = [user_data_dir() / "models"]
+    managed = models.user_models_dir()
+    return folders + ([managed] if managed.resolve() != folders[0].resolve() else [])
 
-    _MODEL_ITEMS_SHOWN[:] = MODEL_ITEMS + user_model_items(user_data_dir() / "models")
+
+def model_items(self, context):
+    """The shipped models, then every text-to-motion .pt in the user model folders."""
+    _MODEL_ITEMS_SHOWN[:] = MODEL_ITEMS + [item for folder in user_model_folders()
+                                           for item in user_model_items(folder)]
     return _MODEL_ITEMS_SHOWN
 
 
@@ -77,8 +88,8 @@ def model_licence(model: str) -> tuple[str, bool]:
     """(licence text, commercial use allowed) of a model choice; user models are looked up
     in their folder when not seen yet; an unknown model is NOT assumed commercial."""
     if model not in MODEL_LICENCES:
-        from ..backend.paths import user_data_dir
-        user_model_items(user_data_dir() / "models")
+        for folder in user_model_folders():
+            user_model_items(folder)
     return MODEL_LICENCES.get(model, ("licence unknown", False))
 
 

@@ -554,7 +554,9 @@ class Session:
         msg = self._fail_state(DEAD, err)
         if self.job is not None:
             self.lost_job = self.job
-            self.job.error, self.job.code, self.job.done = msg, ErrorCode.BACKEND_DIED, True
+            code = getattr(err, "code", "")
+            self.job.error, self.job.done = msg, True
+            self.job.code = code if code in LOSS_CODES else ErrorCode.BACKEND_DIED
             self.last = self.job
             self.job = None
 

@@ -115,6 +115,20 @@ def test_import_checks_with_the_backend_and_installs(store, tmp_path):
     assert list(folder.iterdir()) == []
 
 
+def test_an_imported_generator_is_offered_by_generate_and_an_inbetweener_is_not(store,
+                                                                              tmp_path):
+    from anima.operators import generate
+    models, folder = store
+    for shipped, name in (("text2motion_clean.pt", "my_gen"), ("inbetween.pt", "my_fill")):
+        shutil.copy(SHIPPED / shipped, tmp_path / shipped)
+        assert bpy.ops.anima.model_import(filepath=str(tmp_path / shipped),
+                                          name=name) == {"FINISHED"}
+    offered = [item[0] for item in generate.model_items(None, bpy.context)]
+    assert str(folder / "my_gen.pt") in offered
+    assert str(folder / "my_fill.pt") not in offered
+    assert generate.model_licence(str(folder / "my_gen.pt"))[0] != "licence unknown"
+
+
 def test_import_refuses_bad_files_and_leaves_the_folder_alone(store, tmp_path):
     models, folder = store
     data = (SHIPPED / "inbetween.pt").read_bytes()

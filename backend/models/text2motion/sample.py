@@ -449,6 +449,7 @@ class Generator:
         cleanup: ground the motion and pin planted feet first
         (``backend.motion.cleanup.clean_features``; it moves the root trajectory a little,
         so edits that must keep given frames bit-exact pass False)."""
+        _check_cancelled()
         from ...motion.cleanup import clean_features
         from ...motion.normalize import standardize
 
