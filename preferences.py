@@ -11,7 +11,7 @@ import tempfile
 from types import SimpleNamespace
 
 import bpy
-from bpy.props import EnumProperty, FloatProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 ADDON_PACKAGE = __package__          # "anima" in tests, "bl_ext.<repo>.anima" as an extension
 ADDON_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -80,6 +80,15 @@ class AnimaPreferences(bpy.types.AddonPreferences):
     token: StringProperty(name="Token", subtype="PASSWORD", default=_DEFAULTS["token"],
                           description="Shared secret the remote backend was started with",
                           update=_backend_setting_changed)
+    use_tls: BoolProperty(
+        name="TLS", default=False, update=_backend_setting_changed,
+        description="The remote backend was started with --tls-cert: encrypt the connection "
+                    "and check the server's certificate")
+    tls_cafile: StringProperty(
+        name="CA Certificate", subtype="FILE_PATH", default="",
+        update=_backend_setting_changed,
+        description="PEM file of the authority that signed the server's certificate (empty: "
+                    "the system's trusted authorities)")
     device: EnumProperty(
         name="Device",
         items=[
@@ -161,6 +170,12 @@ class AnimaPreferences(bpy.types.AddonPreferences):
             layout.prop(self, "host")
             layout.prop(self, "port")
             layout.prop(self, "token")
+            layout.prop(self, "use_tls")
+            if self.use_tls:
+                layout.prop(self, "tls_cafile")
+            elif not is_loopback(self.host):
+                layout.label(text="Without TLS the token and the motion travel unencrypted: "
+                                  "use TLS or a tunnel (docs/operations.md)", icon="INFO")
             if not getattr(bpy.app, "online_access", True) and not is_loopback(self.host):
                 layout.label(text="Online access is disabled (Preferences > System > Network)",
                              icon="ERROR")

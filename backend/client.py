@@ -806,11 +806,16 @@ class BackendClient:
 
     def _watch(self) -> None:
         """Declare the backend hung when nothing arrived for ``_hung_after()`` seconds."""
-        while not (self._dead or self._closing or self._hung):
-            time.sleep(WATCHDOG_TICK_S)
-            if not self._handshake_done.is_set() or self._handshake_error is not None:
+        sleep, now = time.sleep, time.monotonic    # kept: module teardown may clear globals
+        while True:
+            sleep(WATCHDOG_TICK_S)
+            if self._dead or self._closing or self._hung:
+                return
+            if self._handshake_error is not None:
+                return                      # never connected: nothing to watch
+            if not self._handshake_done.is_set():
                 continue                    # the handshake has its own timeout
-            silence = time.monotonic() - self.last_heard
+            silence = now() - self.last_heard
             if silence > self._hung_after() and (silence > BUSY_HUNG_AFTER_S
                                                  or not self._transport.busy()):
                 self._declare_hung(silence)

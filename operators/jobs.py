@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import threading
 import time
 import traceback
@@ -109,12 +110,14 @@ def user_message(exc: BaseException) -> str:
 def _death_message(first: str, full: str) -> str:
     """The panel's line for a backend that died; `first` is the first line of the client's
     message ("the backend process exited with code -9 (killed by SIGKILL: ...); log ...")."""
+    if OUT_OF_MEMORY_HINT in full:
+        signal_name = re.search(r"killed by (SIG[A-Z0-9]+)", full)
+        how = f" by {signal_name.group(1)}" if signal_name else ""
+        return (f"The Anima backend stopped unexpectedly: it was killed{how}, "
+                f"{OUT_OF_MEMORY_HINT}. Press Restart Backend; your scene was not changed")
     cause = first
     for cut in ("; log ", "; its log "):
         cause = cause.split(cut)[0]
-    if OUT_OF_MEMORY_HINT in full:
-        return (f"The Anima backend stopped unexpectedly: it was killed, {OUT_OF_MEMORY_HINT} "
-                f"({cause}). Press Restart Backend; your scene was not changed")
     return (f"The Anima backend stopped unexpectedly ({cause}). Press Restart Backend; your "
             f"scene was not changed")
 
@@ -143,7 +146,8 @@ def _config(context=None) -> dict:
            "device": prefs.device.lower()}
     if prefs.backend_mode == "REMOTE":
         preferences.check_remote_allowed(prefs.host)
-        cfg.update(host=prefs.host.strip(), port=int(prefs.port), token=prefs.token)
+        cfg.update(host=prefs.host.strip(), port=int(prefs.port), token=prefs.token,
+                   tls=bool(prefs.use_tls), cafile=bpy.path.abspath(prefs.tls_cafile) or None)
         cfg["describe"] = f"remote {cfg['host']}:{cfg['port']}"
     else:
         cfg["python"] = preferences.resolve_python(prefs)
@@ -154,7 +158,8 @@ def _config(context=None) -> dict:
 def _make_client(cfg: dict):
     if cfg["mode"] == "REMOTE":
         return client_mod.BackendClient.connect(cfg["host"], cfg["port"], cfg["token"],
-                                                cfg["cache_dir"])
+                                                cfg["cache_dir"], tls=cfg.get("tls", False),
+                                                cafile=cfg.get("cafile"))
     return client_mod.BackendClient.spawn(cfg["python"], cfg["cache_dir"], device=cfg["device"])
 
 

@@ -143,8 +143,9 @@ def test_unregister_stops_pump_and_closes_backend(anima, session):
 
 
 @pytest.fixture()
-def tcp_server(tmp_path):
-    """A real backend listening on a free loopback port: (port, token)."""
+def tcp_server(tmp_path, request):
+    """A real backend listening on a free loopback port: (port, token); with TLS when the
+    test is parametrized with a (cert, key) pair."""
     import subprocess
     import sys
     from pathlib import Path
@@ -152,9 +153,11 @@ def tcp_server(tmp_path):
     repo = Path(__file__).resolve().parents[2]
     token = "s3cret-token"
     (tmp_path / "token").write_text(token)
+    tls = getattr(request, "param", None)
+    extra = ["--tls-cert", str(tls[0]), "--tls-key", str(tls[1])] if tls else []
     proc = subprocess.Popen([sys.executable, "-m", "backend", "serve", "--tcp", "127.0.0.1:0",
                              "--token-file", str(tmp_path / "token"), "--cache-dir",
-                             str(tmp_path / "server-cache")], cwd=repo,
+                             str(tmp_path / "server-cache"), *extra], cwd=repo,
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
     try:
@@ -190,3 +193,48 @@ def test_remote_backend_on_loopback(session, tcp_server):
     assert jobs.local_path(clip, result) == clip and clip.endswith(".npz")
     assert session.describe == f"remote 127.0.0.1:{port}"
     session.stop()
+
+
+def _certificate():
+    """A self-signed certificate for 127.0.0.1 made with openssl: (cert, key)."""
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    folder = Path(tempfile.mkdtemp(prefix="anima-tls-"))
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=anima-test",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True,
+                   capture_output=True, timeout=60)
+    return cert, key
+
+
+CERT = _certificate()
+
+
+@pytest.mark.parametrize("tcp_server", [CERT], indirect=True)
+def test_remote_backend_over_tls_from_the_preferences(session, tcp_server):
+    jobs = _jobs()
+    port, token = tcp_server
+    session.stop()
+    prefs = bpy.context.preferences.addons["anima"].preferences
+    prefs.backend_mode, prefs.host, prefs.port, prefs.token = "REMOTE", "127.0.0.1", port, token
+    prefs.use_tls, prefs.tls_cafile = False, ""
+    with pytest.raises(jobs.JobFailed):                 # a plain client is refused
+        jobs.run_blocking("sleep", {"seconds": 0.0, "steps": 1})
+    session.stop()
+    prefs.use_tls = True                                # TLS, but the self-signed CA unknown
+    with pytest.raises(jobs.JobFailed) as info:
+        jobs.run_blocking("sleep", {"seconds": 0.0, "steps": 1})
+    assert "certificate" in str(info.value).lower()
+    session.stop()
+    prefs.tls_cafile = str(CERT[0])                      # TLS with the server's CA
+    try:
+        result = jobs.run_blocking("sleep", {"seconds": 0.1, "steps": 2, "artifact": True})
+        assert result["artifacts"]["clip"].endswith(".npz")
+    finally:
+        prefs.use_tls, prefs.tls_cafile = False, ""
+        session.stop()
