@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from .client import TlsBridge
+from .transport import TlsBridge
 from .job_runner import JobRunner
 from .server import (LISTENING_MARKER, SHUTDOWN_GRACE_S, TCP_HANDSHAKE_TIMEOUT_S, EXIT_OK,
                      ServerConfig, ServerStartError, Session)

@@ -16,7 +16,7 @@ from backend.protocol import (CLIENT_TO_SERVER, PROTOCOL_VERSION, SERVER_TO_CLIE
                               ProtocolError, ProtocolMismatch)
 
 REPO = Path(__file__).resolve().parents[1]
-STDLIB_ONLY = ("backend/protocol.py", "backend/client.py")
+STDLIB_ONLY = ("backend/protocol.py", "backend/client.py", "backend/transport.py")
 
 
 # ----------------------------------------------------------------------------- stdlib only
@@ -30,7 +30,7 @@ def test_protocol_and_client_import_without_site_packages():
     assert out.returncode == 0, out.stderr
     modules = json.loads(out.stdout)
     ours = {m for m in modules if m.split(".")[0] == "backend"}
-    assert ours == {"backend", "backend.protocol", "backend.client"}
+    assert ours == {"backend", "backend.protocol", "backend.client", "backend.transport"}
     foreign = [m for m in modules if m.split(".")[0] not in sys.stdlib_module_names
                and m.split(".")[0] not in ("backend", "__main__")]
     assert foreign == []
@@ -41,14 +41,14 @@ def test_protocol_and_client_import_without_site_packages():
 @pytest.mark.parametrize("relpath", STDLIB_ONLY)
 def test_stdlib_only_source(relpath):
     """Every import statement, including those inside functions, names a stdlib module or
-    backend.protocol."""
+    backend.protocol / backend.transport."""
     tree = ast.parse((REPO / relpath).read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:                               # relative: only the protocol module
-                assert node.module in (None, "protocol"), ast.dump(node)
+            if node.level:               # relative: only the protocol and transport modules
+                assert node.module in (None, "protocol", "transport"), ast.dump(node)
                 continue
             names = [node.module]
         else:
