@@ -67,7 +67,8 @@ def test_job_result_contract_with_a_file_scene(tmp_path):
         assert np.array(p["rotation"]).shape == (96, 4)
         assert set(p["metrics"]) == {"crashes", "min_clearance_m", "in_frame", "unoccluded",
                                      "framing_error", "jerk", "catmull_rom_jerk", "max_speed",
-                                     "max_accel"}
+                                     "max_accel", "max_yaw_rate"}
+        assert 0.0 <= p["metrics"]["max_yaw_rate"] <= 60.0     # the cinematic drone's limit
     assert [m for _f, m in messages if m.startswith("planning variant")]
     fractions = [fr for fr, _m in messages]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0

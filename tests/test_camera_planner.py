@@ -50,7 +50,16 @@ def test_each_shot_on_open_ground(shot):
     check_targets(result)
     assert len(result["paths"]) == 2
     assert result["paths"][0]["shot"] == shot
-    assert result["warnings"] == []
+    if shot == "reveal":        # open ground: nothing to hide behind, said so, plain reveal
+        assert result["warnings"] == ["reveal: nothing around the subject to hide it behind; "
+                                      "the camera rises from low in the open, the subject in "
+                                      "view from the start"]
+    elif shot == "fly_through":
+        assert len(result["warnings"]) == 1
+        assert result["warnings"][0].startswith("fly-through: no gap (a free corridor between "
+                                                "two blocked sides) near the subject")
+    else:
+        assert result["warnings"] == []
 
 
 WAREHOUSE = {name: (npz, track) for name, npz, track in load_scenes(SCENES_DIR)}["10_warehouse"]

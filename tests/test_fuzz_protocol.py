@@ -291,6 +291,25 @@ def test_oversized_line_is_skipped_and_the_next_line_read(size, tail):
     assert protocol.read_line(stream, limit) == good.rstrip(b"\n")
 
 
+lone_surrogates = st.sampled_from(["\ud800", "\udc80", "\udfff", "a\ud83d"])
+texts = st.one_of(st.text(max_size=20),
+                  st.tuples(st.text(max_size=10), lone_surrogates).map("".join))
+
+
+@fuzz(400)
+@given(st.sampled_from(VALID_SERVER + VALID_CLIENT), st.dictionaries(texts, texts, max_size=3))
+def test_encode_raises_protocol_error_only(msg, extra):
+    """Strings Python holds but UTF-8 cannot carry (lone surrogates, e.g. from a JSON
+    ``"\\udc80"`` escape in a request) must not escape ``encode`` as UnicodeEncodeError: the
+    server's result path only handles ProtocolError."""
+    tick()
+    try:
+        line = protocol.encode({**msg, **extra, "type": msg["type"]})
+    except ProtocolError:
+        return
+    assert line.endswith(b"\n") and json.loads(line)["type"] == msg["type"]
+
+
 def test_valid_messages_still_decode():
     for direction, (_, valid) in SCHEMAS.items():
         for msg in valid:

@@ -125,6 +125,17 @@ def test_held_out_walk_is_tracked(capsys):
     assert r.contacts["left_foot"].any() and r.contacts["right_foot"].any()
     assert r.residual.shape == (clip.num_frames, 6)
     assert cpu / clip.seconds < 5.0               # the goal is <= 2; loose on a busy machine
+    # the raw simulation is reported apart from the contact pass that follows it
+    rep = r.report
+    assert isinstance(r.simulated, Clip) and r.simulated.num_frames == clip.num_frames
+    assert not np.allclose(r.simulated.local_rotations, r.clip.local_rotations)
+    for key in ("skate", "floating", "penetration", "planted_speed"):
+        assert rep[f"{key}_after_simulated"] >= 0.0
+    # a foot labelled in contact stays put and touches the floor in the output
+    assert rep["contact_frames_after"] == rep["contact_frames_simulated"] >= 20
+    assert rep["contact_slide_after"] < 0.02
+    assert rep["contact_slide_after"] < 0.5 * rep["contact_slide_simulated"]
+    assert abs(rep["contact_height_after"]) < 0.02
 
 
 def test_push_deviates_then_recovers():
@@ -142,6 +153,66 @@ def test_clip_in_the_air_is_put_on_the_floor():
     assert r.report["floating_before"] > 0.25
     assert r.report["floating_after"] < 0.1 * r.report["floating_before"]
     assert r.clip.positions()[:, :, 2].min() < 0.03
+
+
+def jump(frames=60, fps=30.0, height=0.25) -> Clip:
+    """Stand, hop `height` m straight up between frames 20 and 34 (legs straight), land."""
+    clip = standing(frames, fps)
+    s = np.clip((np.arange(frames) - 20) / 14.0, 0.0, 1.0)
+    clip.root_translation[:, 2] += 4 * height * s * (1 - s)
+    return clip
+
+
+def test_floating_splits_into_real_flight_and_the_rest():
+    r = track_clip(jump(), TrackOptions(assistance=1.0))
+    rep = r.report
+    assert rep["floating_after_flight"] + rep["floating_after_ground"] == \
+        pytest.approx(rep["floating_after"], abs=1e-12)
+    # the reference's soles are above the floor for most of the 14 hop frames
+    assert 8 / 60 <= rep["flight_share"] <= 15 / 60
+    assert rep["floating_reference"] > 0.03                # the hop, as it is tracked
+    # all the floating left is in the hop (straight legs cannot push off: it stays low)
+    assert 0.0 < rep["floating_after_flight"] < rep["floating_reference"]
+    assert rep["floating_after_ground"] == 0.0
+    standing_still = track_clip(standing(30)).report
+    assert standing_still["flight_share"] == 0.0 == standing_still["floating_after_flight"]
+
+
+def test_reference_holds_the_inputs_planted_feet_still():
+    """A standing clip whose whole body drifts 5 cm/s sideways: its feet slide; the reference
+    the humanoid tracks keeps them planted, and so does the simulation."""
+    from backend.models.physics.reference import clip_arrays_from_qpos
+    from backend.models.physics.track import _prepare
+    from backend.motion.footplant import planted_masks, planted_speed
+    clip = standing(40)
+    clip.root_translation[:, 0] += 0.05 * np.arange(40) / 30.0
+    before = planted_speed(clip, planted_masks(clip))
+    assert before == pytest.approx(0.05, rel=0.05)
+    prep = _prepare(clip, TrackOptions())
+    ref = Clip(*clip_arrays_from_qpos(prep.humanoid, prep.qpos[::prep.factor]), clip.fps)
+    assert planted_speed(ref, planted_masks(clip)) < 0.2 * before
+    r = track_clip(clip)
+    assert r.report["contact_slide_simulated"] < 0.2 * before
+
+
+def test_sampling_planner_keeps_a_walk_up_with_little_help():
+    """At assistance 0.1 the plain controller lets this held-out walk fall; predictive
+    sampling over the balance joints' PD targets keeps it up, with no more help."""
+    from backend.models.editing.evaluate import held_out_clips
+    clip = next(c for cap, c in held_out_clips() if cap.startswith("walk, exaggerated"))
+    plain = track_clip(clip, TrackOptions(assistance=0.1))
+    planned = track_clip(clip, TrackOptions(assistance=0.1, planner=True))
+    assert plain.fell and not plain.success
+    assert planned.success and not planned.fell and planned.mpjpe.mean() < 0.1
+    assert planned.report["planner"] and not plain.report["planner"]
+    assert planned.report["plans"] >= (clip.num_frames - 1) * 2 // 6 and \
+        plain.report["plans"] == 0
+    assert planned.report["residual_force_pct_weight_mean"] <= \
+        plain.report["residual_force_pct_weight_mean"] + 0.5
+    short = clip.slice(0, 16)
+    once, again = (track_clip(short, TrackOptions(assistance=0.1, planner=True))
+                   for _ in range(2))
+    np.testing.assert_array_equal(once.clip.local_rotations, again.clip.local_rotations)
 
 
 def test_backflip_without_assistance_falls_and_says_so():
@@ -165,6 +236,7 @@ def test_other_frame_rates_keep_frame_count():
     (TrackOptions(friction=0.0), "friction"),
     (TrackOptions(gravity=-9.81), "gravity"),
     (TrackOptions(max_seconds=0), "max_seconds"),
+    (TrackOptions(planner="yes"), "planner"),
     (TrackOptions(pushes=(Push(3, (1.0, 0.0, 0.0), body="tail"),)), "tail"),
     (TrackOptions(pushes=(Push(3, (1.0, 0.0)),)), "force"),
     (TrackOptions(pushes=(Push(10, (1.0, 0.0, 0.0)),)), "after the clip's last frame"),

@@ -70,6 +70,7 @@ def test_cancel_ends_as_cancelled(walk):
     ({"assistance": 2}, "assistance"), ({"start": 5, "end": 5}, "at least two frames"),
     ({"pushes": [{"frame": 10, "force": [1e6, 0, 0]}]}, "not a push"),
     ({"pushes": [{"frame": 10, "force": [1, 0, 0], "body": "tail"}]}, "body"),
+    ({"planner": "yes"}, "planner"),
 ])
 def test_bad_params_are_refused_clearly(walk, params, message):
     ctx, _ = _ctx()

@@ -46,4 +46,4 @@ def test_motion_core_is_numpy_only(path):
     assert imported_modules(path) <= {"numpy", "__future__", "dataclasses", "json", "math",
                                       "pathlib", "re", "typing", "itertools", "io", "os",
                                       "collections", "functools", "warnings", "hashlib",
-                                          "base64", "binascii"}
+                                          "base64", "binascii", "zipfile"}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,10 +92,19 @@ class Clip:
 
     @classmethod
     def load_npz(cls, path) -> "Clip":
+        """Read a clip written by ``save_npz``; ``ValueError`` naming the file for anything
+        else (missing, empty, truncated, another format, mismatched or non-finite arrays)."""
         try:
             with np.load(path, allow_pickle=False) as z:
                 skel = Skeleton.from_arrays(z)
-                return cls(z["local_rotations"], z["root_translation"], float(z["fps"]), skel,
-                           json.loads(str(z["meta"])))
-        except (KeyError, ValueError, OSError) as e:
-            raise ValueError(f"{path}: not an Anima clip file ({e})") from e
+                meta = json.loads(str(z["meta"]))
+                clip = cls(z["local_rotations"], z["root_translation"], float(z["fps"]), skel,
+                           meta if isinstance(meta, dict) else {})
+        except (KeyError, ValueError, OSError, EOFError, TypeError, IndexError,
+                zipfile.BadZipFile) as e:
+            raise ValueError(f"{path}: not an Anima clip file ({type(e).__name__}: "
+                             f"{str(e)[:200]})") from None
+        try:
+            return clip.check_valid("clip")
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None

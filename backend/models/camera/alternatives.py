@@ -1,5 +1,8 @@
 """Plan a shot: several variants (azimuth, side, a surprise's draw) planned and measured, the
-best ``alternatives`` returned best first, with warnings when no variant is free.
+best ``alternatives`` returned best first, with warnings when no variant is free. A reveal hides
+behind cover and a fly-through takes a gap where the scene has them (openings.py). When no
+variant is free and visible, fallback variants (other azimuths, closer, higher) are ranked by a
+quick look at their keys (``key_quality``) and planned one at a time until one is.
 
 ``plan_shot`` returns the job's result (see job.py): ``{"fps", "frames", "paths": [...],
 "selected": 0, "warnings": [...]}``.
@@ -14,7 +17,8 @@ import numpy as np
 
 from .geometry import SceneGeometry, crop
 from .metrics import path_metrics, score
-from .planner import DRONES, plan_path
+from .openings import OpeningSearch
+from .planner import CLEARANCE_M, DRONES, SUBJECT_CORE, plan_path
 from .shots import ShotOptions, Subject, default_distance, make_shot
 
 IN_FRAME_TARGET = 0.98
@@ -86,6 +90,25 @@ def _variants(count: int, side: str | None, seed: int) -> list[tuple[float, str,
     return out
 
 
+def scene_keys(shot: str, subject: Subject, options: ShotOptions, azimuth: float, side: str,
+               draw: int, openings: OpeningSearch):
+    """(ShotKeys, note): a reveal from behind the nearest cover, a fly-through through a gap
+    (openings.py), else the plain shot (shots.py) with a note saying why."""
+    plain = make_shot(shot, subject, options, azimuth, side, np.random.default_rng(draw))
+    if shot not in ("reveal", "fly_through"):
+        return plain, ""
+    if shot == "reveal":
+        keys, why = openings.reveal(options, azimuth)
+        fallback = "the camera rises from low in the open, the subject in view from the start"
+    else:
+        keys, why = openings.fly_through(options, azimuth)
+        fallback = "the camera flies straight in towards the subject"
+    if keys is None:
+        return plain, f"{shot.replace('_', '-')}: {why}; {fallback}"
+    keys.params.update({k: plain.params[k] for k in ("distance", "height", "side", "azimuth")})
+    return keys, ""
+
+
 def path_result(path, metrics: dict) -> dict:
     """One entry of the result's ``paths``."""
     return {"name": path.keys.name, "shot": path.keys.shot,
@@ -101,36 +124,66 @@ def plan_shot(subject: Subject, shot: str, options: ShotOptions, scene: SceneGeo
     drone = DRONES[options.drone]
     count = max(alternatives + 1, 4)
     planned = []
+    openings = OpeningSearch(scene, subject)
 
-    def plan_variants(variants, opts, start, total):
-        for i, (azimuth, side, draw) in enumerate(variants):
-            check()
-            progress((start + i) / total, f"planning variant {start + i + 1} of the {shot} shot")
-            keys = make_shot(shot, subject, opts, azimuth, side, np.random.default_rng(draw))
-            path = plan_path(keys, subject, scene, drone, opts.lens_mm, check)
-            metrics = path_metrics(path, subject, scene)
-            planned.append((score(metrics) + _limits_penalty(metrics, drone), len(planned),
-                            path, metrics))
+    def plan_one(keys, note, opts, done, total):
+        check()
+        progress(done / total, f"planning variant {done + 1} of the {shot} shot")
+        path = plan_path(keys, subject, scene, drone, opts.lens_mm, check)
+        if note:
+            path.notes.insert(0, note)
+        metrics = path_metrics(path, subject, scene)
+        planned.append((score(metrics) + _limits_penalty(metrics, drone), len(planned),
+                        path, metrics))
 
     variants = _variants(count + FALLBACK_VARIANTS, options.side, seed)
     total = count + (len(FALLBACKS) + 1) * FALLBACK_VARIANTS
-    plan_variants(variants[:count], options, 0, total)
-    done = count
-    d = options.distance or default_distance(subject)
+    for i, (azimuth, side, draw) in enumerate(variants[:count]):
+        plan_one(*scene_keys(shot, subject, options, azimuth, side, draw, openings), options,
+                 i, total)
+    if _good(min(planned, key=lambda item: item[0])[3]):
+        return _result(planned, subject, shot, options, scene, alternatives, progress)
     # nothing free and visible yet: other azimuths, then closer (under roofs, into gaps) or
-    # higher (over the obstacles)
-    for step, (factor, higher) in enumerate(((1.0, 0.0),) + FALLBACKS):
-        if _good(min(planned, key=lambda item: item[0])[3]):
-            break
+    # higher (over the obstacles); the candidates whose keys look clearest are planned first,
+    # one at a time, until one is free and visible
+    d = options.distance or default_distance(subject)
+    candidates = [(options, v) for v in variants[count:]]
+    for factor, higher in FALLBACKS:
         height = (1.5 if options.height is None else options.height) + higher
         if shot == "top_down":
             height = (options.height or max(6.0, 2.0 * d)) * factor
         elif options.height is None and higher == 0.0:
             height = None
         fallback = replace(options, distance=max(1.0, d * factor), height=height)
-        plan_variants(variants[count:] if step == 0 else variants[:FALLBACK_VARIANTS],
-                      options if step == 0 else fallback, done, total)
-        done += FALLBACK_VARIANTS
+        candidates += [(fallback, v) for v in variants[:FALLBACK_VARIANTS]]
+    ranked = []
+    for order, (opts, (azimuth, side, draw)) in enumerate(candidates):
+        keys, note = scene_keys(shot, subject, opts, azimuth, side, draw, openings)
+        ranked.append((-key_quality(keys, subject, scene), order, keys, note, opts))
+    ranked.sort(key=lambda item: item[:2])
+    for done, (_q, _o, keys, note, opts) in enumerate(ranked, start=count):
+        plan_one(keys, note, opts, done, total)
+        if _good(min(planned, key=lambda item: item[0])[3]):
+            break
+    return _result(planned, subject, shot, options, scene, alternatives, progress)
+
+
+def key_quality(keys, subject: Subject, scene: SceneGeometry) -> float:
+    """A quick look at a variant before planning it: the share of its keys and the midpoints
+    between them that are clear of the scene (CLEARANCE_M) and see the subject's centre."""
+    times = np.concatenate([keys.times, 0.5 * (keys.times[1:] + keys.times[:-1])])
+    pts = np.concatenate([keys.positions, 0.5 * (keys.positions[1:] + keys.positions[:-1])])
+    clear = scene.clearance(pts, cap=CLEARANCE_M + 0.1) >= CLEARANCE_M
+    centres = subject.at(times)
+    delta = centres - pts
+    dist = np.linalg.norm(delta, axis=1)
+    hit, _ = scene.raycast(pts, delta / np.maximum(dist, 1e-9)[:, None],
+                           np.maximum(dist - SUBJECT_CORE * subject.radius, 0.0))
+    return float(np.mean(clear & ~hit))
+
+
+def _result(planned: list, subject: Subject, shot: str, options: ShotOptions,
+            scene: SceneGeometry, alternatives: int, progress: Callable) -> dict:
     planned.sort(key=lambda item: (item[0], item[1]))
     best = planned[:alternatives]
     warnings: list[str] = []

@@ -190,7 +190,9 @@ class SceneGeometry:
         p = origins[ray] + t[:, None] * directions[ray]
         c = np.floor((p - self.origin) / self.cell).astype(np.int64)
         ok = np.all((c >= 0) & (c < self.dims), axis=1)
-        key = np.unique(ray[ok] * int(self.dims.prod()) + self._cell_id(*c[ok].T))
+        key = ray[ok] * int(self.dims.prod()) + self._cell_id(*c[ok].T)
+        if len(key):        # consecutive samples of a ray share cells: keep each run once
+            key = key[np.concatenate([[True], key[1:] != key[:-1]])]
         pair_ray = key // int(self.dims.prod())
         pair_cell = key % int(self.dims.prod())
         s, e = self._cell_start[pair_cell], self._cell_start[pair_cell + 1]
@@ -213,9 +215,16 @@ class SceneGeometry:
         points = np.asarray(points, np.float64).reshape(-1, 3)
         if self.num_triangles == 0 or len(points) == 0:
             return clear, direction
-        hit, t = self.raycast(np.repeat(points, 6, axis=0), np.tile(AXES, (len(points), 1)),
-                              reach)
-        hit, t = hit.reshape(-1, 6), t.reshape(-1, 6)
+        # inside only if every axis ray hits: cast straight up first, the rest only where
+        # that one hits (in the open, most points stop there)
+        up_hit, _ = self.raycast(points, np.tile(AXES[4], (len(points), 1)), reach)
+        hit = np.zeros((len(points), 6), bool)
+        t = np.full((len(points), 6), np.inf)
+        covered = np.flatnonzero(up_hit)
+        if len(covered):
+            h, d = self.raycast(np.repeat(points[covered], 6, axis=0),
+                                np.tile(AXES, (len(covered), 1)), reach)
+            hit[covered], t[covered] = h.reshape(-1, 6), d.reshape(-1, 6)
         inside = hit.all(axis=1)
         if inside.any():
             exit_axis = np.argmin(t[inside], axis=1)
@@ -239,18 +248,27 @@ class SceneGeometry:
         return out
 
 
+def _cross(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cross product of (N, 3) arrays (faster than np.cross for many short rows)."""
+    out = np.empty_like(a)
+    out[:, 0] = a[:, 1] * b[:, 2] - a[:, 2] * b[:, 1]
+    out[:, 1] = a[:, 2] * b[:, 0] - a[:, 0] * b[:, 2]
+    out[:, 2] = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
+    return out
+
+
 def _moller_trumbore(o: np.ndarray, d: np.ndarray, tri: np.ndarray) -> np.ndarray:
     """Ray parameter t (N,) of the hit of rays o + t d with triangles tri (N, 3, 3); inf for a
     miss (two-sided)."""
     e1 = tri[:, 1] - tri[:, 0]
     e2 = tri[:, 2] - tri[:, 0]
-    pv = np.cross(d, e2)
+    pv = _cross(d, e2)
     det = np.einsum("ij,ij->i", e1, pv)
     ok = np.abs(det) > _EPS
     inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
     tv = o - tri[:, 0]
     u = np.einsum("ij,ij->i", tv, pv) * inv
-    qv = np.cross(tv, e1)
+    qv = _cross(tv, e1)
     v = np.einsum("ij,ij->i", d, qv) * inv
     t = np.einsum("ij,ij->i", e2, qv) * inv
     hit = ok & (u >= -1e-9) & (v >= -1e-9) & (u + v <= 1.0 + 1e-9)

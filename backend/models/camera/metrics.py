@@ -14,7 +14,12 @@
 * ``jerk``: RMS of the third derivative of the camera location (m/s^3);
   ``catmull_rom_jerk``: the same for a uniform Catmull-Rom spline through the shot's waypoints
   at the same times, sampled at the same frames.
-* ``max_speed`` (m/s), ``max_accel`` (m/s^2).
+* ``max_speed`` (m/s), ``max_accel`` (m/s^2), ``max_yaw_rate`` (degrees/s of the view's heading,
+  not counted while looking nearly straight down).
+* Reveals only: ``hidden_start`` (share of the first 10 % of frames with the subject hidden),
+  ``seen_end`` (share of the last 50 % with it seen), ``revealed`` (all of the first hidden,
+  >= 95 % of the last seen). A reveal that starts hidden (``ShotKeys.hidden_until_s`` > 0)
+  counts ``unoccluded`` from that moment on; ``unoccluded_all`` is over every frame.
 """
 from __future__ import annotations
 
@@ -22,13 +27,16 @@ import numpy as np
 
 from ...motion import quat
 from .geometry import SceneGeometry
-from .planner import ASPECT, SUBJECT_CORE, Path, project
+from .planner import ASPECT, SUBJECT_CORE, Path, project, yaw_rate
 from .shots import Subject
 
 VISIBLE_RAYS_NEEDED = 3
 POINTS_NEEDED = 0.5           # share of the body points seen for the subject to count as seen
 POINT_SLACK_M = 0.05          # a sight line may stop this short of its body point
 CLEARANCE_CAP_M = 10.0        # min_clearance_m reads 10 where nothing is nearer
+REVEAL_HIDDEN_SHARE = 0.10    # a reveal hides the subject over this first share of frames
+REVEAL_SEEN_SHARE = 0.50      # ... and shows it over this last share
+REVEAL_SEEN_TARGET = 0.95
 
 
 def rms_jerk(loc: np.ndarray, fps: float) -> float:
@@ -99,19 +107,41 @@ def path_metrics(path: Path, subject: Subject, scene: SceneGeometry) -> dict:
         seen = np.where(seen_share >= POINTS_NEEDED, 1.0, 0.0)
     else:
         seen = visibility(scene, loc, rot_m, subject.positions, subject.radius)
+    visible = seen >= VISIBLE_RAYS_NEEDED / 5 - 1e-9
     v = np.diff(loc, axis=0) * fps
     a = np.diff(v, axis=0) * fps
     times = np.arange(len(loc)) / fps
     cr = catmull_rom(path.keys.times, path.keys.positions, times)
+    reveal = {}
+    hidden_until = float(getattr(path.keys, "hidden_until_s", 0.0) or 0.0)
+    if path.keys.shot == "reveal":
+        reveal = reveal_figures(visible)
+    if hidden_until > 0:        # a reveal's hidden start is wanted: counted from the reveal on
+        reveal["unoccluded_all"] = round(float(visible.mean()), 4)
+        visible = visible[min(int(round(hidden_until * fps)), len(visible) - 1):]
     return {"crashes": int(crashed.sum()),
             "min_clearance_m": round(float(min(clearance.min(), CLEARANCE_CAP_M)), 3),
             "in_frame": round(float(inside.mean()), 4),
-            "unoccluded": round(float(np.mean(seen >= VISIBLE_RAYS_NEEDED / 5 - 1e-9)), 4),
+            "unoccluded": round(float(visible.mean()), 4), **reveal,
             "framing_error": round(float(framing.mean()), 4),
             "jerk": round(rms_jerk(loc, fps), 4),
             "catmull_rom_jerk": round(rms_jerk(cr, fps), 4),
             "max_speed": round(float(np.linalg.norm(v, axis=1).max(initial=0.0)), 3),
-            "max_accel": round(float(np.linalg.norm(a, axis=1).max(initial=0.0)), 3)}
+            "max_accel": round(float(np.linalg.norm(a, axis=1).max(initial=0.0)), 3),
+            "max_yaw_rate": round(yaw_rate(path.rotation, fps), 1)}
+
+
+def reveal_figures(visible: np.ndarray) -> dict:
+    """A reveal's figures from the per-frame visibility (T,) bool: ``hidden_start`` the share
+    of the first REVEAL_HIDDEN_SHARE of frames with the subject hidden, ``seen_end`` the share
+    of the last REVEAL_SEEN_SHARE with it seen, ``revealed``: all of the first hidden and at
+    least UNOCCLUDED_TARGET of the last seen."""
+    n = len(visible)
+    head = visible[:max(1, int(round(REVEAL_HIDDEN_SHARE * n)))]
+    tail = visible[n - max(1, int(round(REVEAL_SEEN_SHARE * n))):]
+    hidden_start, seen_end = float(1.0 - head.mean()), float(tail.mean())
+    return {"hidden_start": round(hidden_start, 4), "seen_end": round(seen_end, 4),
+            "revealed": bool(hidden_start >= 1.0 and seen_end >= REVEAL_SEEN_TARGET)}
 
 
 def score(metrics: dict) -> float:

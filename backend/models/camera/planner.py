@@ -1,17 +1,23 @@
 """From a shot's waypoints to a flyable camera path: a minimum-jerk trajectory through the keys,
-pushed out of the obstacles and up over what hides the subject, scaled to the drone's limits,
+pushed out of the obstacles and up over what hides the subject, re-timed to the drone's limits,
 with a low-frequency look-at that holds the subject on its rule-of-thirds target.
 
-Trajectory: per-frame positions x (T, 3) minimise  lam * sum |third difference of x|^2 +
-sum_k w_k |x(t_k) - target_k|^2, a banded symmetric system (scipy ``solveh_banded``). The keys
-are soft targets (weight 1); frames closer than ``CLEARANCE_M`` to a surface get stronger
-targets pushed out along the way away from it, frames whose view of the subject is blocked get
-targets raised (and moved closer), and the system is solved again (``FIX_ROUNDS`` times). ``lam``
-follows the drone's smoothing period: details shorter than it are smoothed away. Keys are first
-kept under a roof over the subject and moved out of obstacles (out of closed ones the nearest
-way). Limits: a path over the drone's top speed has its travel around the subject shrunk, one
-over its acceleration is smoothed over longer periods, and it is planned again (3 tries; then a
-note). The yaw rate is checked after the look-at (smoothed more when over; else a note).
+Trajectory: per-frame positions x (T, 3) minimise lam * sum |third difference of x|^2 + sum_k
+w_k |x(t_k) - target_k|^2, a banded symmetric system (scipy ``solveh_banded``). The keys are
+soft targets (weight 1, or ``ShotKeys.weights``: a gap's keys weigh more); frames closer than
+``CLEARANCE_M`` to a surface get stronger targets pushed out along the way away from it, frames
+whose view of the subject is blocked get targets raised (and moved closer; not before
+``ShotKeys.hidden_until_s``: a reveal starts hidden on purpose), and the system is solved again
+(``FIX_ROUNDS`` times, fewer when three rounds in a row win less than a tenth of the troubled
+frames). ``lam`` follows the drone's smoothing period: details shorter than it are smoothed
+away. Keys are first kept under a roof over the subject and moved out of obstacles (out of
+closed ones the nearest way). Limits: a path over the drone's top speed or acceleration is first
+re-timed (retime.py: the same positions flown with a new progress over the same duration, slower
+in the curves); only where re-timing cannot meet the limits is the travel around the subject
+shrunk, or the turns smoothed over longer periods, and the path planned again (3 tries; then a
+note). The yaw rate is checked after the look-at: where over, the stretch is flown slower
+(re-timed with a speed cap); what the subject's own motion turns is smoothed more in the aim;
+else a note.
 
 Rotation: a Blender camera (looks along local -Z, up local +Y), no roll, aimed so that the
 smoothed subject centre lands on the screen target (x = +-1/3: the thirds lines; y = 0); a
@@ -27,6 +33,7 @@ from scipy.linalg import solveh_banded
 
 from ...motion import quat
 from .geometry import SceneGeometry
+from .retime import retime_to_limits
 from .shots import ShotKeys, Subject
 
 SENSOR_WIDTH_MM = 36.0
@@ -36,6 +43,7 @@ ACCEPT_CLEARANCE_M = 0.6     # stops fixing once every frame is this clear (> th
 SUBJECT_CORE = 0.35          # sight lines must reach this share of the subject's radius
 ACCEPT_HIDDEN = 0.02         # ... and at most this share of frames has the subject hidden
 FIX_ROUNDS = 8
+STALL_ROUNDS, STALL_GAIN = 3, 0.1   # stop fixing when 3 rounds won 10 % or less
 OBSTACLE_WEIGHT_PER_S = 10.0  # soft-target weight per second of frames (a key weighs 1)
 OCCLUSION_WEIGHT_PER_S = 3.0
 AUTO_LENS_FILL = 0.45        # the subject's sphere fills this share of half the frame height
@@ -144,10 +152,13 @@ def plan_trajectory(keys: ShotKeys, subject: Subject, scene: SceneGeometry, dron
     keys.positions = key_pos
     period = drone.smoothing_s
     centres = subject.positions
+    key_w = np.ones(len(keys.times)) if keys.weights is None else np.asarray(keys.weights, float)
+    hidden_from = int(round(keys.hidden_until_s * fps))   # a reveal starts hidden on purpose
     for attempt in range(3):
         frames = _key_frames(keys, fps, n)
         extra: dict[int, tuple[np.ndarray, float, str]] = {}    # frame: (target, weight, why)
-        loc = smooth_path(n, fps, frames, keys.positions, np.ones(len(frames)), period)
+        loc = smooth_path(n, fps, frames, keys.positions, key_w, period)
+        trouble: list[int] = []         # frames too close or hidden, per round
         for _round in range(FIX_ROUNDS):
             check()
             clear, away = scene.away(loc, cap=CLEARANCE_M + 0.3)
@@ -157,9 +168,14 @@ def plan_trajectory(keys: ShotKeys, subject: Subject, scene: SceneGeometry, dron
             seen = _line_of_sight(scene, loc[::2], centres[::2], subject.radius,
                                   None if subject.points is None else subject.points[::2])
             hidden = np.flatnonzero(~seen) * 2
+            hidden = hidden[hidden >= hidden_from]
             if clear.min(initial=np.inf) >= ACCEPT_CLEARANCE_M and \
                     len(hidden) <= ACCEPT_HIDDEN * len(seen):
                 break
+            trouble.append(len(close) + len(hidden))
+            if len(trouble) > STALL_ROUNDS and \
+                    trouble[-1] > (1 - STALL_GAIN) * trouble[-1 - STALL_ROUNDS]:
+                break                   # no longer getting better: a hopeless variant
             for f in hidden:
                 to_subject = centres[f] - loc[f]
                 step = np.array([0.0, 0.0, 0.8]) + 0.12 * to_subject
@@ -172,19 +188,28 @@ def plan_trajectory(keys: ShotKeys, subject: Subject, scene: SceneGeometry, dron
             idx = np.array(sorted(extra), int)
             loc = smooth_path(n, fps, np.concatenate([frames, idx]),
                               np.concatenate([keys.positions, [extra[i][0] for i in idx]]),
-                              np.concatenate([np.ones(len(frames)),
-                                              [extra[i][1] for i in idx]]), period)
+                              np.concatenate([key_w, [extra[i][1] for i in idx]]), period)
         speed, accel = _speed_accel(loc, fps)
         too_fast = speed.max(initial=0) > drone.max_speed * 1.001
         too_sharp = accel.max(initial=0) > drone.max_accel * 1.001
         if not (too_fast or too_sharp):
+            break
+        retimed = retime_to_limits(loc, fps, drone.max_speed, drone.max_accel)
+        if retimed is not None and _jerk(retimed, fps) <= _reference_jerk(keys, n, fps):
+            # same path, new progress: slower in the curves (kept only when no jerkier than a
+            # Catmull-Rom spline through the keys; else the path itself is made gentler)
+            v2, a2 = _speed_accel(retimed, fps)
+            notes.append(f"re-timed for the {drone.name} drone's limits: top speed "
+                         f"{speed.max():.1f} -> {v2.max():.1f} m/s, acceleration "
+                         f"{accel.max():.1f} -> {a2.max():.1f} m/s^2, same duration")
+            loc = retimed
             break
         if attempt == 2:
             notes.append(f"the path needs {accel.max():.1f} m/s^2 / {speed.max():.1f} m/s, "
                          f"over the {drone.name} drone's limits ({drone.max_accel:g} m/s^2, "
                          f"{drone.max_speed:g} m/s)")
             break
-        if too_fast:        # shrink the shot's travel relative to the subject, plan again
+        if too_fast:        # re-timing cannot: shrink the travel around the subject, again
             ratio = 0.9 * drone.max_speed / speed.max()
             rel = keys.positions - subject.at(keys.times)
             mean = rel.mean(axis=0)
@@ -194,6 +219,17 @@ def plan_trajectory(keys: ShotKeys, subject: Subject, scene: SceneGeometry, dron
         else:
             period *= 1.5   # turns too sharp: smooth over longer stretches, plan again
     return loc, notes
+
+
+def _jerk(loc: np.ndarray, fps: float) -> float:
+    j = np.diff(loc, n=3, axis=0) * fps ** 3
+    return float(np.sqrt(np.mean(np.sum(j * j, axis=1)))) if len(j) else 0.0
+
+
+def _reference_jerk(keys: ShotKeys, n: int, fps: float) -> float:
+    """RMS jerk of a Catmull-Rom spline through the keys (the metrics' reference)."""
+    from .metrics import catmull_rom
+    return _jerk(catmull_rom(keys.times, keys.positions, np.arange(n) / fps), fps)
 
 
 def _speed_accel(loc: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
@@ -257,14 +293,19 @@ def look_rotations(loc: np.ndarray, aim: np.ndarray, lens_mm: np.ndarray,
     return quat.unroll(quat.from_matrix(camera_matrices(yaw, pitch)))
 
 
-def yaw_rate(rotation: np.ndarray, fps: float) -> float:
-    """Largest heading change (degrees/s) of the cameras' view direction."""
+def yaw_rates(rotation: np.ndarray, fps: float) -> np.ndarray:
+    """Heading change (T - 1,) degrees/s of the cameras' view direction between frames (0
+    where the camera looks nearly straight down: its heading means nothing there)."""
     fwd = -quat.to_matrix(rotation)[:, :, 2]
     yaw = np.unwrap(np.arctan2(fwd[:, 1], fwd[:, 0]))
-    level = np.hypot(fwd[:, 0], fwd[:, 1]) > 0.2        # looking down: heading is meaningless
-    rates = np.abs(np.diff(yaw)) * fps
-    rates = rates[level[1:] & level[:-1]]
-    return float(np.degrees(rates.max())) if len(rates) else 0.0
+    level = np.hypot(fwd[:, 0], fwd[:, 1]) > 0.2
+    rates = np.degrees(np.abs(np.diff(yaw)) * fps)
+    return np.where(level[1:] & level[:-1], rates, 0.0)
+
+
+def yaw_rate(rotation: np.ndarray, fps: float) -> float:
+    """Largest heading change (degrees/s) of the cameras' view direction."""
+    return float(yaw_rates(rotation, fps).max(initial=0.0))
 
 
 def plan_path(keys: ShotKeys, subject: Subject, scene: SceneGeometry, drone: Drone,
@@ -276,13 +317,46 @@ def plan_path(keys: ShotKeys, subject: Subject, scene: SceneGeometry, drone: Dro
     lens_t = np.full(n, lens)
     target = (float(keys.screen_x), 0.0)
     period = drone.aim_smoothing_s
+    aim = smooth_path(n, fps, np.arange(n), subject.positions, np.ones(n), period)
+    rot = look_rotations(loc, aim, lens_t, target, keys.up_hint)
+    loc, rot = _retime_for_yaw(loc, rot, aim, lens_t, target, keys, drone, fps, notes)
     for _ in range(4):
-        aim = smooth_path(n, fps, np.arange(n), subject.positions, np.ones(n), period)
-        rot = look_rotations(loc, aim, lens_t, target, keys.up_hint)
         if yaw_rate(rot, fps) <= drone.max_yaw_rate:
             break
-        period *= 1.6
+        period *= 1.6       # the subject's own motion turns the view: smooth the aim more
+        aim = smooth_path(n, fps, np.arange(n), subject.positions, np.ones(n), period)
+        rot = look_rotations(loc, aim, lens_t, target, keys.up_hint)
     else:
         notes.append(f"the camera turns faster than the {drone.name} drone's "
                      f"{drone.max_yaw_rate:g} deg/s")
     return Path(keys, loc, rot, lens_t, target, notes)
+
+
+def _retime_for_yaw(loc, rot, aim, lens_t, target, keys, drone, fps, notes):
+    """Where the view turns faster than the drone's yaw rate, fly that stretch slower (a speed
+    cap per frame, re-timed within the speed and acceleration limits; two rounds); kept only
+    when it lowers the peak yaw rate by 5 % or more."""
+    rates = yaw_rates(rot, fps)
+    peak = rates.max(initial=0.0)
+    if peak <= drone.max_yaw_rate:
+        return loc, rot
+    best = (peak, loc, rot)
+    cur_loc, cur_rates = loc, rates
+    for _ in range(2):
+        speed = np.linalg.norm(np.gradient(cur_loc, axis=0), axis=1) * fps
+        over = np.concatenate([cur_rates, cur_rates[-1:]]) / (0.9 * drone.max_yaw_rate)
+        cap = np.where(over > 1.0, speed / np.maximum(over, 1e-9), np.inf)
+        cap = np.lib.stride_tricks.sliding_window_view(np.pad(cap, 5, mode="edge"), 11)
+        cap = cap.min(axis=1)                                  # the stretch around it too
+        retimed = retime_to_limits(loc, fps, drone.max_speed, drone.max_accel, cap)
+        if retimed is None:
+            break
+        r = look_rotations(retimed, aim, lens_t, target, keys.up_hint)
+        cur_loc, cur_rates = retimed, yaw_rates(r, fps)
+        if cur_rates.max(initial=0.0) < best[0]:
+            best = (cur_rates.max(initial=0.0), retimed, r)
+    if best[0] < 0.95 * peak:
+        notes.append(f"re-timed for the {drone.name} drone's {drone.max_yaw_rate:g} deg/s "
+                     f"yaw rate: the view turned {peak:.0f} deg/s, now {best[0]:.0f}")
+        return best[1], best[2]
+    return loc, rot

@@ -105,7 +105,9 @@ class ShotOptions:
 class ShotKeys:
     """Waypoints of one shot: ``times`` (K,) seconds, ``positions`` (K, 3); ``screen_x`` the
     subject's target in normalised screen x (-1 left edge .. 1 right edge), ``up_hint`` the
-    camera's up for looking straight down (None: world Z)."""
+    camera's up for looking straight down (None: world Z); ``weights`` (K,) how firmly the
+    path holds each key (None: 1 each; a gap's keys weigh more); ``hidden_until_s``: a reveal
+    starts with the subject hidden until then (the planner leaves those frames hidden)."""
     shot: str
     name: str
     times: np.ndarray
@@ -113,6 +115,8 @@ class ShotKeys:
     screen_x: float = 1 / 3
     up_hint: np.ndarray | None = None
     params: dict = field(default_factory=dict)
+    weights: np.ndarray | None = None
+    hidden_until_s: float = 0.0
 
 
 def default_distance(subject: Subject) -> float:

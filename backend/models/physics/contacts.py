@@ -6,7 +6,9 @@ each foot still over every run of frames in which MuJoCo reported it in contact:
 pinned (floor position: where it is at the middle of the run; height: as simulated), eased in
 and out over EASE_FRAMES, and the leg reaches it with two-bone IK (the hips come down a little
 where a straight leg cannot reach). Only the legs' rotations (and the root's height where
-needed) change.
+needed) change. A foot that leaves the floor for at most BOUNCE_FRAMES and comes back within
+BOUNCE_DISTANCE of where it left bounced (soft contacts chatter): the run is one stance.
+This is an output pass, not physics: the report gives the simulation's own figures apart.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from ...motion.footplant import LEG_NAMES, reach_ankles
 
 EASE_FRAMES = 2
 MIN_RUN = 2                   # contacts shorter than this are touches, not steps
+BOUNCE_FRAMES = 3             # a foot off the floor this many frames or fewer between two
+BOUNCE_DISTANCE = 0.03        # contacts, back within this many metres, bounced: one stance
 FOOT_KEYS = (("left_foot", 0), ("right_foot", 1))
 
 
@@ -24,6 +28,19 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     m = np.concatenate([[False], np.asarray(mask, bool), [False]])
     d = np.diff(m.astype(int))
     return list(zip(np.nonzero(d == 1)[0], np.nonzero(d == -1)[0]))
+
+
+def merge_bounces(mask: np.ndarray, points: np.ndarray, gap: int = BOUNCE_FRAMES,
+                  distance: float = BOUNCE_DISTANCE) -> np.ndarray:
+    """(T,) bool `mask` with the gaps between two runs filled where the foot bounced: off for
+    at most `gap` frames and back within `distance` (m, on the floor) of where it left.
+    points: (T, 3) the foot's position (the ankle)."""
+    out = np.asarray(mask, bool).copy()
+    runs = _runs(out)
+    for (_a0, b0), (a1, _b1) in zip(runs[:-1], runs[1:]):
+        if a1 - b0 <= gap and np.linalg.norm(points[a1, :2] - points[b0 - 1, :2]) <= distance:
+            out[b0:a1] = True
+    return out
 
 
 def lock_contacts(clip: Clip, contacts: dict) -> Clip:
@@ -35,7 +52,8 @@ def lock_contacts(clip: Clip, contacts: dict) -> Clip:
     T = clip.num_frames
     goals, any_fix = [], False
     for (key, side), (_hip, _knee, ankle, _ball) in zip(FOOT_KEYS, legs):
-        mask = np.asarray(contacts.get(key, np.zeros(T, bool)), bool)[:T]
+        mask = merge_bounces(np.asarray(contacts.get(key, np.zeros(T, bool)), bool)[:T],
+                             pos[:, ankle], BOUNCE_FRAMES, BOUNCE_DISTANCE)
         shift = np.zeros((T, 3))
         weight = np.zeros(T)
         for a, b in _runs(mask):

@@ -13,11 +13,19 @@ Per clip, default options (``TrackOptions()``): success (PHC's rule: the mean jo
 error never above 0.5 m), MPJPE (mm, mean over frames), penetration / floating / foot skating
 before and after (``eval.metrics``), residual force, CPU seconds per motion second (one
 thread, ``time.process_time``). Last line: ``clips= success= mpjpe_mm= penetration_after=
-floating_after= skate_gen_before= skate_gen_after= planted_speed_gen_before=
-planted_speed_gen_after= root_help_pct_weight= cpu_s_per_motion_s= <group>_success=
-<group>_mpjpe_mm= ...``. ``skate`` is ``eval.metrics.foot_skating_ratio`` (share of frames
-with a foot joint under 5 cm moving faster than 0.5 m/s: swing feet near the floor count);
-``planted_speed`` is footplant's mean speed of planted feet (m/s, sliding only).
+floating_after= floating_after_flight= floating_after_ground= ... skate_gen_before=
+skate_gen_after_simulated= skate_gen_after= planted_speed_gen_* contact_slide_gen_simulated=
+contact_slide_gen_after= ... root_help_pct_weight= cpu_s_per_motion_s= <group>_success=
+<group>_mpjpe_mm= <group>_root_help_pct_weight= <group>_fell=``. ``skate`` is
+``eval.metrics.foot_skating_ratio`` (share of frames with a foot joint under 5 cm moving
+faster than 0.5 m/s: swing feet near the floor count); ``planted_speed`` is footplant's mean
+speed of planted feet (m/s, sliding only); ``contact_slide`` the speed of feet the contact
+labels say touch the floor; ``*_simulated`` the simulation before the contact pass;
+``floating_after_flight`` / ``_ground`` split the floating figure into the frames where no
+foot of the reference is near the floor and the rest (``report.flight_split``).
+
+``python -m backend.models.physics.evaluate --groups generated --assistance 0.2 --planner``
+runs the same with other options (the planner comparison in docs/physics.md).
 """
 from __future__ import annotations
 
@@ -68,11 +76,11 @@ def run_one(clip, options=None) -> dict:
     return r
 
 
-def evaluate(groups: dict, log=print) -> dict:
+def evaluate(groups: dict, log=print, options=None) -> dict:
     rows: dict[str, list[dict]] = {}
     for group, clips in groups.items():
         for name, clip in clips:
-            r = run_one(clip)
+            r = run_one(clip, options)
             rows.setdefault(group, []).append(r)
             log(f"{name}: {'ok' if r['success'] else 'FAILED'}{' fell' if r['fell'] else ''}, "
                 f"mpjpe {r['mpjpe_mm']:.1f} mm, pen {r.get('penetration_before', 0):.3f} -> "
@@ -89,13 +97,25 @@ def evaluate(groups: dict, log=print) -> dict:
     out = {"clips": len(every), "success": round(np.mean([r["success"] for r in every]), 3),
            "mpjpe_mm": round(float(np.mean([r["mpjpe_mm"] for r in every])), 1),
            "penetration_after": mean(every, "penetration_after"),
-           "floating_after": mean(every, "floating_after")}
+           "floating_after": mean(every, "floating_after"),
+           "floating_after_flight": mean(every, "floating_after_flight"),
+           "floating_after_ground": mean(every, "floating_after_ground"),
+           "floating_after_simulated": mean(every, "floating_after_simulated"),
+           "flight_share": mean(every, "flight_share"),
+           "fell": int(sum(r["fell"] for r in every))}
     gen = rows.get("generated", [])
     if gen:
         out.update({"skate_gen_before": mean(gen, "skate_before"),
+                    "skate_gen_after_simulated": mean(gen, "skate_after_simulated"),
                     "skate_gen_after": mean(gen, "skate_after"),
                     "planted_speed_gen_before": mean(gen, "planted_speed_before"),
+                    "planted_speed_gen_after_simulated": mean(gen,
+                                                              "planted_speed_after_simulated"),
                     "planted_speed_gen_after": mean(gen, "planted_speed_after"),
+                    "contact_slide_gen_simulated": mean(gen, "contact_slide_simulated"),
+                    "contact_slide_gen_after": mean(gen, "contact_slide_after"),
+                    "floating_gen_after": mean(gen, "floating_after"),
+                    "floating_gen_after_ground": mean(gen, "floating_after_ground"),
                     "penetration_gen_before": mean(gen, "penetration_before"),
                     "floating_gen_before": mean(gen, "floating_before")})
     out["root_help_pct_weight"] = mean(every, "residual_force_pct_weight_mean")
@@ -105,13 +125,45 @@ def evaluate(groups: dict, log=print) -> dict:
         out[f"{group}_clips"] = len(rs)
         out[f"{group}_success"] = round(np.mean([r["success"] for r in rs]), 3)
         out[f"{group}_mpjpe_mm"] = round(float(np.mean([r["mpjpe_mm"] for r in rs])), 1)
+        out[f"{group}_root_help_pct_weight"] = mean(rs, "residual_force_pct_weight_mean")
+        out[f"{group}_fell"] = int(sum(r["fell"] for r in rs))
     return out
 
 
-def run_eval(args) -> int:
+GROUPS = ("heldout", "deepmimic", "generated")
+
+
+def run_eval(args, options=None, groups=GROUPS) -> int:
     n = int(getattr(args, "samples", None) or 10)
-    groups = {"heldout": heldout_clips(), "deepmimic": deepmimic_clips(),
-              "generated": generated_clips(n)}
-    out = evaluate({k: v for k, v in groups.items() if v})
+    found = {}
+    for group in groups:
+        found[group] = {"heldout": heldout_clips, "deepmimic": deepmimic_clips,
+                        "generated": lambda: generated_clips(n)}[group]()
+    out = evaluate({k: v for k, v in found.items() if v}, options=options)
     print(" ".join(f"{k}={v}" for k, v in out.items()))
     return 0
+
+
+def main(argv=None) -> int:
+    """``python -m backend.models.physics.evaluate [--groups generated] [--samples 10]
+    [--assistance 0.2] [--planner]``: the same evaluation with other tracking options (the
+    sampling planner's comparison in docs/physics.md)."""
+    import argparse
+
+    from .track import TrackOptions
+    parser = argparse.ArgumentParser(prog="python -m backend.models.physics.evaluate")
+    parser.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS))
+    parser.add_argument("--samples", type=int, default=10, help="generated clips")
+    parser.add_argument("--assistance", type=float, default=TrackOptions.assistance)
+    parser.add_argument("--planner", action="store_true", help="sampling MPC (mpc.Planner)")
+    args = parser.parse_args(argv)
+    options = TrackOptions(assistance=args.assistance, planner=args.planner)
+    try:
+        options.validate()
+    except ValueError as e:
+        parser.error(str(e))
+    return run_eval(args, options, tuple(args.groups))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,6 +9,7 @@ params:
   friction    0.05..3 (default 0.9); gravity 0.1..30 m/s^2 (default 9.81)
   pushes      [{"frame": clip frame, "force": [fx, fy, fz] newtons (world axes),
                "seconds": 0.01..2 (default 0.1), "body": canonical joint (default "spine3")}]
+  planner     true: sampling MPC over PD-target offsets (``mpc.Planner``; default false)
 result: the `edit` job's shape ({"clips": [...], "selected", "edit": "physics", "method":
 "track", "warnings", "artifacts": {"clip"}}) plus "report" (tracking error, residual force,
 penetration / floating / foot skating before and after, fell, the force the input needs) and
@@ -39,6 +40,8 @@ SCHEMA = {
     "gravity": Spec("number", "m/s^2", 9.81, min=0.1, max=30.0),
     "pushes": Spec("array", "shoves: {frame, force [N, N, N], seconds, body}", None,
                    max=MAX_PUSHES, items="object"),
+    "planner": Spec("boolean", "balance by sampling MPC over the PD targets (slower, about "
+                    "1 CPU-s per motion-s)", False),
 }
 
 
@@ -100,7 +103,8 @@ def check_params(params: dict) -> dict:
     return {"clip": clip, "start": start, "end": end, "pushes": checked,
             "assistance": _number(params, "assistance", 0.5, 0.0, 1.0),
             "friction": _number(params, "friction", 0.9, 0.05, 3.0),
-            "gravity": _number(params, "gravity", 9.81, 0.1, 30.0)}
+            "gravity": _number(params, "gravity", 9.81, 0.1, 30.0),
+            "planner": bool(param(params, "planner", bool, False))}
 
 
 def _contacts_full(result, T: int, lo: int) -> dict:
@@ -148,7 +152,7 @@ def physics_job(params: dict, ctx: JobContext) -> dict:
     pushes = [Push(frame=q["frame"] - lo, force=q["force"], seconds=q["seconds"],
                    body=q["body"]) for q in p["pushes"]]
     options = TrackOptions(assistance=p["assistance"], friction=p["friction"],
-                           gravity=p["gravity"], pushes=pushes)
+                           gravity=p["gravity"], pushes=pushes, planner=p["planner"])
     ctx.progress(0.02, "building the simulated body")
     try:
         result = track_clip(window, options,

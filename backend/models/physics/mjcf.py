@@ -62,6 +62,11 @@ DAMPING_TIME = 0.01        # s: joint damping = stiffness x this (implicit in th
 FOOT_WIDTH = 0.09          # m, reference character
 HEEL_BACK = 0.05           # m behind the ankle
 SOLE_PAD = 0.007           # sole below the ball-of-foot joint
+FRICTION_CONE = "pyramidal"  # MuJoCo's friction cone; "elliptic" grips with impratio > 1
+IMPRATIO = 1.0             # friction-to-normal impedance ratio (higher: less creeping slip)
+FOOT_CONDIM = 3            # 3: sliding friction; 4: and torsional; 6: and rolling
+FOOT_TORSION = 0.02        # m: torsional friction of the foot boxes (with condim >= 4)
+FOOT_SOLREF = "0.01 1"     # contact time constant (s) and damping ratio of the feet
 LEFT_FOOT_BODIES = ("left_ankle", "left_foot")
 RIGHT_FOOT_BODIES = ("right_ankle", "right_foot")
 
@@ -141,7 +146,8 @@ def _capsule(a, b, radius: float, mass: float, name: str) -> str:
 def _box(center, side, forward, half, mass: float, name: str, friction: float) -> str:
     return (f'<geom name="{name}" type="box" size="{_vec(half)}" pos="{_vec(center)}" '
             f'xyaxes="{_vec(side)} {_vec(forward)}" mass="{mass:.5g}" '
-            f'friction="{friction:.4g} 0.02 0.002" condim="3"/>')
+            f'friction="{friction:.4g} {FOOT_TORSION:.4g} 0.002" condim="{FOOT_CONDIM}" '
+            f'solref="{FOOT_SOLREF}"/>')
 
 
 def _foot_geoms(j: int, pos: np.ndarray, tips: np.ndarray, scale: float, mass: float,
@@ -230,7 +236,8 @@ def build_xml(skeleton: Skeleton, mass_kg: float, friction: float, gravity: floa
     floor = 10.0 + 10.0 * height
     return f"""<mujoco model="anima_humanoid">
   <compiler angle="degree" inertiafromgeom="true"/>
-  <option timestep="{timestep:.6g}" gravity="0 0 {-gravity:.6g}" integrator="implicitfast"/>
+  <option timestep="{timestep:.6g}" gravity="0 0 {-gravity:.6g}" integrator="implicitfast"
+          cone="{FRICTION_CONE}" impratio="{IMPRATIO:.4g}"/>
   <default>
     <geom contype="1" conaffinity="0" condim="3" friction="{friction:.4g} 0.02 0.002"
           solref="0.01 1" solimp="0.95 0.99 0.002"/>

@@ -1,12 +1,15 @@
 """Make the MuJoCo humanoid perform a clip: tracking without training, on one CPU thread.
 
-Reference (``_prepare``): the clip is resampled to an integer multiple of its rate near
-60 Hz, feet near the floor are laid flat (``reference.flatten_feet``), and it is put on the
-floor: a rolling low percentile of the sole height over 1.5 s is removed from the root, so a
-clip that floats, sinks or starts in the air stands on the floor while jumps keep their
-flight. Tracking error (mpjpe) is measured against this grounded reference.
+Reference (``_prepare``): the feet the input plants are held still
+(``footplant.keep_feet_planted``: the body tracks where a foot is put down, not how the
+input slides it), the clip is resampled to an integer multiple of its rate near 60 Hz, feet
+near the floor are laid flat (``reference.flatten_feet``), and it is put on the floor: a
+rolling low percentile of the sole height over 1.5 s is removed from the root, so a clip that
+floats, sinks or starts in the air stands on the floor while jumps keep their flight.
+Tracking error (mpjpe) is measured against this grounded reference.
 
-Controller (every simulation step, ~480 Hz), floating-base computed torque:
+Controller (``controller.Controller``, every simulation step, ~480 Hz), floating-base
+computed torque:
 - desired acceleration ``qacc* = qacc_ref + kp (q_ref - q) + kd (qvel_ref - qvel)``;
 - ``mujoco.mj_inverse`` without constraints, minus the contact forces of the last step
   (soft-contact inverse dynamics is too stiff for a feedback loop), gives the forces;
@@ -19,6 +22,10 @@ Controller (every simulation step, ~480 Hz), floating-base computed torque:
   holds a light segment; the ankle and toe springs are capped so a foot balances the body
   without launching it; the floor's push on the feet is not cancelled, so they settle on it.
 The residual is recorded per frame and reported, so a hard clip degrades gracefully.
+With ``options.planner`` a sampling MPC (``mpc.Planner``) offsets the PD targets of the
+balance joints every 0.1 s. Afterwards ``contacts.lock_contacts`` holds each foot still
+through its MuJoCo contact runs (an output pass, reported apart: ``*_after_simulated`` are
+the simulation's own figures, ``*_after`` the returned motion's).
 """
 from __future__ import annotations
 
@@ -28,27 +35,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ...eval.metrics import floating, foot_skating_ratio, ground_penetration
 from .contacts import lock_contacts
+from .controller import Controller
 from ...motion.clip import Clip
 from ...motion.resample import resample_arrays
 from .mjcf import Humanoid, build_humanoid, check_skeleton
-from .reference import (clip_arrays_from_qpos, describe_start, flatten_feet, ground_offsets,
-                        qpos_from_clip, sole_heights, unphysical_wrenches, velocities)
+from .reference import (CONTACT_TOLERANCE, clip_arrays_from_qpos, describe_start, flatten_feet,
+                        ground_offsets, qpos_from_clip, sole_heights, unphysical_wrenches,
+                        velocities)
+from .mpc import Planner
+from .report import contact_figures, flight_split, physical
 
 CONTROL_FPS = 60.0
 SIM_HZ = 480.0
-JOINT_OMEGA = 30.0          # rad/s: joint PD natural frequency (kp = w^2, kd = 2 w)
-ROOT_OMEGA = 30.0           # rad/s: root PD natural frequency (horizontal, rotation)
-ROOT_OMEGA_UP = 4.0         # rad/s: vertical root PD, soft so the feet carry the weight
-FOOT_JOINTS = (7, 8, 10, 11)
-FOOT_COMPENSATION = 0.0     # share of the floor's push on the feet that the ankles cancel
-FOOT_SPRING_CAP = 0.02      # x weight x height: most the ankle and toe springs push
-FULL_FORCE = 3.0            # residual force cap at assistance 1, x body weight
-FULL_TORQUE = 1.5           # residual torque cap at assistance 1, x body weight x height
 SUCCESS_MPJPE = 0.5         # m: PHC's rule
 FALL_HEAD_DROP = 0.35       # x height: head this far below the reference's counts as a fall
 HEAD = 15
+REFERENCE_FEET_STILL = True  # track the input with its planted feet held still
 
 
 class TrackingCancelled(Exception):
@@ -73,6 +76,7 @@ class TrackOptions:
     pushes: tuple = ()               # Push, ...
     max_seconds: float = 300.0       # wall-clock bound: the run stops and says so
     mass_kg: float | None = None     # None: BMI 22 for the character's height
+    planner: bool = False            # sampling MPC over PD-target offsets (``mpc.Planner``)
 
     def validate(self) -> None:
         def number(name, value, low, high):
@@ -87,6 +91,8 @@ class TrackOptions:
         number("friction", self.friction, 1e-6, 5.0)
         number("gravity", self.gravity, 1e-6, 100.0)
         number("max_seconds", self.max_seconds, 1e-3, 86400.0)
+        if not isinstance(self.planner, bool):
+            raise ValueError(f"planner must be True or False, got {self.planner!r}")
         from .mjcf import CANONICAL_NAMES
         for p in self.pushes:
             if not isinstance(p, Push):
@@ -111,6 +117,7 @@ class TrackResult:
     fell_frame: int | None
     success: bool
     report: dict = field(default_factory=dict)
+    simulated: Clip | None = None  # the simulation itself, before the contact pass (`clip`)
 
 
 @dataclass
@@ -125,6 +132,16 @@ class _Prepared:
     offsets: np.ndarray           # (N,) height removed from the reference root
     start: str
     needed: np.ndarray            # (N, 6) root wrench the reference needs beyond the floor's
+    soles: np.ndarray             # (N, 2) grounded reference's sole heights (left, right), m
+
+
+def _planted_still(clip: Clip) -> Clip:
+    """The clip with the feet it plants held still (``footplant.keep_feet_planted``): the
+    body tracks where the feet are put down, not how the input slides them."""
+    from ...motion.footplant import has_legs, keep_feet_planted
+    if clip.num_frames < 3 or not has_legs(clip.skeleton):
+        return clip
+    return keep_feet_planted(clip, clip, np.arange(clip.num_frames, dtype=np.float64))
 
 
 def _prepare(clip: Clip, options: TrackOptions) -> _Prepared:
@@ -146,45 +163,25 @@ def _prepare(clip: Clip, options: TrackOptions) -> _Prepared:
     substeps = max(1, int(round(SIM_HZ / control_fps)))
     humanoid = build_humanoid(clip.skeleton, options.mass_kg, options.friction, options.gravity,
                               timestep=1.0 / (control_fps * substeps))
-    rots, trans = resample_arrays(clip.local_rotations, clip.root_translation, clip.fps,
+    source = _planted_still(clip) if REFERENCE_FEET_STILL else clip
+    rots, trans = resample_arrays(source.local_rotations, source.root_translation, clip.fps,
                                   control_fps)
     qpos = qpos_from_clip(humanoid, rots, trans)
     per_foot = sole_heights(humanoid, rots, trans)
     first = float(per_foot[0].min())
     qpos = flatten_feet(humanoid, qpos, per_foot - ground_offsets(per_foot.min(axis=1),
                                                                   control_fps)[:, None])
-    lowest = sole_heights(humanoid, *clip_arrays_from_qpos(humanoid, qpos)).min(axis=1)
+    soles = sole_heights(humanoid, *clip_arrays_from_qpos(humanoid, qpos))
+    lowest = soles.min(axis=1)
     offsets = ground_offsets(lowest, control_fps)
     offsets[0] = lowest[0] if abs(lowest[0]) > abs(offsets[0]) else offsets[0]
     qpos[:, humanoid.qpos_address[0] + 2] -= offsets
     lowest = lowest - offsets
+    soles = soles - offsets[:, None]
     qvel, qacc = velocities(humanoid.model, qpos, control_fps)
     needed = unphysical_wrenches(humanoid, qpos, qvel, qacc, lowest, options.friction)
     return _Prepared(humanoid, factor, control_fps, substeps, qpos, qvel, qacc, offsets,
-                     describe_start(first), needed)
-
-
-def _cap(vector: np.ndarray, limit: float) -> np.ndarray:
-    norm = float(np.linalg.norm(vector))
-    return vector if norm <= limit else vector * (limit / max(norm, 1e-12))
-
-
-def _positions_y_up(clip: Clip) -> np.ndarray:
-    return clip.positions()[..., [0, 2, 1]]
-
-
-def _planted(clip: Clip, when: str) -> dict:
-    """Mean horizontal speed (m/s) of the feet where they are planted (footplant's detector,
-    the same on the input and the output): sliding, apart from swing feet near the floor."""
-    from ...motion.footplant import planted_masks, planted_speed
-    return {f"planted_speed_{when}": float(planted_speed(clip, planted_masks(clip)))}
-
-
-def _physical(clip: Clip, when: str) -> dict:
-    """penetration_<when>, floating_<when> (m) and skate_<when> (ratio) of the clip."""
-    p = _positions_y_up(clip)
-    return {f"penetration_{when}": ground_penetration(p), f"floating_{when}": floating(p),
-            f"skate_{when}": foot_skating_ratio(p, clip.fps)}
+                     describe_start(first), needed, soles)
 
 
 def track_clip(clip: Clip, options: TrackOptions = TrackOptions(), progress=None,
@@ -198,33 +195,15 @@ def track_clip(clip: Clip, options: TrackOptions = TrackOptions(), progress=None
     prep = _prepare(clip, options)
     hum, m = prep.humanoid, prep.humanoid.model
     d = mujoco.MjData(m)
-    N, nv = len(prep.qpos), m.nv
-    dt = m.opt.timestep
-    kp = np.full(nv, JOINT_OMEGA ** 2)
-    kd = np.full(nv, 2.0 * JOINT_OMEGA)
-    root = slice(hum.dof_address[0], hum.dof_address[0] + 6)
-    kp[root], kd[root] = ROOT_OMEGA ** 2, 2.0 * ROOT_OMEGA
-    up = hum.dof_address[0] + 2
-    r3 = slice(hum.dof_address[0] + 3, hum.dof_address[0] + 6)
-    # The floor's push on the feet is left to the ankle springs, so the feet settle on it.
-    compensate = np.ones(nv)
-    spring_cap = np.full(nv, np.inf)
-    for j in FOOT_JOINTS:
-        feet = slice(hum.dof_address[j], hum.dof_address[j] + 3)
-        compensate[feet] = FOOT_COMPENSATION
-        # enough to balance over the foot, too little to launch the body off its toes
-        spring_cap[feet] = FOOT_SPRING_CAP * hum.weight * hum.height
-    kp[up], kd[up] = ROOT_OMEGA_UP ** 2, 2.0 * ROOT_OMEGA_UP
-    force_cap = options.assistance * FULL_FORCE * hum.weight
-    torque_cap = options.assistance * FULL_TORQUE * hum.weight * hum.height
-    act_dof = hum.actuator_dof
-    limit, spring = hum.torque_limit, hum.stiffness
+    N = len(prep.qpos)
     pelvis_body = int(hum.body_ids[0])
     push_windows = []
     for p in options.pushes:
         body = int(hum.body_ids[hum.skeleton.names.index(p.body)])
         t0 = p.frame / clip.fps
         push_windows.append((t0, t0 + p.seconds, body, np.asarray(p.force, dtype=np.float64)))
+    control = Controller(prep, options, push_windows)
+    planner = Planner(control, options) if options.planner else None
     left = set(hum.foot_geoms["left_foot"].tolist())
     right = set(hum.foot_geoms["right_foot"].tolist())
 
@@ -233,14 +212,8 @@ def track_clip(clip: Clip, options: TrackOptions = TrackOptions(), progress=None
     sim_qpos = np.empty((N, m.nq))
     contacts = np.zeros((N, 2), dtype=bool)
     residual = np.zeros((N, 6))
-    err = np.zeros(nv)
-    contact_force = np.zeros(nv)
-    mass_matrix, shortfall, coupling = np.zeros((nv, nv)), np.zeros(nv), np.zeros(nv)
-    # Inverse dynamics without constraints, minus the contact and limit forces of the last
-    # step: soft-contact inverse dynamics is too stiff to use inside a feedback loop.
-    flags = int(m.opt.disableflags)
-    no_constraints = flags | int(mujoco.mjtDisableBit.mjDSBL_CONSTRAINT)
     timed_out = False
+    offset = None
     mujoco.mj_forward(m, d)
     for k in range(N):
         sim_qpos[k] = d.qpos
@@ -261,62 +234,36 @@ def track_clip(clip: Clip, options: TrackOptions = TrackOptions(), progress=None
                 break
             if progress is not None:
                 progress(k / N, f"simulating frame {k // prep.factor} of {clip.num_frames}")
-        q_ref, v_ref, a_ref, needed = prep.qpos[k], prep.qvel[k], prep.qacc[k], prep.needed[k]
+        if planner is not None:
+            offset = planner.offset(d, k)
         for i in range(prep.substeps):
-            mujoco.mj_differentiatePos(m, err, 1.0, d.qpos, q_ref)
-            err += v_ref * (i * dt)
-            d.qacc[:] = a_ref + kp * err + kd * (v_ref - d.qvel)
-            np.multiply(d.qfrc_constraint, compensate, out=contact_force)
-            m.opt.disableflags = no_constraints
-            mujoco.mj_inverse(m, d)
-            m.opt.disableflags = flags
-            f = d.qfrc_inverse - contact_force
-            mujoco.mj_fullM(m, d, mass_matrix)
-            # Residual: PD on the root alone (scaled by the body's inertia), capped.
-            pd = kp[root] * err[root] + kd[root] * (v_ref[root] - d.qvel[root])
-            wanted = needed.copy()
-            wanted[:3] += hum.mass * pd[:3]            # no lift from turning errors
-            wanted[3:] += mass_matrix[r3, r3] @ pd[3:]
-            force = _cap(wanted[:3], force_cap)
-            torque = _cap(wanted[3:], torque_cap)
-            wrench = np.concatenate([force, torque])
-            # The root accelerates by M_rr^-1 (applied - wanted) off its target; the joint
-            # torques that still give the wanted joint accelerations carry M_jr times that.
-            shortfall[root] = np.linalg.solve(mass_matrix[root, root], wrench - f[root])
-            mujoco.mj_mulM(m, d, coupling, shortfall)
-            f = f + coupling
-            f += np.clip(spring * err, -spring_cap, spring_cap)
-            d.ctrl[:] = np.clip(f[act_dof], -limit[act_dof], limit[act_dof])
-            d.qfrc_applied[root] = wrench
+            force, torque = control.apply(d, k, i, offset)
             residual[k, :3] += force / prep.substeps
             rot = d.xmat[pelvis_body].reshape(3, 3)
             residual[k, 3:] += rot @ torque / prep.substeps
-            if push_windows:
-                now = (k * prep.substeps + i) * dt
-                d.xfrc_applied[:] = 0.0
-                for t0, t1, body, push in push_windows:
-                    if t0 <= now < t1:
-                        d.xfrc_applied[body, :3] += push
             mujoco.mj_step(m, d)
     if progress is not None:
         progress(1.0, "physics done")
     return _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options,
-                   time.process_time() - cpu0)
+                   time.process_time() - cpu0, planner.plans if planner is not None else 0)
 
 
-def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s) -> TrackResult:
+def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s,
+            plans) -> TrackResult:
     hum = prep.humanoid
     every = slice(None, None, prep.factor)
     rots, trans = clip_arrays_from_qpos(hum, sim_qpos[every])
     meta = dict(clip.meta)
     meta["physics"] = {"assistance": options.assistance, "friction": options.friction,
-                       "gravity": options.gravity}
+                       "gravity": options.gravity, "planner": options.planner}
     out = Clip(rots, trans, clip.fps, clip.skeleton, meta)
     cflags = contacts[::prep.factor]
     foot_contacts = {"left_foot": cflags[:, 0].copy(), "right_foot": cflags[:, 1].copy()}
     simulated = out
+    airborne = prep.soles[every].min(axis=1) > CONTACT_TOLERANCE   # no foot should touch
     out = lock_contacts(out, foot_contacts)        # feet still where the floor holds them
-    target = clip.skeleton.fk(*clip_arrays_from_qpos(hum, prep.qpos[every]))[1]
+    reference = Clip(*clip_arrays_from_qpos(hum, prep.qpos[every]), clip.fps, clip.skeleton)
+    target = reference.positions()
     sim_pos = out.positions()
     mpjpe = np.linalg.norm(sim_pos - target, axis=-1).mean(axis=1)
     head_drop = target[:, HEAD, 2] - sim_pos[:, HEAD, 2]
@@ -329,6 +276,7 @@ def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s)
     warnings = [prep.start] if "put on the floor" in prep.start else []
     report = {
         "frames": clip.num_frames, "fps": clip.fps, "assistance": options.assistance,
+        "planner": options.planner, "plans": plans,
         "tracking_error_mm_mean": float(mpjpe.mean() * 1000),
         "tracking_error_mm_max": float(mpjpe.max() * 1000),
         "residual_force_N_mean": float(force.mean()), "residual_force_N_max": float(force.max()),
@@ -336,9 +284,12 @@ def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s)
         "residual_force_pct_weight_max": float(force.max() / hum.weight * 100),
         "residual_torque_Nm_mean": float(torque.mean()),
         "residual_torque_Nm_max": float(torque.max()),
-        **_physical(clip, "before"), **_physical(out, "after"),
-        "skate_after_simulated": _physical(simulated, "x")["skate_x"],
-        **_planted(clip, "before"), **_planted(out, "after"),
+        **physical(clip, "before"), **physical(out, "after"),
+        **physical(simulated, "after_simulated"), **physical(reference, "reference"),
+        **contact_figures(simulated, foot_contacts, "simulated"),
+        **contact_figures(out, foot_contacts, "after"),
+        **flight_split(out, airborne, "after"),
+        **flight_split(simulated, airborne, "after_simulated"),
         "fell": fell_frame is not None, "fell_frame": fell_frame, "success": success,
         "timed_out": timed_out, "start": prep.start,
         "grounding_shift_cm_mean": float(np.abs(prep.offsets).mean() * 100),
@@ -351,8 +302,8 @@ def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s)
     if fell_frame is not None:
         report["message"] = f"the character fell at frame {fell_frame}"
     report["warnings"] = warnings
-    return TrackResult(out, foot_contacts,
-                       res, mpjpe, fell_frame is not None, fell_frame, success, report)
+    return TrackResult(out, foot_contacts, res, mpjpe, fell_frame is not None, fell_frame,
+                       success, report, simulated)
 
 
 def needed_force_report(clip: Clip, options: TrackOptions = TrackOptions()) -> dict:

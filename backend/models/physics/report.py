@@ -1,0 +1,73 @@
+"""Figures of a physics run: what the floor sees of a clip, before and after. Numpy only.
+
+* ``physical(clip, when)``: penetration / floating (m) and the foot skating ratio
+  (``eval.metrics``: share of frames with a foot joint under 5 cm moving faster than 0.5 m/s)
+  and footplant's planted-foot speed (m/s, the same detector on input and output).
+* ``contact_figures(clip, contacts, when)``: how still and how low the feet are on the frames
+  the contact labels say they touch the floor (the labels' promise: a labelled foot does not
+  slide and touches the floor).
+* ``flight_split(clip, airborne, when)``: the floating figure split into the frames where no
+  foot should touch the floor (the reference is in the air: jumps, flips) and the others; the
+  two parts add up to the floating figure.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...eval.metrics import FLOAT_TOLERANCE, floating, foot_skating_ratio, ground_penetration
+from ...motion.clip import Clip
+
+SOLE_JOINTS = {"left_foot": (7, 10), "right_foot": (8, 11)}   # ankle, ball of the foot
+
+
+def positions_y_up(clip: Clip) -> np.ndarray:
+    """Joint positions (T, J, 3) with Y up, as ``eval.metrics`` wants them."""
+    return clip.positions()[..., [0, 2, 1]]
+
+
+def physical(clip: Clip, when: str) -> dict:
+    """penetration_<when>, floating_<when> (m), skate_<when> (ratio) and
+    planted_speed_<when> (m/s) of `clip`."""
+    from ...motion.footplant import planted_masks, planted_speed
+    p = positions_y_up(clip)
+    return {f"penetration_{when}": ground_penetration(p), f"floating_{when}": floating(p),
+            f"skate_{when}": foot_skating_ratio(p, clip.fps),
+            f"planted_speed_{when}": float(planted_speed(clip, planted_masks(clip)))}
+
+
+def contact_figures(clip: Clip, contacts: dict, when: str) -> dict:
+    """contact_slide_<when>: mean horizontal speed (m/s) of the labelled foot (the slower of
+    its ankle and ball) over transitions labelled in contact at both ends;
+    contact_height_<when>: mean over labelled frames of the foot's height above the rest
+    pose's (the lower of ankle and ball; 0: touching as at rest);
+    contact_frames_<when>: labelled foot-frames. contacts: {"left_foot", "right_foot":
+    (T,) bool}."""
+    pos = clip.positions()
+    _, rest = clip.skeleton.rest_world()
+    speeds, heights = [], []
+    for key, (ankle, ball) in SOLE_JOINTS.items():
+        on = np.asarray(contacts.get(key, np.zeros(len(pos), bool)), bool)[:len(pos)]
+        both = on[1:] & on[:-1]
+        # a foot rolling over its heel or its ball is not sliding: the slower of the two
+        v = np.linalg.norm(np.diff(pos[:, [ankle, ball], :2], axis=0), axis=-1).min(axis=1)
+        speeds.append(v[both] * clip.fps)
+        lift = pos[:, [ankle, ball], 2] - rest[[ankle, ball], 2]
+        heights.append(lift.min(axis=1)[on])
+    v, h = np.concatenate(speeds), np.concatenate(heights)
+    return {f"contact_slide_{when}": float(v.mean()) if v.size else 0.0,
+            f"contact_height_{when}": float(h.mean()) if h.size else 0.0,
+            f"contact_frames_{when}": int(h.size)}
+
+
+def flight_split(clip: Clip, airborne: np.ndarray, when: str) -> dict:
+    """floating_<when>_flight + floating_<when>_ground = floating_<when> (m): the part of the
+    mean floating from frames where `airborne` (T,) bool says no foot should touch, and from
+    the rest; flight_share: the share of such frames."""
+    low = positions_y_up(clip)[..., 1].min(axis=1)
+    part = np.where(low > FLOAT_TOLERANCE, low, 0.0)
+    T = max(len(low), 1)
+    air = np.asarray(airborne, bool)[:len(low)]
+    return {f"floating_{when}_flight": float(part[air].sum() / T),
+            f"floating_{when}_ground": float(part[~air].sum() / T),
+            "flight_share": float(air.mean()) if air.size else 0.0}
+
