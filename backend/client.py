@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Mapping, Sequence
 
+from . import params as job_params
 from . import protocol
 from .protocol import (ARTIFACTS_KEY, HUNG_AFTER_S, SERVER_TO_CLIENT, ErrorCode, MessageType,
                        ProtocolError, ProtocolMismatch)
@@ -163,6 +164,7 @@ class BackendClient:
         self._transport = transport
         self.cache_dir = cache_dir
         self.info: dict = {}
+        self._schemas: dict = {}           # kind -> parsed parameter schema from the hello
         self.events: "queue.Queue[Event]" = queue.Queue()
         self._write_lock = threading.Lock()
         self._state_lock = threading.Lock()
@@ -370,6 +372,7 @@ class BackendClient:
         if not self.alive:
             raise BackendError(ErrorCode.BACKEND_DIED, "the backend is not running"
                                + self._log_suffix())
+        self.check_params(kind, params or {})
         job_id = uuid.uuid4().hex
         try:
             message = protocol.client_message(MessageType.SUBMIT, job_id=job_id, kind=kind,
@@ -389,6 +392,23 @@ class BackendClient:
                 self._waiters.pop(job_id, None)
             raise
         return job_id
+
+    def check_params(self, kind: str, params: Mapping[str, Any]) -> None:
+        """Check a request against the schema the server published in its hello (the same
+        check the server runs), so that a bad value is refused at once, before the round trip:
+        ``BackendError("bad_params")`` naming the parameter. Kinds the server did not describe
+        pass (the server decides)."""
+        described = (self.info.get("jobs") or {}).get(kind)
+        if not isinstance(described, dict):
+            return
+        try:
+            schema = self._schemas.get(kind) or job_params.from_json(described)
+            self._schemas[kind] = schema
+            job_params.check(kind, schema, params)
+        except job_params.ParamError as e:
+            raise BackendError(ErrorCode.BAD_PARAMS, str(e)) from None
+        except (KeyError, TypeError, ValueError):
+            return                          # a schema this client cannot read: the server checks
 
     def _send(self, msg: dict) -> None:
         self._write(protocol.encode(msg))

@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -104,8 +105,9 @@ def submit(backend: RawBackend, kind: str, values: dict) -> list[dict]:
     body = json.dumps({"type": "submit", "job_id": job_id, "kind": kind, "params": values})
     backend.send(with_infinities(body).encode() + b"\n")
     out = []
+    deadline = time.monotonic() + ANSWER_TIMEOUT_S
     while True:
-        msg = backend.next_message(ANSWER_TIMEOUT_S)
+        msg = backend.next_message(max(0.0, deadline - time.monotonic()))
         assert msg is not None, f"the backend died on {kind} {values!r:.300}:\n" \
                                 f"{backend.log_tail()}"
         if msg.get("job_id") != job_id:

@@ -86,9 +86,10 @@ class RawBackend:
     def next_message(self, timeout: float = REPLY_TIMEOUT_S) -> dict | None:
         """The next server message other than a heartbeat (decoded and validated as a server
         message), or None at end of stream."""
+        deadline = time.monotonic() + timeout      # heartbeats do not extend it
         while True:
             try:
-                line = self.lines.get(timeout=timeout)
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 raise AssertionError(f"no reply within {timeout} s; backend log:\n"
                                      f"{self.log_tail()}") from None

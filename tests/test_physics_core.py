@@ -281,3 +281,15 @@ def test_state_round_trip_on_a_rig_with_rest_rotations():
     root = pos[0] + rng.normal(size=(5, 3)) * 0.1
     rots, trans = clip_arrays_from_qpos(h, qpos_from_clip(h, pose, root))
     np.testing.assert_allclose(rig.fk(rots, trans)[1], rig.fk(pose, root)[1], atol=1e-9)
+
+
+def test_a_bounce_is_one_stance_a_step_is_not():
+    from backend.models.physics.contacts import merge_bounces
+    mask = np.array([1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1, 1], bool)
+    still = np.zeros((14, 3))
+    merged = merge_bounces(mask, still, gap=3, distance=0.03)
+    assert merged[:7].all()                             # off 2 frames, back in place
+    assert not merged[7:12].any() and merged[12:].all()  # off 5 frames: a new contact
+    stepped = still.copy()
+    stepped[5:, 0] = 0.10                               # came down 10 cm further on
+    assert not merge_bounces(mask, stepped, gap=3, distance=0.03)[3:5].any()

@@ -76,3 +76,15 @@ def test_bad_params_are_refused_clearly(walk, params, message):
     ctx, _ = _ctx()
     with pytest.raises(JobError, match=message):
         physics_job(dict({"clip": clip_to_wire(walk)}, **params), ctx)
+
+
+def test_planner_option_reaches_the_tracker(walk):
+    ctx, _ = _ctx()
+    out = physics_job({"clip": clip_to_wire(walk), "start": 20, "end": 40, "planner": True,
+                       "assistance": 0.3}, ctx)
+    r = out["report"]
+    assert r["planner"] is True and r["plans"] >= 10          # 36 frames at 60 Hz / 6
+    assert r["success"] and r["contact_slide_after"] <= r["contact_slide_simulated"]
+    for key in ("skate_after_simulated", "skate_reference", "floating_after_flight",
+                "floating_after_ground", "contact_height_after"):
+        assert r[key] is not None, key

@@ -16,7 +16,8 @@ from backend.protocol import (CLIENT_TO_SERVER, PROTOCOL_VERSION, SERVER_TO_CLIE
                               ProtocolError, ProtocolMismatch)
 
 REPO = Path(__file__).resolve().parents[1]
-STDLIB_ONLY = ("backend/protocol.py", "backend/client.py", "backend/transport.py")
+STDLIB_ONLY = ("backend/protocol.py", "backend/client.py", "backend/transport.py",
+               "backend/params.py")
 
 
 # ----------------------------------------------------------------------------- stdlib only
@@ -30,7 +31,8 @@ def test_protocol_and_client_import_without_site_packages():
     assert out.returncode == 0, out.stderr
     modules = json.loads(out.stdout)
     ours = {m for m in modules if m.split(".")[0] == "backend"}
-    assert ours == {"backend", "backend.protocol", "backend.client", "backend.transport"}
+    assert ours == {"backend", "backend.protocol", "backend.client", "backend.transport",
+                    "backend.params"}
     foreign = [m for m in modules if m.split(".")[0] not in sys.stdlib_module_names
                and m.split(".")[0] not in ("backend", "__main__")]
     assert foreign == []
@@ -48,7 +50,7 @@ def test_stdlib_only_source(relpath):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
             if node.level:               # relative: only the protocol and transport modules
-                assert node.module in (None, "protocol", "transport"), ast.dump(node)
+                assert node.module in (None, "protocol", "transport", "params"), ast.dump(node)
                 continue
             names = [node.module]
         else:

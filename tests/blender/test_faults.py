@@ -247,10 +247,11 @@ def test_cancel_stops_sleep_and_generate_jobs_within_a_second(session, character
     sleep = _cancel_latencies(session, lambda: session.submit("sleep", LONG_SLEEP,
                                                               block=False))
     generate = _cancel_latencies(session, lambda: submit_generate(session, character))
-    p95 = {name: float(np.percentile(values, 95)) for name, values in
+    # nearest-rank p95: with 20 cancels, the 19th fastest
+    p95 = {name: float(np.percentile(values, 95, method="inverted_cdf")) for name, values in
            (("sleep", sleep), ("generate", generate))}
-    print("\ncancel latencies (s): sleep", sorted(round(v, 3) for v in sleep),
-          "generate", sorted(round(v, 3) for v in generate))
+    print("\ncancel latencies in order (s): sleep", [round(v, 3) for v in sleep],
+          "generate", [round(v, 3) for v in generate])
     report("cancel latency", sleep_p95_s=round(p95["sleep"], 3),
            sleep_max_s=round(max(sleep), 3), generate_p95_s=round(p95["generate"], 3),
            generate_max_s=round(max(generate), 3), cancels=2 * CANCELS)

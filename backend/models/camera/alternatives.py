@@ -124,7 +124,7 @@ def plan_shot(subject: Subject, shot: str, options: ShotOptions, scene: SceneGeo
     drone = DRONES[options.drone]
     count = max(alternatives + 1, 4)
     planned = []
-    openings = OpeningSearch(scene, subject)
+    openings = OpeningSearch(scene, subject, check)
 
     def plan_one(keys, note, opts, done, total):
         check()

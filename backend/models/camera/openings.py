@@ -93,10 +93,11 @@ def _angle_gap(a: np.ndarray, b: float) -> np.ndarray:
 
 class OpeningSearch:
     """The scene searched once per plan for the subject: hiding spots (reveal) and gaps
-    (fly-through), shared by every variant."""
+    (fly-through), shared by every variant; ``check()`` is called between steps (raise there
+    to cancel)."""
 
-    def __init__(self, scene: SceneGeometry, subject: Subject):
-        self.scene, self.subject = scene, subject
+    def __init__(self, scene: SceneGeometry, subject: Subject, check=lambda: None):
+        self.scene, self.subject, self.check = scene, subject, check
         self._hides: list | None = None
         self._gaps: dict = {}
         self._routes: dict = {}         # (gap cell, distance): route or None, for every variant
@@ -151,6 +152,7 @@ class OpeningSearch:
         tail = np.unique(np.linspace(int(0.4 * n), n - 1, 8).astype(int))
         ground = subject.ground()
         for spot in order[:MAX_TRIES]:
+            self.check()
             start = self._hidden_start(spot, head, ground)
             if start is None:
                 continue
@@ -218,8 +220,8 @@ class OpeningSearch:
         scene, subject = self.scene, self.subject
         d = default_distance(subject)
         a = np.arange(36) * 2 * math.pi / 36
-        r = np.arange(1.5, max(2.5 * d + 3.0, 8.0), 0.5)
-        dz = np.array([-0.3, 0.5, 1.5, 2.5])
+        r = np.arange(1.5, max(1.6 * d + 3.0, 8.0), 0.5)
+        dz = np.array([-0.3, 0.5, 1.5])
         A, R, Z = (g.ravel() for g in np.meshgrid(a, r, dz, indexing="ij"))
         ring = np.stack([R * np.cos(A), R * np.sin(A), Z], 1)
         centres = subject.positions[[int(f * (subject.frames - 1)) for f in frames]]
@@ -228,6 +230,7 @@ class OpeningSearch:
         _, first = np.unique(np.round(pts / 0.25).astype(np.int64), axis=0, return_index=True)
         first = np.sort(first)
         pts, A = pts[first], A[first]
+        self.check()
         keep = (scene.clearance(pts, cap=GAP_CLEARANCE_M + 0.5) >= 0.25) & \
             (pts[:, 2] >= subject.ground() + GAP_CLEARANCE_M)
         pts, A = pts[keep], A[keep]
@@ -286,6 +289,7 @@ class OpeningSearch:
         for gap in distinct:                # clearance (cheap) first, rays for the survivors
             if ray_tests >= GAP_TRIES:
                 break
+            self.check()
             memo = (tuple(np.floor(gap["centre"]).astype(int)), round(d, 3))
             if memo in self._routes:        # an earlier variant checked this gap already
                 if self._routes[memo] is not None:

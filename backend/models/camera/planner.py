@@ -13,9 +13,10 @@ frames). ``lam`` follows the drone's smoothing period: details shorter than it a
 away. Keys are first kept under a roof over the subject and moved out of obstacles (out of
 closed ones the nearest way). Limits: a path over the drone's top speed or acceleration is first
 re-timed (retime.py: the same positions flown with a new progress over the same duration, slower
-in the curves); only where re-timing cannot meet the limits is the travel around the subject
-shrunk, or the turns smoothed over longer periods, and the path planned again (3 tries; then a
-note). The yaw rate is checked after the look-at: where over, the stretch is flown slower
+in the curves; kept when no jerkier than a Catmull-Rom spline through the keys and hiding the
+subject no more often); only where re-timing cannot meet the limits is the travel around the
+subject shrunk, or the turns smoothed over longer periods, and the path planned again (3 tries;
+then a note). The yaw rate is checked after the look-at: where over, the stretch is flown slower
 (re-timed with a speed cap); what the subject's own motion turns is smoothed more in the aim;
 else a note.
 
@@ -195,9 +196,12 @@ def plan_trajectory(keys: ShotKeys, subject: Subject, scene: SceneGeometry, dron
         if not (too_fast or too_sharp):
             break
         retimed = retime_to_limits(loc, fps, drone.max_speed, drone.max_accel)
-        if retimed is not None and _jerk(retimed, fps) <= _reference_jerk(keys, n, fps):
+        if retimed is not None and _jerk(retimed, fps) <= _reference_jerk(keys, n, fps) and \
+                _hidden_frames(scene, retimed, subject, hidden_from) <= \
+                _hidden_frames(scene, loc, subject, hidden_from):
             # same path, new progress: slower in the curves (kept only when no jerkier than a
-            # Catmull-Rom spline through the keys; else the path itself is made gentler)
+            # Catmull-Rom spline through the keys and the subject is hidden no more often;
+            # else the path itself is made gentler)
             v2, a2 = _speed_accel(retimed, fps)
             notes.append(f"re-timed for the {drone.name} drone's limits: top speed "
                          f"{speed.max():.1f} -> {v2.max():.1f} m/s, acceleration "
@@ -219,6 +223,15 @@ def plan_trajectory(keys: ShotKeys, subject: Subject, scene: SceneGeometry, dron
         else:
             period *= 1.5   # turns too sharp: smooth over longer stretches, plan again
     return loc, notes
+
+
+def _hidden_frames(scene: SceneGeometry, loc: np.ndarray, subject: Subject,
+                   start: int) -> int:
+    """How many of every other frame from ``start`` on have the subject out of sight."""
+    pts = None if subject.points is None else subject.points[start::2]
+    seen = _line_of_sight(scene, loc[start::2], subject.positions[start::2], subject.radius,
+                          pts)
+    return int((~seen).sum())
 
 
 def _jerk(loc: np.ndarray, fps: float) -> float:

@@ -106,6 +106,7 @@ def evaluate(groups: dict, log=print, options=None) -> dict:
     gen = rows.get("generated", [])
     if gen:
         out.update({"skate_gen_before": mean(gen, "skate_before"),
+                    "skate_gen_reference": mean(gen, "skate_reference"),
                     "skate_gen_after_simulated": mean(gen, "skate_after_simulated"),
                     "skate_gen_after": mean(gen, "skate_after"),
                     "planted_speed_gen_before": mean(gen, "planted_speed_before"),
