@@ -115,6 +115,14 @@ def _finite_numbers(value: Any, depth: int = 0) -> bool:
     return True
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def _check_type(kind: str, name: str, value: Any, spec_type: str) -> None:
     ok = {"number": _is_number(value),
           "integer": _is_int(value),
@@ -126,6 +134,9 @@ def _check_type(kind: str, name: str, value: Any, spec_type: str) -> None:
         article = "an" if spec_type[0] in "aeiou" else "a"
         raise ParamError(f"{kind}: parameter {name!r} must be {article} {spec_type}, got "
                          f"{type(value).__name__} {_show(value)}")
+    if isinstance(value, str) and not _encodable(value):
+        raise ParamError(f"{kind}: parameter {name!r} holds characters that are not text "
+                         f"(a lone surrogate such as \\ud800); send it as valid UTF-8")
     if not _finite_numbers(value):
         raise ParamError(f"{kind}: parameter {name!r} must hold only finite numbers (no NaN or "
                          f"infinity), got {_show(value)}")

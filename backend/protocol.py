@@ -255,9 +255,12 @@ def encode(msg: Mapping[str, Any]) -> bytes:
     (including NaN / infinity, which strict JSON parsers reject)."""
     try:
         text = json.dumps(msg, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode(ENCODING) + NEWLINE
+    except UnicodeEncodeError as e:          # a lone surrogate (from a "\udc80" escape)
+        raise ProtocolError(f"message holds text UTF-8 cannot carry ({e.reason} at "
+                            f"{e.start})") from None
     except (TypeError, ValueError) as e:
         raise ProtocolError(f"message cannot be encoded as JSON: {e}") from e
-    return text.encode(ENCODING) + NEWLINE
 
 
 def parse(line: bytes, max_depth: int = MAX_DEPTH) -> dict:

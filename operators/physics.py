@@ -39,7 +39,7 @@ FRICTION = (0.05, 3.0)
 GRAVITY = (0.1, 30.0)              # m/s^2
 PUSH_MAX_N = 5000.0
 PUSH_SECONDS = (0.01, 2.0)
-DEFAULTS = {"assistance": 0.5, "friction": 0.9, "gravity": 9.81}
+DEFAULTS = {"assistance": 0.5, "friction": 0.9, "gravity": 9.81, "planner": False}
 
 CONTACT_PROPS = {"left_foot": "anima_contact_left", "right_foot": "anima_contact_right"}
 CONTACT_GROUP = "Anima Contacts"
@@ -67,7 +67,7 @@ def _number(name: str, value, lo: float, hi: float, unit: str = "", hint: str = 
     return value
 
 
-def check_options(assistance, friction, gravity) -> dict:
+def check_options(assistance, friction, gravity, planner=False) -> dict:
     """The simulation settings, checked (ValueError with the reason)."""
     if isinstance(gravity, (int, float)) and not isinstance(gravity, bool) and gravity <= 0:
         raise ValueError(f"Gravity must be above 0 m/s² (Earth: 9.81), got {gravity:g}: the "
@@ -78,7 +78,8 @@ def check_options(assistance, friction, gravity) -> dict:
     return {"assistance": _number("Root assistance", assistance, *ASSISTANCE,
                                   hint=" (0: no help, 1: enough to hold any motion)"),
             "friction": _number("Friction", friction, *FRICTION),
-            "gravity": _number("Gravity", gravity, *GRAVITY, unit=" m/s²")}
+            "gravity": _number("Gravity", gravity, *GRAVITY, unit=" m/s²"),
+            "planner": bool(planner)}
 
 
 def _frames_edited(frames: np.ndarray, start, end) -> np.ndarray:
@@ -325,6 +326,10 @@ class ANIMA_OT_make_physical(bpy.types.Operator):
     gravity: FloatProperty(name="Gravity", default=DEFAULTS["gravity"], soft_min=0.1,
                            soft_max=30.0, unit="ACCELERATION",
                            description="m/s² (Earth 9.81, Moon 1.62)")
+    planner: BoolProperty(name="Balance Planner", default=DEFAULTS["planner"],
+                          description="Search short futures for a balancing correction (about "
+                                      "6x slower; helps hard clips at low root assistance, "
+                                      "docs/physics.md)")
     use_push: BoolProperty(name="Push", default=False,
                            description="Shove the character at a frame: it reacts, recovers "
                                        "(or falls) and returns to the motion")
@@ -346,7 +351,7 @@ class ANIMA_OT_make_physical(bpy.types.Operator):
 
     def _request(self, context) -> dict:
         kwargs = {"assistance": self.assistance, "friction": self.friction,
-                  "gravity": self.gravity}
+                  "gravity": self.gravity, "planner": self.planner}
         if self.start >= 0 and self.end >= 0:
             kwargs.update(start=self.start, end=self.end)
         elif self.frames == "RANGE":

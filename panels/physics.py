@@ -40,6 +40,7 @@ class ANIMA_PT_physics(_AnimaPanel, bpy.types.Panel):
         col.prop(last, "assistance", slider=True)
         col.prop(last, "friction")
         col.prop(last, "gravity")
+        col.prop(last, "planner")
         box = layout.box()
         box.prop(last, "use_push")
         if last.use_push:
@@ -55,7 +56,7 @@ class ANIMA_PT_physics(_AnimaPanel, bpy.types.Panel):
             row = layout.row(align=True)
             row.scale_y = 1.3
             op = row.operator("anima.make_physical", icon="PHYSICS")
-            for name in ("frames", "assistance", "friction", "gravity", "use_push",
+            for name in ("frames", "assistance", "friction", "gravity", "planner", "use_push",
                          "push_frame", "push_direction", "push_strength", "push_seconds",
                          "push_body"):
                 setattr(op, name, getattr(last, name))
