@@ -41,6 +41,7 @@ JobFunction = Callable[[dict, "JobContext"], dict]
 JOBS: dict[str, JobFunction] = {}
 CATALOGUE = Catalogue()               # each kind's parameter schema, published in the hello
 
+CANCEL_POLL_S = 0.05                # JobContext.wait_for looks at the cancel flag this often
 JOBS_SUBDIR = "jobs"                 # <cache_dir>/jobs/<job_id>/<artifact>
 CLIP_SUFFIX = ".npz"
 _SAFE_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -202,6 +203,29 @@ class JobContext:
                                                  f"with the request or use a name the server "
                                                  f"lists")
         return path
+
+    def wait_for(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(*args, **kwargs)`` (a slow call with no cancel points of its own, such as
+        loading a model) run on a helper thread while this one watches for cancellation:
+        ``JobCancelled`` within ``CANCEL_POLL_S`` of a cancel; the call itself finishes in the
+        background (a model it loads stays cached for the next job). Its exceptions are raised
+        here."""
+        box: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                box["value"] = fn(*args, **kwargs)
+            except BaseException as e:  # noqa: BLE001 - handed to the job's thread
+                box["error"] = e
+
+        worker = threading.Thread(target=run, name=f"anima-wait-{self.job_id}", daemon=True)
+        worker.start()
+        while worker.is_alive():
+            worker.join(CANCEL_POLL_S)
+            self.check_cancelled()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
 
     def artifact_path(self, name: str) -> Path:
         """Path for an output file of this job: ``<cache_dir>/jobs/<job_id>/<name>``."""

@@ -148,8 +148,7 @@ def valid_value(name: str, spec: params.Spec, cheap: bool = True):
     if spec.type == "string":
         low = int(spec.min or 0)
         high = max(low, min(int(spec.max or 40), 40))
-        return st.text(min_size=low, max_size=high) | texts.filter(
-            lambda t: low <= len(t) <= high)
+        return st.text(min_size=low, max_size=high)       # valid UTF-8 (no lone surrogates)
     if spec.type == "array":
         item = {"number": st.floats(-10, 10), "integer": st.integers(-10, 10),
                 "string": st.text(max_size=5), "object": st.dictionaries(
@@ -175,6 +174,14 @@ def _wrong_type(spec: params.Spec):
     return others[spec.type]
 
 
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
 def invalid_value(name: str, spec: params.Spec):
     """A strategy of values ``spec`` refuses (sent over the wire)."""
     options = [_wrong_type(spec), st.just(INF),
@@ -193,6 +200,7 @@ def invalid_value(name: str, spec: params.Spec):
         options.append(st.integers(int(spec.max) + 1, int(spec.max) + 50).map(lambda n: "a" * n))
     if spec.type == "string":
         options.append(st.just("a" * (params.MAX_STRING_CHARS + 1)))
+        options.append(texts.filter(lambda t: not _utf8(t)))   # a lone surrogate
     if spec.type == "array" and spec.max is not None:
         options.append(st.lists(st.integers(), min_size=int(spec.max) + 1,
                                 max_size=int(spec.max) + 3))

@@ -3,6 +3,7 @@ backends behind HAProxy (tools/haproxy/anima.cfg) driven by two clients at once.
 processes, real sockets, a real certificate made with openssl. No Blender needed."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import secrets
@@ -14,7 +15,6 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -22,6 +22,12 @@ from backend import jobs, protocol, server
 from backend.client import RECEIVED_SUBDIR, BackendClient, BackendError
 from backend.motion.clip import Clip
 from backend.protocol import ErrorCode
+
+_spec = importlib.util.spec_from_file_location(     # one fake server for both test files
+    "client_server_tests", Path(__file__).with_name("test_client_server.py"))
+_shared = sys.modules[_spec.name] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_shared)
+fake_server, fake_hello = _shared.fake_server, _shared.fake_hello
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -87,29 +93,6 @@ def certificate(tmp_path) -> tuple[Path, Path]:
                    check=True, capture_output=True, timeout=60)
     key.chmod(0o600)
     return cert, key
-
-
-def fake_server(script: Callable[[socket.socket], None]) -> int:
-    """Serve one connection on 127.0.0.1 with ``script(conn)``; returns the port."""
-    listener = socket.create_server(("127.0.0.1", 0))
-
-    def serve() -> None:
-        with listener:
-            conn, _ = listener.accept()
-            with conn:
-                try:
-                    script(conn)
-                except OSError:
-                    pass
-
-    threading.Thread(target=serve, daemon=True).start()
-    return listener.getsockname()[1]
-
-
-def fake_hello(**overrides) -> bytes:
-    msg = {"type": "hello", "protocol": protocol.PROTOCOL_VERSION, "server_version": "fake",
-           "capabilities": ["sleep"], "device": "cpu", "pid": 0, "blobs": True, **overrides}
-    return protocol.encode(msg)
 
 
 def files_under(folder: Path) -> set[Path]:

@@ -21,6 +21,7 @@ Frames outside the edit come back bit-identical to what was sent (after its floa
 """
 from __future__ import annotations
 
+import importlib
 import math
 import secrets
 
@@ -163,15 +164,17 @@ def _generator(p: dict, ctx: JobContext):
         raise JobError(ErrorCode.JOB_FAILED, f"this edit needs the generator, which needs "
                                              f"torch and the text encoder ({e})") from None
     try:
-        return load_generator(p["model"], device=getattr(ctx, "device", "cpu") or "cpu")
+        return ctx.wait_for(load_generator, p["model"],
+                            device=getattr(ctx, "device", "cpu") or "cpu")
     except CheckpointError as e:
         raise JobError(ErrorCode.JOB_FAILED, str(e)) from None
 
 
 @register("edit", SCHEMA)
 def edit_job(params: dict, ctx: JobContext) -> dict:
-    from ..text2motion.sample import cancel_checks
-    with cancel_checks(ctx.check_cancelled):
+    check_params(params)                   # bad input is refused before the slow start
+    sample = ctx.wait_for(importlib.import_module, "..text2motion.sample", __package__)
+    with sample.cancel_checks(ctx.check_cancelled):
         return _edit(params, ctx)
 
 

@@ -94,7 +94,7 @@ def search_job(params: dict, ctx: JobContext) -> dict:
         warnings.append("the prompt does not look English; the library captions are English, "
                         "so matches may be poor")
     ctx.progress(0.05, "loading the text encoder")
-    encoder = TextEncoder.shared()
+    encoder = ctx.wait_for(TextEncoder.shared)
     ctx.check_cancelled()
     ctx.progress(0.3, "loading the motion library")
     try:

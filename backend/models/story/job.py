@@ -26,6 +26,7 @@ result: {"fps", "frames", "segments": [rows, see assemble.py], "transitions", "p
 """
 from __future__ import annotations
 
+import importlib
 import secrets
 
 from ...jobs import JobCancelled, JobContext, JobError, param, register
@@ -108,8 +109,9 @@ def story_plan_job(params: dict, ctx: JobContext) -> dict:
     if scheduler == "llm" and not llm.get("url"):
         raise _bad("the LLM scheduler needs an endpoint URL (add-on preferences)")
     ctx.progress(0.1, "reading the story")
-    schedule = plan(story, scene, scheduler, llm, param(params, "allow_online", bool, False),
-                    _model(params))
+    # the text encoder's cold load or an LLM's answer: seconds with no cancel point
+    schedule = ctx.wait_for(plan, story, scene, scheduler, llm,
+                            param(params, "allow_online", bool, False), _model(params))
     return {"schedule": schedule.to_dict(), "warnings": list(schedule.warnings),
             "scheduler": schedule.scheduler}
 
@@ -159,9 +161,11 @@ def story_job(params: dict, ctx: JobContext) -> dict:
                            maximum=10.0))
     previous, regenerate = _previous(params, len(schedule.segments))
     ctx.progress(0.02, f"loading the {model} model")
+    ctx.wait_for(importlib.import_module, "..text2motion.sample", __package__)   # cold: torch
     from ..text2motion.sample import CheckpointError, load_generator
     try:
-        gen = load_generator(model, device=getattr(ctx, "device", "cpu") or "cpu")
+        gen = ctx.wait_for(load_generator, model,
+                           device=getattr(ctx, "device", "cpu") or "cpu")
     except CheckpointError as e:
         raise JobError(ErrorCode.JOB_FAILED, str(e)) from None
     from .assemble import compose_story
