@@ -3,10 +3,40 @@ itself into WindowManager.anima, the options live in Scene.anima, the mapping on
 from __future__ import annotations
 
 import os
+import time
 
 import bpy
 
+from .. import preferences
 from ..operators.generate import model_licence
+
+SETUP_HINT_EVERY_S = 2.0            # the setup check reads files: at most this often
+_SETUP_HINT = {"at": -1e9, "text": ""}
+
+
+def setup_hint(context) -> str:
+    """What stops the local backend from starting, or an update it needs (empty: nothing):
+    the panel says so and opens the preferences, where Install / Update Backend is."""
+    now = time.monotonic()
+    if now - _SETUP_HINT["at"] < SETUP_HINT_EVERY_S:
+        return _SETUP_HINT["text"]
+    text = ""
+    prefs = preferences.get_prefs(context)
+    if prefs is not None and prefs.backend_mode == "LOCAL":
+        try:
+            python = preferences.resolve_python(prefs)
+        except preferences.ConfigError as e:
+            text = str(e)
+        else:
+            from ..operators import install
+            target = install.env_folder()
+            if os.path.abspath(python).startswith(os.path.abspath(target) + os.sep):
+                status = install.status_line(target)
+                if status.startswith("needs update"):
+                    text = (f"The installed backend {status}. Press Update Backend in the Anima "
+                            f"add-on preferences")
+    _SETUP_HINT.update(at=now, text=text)
+    return text
 
 
 class _AnimaPanel:
@@ -73,6 +103,13 @@ class ANIMA_PT_main(_AnimaPanel, bpy.types.Panel):
         settings = context.scene.anima
         st = context.window_manager.anima
 
+        hint = setup_hint(context)
+        if hint:
+            box = layout.box()
+            _wrap_label(box, hint, icon="ERROR")
+            op = box.operator("preferences.addon_show", text="Open Anima Preferences",
+                              icon="PREFERENCES")
+            op.module = preferences.ADDON_PACKAGE
         layout.prop(settings, "prompt", text="")
         row = layout.row(align=True)
         row.prop(settings, "seconds")

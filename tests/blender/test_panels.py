@@ -160,3 +160,23 @@ def test_prompt_suggestions_list_what_the_model_knows():
     clean = generate.prompt_suggestions("clean", "")
     assert not any("bow" in s.lower() for s in clean)       # clean has no Bandai actions
     assert generate.prompt_suggestions("starter", "zzzz") == []
+
+
+def test_main_panel_says_when_the_backend_cannot_start(tmp_path):
+    """No interpreter (a user who installed the zip and not yet the backend) or a missing
+    one: the panel says what to do and opens the preferences; a working one: nothing."""
+    from anima.panels import main
+    prefs = bpy.context.preferences.addons["anima"].preferences
+    old = prefs.python_path
+    try:
+        prefs.python_path = str(tmp_path / "gone" / "python")
+        main._SETUP_HINT["at"] = -1e9
+        log = _draw_all(bpy.context)
+        assert ("operator", "preferences.addon_show") in log
+        assert any(k == "label" and "interpreter not found" in t for k, t in log)
+        prefs.python_path = sys.executable
+        main._SETUP_HINT["at"] = -1e9
+        assert ("operator", "preferences.addon_show") not in _draw_all(bpy.context)
+    finally:
+        prefs.python_path = old
+        main._SETUP_HINT["at"] = -1e9
