@@ -8,6 +8,8 @@
 #               sheet) and out/story_top.png (top view with the path); STORY=<example .json>
 #   make camera-demo   a drone-style camera films that story: out/camera.blend, out/camera.png;
 #               SHOT=orbit|reveal|fly_through|follow|fly_by|crane|dronie|top_down|surprise
+#   make package       the installable extension zip: dist/anima-<version>.zip (docs/install.md)
+#   make fuzz          the protocol, parameter and file fuzzers with their case counts
 PYTHON ?= python3.11
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -19,7 +21,7 @@ PYTEST_ARGS ?=
 # Older Blender releases `make test` also checks (tools/test_matrix.sh --compat); empty: none.
 COMPAT_BLENDER ?= 4.2 4.5
 
-.PHONY: demo story-demo camera-demo test test-all test-matrix venv library bench clean package
+.PHONY: demo story-demo camera-demo test test-all test-matrix venv library bench clean package fuzz
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -74,3 +76,7 @@ clean:
 # python, when there is one, imports every packed backend module and checks the manifest's tags.
 package:
 	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) tools/package.py --out dist/ $(PACKAGE_ARGS)
+
+# The fuzzers alone, with their case counts (they also run in `make test`).
+fuzz: venv
+	$(PY) -m pytest -q -s tests/test_fuzz_protocol.py tests/test_fuzz_params.py tests/test_fuzz_files.py
