@@ -29,6 +29,16 @@ from .protocol import ErrorCode, MessageType, server_message
 log = logging.getLogger("backend.server")
 
 
+EXACT_POSITIONS = 10                 # a job this close to running hears every step
+
+
+def _worth_telling(ahead: int) -> bool:
+    """Whether a change to ``ahead`` is worth a message once the job has been told once."""
+    if ahead <= EXACT_POSITIONS:
+        return True
+    return ahead % (10 if ahead <= 100 else 100) == 0
+
+
 @dataclass(eq=False)
 class Job:
     """One submitted job; ``told_ahead`` is the last ``ahead`` sent to its client (None: none)."""
@@ -140,10 +150,14 @@ class JobRunner:
             depth += 1
 
     def _tell_positions(self) -> None:
-        """Send ``queued`` to every waiting job whose number of jobs ahead changed."""
+        """Send ``queued`` to every waiting job whose number of jobs ahead changed. Far back
+        in a long queue the count is told in steps (every 10 up to 100, every 100 beyond), so
+        that a job finishing does not send a message to each of a thousand waiting jobs."""
         offset = 1 if self._running is not None else 0
         for position, job in enumerate(self.order()):
             ahead = position + offset
+            if job.told_ahead is not None and not _worth_telling(ahead):
+                continue
             if ahead != job.told_ahead and (ahead > 0 or job.told_ahead is not None):
                 job.told_ahead = ahead
                 job.session.send(server_message(MessageType.QUEUED, job_id=job.job_id,

@@ -46,7 +46,7 @@ SIDE_ITEMS = [("left", "Left", ""), ("right", "Right", "")]
 DRONE_ITEMS = [("cinematic", "Cinematic", "A slow, smooth camera drone"),
                ("fpv", "FPV", "A fast, agile first-person-view drone")]
 METRIC_KEYS = ("crashes", "min_clearance_m", "in_frame", "unoccluded", "framing_error",
-               "jerk", "catmull_rom_jerk", "max_speed", "max_accel")
+               "jerk", "catmull_rom_jerk", "max_speed", "max_accel", "max_yaw_rate")
 
 
 def _not_camera(self, obj):
@@ -71,6 +71,7 @@ class AnimaCameraAlternative(bpy.types.PropertyGroup):
     catmull_rom_jerk: FloatProperty()
     max_speed: FloatProperty()
     max_accel: FloatProperty()
+    max_yaw_rate: FloatProperty()
 
 
 class AnimaCamera(bpy.types.PropertyGroup):

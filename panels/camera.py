@@ -15,7 +15,8 @@ def _metrics_line(item) -> str:
 
 def _motion_line(item) -> str:
     return (f"framing {item.framing_error:.3f}, jerk {item.jerk:.3g} "
-            f"(spline {item.catmull_rom_jerk:.3g}), {item.max_speed:.1f} m/s")
+            f"(spline {item.catmull_rom_jerk:.3g}), {item.max_speed:.1f} m/s, turns "
+            f"{item.max_yaw_rate:.0f}°/s")
 
 
 class ANIMA_PT_camera(_AnimaPanel, bpy.types.Panel):

@@ -362,3 +362,12 @@ def test_cancel_latency_p95(tmp_path, transport):
           f"p50={statistics.median(latencies) * 1000:.2f} ms p95={p95 * 1000:.2f} ms "
           f"max={max(latencies) * 1000:.2f} ms")
     assert p95 < CANCEL_P95_LIMIT_S
+
+
+def test_far_back_in_a_long_queue_positions_are_told_in_steps():
+    """A thousand waiting jobs must not each hear of every finished job."""
+    from backend.job_runner import _worth_telling
+    told = [a for a in range(250, -1, -1) if _worth_telling(a)]
+    assert told == [200, 100, 90, 80, 70, 60, 50, 40, 30, 20, *range(10, -1, -1)]
+    messages = sum(sum(1 for a in range(n) if _worth_telling(a)) for n in range(1000))
+    assert messages < 0.06 * sum(range(1000))       # about 500,000 without the steps
