@@ -24,118 +24,26 @@ jobs (a shared remote backend), the server's `queued` events put its place in th
 from __future__ import annotations
 
 import atexit
-import os
-import re
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import bpy
-from bpy.props import (BoolProperty, CollectionProperty, FloatProperty, IntProperty,
-                       PointerProperty, StringProperty)
 
 from .. import preferences
 from ..backend import client as client_mod
-from ..backend.protocol import ARTIFACTS_KEY, ErrorCode
+from ..backend.protocol import ErrorCode
+# Re-exported: operators, panels and scripts use them as jobs.JobFailed, jobs.local_path ...
+from .job_records import (DEAD, ERROR, LOSS_CODES, OUT_OF_MEMORY_HINT, READY,  # noqa: F401
+                          STARTING, STOPPED, JobFailed, JobRecord, local_path, queue_text,
+                          user_message)
+from .job_state import (CLASSES, PROPS, AnimaAlternative, AnimaRuntime,  # noqa: F401
+                        set_alternatives)
 
 BUSY_INTERVAL_S = 0.1        # pump period while a job runs or the backend starts
 IDLE_INTERVAL_S = 1.0        # pump period while idle (notices a backend that died)
 
-# Session states (WindowManager.anima.state shows them).
-STOPPED, STARTING, READY, DEAD, ERROR = "STOPPED", "STARTING", "READY", "DEAD", "ERROR"
-# Why a DEAD backend is dead (WindowManager.anima.failure): the client's error codes.
-LOSS_CODES = (ErrorCode.BACKEND_DIED, ErrorCode.BACKEND_HUNG)
-OUT_OF_MEMORY_HINT = "possibly out of memory"
-
-
-class JobFailed(Exception):
-    """A job could not be run or failed; str() is a message for the user."""
-
-    def __init__(self, message: str, code: str = ""):
-        super().__init__(message)
-        self.code = code
-
-
-@dataclass
-class JobRecord:
-    kind: str
-    params: dict
-    label: str = ""
-    on_result: Callable[[dict], Any] | None = None
-    undo_message: str = ""
-    job_id: str | None = None
-    progress: float = 0.0
-    message: str = ""
-    done: bool = False
-    result: dict | None = None
-    error: str = ""
-    code: str = ""
-    applied_name: str = ""
-    ahead: int = 0                 # jobs the backend runs before this one (`queued` events)
-    started: float = field(default_factory=time.monotonic)
-
-
-def user_message(exc: BaseException) -> str:
-    """One readable line for a report or the panel."""
-    if isinstance(exc, client_mod.BackendError):
-        code, msg = exc.code, (exc.message or "").strip()
-        first = msg.splitlines()[0] if msg else code
-        if code == ErrorCode.INTERPRETER_NOT_FOUND:
-            return (f"{first}. Set the Python interpreter in the Anima add-on preferences")
-        if code == ErrorCode.BACKEND_DIED:
-            return _death_message(first, msg)
-        if code == ErrorCode.BACKEND_HUNG:
-            return ("The Anima backend stopped answering (no message, not even a heartbeat: it "
-                    "is stopped, frozen or unreachable). Press Restart Backend; your scene was "
-                    "not changed")
-        if code == ErrorCode.CANCELLED:
-            return "Cancelled"
-        if code == ErrorCode.CACHE_NOT_WRITABLE:
-            return f"{first}. Choose another cache folder in the Anima add-on preferences"
-        if code in (ErrorCode.BACKEND_START_FAILED, ErrorCode.HANDSHAKE_TIMEOUT):
-            return f"The Anima backend did not start: {first} (see backend.log in the cache folder)"
-        if code == ErrorCode.CONNECT_FAILED:
-            return f"{first}. Check the remote host, port and that the backend is running"
-        if code == ErrorCode.UNAUTHORIZED:
-            return f"The remote backend refused the token: {first}"
-        if code == ErrorCode.JOB_FAILED:
-            return f"The backend failed: {first}"
-        return first
-    msg = str(exc).strip() or type(exc).__name__
-    return msg.splitlines()[0]
-
-
-def _death_message(first: str, full: str) -> str:
-    """The panel's line for a backend that died; `first` is the first line of the client's
-    message ("the backend process exited with code -9 (killed by SIGKILL: ...); log ...")."""
-    if OUT_OF_MEMORY_HINT in full:
-        signal_name = re.search(r"killed by (SIG[A-Z0-9]+)", full)
-        how = f" by {signal_name.group(1)}" if signal_name else ""
-        return (f"The Anima backend stopped unexpectedly: it was killed{how}, "
-                f"{OUT_OF_MEMORY_HINT}. Press Restart Backend; your scene was not changed")
-    cause = first
-    for cut in ("; log ", "; its log "):
-        cause = cause.split(cut)[0]
-    return (f"The Anima backend stopped unexpectedly ({cause}). Press Restart Backend; your "
-            f"scene was not changed")
-
-
-def local_path(path, result: dict | None = None) -> str:
-    """A result's file path as a local file: itself if it exists, else the artifact of the same
-    name (remote backends ship artifacts into the cache; `result['artifacts']` has their local
-    paths). Empty string if neither exists."""
-    if not path:
-        return ""
-    path = os.fspath(path)
-    if os.path.isfile(path):
-        return path
-    base = os.path.basename(path.replace("\\", "/"))
-    for local in ((result or {}).get(ARTIFACTS_KEY) or {}).values():
-        if isinstance(local, str) and os.path.basename(local) == base and os.path.isfile(local):
-            return local
-    return ""
 
 
 def _config(context=None) -> dict:
@@ -607,11 +515,6 @@ class Session:
         self._status_bar_text = bar_text
 
 
-def queue_text(ahead: int) -> str:
-    """"1 job ahead" / "2 jobs ahead"."""
-    return f"{ahead} job{'s' if ahead != 1 else ''} ahead"
-
-
 def _undo_push(message: str) -> None:
     if bpy.app.background:
         return
@@ -681,37 +584,6 @@ def on_config_changed() -> None:
         session.stop()
 
 
-def set_alternatives(alternatives: list[dict], target: str = "", prompt: str = "",
-                     applied: str = "", warnings=(), read_as: str = "") -> None:
-    """Show a result's alternative clips in the panel (WindowManager.anima.alternatives)."""
-    for wm in bpy.data.window_managers:
-        st = getattr(wm, "anima", None)
-        if st is None:
-            continue
-        st.alternatives.clear()
-        for alt in alternatives:
-            item = st.alternatives.add()
-            item.clip = str(alt.get("clip", ""))
-            item.caption = str(alt.get("caption", ""))
-            item.name = item.caption[:60] or os.path.basename(item.clip)
-            try:
-                item.score = float(alt.get("score", 0.0))
-            except (TypeError, ValueError):
-                item.score = 0.0
-            seed = alt.get("seed")
-            item.seed = seed if isinstance(seed, int) and 0 <= seed < 2**31 else -1
-            item.label = str(alt.get("name", "") or "")
-            item.source = str(alt.get("source", ""))
-            item.licence = str(alt.get("licence", alt.get("license", "")))
-            item.attribution = str(alt.get("attribution", "") or "")
-            item.commercial_ok = bool(alt.get("commercial_ok", True))
-        st.target = target
-        st.warnings = "; ".join(warnings)
-        st.read_as = read_as        # the caption the model was given (prompt snapping)
-        st.last_prompt = prompt
-        st.applied_clip = applied
-
-
 def shutdown() -> None:
     """Stop the pump and close the backend (add-on unregister, Blender exit)."""
     global _session
@@ -733,43 +605,3 @@ def shutdown() -> None:
 
 
 atexit.register(lambda: _session is not None and _session._close_client())
-
-
-# ----------------------------------------------------------------------------- UI state
-class AnimaAlternative(bpy.types.PropertyGroup):
-    """One clip of a result: a library match (score) or a generated variation (seed >= 0)."""
-    clip: StringProperty(subtype="FILE_PATH")
-    caption: StringProperty()
-    label: StringProperty()          # the result's own name for it ("variation 2 (seed 12)")
-    score: FloatProperty()
-    seed: IntProperty(default=-1)
-    source: StringProperty()
-    licence: StringProperty()
-    attribution: StringProperty()
-    commercial_ok: BoolProperty(default=True)
-
-
-class AnimaRuntime(bpy.types.PropertyGroup):
-    """WindowManager.anima: what the panel shows (written by the session, never saved)."""
-    state: StringProperty(default=STOPPED)
-    status: StringProperty()
-    error: StringProperty()
-    busy: BoolProperty()
-    failure: StringProperty()        # DEAD: backend_died or backend_hung
-    queue_ahead: IntProperty()       # jobs the backend runs before ours (0: running / none)
-    progress: FloatProperty(min=0.0, max=1.0, subtype="FACTOR")
-    job_label: StringProperty()
-    device: StringProperty()
-    can_resubmit: BoolProperty()
-    alternatives: CollectionProperty(type=AnimaAlternative)
-    alternatives_index: IntProperty()
-    target: StringProperty()
-    last_prompt: StringProperty()
-    applied_clip: StringProperty()
-    warnings: StringProperty()
-    read_as: StringProperty()
-
-
-CLASSES = [AnimaAlternative, AnimaRuntime]
-
-PROPS = [(bpy.types.WindowManager, "anima", lambda: PointerProperty(type=AnimaRuntime))]

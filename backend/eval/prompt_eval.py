@@ -20,6 +20,7 @@ not know are counted apart (``unscored``).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -130,19 +131,22 @@ def run(args, ds, rec) -> int:
     return 0
 
 
-def limits_figures(model: str = "starter") -> dict:
-    """The prompt checker on the test set: unknown-action prompts flagged (target >= 90 %)
+def limits_figures(model: str = "starter", prompts: str | Path | None = None) -> dict:
+    """The prompt checker on a prompt set: unknown-action prompts flagged (target >= 90 %)
     and single known-action prompts wrongly flagged (target <= 5 %); the compound parser:
-    relation (together / one after another) and number of parts as labelled."""
+    relation (together / one after another) and number of parts as labelled.
+
+    prompts: the set's folder (default ``tests/data/prompts``; the second held-out set is
+    ``tests/data/prompts_heldout2``). Returns fractions in [0, 1]."""
     from ..text.compound import parse_prompt
     from ..text.known import check_prompt
     from .prompt_set import load_prompt_set
-    unknown = load_prompt_set("unknown")
-    single = load_prompt_set("single")
+    unknown = load_prompt_set("unknown", prompts)
+    single = load_prompt_set("single", prompts)
     flagged = sum(bool(check_prompt(p["prompt"], model).unknown) for p in unknown)
     false = sum(bool(check_prompt(p["prompt"], model).unknown) for p in single)
     rel_ok = parts_ok = 0
-    compound = load_prompt_set("compound")
+    compound = load_prompt_set("compound", prompts)
     for p in compound:
         try:
             parsed = parse_prompt(p["prompt"])

@@ -20,7 +20,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .catalogue import ACTIONS, CatalogueError, catalogue, model_labels
+from .catalogue import (ACTIONS, NEAREST_HINTS, UNKNOWN_MOTIONS, CatalogueError,
+                        catalogue, lexicon_action, model_labels)
 from .encoder import PromptError, clean_prompt
 from .language import language_warning
 
@@ -31,71 +32,10 @@ UNKNOWN_MARGIN = 0.0       # nearer an unknown motion by more than this: unknown
 MAX_ACTIONS = 5            # clauses with a motion beyond which the prompt is too busy
 NEAREST_K = 3
 
-# Motions that are not in the training data: (regex on the lower-cased clause, name, phrasing
-# for the encoder). The regexes leave out the uses the data does have ("throws a punch",
-# "gets up from lying down", "sits up and rises": get-up).
-UNKNOWN_MOTIONS = [
-    (r"\bswim(s|ming)?\b|\bswam\b", "swim", "a person swims"),
-    (r"\bclimb(s|ing|ed)?\b", "climb", "a person climbs a ladder"),
-    (r"\bjuggl(e|es|ing|ed)\b", "juggle", "a person juggles balls"),
-    (r"\bdriv(e|es|ing)\b|\bdrove\b", "drive", "a person drives a car"),
-    (r"\btyp(e|es|ing)\b(?! of)", "type", "a person types on a keyboard"),
-    (r"\bski(s|ing|es)?\b|\bsnowboard", "ski", "a person skis down a slope"),
-    (r"\bpush[- ]?ups?\b|\bsit[- ]?ups?\b|\bsquats?\b|\blunges?\b|\bburpees?\b|\bplank",
-     "exercise", "a person does push-ups"),
-    (r"\b(sit|sits|sitting|sat)\b", "sit", "a person sits down on a chair"),
-    (r"\b(lie|lies|lying|lay|lays)\b(?=.*\b(down|on|in|bed|floor|ground)\b)", "lie down",
-     "a person lies down"),
-    (r"\beat(s|ing)?\b|\bate\b", "eat", "a person eats"),
-    (r"\bdrink(s|ing)?\b|\bdrank\b|\bsips?\b", "drink", "a person drinks from a cup"),
-    (r"\bthrow(s|ing|n)?\b(?! (a |some )?(punch|kick|jab|hook|uppercut))|\bthrew\b(?! (a )?punch)",
-     "throw", "a person throws a ball"),
-    (r"\bcatch(es|ing)?\b|\bcaught\b", "catch", "a person catches a ball"),
-    (r"\bpick(s|ing|ed)? (up|\w+ up)\b", "pick up", "a person picks up a box"),
-    (r"\bcarr(y|ies|ying|ied)\b", "carry", "a person carries a box"),
-    (r"\bpush(es|ing|ed)?\b(?![- ]?ups?)", "push", "a person pushes a cart"),
-    (r"\bpull(s|ing|ed)?\b", "pull", "a person pulls a rope"),
-    (r"\bopen(s|ing|ed)\b(?! (hand|palm|arms))|\bopen (a|the|his|her|their) (?!hand|palm|arm)",
-     "open", "a person opens a door"),
-    (r"\bclos(e|es|ing|ed)\b (a|the|his|her)\b", "close", "a person closes a door"),
-    (r"\b(play|plays|playing) (the )?(guitar|piano|violin|drums)", "play an instrument",
-     "a person plays the guitar"),
-    (r"\b(skip|skips|skipping) rope|\bjump(s|ing)? rope", "skip rope", "a person skips rope"),
-    (r"\bskat(e|es|ing)\b", "skate", "a person skates"),
-    (r"\bride(s)?\b|\briding\b|\brode\b|\bcycl(e|es|ing)\b", "ride", "a person rides a bike"),
-    (r"\bsleep(s|ing)?\b|\bslept\b", "sleep", "a person sleeps"),
-    (r"\bkneel(s|ing)?\b|\bknelt\b", "kneel", "a person kneels down"),
-    (r"\bsweep(s|ing)?\b|\bmop(s|ping)?\b|\bvacuum", "clean", "a person sweeps the floor"),
-    (r"\b(write|writes|writing|wrote)\b", "write", "a person writes"),
-    (r"\bshoot(s|ing)?\b|\bfires? (a|the) (gun|bow|rifle)", "shoot", "a person shoots a gun"),
-    (r"\bhug(s|ging|ged)?\b", "hug", "a person hugs someone"),
-    (r"\bsurf(s|ing)?\b", "surf", "a person surfs"),
-    (r"\bgolf\b|\bswings? (a|the) (golf club|bat|racket)", "swing a club",
-     "a person swings a golf club"),
-    (r"\bserves?\b.*\b(tennis|ball)\b|\btennis\b", "tennis", "a person plays tennis"),
-    (r"\bpray(s|ing)?\b", "pray", "a person prays"),
-    (r"\bdig(s|ging)?\b|\bshovel", "dig", "a person digs with a shovel"),
-    (r"\bcook(s|ing)?\b|\bstir(s|ring)?\b", "cook", "a person cooks"),
-    (r"\btie(s)? (his|her|their|a|the)? ?(shoe|laces)", "tie shoes", "a person ties a shoe"),
-    (r"\bstretch(es|ing)?\b", "stretch", "a person stretches"),
-    (r"\bjumping jacks?\b|\bstar jumps?\b", "jumping jacks", "a person does jumping jacks"),
-    (r"\bhandstand", "handstand", "a person does a handstand"),
-    (r"\bsing(s|ing)?\b|\bsang\b", "sing", "a person sings"),
-    (r"\bsmok(e|es|ing)\b", "smoke", "a person smokes"),
-    (r"\bclap(s|ping)?\b|\bapplaud", "clap", "a person claps"),
-    (r"\bphone\b|\btexts?\b", "use a phone", "a person talks on the phone"),
-]
 _UNKNOWN_RE = [(re.compile(p), name, phrase) for p, name, phrase in UNKNOWN_MOTIONS]
 # A clause that also matches one of these is the known motion (get-up starts lying or sitting).
 _GETTING_UP = r"\b(gets?|getting|got|stands?|standing|stood|rises?|rising|rose|sits?) up\b"
 UNKNOWN_UNLESS = {"lie down": re.compile(_GETTING_UP), "sit": re.compile(_GETTING_UP)}
-# Known actions that come closest to some unknown motions (suggested first).
-NEAREST_HINTS = {"skip rope": ["jump"], "jumping jacks": ["jump"], "climb": ["crawl"],
-                 "lie down": ["get-up"], "sit": ["get-up"], "kneel": ["get-up"],
-                 "exercise": ["crawl", "get-up"], "handstand": ["cartwheel", "flip"],
-                 "throw": ["punch"], "stretch": ["raise-up-both-hands"], "skate": ["walk"],
-                 "ski": ["walk"], "swing a club": ["slash"], "tennis": ["swordplay"],
-                 "clap": ["wave-both-hands"], "hug": ["raise-up-both-hands"]}
 SUGGEST_MIN = 0.5          # an embedding suggestion must score at least this
 
 _STYLE_WORDS = {
