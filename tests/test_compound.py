@@ -1,6 +1,8 @@
 """Compound prompts (issue 9, item 3): parse_prompt splits a prompt into stages (one after
 another) of actions (together), keeps one action whole where "and" is part of the phrase, and
 carries the subject to every part. Examples written for this test, not taken from any data."""
+from pathlib import Path
+
 import pytest
 
 from backend.text.compound import (GESTURE, LOCOMOTION, WHOLE_BODY, CompoundPrompt,
@@ -34,6 +36,8 @@ CASES = [
      [["a person walks 2.5 meters forward", "a person waves"]]),
     ("a person stands holding a cup", [["a person stands", "a person holds a cup"]]),
     ("a child skips and claps", [["a child skips", "a child claps"]]),
+    # a gesture on top of a jump (the test sets label "jumps and waves" as together)
+    ("a person jumps and waves", [["a person jumps", "a person waves"]]),
     # one after another
     ("a person walks to the left, then sits down",
      [["a person walks to the left"], ["a person sits down"]]),
@@ -54,11 +58,32 @@ CASES = [
     ("a person kneels; afterwards the person stands up",
      [["a person kneels"], ["a person stands up"]]),
     ("a dancer spins, followed by bowing", [["a dancer spins"], ["a dancer bows"]]),
-    ("a person jumps and waves", [["a person jumps"], ["a person waves"]]),
     ("a person turns left and waves", [["a person turns left"], ["a person waves"]]),
     ("first, a person walks. then the person sits", [["a person walks"], ["a person sits"]]),
     ("first a person crouches, then a person jumps forward",
      [["a person crouches"], ["a person jumps forward"]]),
+    # the rules added on the dev sets (examples written for this test)
+    ("a boxer shuffles over and throws a jab",        # arrives first, then strikes
+     [["a boxer shuffles over"], ["a boxer throws a jab"]]),
+    ("a man walks home and waves", [["a man walks home"], ["a man waves"]]),
+    ("a man strides up to the door and knocks",
+     [["a man strides up to the door"], ["a man knocks"]]),
+    ("a person runs and punches", [["a person runs"], ["a person punches"]]),
+    ("a kid hops and claps", [["a kid hops", "a kid claps"]]),
+    ("a young fan jumps and waves", [["a young fan jumps", "a young fan waves"]]),
+    ("a person sprints and lifts both arms up",
+     [["a person sprints", "a person lifts both arms up"]]),
+    ("a person walks backwards, beckoning", [["a person walks backwards", "a person beckons"]]),
+    ("a person runs, then stops and waves", [["a person runs"], ["a person waves"]]),
+    ("a person punches, punches again, then kicks", [["a person punches"], ["a person kicks"]]),
+    ("a dancer does a spin followed by a curtsy",
+     [["a dancer does a spin"], ["a dancer does a curtsy"]]),
+    ("a person steps to the left, then to the right",
+     [["a person steps to the left"], ["a person steps to the right"]]),
+    ("a person crawls, stands up and walks",
+     [["a person crawls"], ["a person stands up"], ["a person walks"]]),
+    ("a tour guide leads the group and waves",
+     [["a tour guide leads the group", "a tour guide waves"]]),
     # mixed: a together-pair, then another action
     ("a person walks and waves, then bows",
      [["a person walks", "a person waves"], ["a person bows"]]),
@@ -83,6 +108,8 @@ CASES = [
     ("a person moves arms and legs", [["a person moves arms and legs"]]),
     ("a person starts running", [["a person starts running"]]),
     ("a zombie shambling", [["a zombie shambling"]]),
+    ("a person takes a bow", [["a person takes a bow"]]),
+    ("a person gets furious", [["a person gets furious"]]),
 ]
 
 
@@ -143,12 +170,28 @@ def test_standard_library_only():
     from pathlib import Path
 
     import backend.text.compound as compound
-    tree = ast.parse(Path(compound.__file__).read_text(encoding="utf-8"))
+    import backend.text.compound_words as words
     names = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(a.name.split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "no imports from the rest of the backend"
-            names.add(node.module.split(".")[0])
+    for module in (compound, words):
+        tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level:
+                # only its own word list, never the rest of the backend
+                assert node.module == "compound_words", node.module
+            elif isinstance(node, ast.ImportFrom):
+                names.add(node.module.split(".")[0])
     assert names - {"__future__"} <= set(sys.stdlib_module_names)
+
+
+def test_heldout2_relation_floor():
+    """The parser on the second held-out set (tests/data/prompts_heldout2, measured once after
+    the dev-set work: 38 of 47 relations right, 37 of 47 with the right number of parts; 35
+    and 35 before). A regression floor, not a target."""
+    from backend.eval.prompt_set import load_prompt_set
+    rows = load_prompt_set("compound", Path(__file__).parent / "data" / "prompts_heldout2")
+    parsed = [(parse_prompt(r["prompt"]), r) for r in rows]
+    relation = sum(p.relation == r["relation"] for p, r in parsed)
+    parts = sum(sum(len(s.actions) for s in p.stages) == len(r["parts"]) for p, r in parsed)
+    assert relation >= 38 and parts >= 37, (relation, parts)

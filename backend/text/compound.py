@@ -20,6 +20,14 @@ structure)::
 * Two parts joined by "and" go together only when one moves the legs (locomotion: walk, run,
   jog, march ...) and the other is an upper-body gesture (wave, point, raise hands, look
   back ...); otherwise ("stands up and sits down") they happen one after the other.
+* Rules found on the dev sets (tests/data/prompts/, tests/data/prompts_dev/): an attack
+  (punch, slash, kick) after "and" comes after the walk; a walk that ends at a destination
+  ("walks over", "walks up to a friend", "trudges home") is followed by the next part;
+  gestures also go on top of a jump ("jumps and waves"); "a, b and c" with commas is a list in
+  order; a participle after a comma goes together ("walks backward, beckoning"); a light verb
+  with an action noun is that action ("takes a bow", "followed by a backflip"); "stops" is not
+  a part; "kicks, kicks again" is one; "to the left, then to the right" repeats the verb.
+  The word lists are in `backend/text/compound_words.py`.
 * The subject and anything before the first verb ("an old man", "a tired person slowly") is
   kept with every part, so the style carries over; participles become finite verbs in the
   parts ("while looking back" -> "a person looks back").
@@ -29,109 +37,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-LOCOMOTION, WHOLE_BODY, GESTURE = "locomotion", "whole_body", "gesture"
-
-# base form -> kind. Locomotion moves the root over the ground with the legs; whole-body
-# actions use the legs (or the whole body) in place; gestures are upper body only.
-VERBS: dict[str, str] = {
-    **{v: LOCOMOTION for v in (
-        "walk", "run", "jog", "march", "stroll", "sprint", "skip", "hop", "limp", "stagger",
-        "strut", "tiptoe", "sneak", "shuffle", "wander", "pace", "step", "stride", "trot",
-        "creep", "crawl", "go", "move", "come", "approach", "advance", "retreat", "circle",
-        "travel", "hurry", "rush", "amble", "saunter", "stumble", "gallop", "stomp")},
-    **{v: WHOLE_BODY for v in (
-        "jump", "sit", "stand", "bow", "kneel", "squat", "crouch", "lie", "turn", "spin",
-        "fall", "kick", "dance", "lunge", "stretch", "climb", "roll", "cartwheel", "bend",
-        "lean", "leap", "pivot", "rotate", "twist", "sway", "stop", "balance", "fight", "box",
-        "swim", "get", "rise", "duck", "dodge", "trip", "exercise", "skate", "ski", "do",
-        "perform", "flip", "somersault", "hide", "wobble", "pause", "wait", "rest")},
-    **{v: GESTURE for v in (
-        "wave", "point", "clap", "raise", "lift", "call", "look", "shake", "nod", "salute",
-        "throw", "punch", "reach", "scratch", "wipe", "drink", "eat", "talk", "hold", "carry",
-        "swing", "flap", "cross", "gesture", "beckon", "signal", "shrug", "cheer", "pick",
-        "put", "grab", "catch", "push", "pull", "touch", "rub", "hug", "applaud", "shout",
-        "yell", "check", "glance", "stir", "brush", "comb", "type", "write", "phone", "answer",
-        "bounce", "juggle", "play", "strum", "conduct", "knock", "open", "close", "scan",
-        "peer", "wag", "fold", "extend", "spread", "flex", "chop", "hammer", "sweep", "paint",
-        "dribble", "toss", "fan", "tap", "slap", "hit", "stab", "swat", "drum", "pat",
-        "pray", "blow", "cover", "hail", "celebrate", "greet", "smell", "sniff")},
-}
-
-# forms that the spelling rules below get wrong
-IRREGULAR: dict[str, dict[str, str]] = {
-    "run": {"ed": "ran"}, "sit": {"ed": "sat"}, "stand": {"ed": "stood"},
-    "throw": {"ed": "threw"}, "fall": {"ed": "fell"}, "bend": {"ed": "bent"},
-    "spin": {"ed": "spun"}, "kneel": {"ed": "knelt"}, "lie": {"ed": "lay", "ing": "lying"},
-    "get": {"ed": "got"}, "rise": {"ed": "rose"}, "swim": {"ed": "swam"},
-    "leap": {"ed": "leapt"}, "go": {"s": "goes", "ed": "went"}, "do": {"s": "does", "ed": "did"},
-    "come": {"ed": "came"}, "catch": {"ed": "caught"},
-    "hold": {"ed": "held"}, "swing": {"ed": "swung"}, "hit": {"ed": "hit"}, "put": {"ed": "put"},
-    "write": {"ed": "wrote"}, "eat": {"ed": "ate"}, "drink": {"ed": "drank"},
-    "blow": {"ed": "blew"}, "fight": {"ed": "fought"}, "shake": {"ed": "shook"},
-    "stride": {"ed": "strode"}, "creep": {"ed": "crept"}, "sweep": {"ed": "swept"},
-    "ski": {"s": "skis", "ed": "skied", "ing": "skiing"}, "box": {"s": "boxes"},
-    "hide": {"ed": "hid"},
-}
-# these words are nouns or adverbs far more often than the verb in motion descriptions when
-# they are written in the base form after "and" ("back and forth", "rock and roll")
-FIXED_PHRASES = ("back and forth", "up and down", "rock and roll", "side to side",
-                 "left and right", "in and out", "to and fro", "forwards and backwards",
-                 "forward and backward", "backward and forward", "hide and seek",
-                 "round and round", "over and over", "on and off", "high and low",
-                 "arms and legs", "hands and feet", "stop and go", "here and there",
-                 "again and again", "head and shoulders")
-# (word after the first sequence word, ...) -> sequence marker phrases, longest first
-SEQUENCE_MARKERS = (("and", "then"), ("after", "that"), ("after", "which"), ("and", "after",
-                    "that"), ("and", "afterwards"), ("followed", "by"), ("and", "finally"),
-                    ("and", "next"), ("then",), ("afterwards",), ("afterward",),
-                    ("finally",), ("next",), ("before",), ("later",), ("lastly",))
-TOGETHER_MARKERS = ("while", "whilst", "as")
-ADVERB_SKIP = {"also", "then", "again", "just", "still", "now", "simultaneously", "both"}
-DETERMINERS = {"a", "an", "the", "his", "her", "their", "its", "my", "your", "this", "that",
-               "some", "to", "of", "with", "for", "at", "on", "in", "into", "by", "from"}
-PRONOUNS = {"he", "she", "they", "it", "i", "we", "you"}
-LEADING_ORDER_WORDS = {"first", "firstly", "initially"}
-
-
-def _inflect(base: str) -> dict[str, str]:
-    """{"base", "s", "ing", "ed"} forms of a regular verb (English spelling rules), with the
-    exceptions of ``IRREGULAR``."""
-    def double(b):   # run -> runn(ing), strut -> strutt(ed): short consonant-vowel-consonant
-        return (3 <= len(b) <= 5 and b[-1] not in "aeiouwxy" and b[-2] in "aeiou"
-                and b[-3] not in "aeiou" and b not in {"open", "visit", "pivot", "cover"})
-    if base.endswith(("s", "sh", "ch", "x", "z")):
-        s = base + "es"
-    elif base.endswith("y") and base[-2:-1] not in tuple("aeiou"):
-        s = base[:-1] + "ies"
-    else:
-        s = base + "s"
-    if base.endswith("ie"):
-        ing = base[:-2] + "ying"
-    elif base.endswith("e") and not base.endswith(("ee", "ye", "oe")):
-        ing = base[:-1] + "ing"
-    elif double(base):
-        ing = base + base[-1] + "ing"
-    else:
-        ing = base + "ing"
-    if base.endswith("e"):
-        ed = base + "d"
-    elif base.endswith("y") and base[-2:-1] not in tuple("aeiou"):
-        ed = base[:-1] + "ied"
-    elif double(base):
-        ed = base + base[-1] + "ed"
-    else:
-        ed = base + "ed"
-    forms = {"base": base, "s": s, "ing": ing, "ed": ed}
-    forms.update(IRREGULAR.get(base, {}))
-    return forms
-
-
-FORMS: dict[str, dict[str, str]] = {b: _inflect(b) for b in VERBS}
-# inflected word -> (base, form); a base form that is also another verb's past keeps "base"
-_WORDS: dict[str, tuple[str, str]] = {}
-for _b, _f in FORMS.items():
-    for _form in ("ed", "ing", "s", "base"):
-        _WORDS[_f[_form]] = (_b, _form)
+from .compound_words import (LOCOMOTION, WHOLE_BODY, GESTURE, NOUN_ACTIONS,
+                             OVERLAY_GESTURES, OVERLAY_DRIVERS, HALTS, LIGHT_VERBS, NOUN_LEADS,
+                             DESTINATION_END, DESTINATION_ANY, REPEAT_WORDS,
+                             SEQUENCE_MARKERS, TOGETHER_MARKERS, ADVERB_SKIP,
+                             DETERMINERS, PRONOUNS, LEADING_ORDER_WORDS, FORMS, KIND,
+                             GET_PARTICLES, _WORDS, _article_before, _noun_after,
+                             _protected)
+from .compound_words import VERBS  # noqa: F401 - re-exported for other modules
 
 
 @dataclass(frozen=True)
@@ -206,29 +119,37 @@ def _join(tokens: list[str]) -> str:
 
 def _verb(tokens: list[str], i: int) -> tuple[str, str] | None:
     """(base, form) if tokens[i] is a motion verb used as a verb (not after a determiner or
-    preposition: "the stand", "to the right")."""
+    preposition: "the stand", "to the right"); a light verb before an action noun ("takes a
+    bow") is that action; so is an action noun after "followed by a" / "and a"."""
     w = tokens[i]
-    if w not in _WORDS:
+    if w in LIGHT_VERBS:
+        noun = _noun_after(tokens, i + 1)
+        if noun:
+            return noun, LIGHT_VERBS[w]
+    if w not in _WORDS and w not in NOUN_ACTIONS:
         return None
+    base, form = _WORDS.get(w, (w, "s"))
+    article = _article_before(tokens, i)
+    if article is not None:
+        lead = tokens[article - 1] if article > 0 else None
+        if lead in NOUN_LEADS or (article == 0 and i == 1):
+            return base, "s" if w in NOUN_ACTIONS else form
+    if w in NOUN_ACTIONS:
+        return (w, "base") if i == 0 else None
     if i > 0 and tokens[i - 1] in DETERMINERS:
         return None
-    return _WORDS[w]
-
-
-def _protected(tokens: list[str]) -> set[int]:
-    """Token indices inside a fixed phrase (never split points)."""
-    out = set()
-    for phrase in (p.split() for p in FIXED_PHRASES):
-        for i in range(len(tokens) - len(phrase) + 1):
-            if tokens[i:i + len(phrase)] == phrase:
-                out.update(range(i, i + len(phrase)))
-    return out
+    if base == "get" and (i + 1 >= len(tokens) or tokens[i + 1] not in GET_PARTICLES):
+        return None                                   # "gets furious"
+    return base, form
 
 
 def _first_verb(tokens: list[str]) -> tuple[int, str, str] | None:
     for i in range(len(tokens)):
         v = _verb(tokens, i)
         if v:
+            nxt = _WORDS.get(tokens[i + 1]) if i + 1 < len(tokens) else None
+            if v[1] == "base" and nxt and nxt[1] in ("s", "ed"):
+                continue                  # a noun in the subject: "a tour guide leads"
             return i, v[0], v[1]
     return None
 
@@ -243,6 +164,10 @@ def _verb_after(tokens: list[str], i: int) -> tuple[int, str, str] | None:
         v = _verb(tokens, j)
         if v:
             return j, v[0], v[1]
+        for k in range(j + 1, min(j + 4, len(tokens))) if tokens[j] in ("a", "an") else ():
+            v = _verb(tokens, k)          # "followed by a (quick) roundhouse"
+            if v:
+                return k, v[0], v[1]
     return None
 
 
@@ -306,7 +231,7 @@ def _split_clause(tokens: list[str], agree_form: str = "") -> list[tuple[list[st
                 nxt = _verb_after(tokens, k)
                 if nxt and k not in protected and _agrees(nxt[2], main_forms):
                     out.append((cur, link))
-                    cur, link = [], "and"
+                    cur, link = [], "seq" if t == "," and k == i + 1 else "and"
                     i = _skip_fillers(tokens, k)
                     continue
             if t in TOGETHER_MARKERS:
@@ -318,7 +243,7 @@ def _split_clause(tokens: list[str], agree_form: str = "") -> list[tuple[list[st
                     i = _skip_fillers(tokens, k)
                     continue
             v = _verb(tokens, i)
-            if (v and v[1] == "ing" and first[2] != "ing" and tokens[i - 1] not in ("and", ",")
+            if (v and v[1] == "ing" and first[2] != "ing" and tokens[i - 1] != "and"
                     and first[1] not in ("do", "perform")):
                 out.append((cur, link))   # a participle: "jogs waving both hands"
                 cur, link = [], "while"
@@ -326,6 +251,8 @@ def _split_clause(tokens: list[str], agree_form: str = "") -> list[tuple[list[st
         cur.append(t)
         i += 1
     out.append((cur, link))
+    if any(lk == "seq" for _, lk in out):        # a list "crawls, stands and walks": in order
+        out = [(c, "seq" if lk == "and" else lk) for c, lk in out]
     return [(c, lk) for c, lk in out if c]
 
 
@@ -353,24 +280,51 @@ def _finite(tokens: list[str], main_form: str) -> list[str]:
     return tokens[:i] + [FORMS[base][main_form]] + tokens[i + 1:]
 
 
+def _arrives(action: Action) -> bool:
+    """A locomotion part that ends at a destination ("walks over", "walks up to a friend",
+    "trudges home", "walks in shyly"): what follows it with "and" comes after it."""
+    words = [w.strip(",.;!?") for w in action.text.lower().split()]
+    if action.kind != LOCOMOTION or not words:
+        return False
+    last = words[-2] if len(words) > 1 and words[-1].endswith("ly") else words[-1]
+    pairs = {" ".join(words[k:k + 2]) for k in range(len(words) - 1)}
+    return (last in DESTINATION_END or bool(DESTINATION_ANY & set(words))
+            or bool(pairs & {"up to", "over to"}))
+
+
 def _group(parts: list[tuple[Action, str]]) -> list[list[Action]]:
-    """Actions -> stages: a gesture joins a stage whose driver walks (and vice versa);
-    "while" always joins; everything else starts a new stage."""
+    """Actions -> stages: "while" always joins; with "and", an overlay gesture (wave, raise,
+    point ...) joins a stage whose driver walks or jumps, unless the walk ends at a
+    destination, and a walk joins a lone overlay gesture; everything else ("seq" included)
+    starts a new stage."""
     stages: list[list[Action]] = []
     for action, link in parts:
         if stages and link == "while":
             stages[-1].append(action)
             continue
-        if stages and link == "and":
+        if stages and link == "and" and not any(_arrives(a) for a in stages[-1]):
             kinds = [a.kind for a in stages[-1]]
-            if action.kind == GESTURE and LOCOMOTION in kinds and GESTURE not in kinds:
+            drives = LOCOMOTION in kinds or any(a.verb in OVERLAY_DRIVERS for a in stages[-1])
+            raises = action.verb in OVERLAY_GESTURES or re.search(r"\b(arms|hands) up\b",
+                                                                   action.text.lower())
+            if raises and drives and GESTURE not in kinds:
                 stages[-1].append(action)
                 continue
-            if action.kind == LOCOMOTION and kinds == [GESTURE]:
+            if action.kind == LOCOMOTION and kinds == [GESTURE] and \
+                    stages[-1][0].verb in OVERLAY_GESTURES:
                 stages[-1].append(action)
                 continue
         stages.append([action])
     return stages
+
+
+def _repeats(stage: list[Action], before: list[Action]) -> bool:
+    """"kicks, kicks again": a lone action that only repeats the one before it."""
+    if len(stage) != 1 or not before or stage[0].verb != before[-1].verb:
+        return False
+    words = stage[0].text.lower().split()
+    at = next((k for k, w in enumerate(words) if _WORDS.get(w, ("",))[0] == stage[0].verb), None)
+    return at is not None and bool(words[at + 1:]) and set(words[at + 1:]) <= REPEAT_WORDS
 
 
 def parse_prompt(text: str) -> CompoundPrompt:
@@ -395,23 +349,36 @@ def parse_prompt(text: str) -> CompoundPrompt:
     agree_form = "s" if main_form == "ing" and subject and subject[-1].endswith("s") else ""
 
     stages: list[Stage] = []
-    for seq_tokens in _split_sequence(tokens[first[0]:]):
+    pieces = _split_sequence(tokens[first[0]:])
+    for n, seq_tokens in enumerate(pieces):
         while seq_tokens and seq_tokens[0] in {",", "and"} | LEADING_ORDER_WORDS:
             seq_tokens = seq_tokens[1:]
         fv = _first_verb(seq_tokens)
         if stages and fv:                 # "... . he then jumps": the prompt's subject
-            seq_tokens = seq_tokens[fv[0]:]
+            article = _article_before(seq_tokens, fv[0])
+            noun = article is not None and _WORDS.get(seq_tokens[fv[0]], ("", "base"))[1] == "base"
+            do = FORMS["do"][main_form] if main_form in ("ed", "ing") else "does"
+            seq_tokens = ([do] + seq_tokens[article:] if noun     # "followed by a backflip"
+                          else seq_tokens[fv[0]:])
+        if stages and fv is None and stages[-1].actions[-1].verb in FORMS:
+            # "sidesteps to the left, then to the right": the verb before carries over
+            seq_tokens = [FORMS[stages[-1].actions[-1].verb][main_form]] + seq_tokens
         if not seq_tokens:
             continue
         parts = []
         for clause, link in _split_clause(seq_tokens, agree_form):
             clause = _finite(clause, main_form)
             fv = _first_verb(clause)
-            verb, kind = (fv[1], VERBS[fv[1]]) if fv else ("", "")
+            verb, kind = (fv[1], KIND[fv[1]]) if fv else ("", "")
             words = clause if fv is None or fv[0] == 0 or clause[0] not in ("and", ",") \
                 else clause[fv[0]:]
             parts.append((Action(_join(subject + words), verb, kind), link))
+        moving = [pl for pl in parts if pl[0].verb not in HALTS]
+        if moving or len(pieces) > 1:     # "stops" only ends the motion before it
+            parts = moving
         for group in _group(parts):
+            if _repeats(group, list(stages[-1].actions) if stages else []):
+                continue
             own = [a.text[len(_join(subject)):].strip() if subject else a.text for a in group]
             stage_text = _join(subject + " and ".join(own).split())
             stages.append(Stage(tuple(group), stage_text if len(group) > 1 else group[0].text))
