@@ -99,7 +99,7 @@ def scene_keys(shot: str, subject: Subject, options: ShotOptions, azimuth: float
         return plain, ""
     if shot == "reveal":
         keys, why = openings.reveal(options, azimuth)
-        fallback = "the camera rises from low in the open, the subject in view from the start"
+        fallback = "the camera rises from low instead, without a planned hiding place"
     else:
         keys, why = openings.fly_through(options, azimuth)
         fallback = "the camera flies straight in towards the subject"
