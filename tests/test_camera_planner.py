@@ -52,8 +52,8 @@ def test_each_shot_on_open_ground(shot):
     assert result["paths"][0]["shot"] == shot
     if shot == "reveal":        # open ground: nothing to hide behind, said so, plain reveal
         assert result["warnings"] == ["reveal: nothing around the subject to hide it behind; "
-                                      "the camera rises from low in the open, the subject in "
-                                      "view from the start"]
+                                      "the camera rises from low instead, without a planned "
+                                      "hiding place"]
     elif shot == "fly_through":
         assert len(result["warnings"]) == 1
         assert result["warnings"][0].startswith("fly-through: no gap (a free corridor between "
