@@ -26,35 +26,25 @@ MAX_FPS = 240.0            # a higher output rate is a typo (and writes gigabyte
 SEED_MAX = 2**31 - 1
 
 
-def _fps(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not (math.isfinite(value) and 0 < value <= MAX_FPS):
-        raise argparse.ArgumentTypeError(f"must be a frame rate above 0 and at most "
-                                         f"{MAX_FPS:g}, got {text}")
-    return value
+def _checked(cast, kind: str, ok, expected: str):
+    """An argparse type: ``cast(text)`` (else "must be <kind>"), then ``ok(value)`` (else
+    "must be <expected>")."""
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {kind}, got {text!r}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {expected}, got {text}")
+        return value
+    return parse
 
 
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if not 0 <= value <= SEED_MAX:
-        raise argparse.ArgumentTypeError(f"must be from 0 to {SEED_MAX}, got {text}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-    return value
+_fps = _checked(float, "a number", lambda v: math.isfinite(v) and 0 < v <= MAX_FPS,
+                f"a frame rate above 0 and at most {MAX_FPS:g}")
+_seed = _checked(int, "a whole number", lambda v: 0 <= v <= SEED_MAX,
+                 f"from 0 to {SEED_MAX}")
+_seconds = _checked(float, "a number", math.isfinite, "a finite number")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
