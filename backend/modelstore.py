@@ -18,14 +18,14 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import pickle
 import re
-import tempfile
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+
+from . import fileio
 
 # format string of each family -> (family, what it is, readable versions (min, max), key of
 # its licence dict). Kept equal to the families' own constants by tests/test_modelstore.py.
@@ -247,26 +247,11 @@ def resolve_user_model(user_dir, model_id: str) -> Path:
     return path
 
 
-def _atomic_write(dest: Path, write) -> None:
-    """write(file) into a temporary file beside `dest`, fsync, rename over `dest`."""
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_summary(dest: Path, info: CheckpointInfo, sha: str, origin: str) -> None:
     summary = {"family": info.family, "licence": info.licence,
                "commercial_ok": info.commercial_ok, "attribution": info.attribution,
                "sha256": sha, "origin": origin}
-    data = json.dumps(summary, indent=1).encode("utf-8")
-    _atomic_write(dest.with_suffix(".json"), lambda f: f.write(data))
+    fileio.write_text(dest.with_suffix(".json"), json.dumps(summary, indent=1))
 
 
 def import_checkpoint(src, user_dir, name: str | None = None, shipped_dir=None,
@@ -295,20 +280,17 @@ def import_checkpoint(src, user_dir, name: str | None = None, shipped_dir=None,
                               f"another name or remove it first")
     copied = hashlib.sha256()
 
-    def copy(f):
-        with open(src, "rb") as s:
-            while chunk := s.read(CHUNK):
-                copied.update(chunk)
-                f.write(chunk)
-        if copied.hexdigest() != sha:
-            raise ModelStoreError(f"{src} changed while it was copied; try again")
     try:
         card = src.with_suffix(".md")
         if card.is_file():
-            text = card.read_bytes()
-            _atomic_write(dest.with_suffix(".md"), lambda f: f.write(text))
+            fileio.write_bytes(dest.with_suffix(".md"), card.read_bytes())
         write_summary(dest, info, sha, f"imported from {src.name}")
-        _atomic_write(dest, copy)
+        with fileio.atomic_write(dest) as f, open(src, "rb") as s:
+            while chunk := s.read(CHUNK):
+                copied.update(chunk)
+                f.write(chunk)
+            if copied.hexdigest() != sha:
+                raise ModelStoreError(f"{src} changed while it was copied; try again")
     except (OSError, ModelStoreError) as e:
         if not dest.exists():                  # nothing half-installed stays behind
             for extra in (dest.with_suffix(".md"), dest.with_suffix(".json")):

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import fileio
 from .plan import STATE_NAME, STEP_IDS
 
 FORMAT = 1
@@ -92,16 +92,4 @@ def load_state(target: str | os.PathLike) -> InstallState:
 
 def write_json_atomic(path: Path, data: dict) -> None:
     """Write `data` as JSON to `path` so that readers see the old or the new file only."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    fileio.write_text(path, json.dumps(data, indent=1, sort_keys=True))
