@@ -23,7 +23,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .jobs import JOBS, JobCancelled, JobContext, JobError, check_result
+from .jobs import JOBS, JobCancelled, JobContext, JobError
 from .protocol import ErrorCode, MessageType, server_message
 
 log = logging.getLogger("backend.server")
@@ -200,7 +200,10 @@ class JobRunner:
                          job.cancel_event, trusted=getattr(session, "token", None) is None)
         log.info("job %s (%s) started", job_id, job.kind)
         try:
-            result = check_result(job.kind, JOBS[job.kind](dict(job.params), ctx))
+            result = JOBS[job.kind](dict(job.params), ctx)
+            if not isinstance(result, dict):
+                raise TypeError(f"job kind {job.kind!r} returned {type(result).__name__}, "
+                                f"expected a dict")
         except JobCancelled:
             log.info("job %s cancelled", job_id)
             session.send(server_message(MessageType.CANCELLED, job_id=job_id))

@@ -129,23 +129,6 @@ def load_job_modules(modules: Iterable[str]) -> dict[str, str]:
     return unavailable
 
 
-def check_result(kind: str, result: Any) -> dict:
-    """A job's result checked before it leaves the backend: a JSON object of finite numbers
-    (``JobError("job_failed")`` naming the job kind otherwise: a NaN would reach the user's
-    scene, and strict JSON cannot carry it)."""
-    import json
-    if not isinstance(result, dict):
-        raise JobError(ErrorCode.JOB_FAILED, f"{kind}: the job returned "
-                                             f"{type(result).__name__}, not a result object")
-    try:
-        json.dumps(result, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise JobError(ErrorCode.JOB_FAILED, f"{kind}: the job's result holds a value that "
-                                             f"is not a finite number or not JSON ({e}); "
-                                             f"nothing was applied") from None
-    return result
-
-
 def safe_name(name: str) -> str:
     """Check that ``name`` is a plain file name (no directories, no leading dot)."""
     if not isinstance(name, str) or not _SAFE_NAME_RE.fullmatch(name):

@@ -46,6 +46,10 @@ def gil(params, ctx):
     sum(range(int(rate * params["seconds"])))          # one C call: the GIL is never released
     return {"held": params["seconds"]}
 
+@register("nan_result")
+def nan_result(params, ctx):
+    return {"score": float("nan")}
+
 @register("hang")
 def hang(params, ctx):
     threading.Event().wait(params.get("seconds", 3))
@@ -371,3 +375,14 @@ def test_far_back_in_a_long_queue_positions_are_told_in_steps():
     assert told == [200, 100, 90, 80, 70, 60, 50, 40, 30, 20, *range(10, -1, -1)]
     messages = sum(sum(1 for a in range(n) if _worth_telling(a)) for n in range(1000))
     assert messages < 0.06 * sum(range(1000))       # about 500,000 without the steps
+
+
+def test_a_result_with_nan_is_job_failed_and_the_backend_goes_on(tmp_path):
+    """Strict JSON cannot carry NaN: the job fails with a message instead of vanishing."""
+    env, args = fault_module(tmp_path)
+    with BackendClient.spawn(PYTHON, tmp_path / "cache", device="cpu", cwd=REPO,
+                             extra_env=env, extra_args=args) as c:
+        with pytest.raises(BackendError) as e:
+            c.run("nan_result", {}, timeout=EVENT_TIMEOUT_S)
+        assert e.value.code == ErrorCode.JOB_FAILED and "invalid result" in e.value.message
+        assert c.run("sleep", {"seconds": 0.01, "steps": 1})["steps"] == 1
