@@ -50,7 +50,7 @@ def benchmark(args: Any = None, n: int | None = None, **_ignored: Any) -> dict:
             sys.executable, root / "local", device="cpu", cwd=REPO_ROOT))}
         kind, params = _pick_job(clients["local"])
         clients["remote"] = stack.enter_context(_tcp_client(root / "tcp", stack, tls=None))
-        tls = _certificate(root / "tls")
+        tls = self_signed_certificate(root / "tls")
         if tls is not None:
             clients["tls"] = stack.enter_context(_tcp_client(root / "tls", stack, tls=tls))
         times: dict[str, list[float]] = {name: [] for name in clients}
@@ -129,15 +129,16 @@ def _listening_port(process: subprocess.Popen, log: Path) -> int:
     raise RuntimeError(f"the TCP backend did not start:\n{log.read_text(errors='replace')}")
 
 
-def _certificate(folder: Path) -> tuple[Path, Path] | None:
-    """A self-signed certificate for 127.0.0.1, or None without the openssl command."""
+def self_signed_certificate(folder: Path) -> tuple[Path, Path] | None:
+    """A self-signed certificate for 127.0.0.1 and localhost made with the openssl command
+    (cert.pem, key.pem in ``folder``), or None without it. For benchmarks and tests."""
     if shutil.which("openssl") is None:
         return None
     folder.mkdir(parents=True, exist_ok=True)
     cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=anima-bench",
-                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=anima-test",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
                    check=True, capture_output=True, timeout=120)
     key.chmod(0o600)
     return cert, key

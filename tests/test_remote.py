@@ -84,15 +84,11 @@ def start_backend(folder: Path, *extra: str, token: str | None = None,
 @pytest.fixture
 def certificate(tmp_path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1 and localhost: (cert.pem, key.pem)."""
-    if shutil.which("openssl") is None:
+    from backend.bench_remote import self_signed_certificate
+    made = self_signed_certificate(tmp_path)
+    if made is None:
         pytest.skip("the openssl command is needed to make a test certificate")
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=anima-test",
-                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-                   check=True, capture_output=True, timeout=60)
-    key.chmod(0o600)
-    return cert, key
+    return made
 
 
 def files_under(folder: Path) -> set[Path]:

@@ -197,19 +197,13 @@ def test_remote_backend_on_loopback(session, tcp_server):
 
 def _certificate():
     """A self-signed certificate for 127.0.0.1 made with openssl: (cert, key)."""
-    import shutil
-    import subprocess
     import tempfile
     from pathlib import Path
-    if shutil.which("openssl") is None:
+    from backend.bench_remote import self_signed_certificate
+    made = self_signed_certificate(Path(tempfile.mkdtemp(prefix="anima-tls-")))
+    if made is None:
         pytest.skip("the openssl command is needed to make a test certificate")
-    folder = Path(tempfile.mkdtemp(prefix="anima-tls-"))
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=anima-test",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True,
-                   capture_output=True, timeout=60)
-    return cert, key
+    return made
 
 
 CERT = _certificate()
