@@ -32,7 +32,8 @@ import math
 import numpy as np
 
 from .geometry import SceneGeometry
-from .planner import CLEARANCE_M, SUBJECT_CORE
+from .metrics import point_visibility, visibility
+from .planner import CLEARANCE_M
 from .shots import ShotKeys, ShotOptions, Subject, _angle, _ease, _key_times, default_distance
 
 HIDE_CLEARANCE_M = CLEARANCE_M + 0.15   # a reveal's start and end keep this from surfaces
@@ -53,32 +54,19 @@ LOW_M = HIDE_CLEARANCE_M + 0.3           # the lowest start of a reveal above th
 def sight_share(scene: SceneGeometry, cams: np.ndarray, subject: Subject,
                 frames: np.ndarray) -> np.ndarray:
     """(N,) share of sight lines from cameras (N, 3) that reach the subject at ``frames`` (N,)
-    int: its body points (``Subject.points``), else the 5-ray sphere test of metrics.py (the
-    centre and 0.6 radius right / left / up / down, each stopping SUBJECT_CORE x radius short)."""
+    int, by the metrics' own tests: its body points (``Subject.points``), else the 5-ray
+    sphere test with each camera looking at the subject's centre."""
     cams = np.asarray(cams, float).reshape(-1, 3)
     if subject.points is not None:
-        pts = subject.points[frames]                                 # (N, K, 3)
-        K = pts.shape[1]
-        o = np.repeat(cams, K, axis=0)
-        d = pts.reshape(-1, 3) - o
-        stop = np.linalg.norm(d, axis=1)
-        short = 0.05
-    else:
-        c = subject.positions[frames]
-        f = c - cams
-        f /= np.maximum(np.linalg.norm(f, axis=1, keepdims=True), 1e-9)
-        right = np.cross(f, [0.0, 0.0, 1.0])
-        right /= np.maximum(np.linalg.norm(right, axis=1, keepdims=True), 1e-9)
-        up = np.cross(right, f)
-        r = 0.6 * subject.radius
-        pts = np.stack([c, c + r * right, c - r * right, c + r * up, c - r * up], 1)
-        K = 5
-        o = np.repeat(cams, K, axis=0)
-        d = pts.reshape(-1, 3) - o
-        stop = np.linalg.norm(d, axis=1)
-        short = SUBJECT_CORE * subject.radius
-    hit, _ = scene.raycast(o, d / np.maximum(stop, 1e-9)[:, None], np.maximum(stop - short, 0))
-    return 1.0 - hit.reshape(-1, K).mean(axis=1)
+        return point_visibility(scene, cams, subject.points[frames])
+    centres = subject.positions[frames]
+    forward = centres - cams
+    forward /= np.maximum(np.linalg.norm(forward, axis=1, keepdims=True), 1e-9)
+    right = np.cross(forward, [0.0, 0.0, 1.0])
+    right /= np.maximum(np.linalg.norm(right, axis=1, keepdims=True), 1e-9)
+    up = np.cross(right, forward)
+    rot_m = np.stack([right, up, -forward], axis=2)          # camera axes as columns
+    return visibility(scene, cams, rot_m, centres, subject.radius)
 
 
 def _segment_clear(scene: SceneGeometry, a: np.ndarray, b: np.ndarray, need: float) -> bool:
