@@ -84,16 +84,6 @@ def check_output(out: Path) -> str | None:
     return None
 
 
-def check_cache_dir(path: Path) -> str | None:
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path):
-            pass
-    except OSError as e:
-        return f"--cache-dir {path} is not a writable folder ({e.strerror or e})"
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
     import importlib
 
@@ -107,7 +97,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out).expanduser()
     problem = check_output(out)
     if problem is None and args.cache_dir:
-        problem = check_cache_dir(Path(args.cache_dir).expanduser())
+        from .client import BackendError, check_cache_dir
+        try:
+            check_cache_dir(args.cache_dir)
+        except BackendError as e:
+            problem = f"--cache-dir: {e.message}"
     module, kind = MODELS[args.model]
     if problem is None and args.library is not None and kind != "search":
         problem = (f"--library is for --model search; the {args.model} generator does not "
