@@ -118,9 +118,14 @@ class RawStdioServer:
         self.process.stdin.flush()
 
     def recv(self) -> dict:
-        line = self.lines.get(timeout=EVENT_TIMEOUT_S)
-        assert line, "server closed its stdout"
-        return json.loads(line)
+        """The next message other than a heartbeat (those come whenever the server has been
+        quiet for HEARTBEAT_S, e.g. on a loaded machine; tests/test_heartbeat.py checks them)."""
+        while True:
+            line = self.lines.get(timeout=EVENT_TIMEOUT_S)
+            assert line, "server closed its stdout"
+            msg = json.loads(line)
+            if msg.get("type") != "heartbeat":
+                return msg
 
     def hello(self) -> dict:
         self.send({"type": "hello", "protocol": protocol.PROTOCOL_VERSION, "client": "raw"})
