@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                      help="fine-tune this model on --dataset (always a fresh run)")
     src.add_argument("--config", type=Path, help="training config JSON (TrainConfig fields, "
                                                  "with a nested 'model' object)")
-    src.add_argument("--preset", choices=("tiny", "starter", "clean"))
+    src.add_argument("--preset", choices=("tiny", "starter", "clean", "starter-text",
+                                            "clean-text"))
     parser.add_argument("--dataset", default=None,
                         help="a saved text-to-motion dataset (.npz), or a folder in the "
                              "HumanML3D layout; default: the config's libraries")
@@ -48,6 +49,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-minutes", type=float, default=None,
                         help="stop (with a checkpoint) after this much wall time")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--continue-from", default=None, metavar="starter|clean|PATH.pt",
+                        help="with --preset/--config: start from this model's weights and "
+                             "normalisation, keeping the dataset's splits (a new recipe for "
+                             "a model on its own data; a fresh run)")
+    parser.add_argument("--paraphrase", type=float, default=None,
+                        help="share of samples conditioned on a paraphrase of their labels")
+    parser.add_argument("--text-noise", type=float, default=None,
+                        help="std of noise added to the caption embeddings")
     parser.add_argument("--name", default=None,
                         help="with --init: the new model's name (default: <init>_<dataset>)")
     parser.add_argument("--print-config", action="store_true",
@@ -90,7 +99,27 @@ def run(args: argparse.Namespace) -> int:
         cfg.batch = args.batch
     if args.lr is not None:
         cfg.lr = args.lr
-    if init is not None:
+    for key in ("paraphrase", "text_noise"):
+        value = getattr(args, key, None)
+        if value is not None:
+            if not 0.0 <= value <= (1.0 if key == "paraphrase" else 1e3):
+                print(f"error: --{key.replace('_', '-')} {value} is out of range",
+                      file=sys.stderr)
+                return 2
+            setattr(cfg, key, value)
+    keep_splits = False
+    if getattr(args, "continue_from", None):
+        if args.init:
+            print("error: --continue-from goes with --preset or --config, not --init",
+                  file=sys.stderr)
+            return 2
+        try:
+            init = _continue_setup(args.continue_from, cfg)
+        except (ValueError, OSError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        keep_splits = True
+    if init is not None and not keep_splits:
         from .models.text2motion.finetune import fit_schedule
         fit_schedule(cfg)
     if args.print_config:
@@ -100,9 +129,10 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     try:
         summary = train(cfg, out=args.out, work_dir=args.work_dir, device=args.device,
-                        fresh=args.fresh or init is not None,
+                        fresh=(args.fresh or init is not None) and not
+                        (keep_splits and not args.fresh),
                         max_seconds=None if args.max_minutes is None
-                        else args.max_minutes * 60.0, init=init)
+                        else args.max_minutes * 60.0, init=init, keep_splits=keep_splits)
     except (TrainError, ConfigError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -112,12 +142,28 @@ def run(args: argparse.Namespace) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         raise
-    if summary and init is not None:
+    if summary and init is not None and not keep_splits:
         from .models.text2motion.finetune import write_summary
         summary["summary"] = str(write_summary(Path(summary["out"])))
     if summary:
         print(" ".join(f"{k}={v}" for k, v in summary.items()))
     return 0
+
+
+def _continue_setup(spec: str, cfg) -> dict:
+    """The checkpoint to continue from; its network config replaces the preset's (it must be
+    the same network). Raises CheckpointError / ConfigError with a message for the user."""
+    from dataclasses import asdict
+
+    from .models.text2motion import finetune as ft
+    from .models.text2motion.config import ConfigError
+
+    path, ck = ft.load_init(spec)
+    ck["_path"] = str(path)
+    if asdict(ck["model_config"]) != asdict(cfg.model):
+        raise ConfigError(f"--continue-from {spec}: its network ({path}) differs from the "
+                          f"config's; continue with the same --preset it was trained with")
+    return ck
 
 
 def _finetune_setup(args: argparse.Namespace):

@@ -125,6 +125,11 @@ class TrainConfig:
     length_loss_weight: float = 0.1
     vel_loss_weight: float = 1.0   # MSE of the predicted clean motion's frame-to-frame
                                    # differences (against jitter; MDM's velocity loss)
+    # text robustness (issue 9; backend/text/paraphrase.py)
+    paraphrase: float = 0.0        # share of samples conditioned on a paraphrase of the clip's
+                                   # (action, style) labels instead of one of its captions
+    paraphrase_pool: int = 64      # paraphrases written per (action, style) pair
+    text_noise: float = 0.0        # std of Gaussian noise added to the caption embedding
     amp: str = "auto"              # "auto" (bf16 autocast where native: CUDA, AVX512-BF16/AMX
                                    # CPUs; else fp32) | "bf16" | "none"
     # bookkeeping
@@ -199,7 +204,29 @@ def _clean() -> TrainConfig:
                        lr=3e-4, val_every=500, ckpt_every=500)
 
 
-PRESETS = {"tiny": _tiny, "starter": _starter, "clean": _clean}
+# Issue 9: the shipped models continued on their own data with paraphrased captions and
+# embedding noise (`train text2motion --preset starter-text --continue-from starter`).
+def _text_recipe(cfg: TrainConfig) -> TrainConfig:
+    cfg.paraphrase, cfg.text_noise = 0.6, 0.02
+    cfg.lr, cfg.warmup, cfg.min_lr_ratio = 1e-4, 200, 0.1
+    cfg.ema_start, cfg.ema_decay = 0, 0.998
+    return cfg
+
+
+def _starter_text() -> TrainConfig:
+    cfg = _text_recipe(_starter())
+    cfg.steps = 4_000
+    return cfg
+
+
+def _clean_text() -> TrainConfig:
+    cfg = _text_recipe(_clean())
+    cfg.steps = 1_500
+    return cfg
+
+
+PRESETS = {"tiny": _tiny, "starter": _starter, "clean": _clean,
+           "starter-text": _starter_text, "clean-text": _clean_text}
 
 
 def preset(name: str) -> TrainConfig:

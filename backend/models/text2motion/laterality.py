@@ -15,8 +15,8 @@ from typing import Sequence
 
 import numpy as np
 
-_LEFT = re.compile(r"\bleft\b", re.IGNORECASE)
-_RIGHT = re.compile(r"\bright\b", re.IGNORECASE)
+_LEFT = re.compile(r"\bleft(wards?)?\b", re.IGNORECASE)
+_RIGHT = re.compile(r"\bright(wards?)?\b", re.IGNORECASE)
 DIRECTION_SEED = 20261125
 
 

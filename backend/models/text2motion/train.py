@@ -186,8 +186,13 @@ class CropDataset(torch.utils.data.Dataset):
     otherwise the whole item (whose length then trains the length predictor)."""
 
     def __init__(self, items, mean, std, emb_index: dict[str, int], embeddings: np.ndarray,
-                 cfg: ModelConfig, min_rows: int, p_crop: float = 0.25, epoch_size: int = 0):
+                 cfg: ModelConfig, min_rows: int, p_crop: float = 0.25, epoch_size: int = 0,
+                 para: list[list[str]] | None = None, p_para: float = 0.0,
+                 text_noise: float = 0.0):
         self.items = items
+        # robust.py: paraphrases of each item's labels, and the share of samples using them
+        self.para = [[emb_index[c] for c in p] for p in para] if para else None
+        self.p_para, self.text_noise = p_para, text_noise
         self.mean, self.std = mean.astype(np.float32), std.astype(np.float32)
         self.caps = [[emb_index[c] for c in it.captions] for it in items]
         self.emb = embeddings
@@ -215,8 +220,12 @@ class CropDataset(torch.utils.data.Dataset):
             f, n, length_bin = f[s:s + m], m, -1
         x = (f - self.mean) / self.std
         cap = self.caps[i % len(self.items)]
+        if self.para and self.para[i % len(self.items)] and rng.random() < self.p_para:
+            cap = self.para[i % len(self.items)]
         e = self.emb[cap[int(rng.integers(0, len(cap)))]] if cap else np.zeros(TEXT_DIM,
                                                                                  np.float32)
+        if self.text_noise > 0 and cap:
+            e = (e + rng.normal(0.0, self.text_noise, e.shape)).astype(np.float32)
         return torch.from_numpy(np.ascontiguousarray(x, np.float32)), torch.from_numpy(e), \
             length_bin
 
@@ -263,9 +272,12 @@ def collate(batch, down_factor: int):
     return x, lengths, text, bins
 
 
-def caption_embeddings(items_list, work_dir: Path, dist: Dist, log) -> tuple[dict, np.ndarray]:
-    """Embeddings of every caption (rank 0 encodes and caches them; the others read)."""
-    captions = sorted({c for items in items_list for it in items for c in it.captions})
+def caption_embeddings(items_list, work_dir: Path, dist: Dist, log,
+                       extra: list[str] = ()) -> tuple[dict, np.ndarray]:
+    """Embeddings of every caption and of ``extra`` texts (rank 0 encodes and caches them;
+    the others read)."""
+    captions = sorted({c for items in items_list for it in items for c in it.captions}
+                      | set(extra))
     key = hashlib.sha1("\n".join(captions).encode()).hexdigest()[:16]
     path = work_dir / f"caption_embeddings_{key}.npy"
     if dist.is_main and not path.is_file():
@@ -431,6 +443,10 @@ def model_card(ck: dict, params: int, path: Path, history: dict) -> str:
         lines += [f"Fine-tuned from the `{d['init']['name']}` model ({d['init']['licence']}) "
                   f"on the data below; its sources are listed as `<model> model: <source>`.",
                   ""]
+    if d.get("continued_from"):
+        c = d["continued_from"]
+        lines += [f"Continued from the `{c['name']}` model (step {c['steps']}, data hash "
+                  f"`{c['hash']}`) on the same data and splits, with the recipe below.", ""]
     lines += ["## Training data", "", "| source | licence | commercial | items | minutes |",
               "|---|---|---|---|---|"]
     for name, s in sorted(d["sources"].items()):
@@ -464,7 +480,7 @@ def model_card(ck: dict, params: int, path: Path, history: dict) -> str:
 def train(cfg: TrainConfig, out: Path | None = None, work_dir: Path | None = None,
           device: str | None = None, fresh: bool = False, dataset=None,
           log: Callable[[str], None] | None = None, max_seconds: float | None = None,
-          init: dict | None = None) -> dict:
+          init: dict | None = None, keep_splits: bool = False) -> dict:
     """Run (or resume) a training run. Returns a summary dict (rank 0; others get {}).
 
     dataset: a T2MDataset to use instead of what the config names (tests).
@@ -488,20 +504,32 @@ def train(cfg: TrainConfig, out: Path | None = None, work_dir: Path | None = Non
         dist.barrier()
         ds = dataset if dataset is not None else load_data(cfg, work_dir, dist, say)
         train_items = [it for it in ds.items if it.split == "train"]
-        if init is not None:        # a user library is too small to hold items out
+        if init is not None and not keep_splits:  # a user library is too small to hold out
             train_items = list(ds.items)
         val_items = [it for it in ds.items if it.split == "val"] or train_items
         if not train_items:
             raise TrainError("the dataset has no training items")
         prov = provenance(ds)
         mean, std = ds.mean, ds.std
-        if init is not None:
+        if init is not None and keep_splits:
+            prov["continued_from"] = {"name": str(init.get("name") or "init"),
+                                      "steps": init.get("steps"),
+                                      "hash": (init.get("dataset") or {}).get("hash")}
+        elif init is not None:
             from .finetune import combined_provenance
             prov = combined_provenance(init, prov)
+        if init is not None:
             mean, std = init["mean"].float().numpy(), init["std"].float().numpy()
         say(f"data: {len(train_items)} train / {len(val_items)} val items, "
             f"{prov['minutes']} min, licence {prov['licence']}")
-        index, emb = caption_embeddings([train_items, val_items], work_dir, dist, say)
+        para_caps, para = [], None
+        if cfg.paraphrase > 0:
+            from .robust import paraphrase_index
+            para_caps, para = paraphrase_index(train_items, cfg.paraphrase_pool, cfg.seed)
+            say(f"paraphrases: {len(para_caps)} for "
+                f"{sum(1 for p in para if p)} of {len(train_items)} items")
+        index, emb = caption_embeddings([train_items, val_items], work_dir, dist, say,
+                                        extra=para_caps)
         if cfg.model.lateral_code > 0:
             from . import laterality
             captions = sorted(index, key=index.get)
@@ -551,7 +579,8 @@ def train(cfg: TrainConfig, out: Path | None = None, work_dir: Path | None = Non
 
         min_rows = max(cfg.model.down_factor, cfg.min_crop_frames)
         train_set = CropDataset(train_items, mean, std, index, emb, cfg.model, min_rows,
-                                epoch_size=cfg.batch * dist.world)
+                                epoch_size=cfg.batch * dist.world, para=para,
+                                p_para=cfg.paraphrase, text_noise=cfg.text_noise)
         sampler = torch.utils.data.distributed.DistributedSampler(
             train_set, num_replicas=dist.world, rank=dist.rank, shuffle=True, seed=cfg.seed,
             drop_last=True)
