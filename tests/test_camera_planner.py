@@ -126,3 +126,25 @@ def test_surprise_depends_on_the_seed():
                          "shot": "surprise", "alternatives": 1, "seed": s})["paths"][0]["name"]
              for s in range(6)}
     assert len(names) >= 3 and all(n.startswith("surprise: ") for n in names)
+
+
+def test_heading_is_held_to_the_yaw_rate_when_the_subject_stays_framed():
+    """A camera passing a subject turns its heading no faster than the drone can: held to
+    the limit when the subject stays in the frame's middle, refused (None) when it would not."""
+    from backend.models.camera.planner import limit_heading_rate, look_rotations, yaw_rate
+    fps, T = 30, 150
+    t = np.arange(T) / fps
+    aim = np.tile([0.0, 0.0, 1.0], (T, 1))
+    lens = np.full(T, 35.0)
+    for speed, dist, holds in ((2.0, 1.5, True), (5.0, 1.0, False)):
+        loc = np.stack([speed * (t - 2.5), np.full(T, -dist), np.full(T, 1.6)], 1)
+        rot = look_rotations(loc, aim, lens, (0.0, 0.0), None)
+        assert yaw_rate(rot, fps) > 70
+        out = limit_heading_rate(rot, loc, aim, lens, 60.0, fps)
+        if not holds:
+            assert out is None
+            continue
+        held, drift = out
+        assert yaw_rate(held, fps) <= 60.0
+        assert 0.0 < drift < 0.9
+        assert np.allclose(np.linalg.norm(held, axis=1), 1.0)

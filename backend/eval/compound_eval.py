@@ -77,6 +77,9 @@ def evaluate(gen, prompts, seed: int = 0, log=print) -> dict:
             else:
                 shares = np.array_split(np.arange(len(pos)), len(actions))
             ok = all(part_present(a, pos[idx], False) for a, idx in zip(actions, shares))
+        if not ok:
+            log(f"  missed: {p['prompt']!r} ({p['relation']}: {', '.join(actions)}; read as "
+                f"{' | '.join(t for t, _a, _b in segs) if segs else info.get('read_as')})")
         checked += 1
         both += ok
         by_relation.setdefault(p["relation"], []).append(ok)

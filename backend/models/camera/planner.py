@@ -340,9 +340,53 @@ def plan_path(keys: ShotKeys, subject: Subject, scene: SceneGeometry, drone: Dro
         aim = smooth_path(n, fps, np.arange(n), subject.positions, np.ones(n), period)
         rot = look_rotations(loc, aim, lens_t, target, keys.up_hint)
     else:
-        notes.append(f"the camera turns faster than the {drone.name} drone's "
-                     f"{drone.max_yaw_rate:g} deg/s")
+        limited = None if keys.up_hint is not None else \
+            limit_heading_rate(rot, loc, aim, lens_t, drone.max_yaw_rate, fps)
+        if limited is not None:
+            peak = yaw_rate(rot, fps)
+            rot, drift = limited
+            notes.append(f"heading held to the {drone.name} drone's {drone.max_yaw_rate:g} "
+                         f"deg/s (the look-at asked {peak:.0f}): the subject drifts up to "
+                         f"{drift:.2f} half-frames from its screen target")
+        else:
+            notes.append(f"the camera turns faster than the {drone.name} drone's "
+                         f"{drone.max_yaw_rate:g} deg/s")
     return Path(keys, loc, rot, lens_t, target, notes)
+
+
+HEADING_MARGIN = 0.97          # share of the yaw-rate limit the held heading aims at
+IN_FRAME_EDGE = 0.9            # |screen x|, |screen y| (half-frames) the aim point must keep
+
+
+def limit_heading_rate(rot: np.ndarray, loc: np.ndarray, aim: np.ndarray,
+                       lens_mm: np.ndarray, max_rate_deg: float, fps: float
+                       ) -> tuple[np.ndarray, float] | None:
+    """Cameras (T, 4) whose heading turns no faster than ``max_rate_deg`` (a drone cannot
+    yaw faster), the pitch kept: the look-at heading is followed under a rate limit, forwards
+    and backwards, and the two averaged (each keeps the limit, so their mean does; one lags,
+    the other leads). Returns (rotations, the aim point's largest |screen x| drift) or None
+    when the aim point would leave the middle of the frame (|x| or |y| > IN_FRAME_EDGE) on
+    any frame."""
+    fwd = -quat.to_matrix(rot)[:, :, 2]
+    yaw = np.unwrap(np.arctan2(fwd[:, 1], fwd[:, 0]))
+    pitch = np.arcsin(np.clip(fwd[:, 2], -1.0, 1.0))
+    step = math.radians(max_rate_deg) * HEADING_MARGIN / fps
+
+    def follow(target: np.ndarray) -> np.ndarray:
+        out = np.empty_like(target)
+        out[0] = target[0]
+        for i in range(1, len(target)):
+            out[i] = out[i - 1] + np.clip(target[i] - out[i - 1], -step, step)
+        return out
+
+    held = 0.5 * (follow(yaw) + follow(yaw[::-1])[::-1])
+    mats = camera_matrices(held, pitch)
+    screen, depth = project(mats, loc, aim, lens_mm)
+    if np.any(depth <= 0) or np.abs(screen).max() > IN_FRAME_EDGE:
+        return None
+    before, _ = project(camera_matrices(yaw, pitch), loc, aim, lens_mm)
+    drift = float(np.abs(screen[:, 0] - before[:, 0]).max())
+    return quat.unroll(quat.from_matrix(mats)), drift
 
 
 def _retime_for_yaw(loc, rot, aim, lens_t, target, keys, drone, fps, notes):
