@@ -86,3 +86,16 @@ def test_label_keys_and_the_index():
     caps, per_item = paraphrase_index(items, 10)
     assert per_item[1] == [] and per_item[0] == per_item[2] and len(per_item[0]) == 10
     assert set(per_item[0]) | set(per_item[3]) == set(caps)
+
+
+def test_rare_actions_are_repeated_not_the_common_ones():
+    from backend.models.text2motion.robust import balanced
+    items = [_Item({"action": "walk"}) for _ in range(400)] + \
+        [_Item({"action": "punch"}) for _ in range(4)] + [_Item({"action": None})]
+    out = balanced(items, 0.5, max_repeat=8)
+    assert sum(it.labels["action"] == "walk" for it in out) == 400
+    assert sum(it.labels["action"] == "punch" for it in out) == 4 * 8      # sqrt(100) capped
+    assert sum(it.labels["action"] is None for it in out) == 1
+    assert balanced(items, 0.0) == items
+    few = balanced(items, 0.5, max_repeat=3)
+    assert sum(it.labels["action"] == "punch" for it in few) == 12

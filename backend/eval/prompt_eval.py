@@ -75,6 +75,7 @@ def evaluate(gen, rec, test_items, prompts, seed: int = 0, generate=None, log=pr
             refs.append(max(real_acc[kind].get(x, 0.0) for x in labels))
             for tag in p.get("tags", []):
                 per_tag.setdefault(tag, []).append(hit)
+            per_tag.setdefault(f"label_{labels[0]}", []).append(hit)
         gen_acc = float(np.mean(hits)) if hits else float("nan")
         real = float(np.mean(refs)) if refs else float("nan")
         key = "acc" if kind == "action" else "style"
@@ -92,14 +93,36 @@ def evaluate(gen, rec, test_items, prompts, seed: int = 0, generate=None, log=pr
     return res
 
 
-def _snapped(gen, model: str):
+def _plain(gen, sampling: dict):
+    """generate(prompt, seed) conditioning on the prompt as typed."""
+    from ..motion.cleanup import clean_features
+
+    def generate(prompt, s):
+        return clean_features(gen.generate([prompt], [None], [s], **sampling)[0])
+    return generate
+
+
+def _snapped(gen, model: str, sampling: dict):
     """generate(prompt, seed) conditioning on the snapped caption (backend/text/snap.py)."""
     from ..motion.cleanup import clean_features
     from ..text.snap import snap_prompt
 
     def generate(prompt, s):
         text, _info = snap_prompt(prompt, model)
-        return clean_features(gen.generate([text], [None], [s])[0])
+        return clean_features(gen.generate([text], [None], [s], **sampling)[0])
+    return generate
+
+
+def _labelled(gen, prompts, sampling: dict):
+    """generate(prompt, seed) conditioning on a training caption of the prompt's own labels:
+    the generator's ceiling on this set if every prompt were understood perfectly."""
+    from ..motion.cleanup import clean_features
+    from ..text.snap import training_caption
+    labels = {p["prompt"]: (p["action"], p.get("style")) for p in prompts}
+
+    def generate(prompt, s):
+        text = training_caption(*labels[prompt]) or prompt
+        return clean_features(gen.generate([text], [None], [s], **sampling)[0])
     return generate
 
 
@@ -119,9 +142,13 @@ def run(args, ds, rec) -> int:
     if args.samples:
         prompts = prompts[:args.samples]
     test_items = list(ds.filter(split="test").items)
-    res = evaluate(gen, rec, test_items, prompts, seed=args.seed,
-                   generate=_snapped(gen, args.checkpoint or "starter")
-                   if getattr(args, "conditioning", "prompt") == "snap" else None)
+    conditioning = getattr(args, "conditioning", "prompt")
+    sampling = {k: v for k, v in (("guidance", getattr(args, "guidance", None)),
+                                  ("steps", getattr(args, "steps", None))) if v is not None}
+    generate = _snapped(gen, args.checkpoint or "starter", sampling) \
+        if conditioning == "snap" else _labelled(gen, prompts, sampling) \
+        if conditioning == "labels" else _plain(gen, sampling)
+    res = evaluate(gen, rec, test_items, prompts, seed=args.seed, generate=generate)
     res["conditioning"] = getattr(args, "conditioning", "prompt")
     head = ("acc_ratio", "style_ratio", "skate", "jerk")
     rest = {k: v for k, v in res.items() if k not in head}

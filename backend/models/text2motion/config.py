@@ -130,6 +130,8 @@ class TrainConfig:
                                    # (action, style) labels instead of one of its captions
     paraphrase_pool: int = 64      # paraphrases written per (action, style) pair
     text_noise: float = 0.0        # std of Gaussian noise added to the caption embedding
+    balance: float = 0.0           # rare actions repeated (reference count / count) ** balance
+    balance_max: int = 8           # times at most
     amp: str = "auto"              # "auto" (bf16 autocast where native: CUDA, AVX512-BF16/AMX
                                    # CPUs; else fp32) | "bf16" | "none"
     # bookkeeping
@@ -215,7 +217,7 @@ def _text_recipe(cfg: TrainConfig) -> TrainConfig:
 
 def _starter_text() -> TrainConfig:
     cfg = _text_recipe(_starter())
-    cfg.steps = 4_000
+    cfg.steps, cfg.balance = 2_500, 0.5
     return cfg
 
 
