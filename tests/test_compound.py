@@ -195,3 +195,35 @@ def test_heldout2_relation_floor():
     relation = sum(p.relation == r["relation"] for p, r in parsed)
     parts = sum(sum(len(s.actions) for s in p.stages) == len(r["parts"]) for p, r in parsed)
     assert relation >= 38 and parts >= 37, (relation, parts)
+
+
+@pytest.mark.parametrize("prompt,expected", [
+    # a subordinate clause put first
+    ("As he jogs, he waves his right hand", [["waves his right hand", "jogs"]]),
+    ("while strolling off to the left, she raises both hands",
+     [["raises both hands", "strolls off to the left"]]),
+    ("After jumping, she bows", [["jumping"], ["bowing"]]),
+    ("Before walking away, he waves goodbye", [["waves goodbye"], ["walks away"]]),
+    ("once she finishes dancing, she bows", [["dancing"], ["bowing"]]),
+    ("after a high kick, he bows", [["does a high kick"], ["bows"]]),
+    # "with the hand raised": a gesture on top
+    ("a kid runs with the left hand raised", [["a kid runs", "a kid raises the left hand"]]),
+    ("jogging with both arms in the air", [["jogging", "raising both arms"]]),
+    # the manner of a later stage stays with it
+    ("a tired man walks forward, then happily jumps", [["a tired man walks forward"],
+                                                      ["a tired man jumps happily"]]),
+])
+def test_fronted_clauses_raised_hands_and_manner(prompt, expected):
+    got = [[a.text for a in s.actions] for s in parse_prompt(prompt).stages]
+    assert got == expected
+
+
+def test_heldout3_relation_floor():
+    """The parser on the third held-out set (tests/data/prompts_heldout3, written blind by
+    another engineer): 57 of 75 relations right at its one blind run; 71 of 75 after the
+    fronted-clause and raised-hand rules (categories already listed as failures of the second
+    held-out set). A regression floor, not a target."""
+    from backend.eval.prompt_set import load_prompt_set
+    rows = load_prompt_set("compound", Path(__file__).parent / "data" / "prompts_heldout3")
+    relation = sum(parse_prompt(r["prompt"]).relation == r["relation"] for r in rows)
+    assert relation >= 71, relation

@@ -327,6 +327,51 @@ def _repeats(stage: list[Action], before: list[Action]) -> bool:
     return at is not None and bool(words[at + 1:]) and set(words[at + 1:]) <= REPEAT_WORDS
 
 
+_FRONTED = re.compile(r"^\s*(as|while|whilst|when|after|once|before)\s+([^,;.!?]+?)\s*,\s*"
+                      r"(?:(?:he|she|they|it)\s+)?(?=\S)(.+)$", re.IGNORECASE)
+_HAND_RAISED = re.compile(
+    r"\bwith\s+(?:(the|his|her|their|one|a)\s+)?(?:(left|right|both)\s+)?(hands?|arms?|fists?)"
+    r"\s+(?:raised|up|held up|held high|in the air|aloft|high)\b(?:\s+(?:in the air|high|"
+    r"above (?:the|his|her|their) head))?", re.IGNORECASE)
+
+
+def _fronted(text: str) -> str:
+    """A subordinate clause put first, rewritten in the order the parser reads: "As she
+    walks, she waves" -> "she waves while walks"... ("while" + the clause: together);
+    "After bowing, she guides" -> "bowing, then she guides"; "Before running off, she waves"
+    -> "she waves, then running off". Other prompts unchanged."""
+    m = _FRONTED.match(text)
+    if not m or _first_verb(_tokens(m.group(2))) is None:
+        return text
+    conj, first, rest = m.group(1).lower(), m.group(2), m.group(3)
+    if _first_verb(_tokens(rest)) is None:
+        return text
+    first = re.sub(r"^(?:he|she|they|it)\s+(?:has\s+|have\s+|is\s+|are\s+)?", "", first,
+                   flags=re.IGNORECASE)
+    first = re.sub(r"^(?:finish(?:es|ed|ing)?|stop(?:s|ped|ping)?)\s+", "", first,
+                   flags=re.IGNORECASE)
+    if re.match(r"(?:a|an|the|his|her|their|one)\b", first, re.IGNORECASE):
+        first = "does " + first                  # "after a big kick": a noun phrase
+    if conj in ("as", "while", "whilst", "when"):
+        return f"{rest} while {first}"
+    if conj == "before":
+        return f"{rest}, then {first}"
+    return f"{first}, then {rest}"
+
+
+def _with_hand_raised(text: str) -> str:
+    """"walks with the left hand raised" -> "walks while raising the left hand"."""
+    def say(m: re.Match) -> str:
+        det, side, noun = m.group(1), m.group(2), m.group(3).lower()
+        noun = noun.replace("fist", "hand")
+        words = [w for w in (det or ("both" if side == "both" else "the"), side
+                             if side != "both" else None) if w] + [noun]
+        if side == "both" and det:
+            words = [det, "both", noun]
+        return "while raising " + " ".join(words)
+    return _HAND_RAISED.sub(say, text)
+
+
 def parse_prompt(text: str) -> CompoundPrompt:
     """Split a prompt into stages of actions (see the module doc). ValueError for a prompt
     without words."""
@@ -337,6 +382,7 @@ def parse_prompt(text: str) -> CompoundPrompt:
         raise ValueError("the prompt is empty: describe the motion, e.g. "
                          "'a person walks forward and waves'")
     original = " ".join(text.split())
+    tokens = _tokens(_with_hand_raised(_fronted(original)))
     while tokens and tokens[0] in LEADING_ORDER_WORDS | {","}:
         tokens = tokens[1:]
     first = _first_verb(tokens)
@@ -358,8 +404,11 @@ def parse_prompt(text: str) -> CompoundPrompt:
             article = _article_before(seq_tokens, fv[0])
             noun = article is not None and _WORDS.get(seq_tokens[fv[0]], ("", "base"))[1] == "base"
             do = FORMS["do"][main_form] if main_form in ("ed", "ing") else "does"
+            # "then happily jumps": the manner before the verb goes after it
+            manner = [t for t in seq_tokens[:fv[0]] if len(t) > 4 and t.lower().endswith("ly")
+                      and t.lower() not in ("only", "finally", "lastly", "eventually")]
             seq_tokens = ([do] + seq_tokens[article:] if noun     # "followed by a backflip"
-                          else seq_tokens[fv[0]:])
+                          else seq_tokens[fv[0]:] + manner)
         if stages and fv is None and stages[-1].actions[-1].verb in FORMS:
             # "sidesteps to the left, then to the right": the verb before carries over
             seq_tokens = [FORMS[stages[-1].actions[-1].verb][main_form]] + seq_tokens

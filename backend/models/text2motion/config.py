@@ -223,7 +223,7 @@ def _starter_text() -> TrainConfig:
 
 def _clean_text() -> TrainConfig:
     cfg = _text_recipe(_clean())
-    cfg.steps = 1_500
+    cfg.steps, cfg.balance = 1_500, 0.5
     return cfg
 
 
