@@ -445,8 +445,9 @@ def model_card(ck: dict, params: int, path: Path, history: dict) -> str:
                   ""]
     if d.get("continued_from"):
         c = d["continued_from"]
-        lines += [f"Continued from the `{c['name']}` model (step {c['steps']}, data hash "
-                  f"`{c['hash']}`) on the same data and splits, with the recipe below.", ""]
+        lines += [f"Continued from the `{c['name']}` model (step {c['steps']}; its data hash "
+                  f"`{c['hash']}`) on the data below, with that data's own train / val / test "
+                  f"splits, with the recipe below.", ""]
     lines += ["## Training data", "", "| source | licence | commercial | items | minutes |",
               "|---|---|---|---|---|"]
     for name, s in sorted(d["sources"].items()):
