@@ -205,6 +205,7 @@ def test_heldout2_relation_floor():
     ("After jumping, she bows", [["jumping"], ["bowing"]]),
     ("Before walking away, he waves goodbye", [["waves goodbye"], ["walks away"]]),
     ("once she finishes dancing, she bows", [["dancing"], ["bowing"]]),
+    ("dancing, then takes a bow", [["dancing"], ["takes a bow"]]),
     ("after a high kick, he bows", [["does a high kick"], ["bows"]]),
     # "with the hand raised": a gesture on top
     ("a kid runs with the left hand raised", [["a kid runs", "a kid raises the left hand"]]),

@@ -277,6 +277,8 @@ def _finite(tokens: list[str], main_form: str) -> list[str]:
     if fv is None or fv[2] == main_form or main_form not in FORMS.get(fv[1], {}):
         return tokens
     i, base, _ = fv
+    if tokens[i] in LIGHT_VERBS:          # "takes a bow" stays (not "bowing a bow")
+        return tokens
     return tokens[:i] + [FORMS[base][main_form]] + tokens[i + 1:]
 
 
