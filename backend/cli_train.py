@@ -129,8 +129,7 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     try:
         summary = train(cfg, out=args.out, work_dir=args.work_dir, device=args.device,
-                        fresh=(args.fresh or init is not None) and not
-                        (keep_splits and not args.fresh),
+                        fresh=args.fresh or (init is not None and not keep_splits),
                         max_seconds=None if args.max_minutes is None
                         else args.max_minutes * 60.0, init=init, keep_splits=keep_splits)
     except (TrainError, ConfigError, FileNotFoundError) as e:

@@ -2,7 +2,7 @@
 generator is given for each, with the real shipped generator."""
 import numpy as np
 
-from backend.eval.prompt_eval import _labelled, _plain, _snapped
+from backend.eval.prompt_eval import _conditioned, _labelled, _snapped
 from backend.models.text2motion.sample import load_generator
 from backend.text.snap import training_caption
 
@@ -22,7 +22,7 @@ def test_each_conditioning_gives_the_generator_its_text():
     gen = Recording(load_generator("starter"))
     prompt = "a grandpa strolls across the room"
     items = [{"prompt": prompt, "action": "walk", "style": "elderly"}]
-    f = _plain(gen, {"guidance": 3.0})(prompt, 0)
+    f = _conditioned(gen, {"guidance": 3.0})(prompt, 0)
     assert f.shape[1] == 263 and np.isfinite(f).all()
     assert gen.calls[-1] == ([prompt], {"guidance": 3.0})
     _labelled(gen, items, {})(prompt, 0)

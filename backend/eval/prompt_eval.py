@@ -47,12 +47,10 @@ def _real_accuracy(rec, items, kind: str) -> dict[str, float]:
 def evaluate(gen, rec, test_items, prompts, seed: int = 0, generate=None, log=print) -> dict:
     """Figures of the module doc. `generate(prompt, seed) -> features (T, 263)` defaults to
     the plain generator with its predicted length, cleaned as the add-on gets it."""
-    from ..motion.cleanup import clean_features
     from . import metrics as M
 
     if generate is None:
-        def generate(prompt, s):
-            return clean_features(gen.generate([prompt], [None], [s])[0])
+        generate = _conditioned(gen, {})
     real_acc = {k: _real_accuracy(rec, test_items, k) for k in rec.vocab}
     feats, t0 = [], time.perf_counter()
     for i, p in enumerate(prompts):
@@ -93,37 +91,29 @@ def evaluate(gen, rec, test_items, prompts, seed: int = 0, generate=None, log=pr
     return res
 
 
-def _plain(gen, sampling: dict):
-    """generate(prompt, seed) conditioning on the prompt as typed."""
+def _conditioned(gen, sampling: dict, to_text=lambda prompt: prompt):
+    """generate(prompt, seed) conditioning on ``to_text(prompt)``, cleaned as the add-on gets
+    it; ``sampling``: the generator's guidance / steps."""
     from ..motion.cleanup import clean_features
 
     def generate(prompt, s):
-        return clean_features(gen.generate([prompt], [None], [s], **sampling)[0])
+        return clean_features(gen.generate([to_text(prompt)], [None], [s], **sampling)[0])
     return generate
 
 
 def _snapped(gen, model: str, sampling: dict):
-    """generate(prompt, seed) conditioning on the snapped caption (backend/text/snap.py)."""
-    from ..motion.cleanup import clean_features
+    """Conditioning on the snapped caption (backend/text/snap.py)."""
     from ..text.snap import snap_prompt
-
-    def generate(prompt, s):
-        text, _info = snap_prompt(prompt, model)
-        return clean_features(gen.generate([text], [None], [s], **sampling)[0])
-    return generate
+    return _conditioned(gen, sampling, lambda prompt: snap_prompt(prompt, model)[0])
 
 
 def _labelled(gen, prompts, sampling: dict):
-    """generate(prompt, seed) conditioning on a training caption of the prompt's own labels:
-    the generator's ceiling on this set if every prompt were understood perfectly."""
-    from ..motion.cleanup import clean_features
+    """Conditioning on a training caption of the prompt's own labels: the generator's
+    ceiling on this set if every prompt were understood perfectly."""
     from ..text.snap import training_caption
     labels = {p["prompt"]: (p["action"], p.get("style")) for p in prompts}
-
-    def generate(prompt, s):
-        text = training_caption(*labels[prompt]) or prompt
-        return clean_features(gen.generate([text], [None], [s], **sampling)[0])
-    return generate
+    return _conditioned(gen, sampling,
+                        lambda prompt: training_caption(*labels[prompt]) or prompt)
 
 
 def run(args, ds, rec) -> int:
@@ -147,7 +137,7 @@ def run(args, ds, rec) -> int:
                                   ("steps", getattr(args, "steps", None))) if v is not None}
     generate = _snapped(gen, args.checkpoint or "starter", sampling) \
         if conditioning == "snap" else _labelled(gen, prompts, sampling) \
-        if conditioning == "labels" else _plain(gen, sampling)
+        if conditioning == "labels" else _conditioned(gen, sampling)
     res = evaluate(gen, rec, test_items, prompts, seed=args.seed, generate=generate)
     res["conditioning"] = getattr(args, "conditioning", "prompt")
     head = ("acc_ratio", "style_ratio", "skate", "jerk")

@@ -338,10 +338,11 @@ _HAND_RAISED = re.compile(
 
 
 def _fronted(text: str) -> str:
-    """A subordinate clause put first, rewritten in the order the parser reads: "As she
-    walks, she waves" -> "she waves while walks"... ("while" + the clause: together);
-    "After bowing, she guides" -> "bowing, then she guides"; "Before running off, she waves"
-    -> "she waves, then running off". Other prompts unchanged."""
+    """A subordinate clause put first, rewritten in the order the parser reads (its pronouns
+    dropped): "As she walks, she waves" -> "waves while walks" (together); "After bowing,
+    she guides ..." -> "bowing, then guides ..."; "Before running off, she waves" -> "waves,
+    then running off"; "after a big kick, ..." -> "does a big kick, then ...". Other prompts
+    unchanged."""
     m = _FRONTED.match(text)
     if not m or _first_verb(_tokens(m.group(2))) is None:
         return text
@@ -364,12 +365,11 @@ def _fronted(text: str) -> str:
 def _with_hand_raised(text: str) -> str:
     """"walks with the left hand raised" -> "walks while raising the left hand"."""
     def say(m: re.Match) -> str:
-        det, side, noun = m.group(1), m.group(2), m.group(3).lower()
-        noun = noun.replace("fist", "hand")
-        words = [w for w in (det or ("both" if side == "both" else "the"), side
-                             if side != "both" else None) if w] + [noun]
-        if side == "both" and det:
-            words = [det, "both", noun]
+        det, side, noun = m.group(1), m.group(2), m.group(3).lower().replace("fist", "hand")
+        if side == "both":
+            words = ([det] if det else []) + ["both", noun]
+        else:
+            words = [det or "the"] + ([side] if side else []) + [noun]
         return "while raising " + " ".join(words)
     return _HAND_RAISED.sub(say, text)
 

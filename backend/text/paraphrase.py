@@ -221,53 +221,29 @@ FILLERS = ["a few times", "for a while", "once", "again", "steadily", "for a bit
 _BRITISH = {"toward": "towards", "practice": "practise", "color": "colour",
             "gray": "grey", "center": "centre", "meter": "metre", "theater": "theatre",
             "favorite": "favourite", "neighbor": "neighbour", "rumor": "rumour"}
-_IRREGULAR_GERUND = {"is": "being", "does": "doing", "goes": "going", "gets": "getting",
-                     "runs": "running", "jogs": "jogging", "hops": "hopping",
-                     "trots": "trotting", "steps": "stepping", "puts": "putting",
-                     "sticks": "sticking", "spins": "spinning", "grooves": "grooving",
-                     "dances": "dancing", "takes": "taking", "makes": "making",
-                     "races": "racing", "rises": "rising", "lopes": "loping",
-                     "fences": "fencing", "duels": "duelling", "gives": "giving",
-                     "moves": "moving", "paces": "pacing", "lifts": "lifting",
-                     "raises": "raising", "waves": "waving", "backs": "backing",
-                     "retreats": "retreating", "reverses": "reversing",
-                     "slices": "slicing", "strikes": "striking", "bounces": "bouncing",
-                     "practises": "practising", "performs": "performing",
-                     "indicates": "indicating", "shows": "showing", "ushers": "ushering",
-                     "guides": "guiding", "summons": "summoning", "delivers": "delivering",
-                     "lands": "landing", "spars": "sparring", "throws": "throwing",
-                     "boxes": "boxing", "busts": "busting", "pirouettes": "pirouetting",
-                     "tumbles": "tumbling", "rounds": "rounding", "bids": "bidding",
-                     "says": "saying", "veers": "veering", "heads": "heading",
-                     "walks": "walking", "turns": "turning", "cartwheels": "cartwheeling",
-                     "crawls": "crawling", "flips": "flipping", "rolls": "rolling",
-                     "twirls": "twirling", "stands": "standing", "holds": "holding",
-                     "reaches": "reaching", "swings": "swinging", "cuts": "cutting",
-                     "chops": "chopping", "brings": "bringing", "hits": "hitting",
-                     "jabs": "jabbing", "sprints": "sprinting", "dashes": "dashing",
-                     "bolts": "bolting", "rushes": "rushing", "strolls": "strolling",
-                     "ambles": "ambling", "wanders": "wandering", "marches": "marching",
-                     "trudges": "trudging", "treads": "treading", "bows": "bowing",
-                     "bends": "bending", "calls": "calling", "beckons": "beckoning",
-                     "shouts": "shouting", "hails": "hailing", "leans": "leaning",
-                     "answers": "answering", "responds": "responding", "punches": "punching",
-                     "kicks": "kicking", "slashes": "slashing", "fights": "fighting",
-                     "plays": "playing", "dribbles": "dribbling", "jumps": "jumping",
-                     "leaps": "leaping", "gestures": "gesturing", "directs": "directing",
-                     "points": "pointing"}
+# verbs that double their last consonant before -ing (British "duelling" too)
+_DOUBLED = {"run", "jog", "hop", "trot", "step", "put", "spin", "spar", "jab", "chop", "cut",
+            "hit", "flip", "bid", "duel", "get"}
 _BASE = {"is": "be", "does": "do", "goes": "go", "has": "have"}
 
 
 def _gerund(phrase: str) -> str:
+    """"walks forward" -> "walking forward" (third person to -ing form)."""
     verb, _, rest = phrase.partition(" ")
-    g = _IRREGULAR_GERUND.get(verb)
-    if g is None:
-        stem = verb[:-1] if verb.endswith("s") else verb
-        g = (stem[:-1] if stem.endswith("e") else stem) + "ing"
+    base = _base(verb)
+    if base == "be":
+        g = "being"
+    elif base in _DOUBLED:
+        g = base + base[-1] + "ing"
+    elif base.endswith("e"):
+        g = base[:-1] + "ing"
+    else:
+        g = base + "ing"
     return f"{g} {rest}".strip()
 
 
 def _base(phrase: str) -> str:
+    """"walks forward" -> "walk forward" (third person to base form)."""
     verb, _, rest = phrase.partition(" ")
     if verb in _BASE:
         b = _BASE[verb]
@@ -339,9 +315,8 @@ def paraphrase(action: str, style: str | None, rng: random.Random) -> str:
     if styled or rng.random() < 0.3:
         how = rng.random()
         if nouns and how < 0.3:
-            subj = rng.choice(["a", "an", "the", "some"][:3]) + " " + rng.choice(nouns)
-            subj = re.sub(r"^a (?=[aeiouAEIOU])", "an ", subj)
-            subj = re.sub(r"^an (?![aeiouAEIOU])", "a ", subj)
+            det, noun = rng.choice(["a", "an", "the"]), rng.choice(nouns)
+            subj = f"the {noun}" if det == "the" else _article(noun)
         elif adjectives and how < 0.6:
             noun = rng.choice(["person", "man", "woman", "guy", "character", "girl", "boy"])
             subj = _article(f"{rng.choice(adjectives)} {noun}")
@@ -358,7 +333,7 @@ def paraphrase(action: str, style: str | None, rng: random.Random) -> str:
     tail = (" " + " ".join(extra)) if extra else ""
     if form < 0.45:                                          # statement
         if manner and rng.random() < 0.3:
-            text = f"{subj} {manner.split(',')[0]} {vp}{tail}" if manner.endswith("ly") \
+            text = f"{subj} {manner} {vp}{tail}" if manner.endswith("ly") \
                 else f"{subj} {vp} {manner}{tail}"
         else:
             text = f"{subj} {vp}{(' ' + manner) if manner else ''}{tail}"

@@ -306,11 +306,16 @@ def look_rotations(loc: np.ndarray, aim: np.ndarray, lens_mm: np.ndarray,
     return quat.unroll(quat.from_matrix(camera_matrices(yaw, pitch)))
 
 
+def view_directions(rotation: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(view directions (T, 3), their unwrapped headings (T,) radians) of cameras (T, 4)."""
+    fwd = -quat.to_matrix(rotation)[:, :, 2]
+    return fwd, np.unwrap(np.arctan2(fwd[:, 1], fwd[:, 0]))
+
+
 def yaw_rates(rotation: np.ndarray, fps: float) -> np.ndarray:
     """Heading change (T - 1,) degrees/s of the cameras' view direction between frames (0
     where the camera looks nearly straight down: its heading means nothing there)."""
-    fwd = -quat.to_matrix(rotation)[:, :, 2]
-    yaw = np.unwrap(np.arctan2(fwd[:, 1], fwd[:, 0]))
+    fwd, yaw = view_directions(rotation)
     level = np.hypot(fwd[:, 0], fwd[:, 1]) > 0.2
     rates = np.degrees(np.abs(np.diff(yaw)) * fps)
     return np.where(level[1:] & level[:-1], rates, 0.0)
@@ -367,8 +372,7 @@ def limit_heading_rate(rot: np.ndarray, loc: np.ndarray, aim: np.ndarray,
     the other leads). Returns (rotations, the aim point's largest |screen x| drift) or None
     when the aim point would leave the middle of the frame (|x| or |y| > IN_FRAME_EDGE) on
     any frame."""
-    fwd = -quat.to_matrix(rot)[:, :, 2]
-    yaw = np.unwrap(np.arctan2(fwd[:, 1], fwd[:, 0]))
+    fwd, yaw = view_directions(rot)
     pitch = np.arcsin(np.clip(fwd[:, 2], -1.0, 1.0))
     step = math.radians(max_rate_deg) * HEADING_MARGIN / fps
 

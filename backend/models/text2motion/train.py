@@ -43,7 +43,6 @@ LOWER_BODY = JOINT_GROUPS["lower_body"]      # (0, 1, 2, 4, 5, 7, 8, 10, 11)
 UPPER_BODY = JOINT_GROUPS["upper_body"]
 
 
-
 def code_version() -> str:
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
