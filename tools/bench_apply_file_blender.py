@@ -9,6 +9,8 @@ import created), retarget_s and write_s (keys into a new Action), each a median.
 """
 from __future__ import annotations
 
+import atexit
+import shutil
 import statistics
 import sys
 import tempfile
@@ -70,7 +72,9 @@ def main() -> int:
     rig = character.generate_rigify(meta)
     bpy.context.view_layer.objects.active = rig
     clip = bench_clip(None)
-    path = str(Path(tempfile.mkdtemp(prefix="anima-bench-")) / "walk_10s.bvh")
+    tmp = tempfile.mkdtemp(prefix="anima-bench-")
+    atexit.register(shutil.rmtree, tmp, True)
+    path = str(Path(tmp) / "walk_10s.bvh")
     skel, rots, root = axes.skeleton_clip_blender_to_y_up(clip.skeleton, clip.local_rotations,
                                                           clip.root_translation)
     write_bvh(path, skel, rots, root, clip.fps)

@@ -7,6 +7,8 @@ prints one line of key=value pairs.
 """
 from __future__ import annotations
 
+import atexit
+import shutil
 import statistics
 import sys
 import tempfile
@@ -55,6 +57,7 @@ def main() -> int:
     rig = character.generate_rigify(meta)
     clip = bench_clip(anima)
     tmp = Path(tempfile.mkdtemp(prefix="anima-bench-"))
+    atexit.register(shutil.rmtree, tmp, True)
     bvh = tmp / "clip.bvh"
     skel, rots, root = axes.skeleton_clip_blender_to_y_up(clip.skeleton, clip.local_rotations,
                                                           clip.root_translation)

@@ -197,10 +197,14 @@ def test_remote_backend_on_loopback(session, tcp_server):
 
 def _certificate():
     """A self-signed certificate for 127.0.0.1 made with openssl: (cert, key)."""
+    import atexit
+    import shutil
     import tempfile
     from pathlib import Path
     from backend.bench_remote import self_signed_certificate
-    made = self_signed_certificate(Path(tempfile.mkdtemp(prefix="anima-tls-")))
+    folder = tempfile.mkdtemp(prefix="anima-tls-")
+    atexit.register(shutil.rmtree, folder, True)
+    made = self_signed_certificate(Path(folder))
     if made is None:
         pytest.skip("the openssl command is needed to make a test certificate")
     return made
