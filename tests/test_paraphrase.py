@@ -99,3 +99,20 @@ def test_rare_actions_are_repeated_not_the_common_ones():
     assert balanced(items, 0.0) == items
     few = balanced(items, 0.5, max_repeat=3)
     assert sum(it.labels["action"] == "punch" for it in few) == 12
+
+
+def test_rare_styles_are_repeated_when_asked_and_the_factors_multiply():
+    from backend.models.text2motion.robust import balanced
+    items = [_Item({"action": "walk", "style": "normal"}) for _ in range(400)] + \
+        [_Item({"action": "walk", "style": "sad"}) for _ in range(16)] + \
+        [_Item({"action": "punch", "style": "sad"}) for _ in range(4)]
+    plain = balanced(items, 0.5)
+    assert sum(it.labels["style"] == "sad" and it.labels["action"] == "walk"
+               for it in plain) == 16                                       # styles untouched
+    styled = balanced(items, 0.0, style_power=0.5)
+    # 20 sad items against a median of 400 per item: sqrt(20) = 4.5 -> 4 times each
+    assert sum(it.labels["style"] == "sad" for it in styled) == 20 * 4
+    assert sum(it.labels["style"] == "normal" for it in styled) == 400
+    both = balanced(items, 0.5, max_repeat=30, style_power=0.5)
+    # punch: sqrt(416 / 4) = 10.2 for the action times 4.47 for the style = 45.6 -> capped
+    assert sum(it.labels["action"] == "punch" for it in both) == 4 * 30

@@ -131,6 +131,7 @@ class TrainConfig:
     paraphrase_pool: int = 64      # paraphrases written per (action, style) pair
     text_noise: float = 0.0        # std of Gaussian noise added to the caption embedding
     balance: float = 0.0           # rare actions repeated (reference count / count) ** balance
+    balance_style: float = 0.0     # rare styles repeated, the same way (factors multiply)
     balance_max: int = 8           # times at most
     amp: str = "auto"              # "auto" (bf16 autocast where native: CUDA, AVX512-BF16/AMX
                                    # CPUs; else fp32) | "bf16" | "none"

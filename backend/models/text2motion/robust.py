@@ -11,7 +11,9 @@ as the captions (they keep "left" and "right").
 ``balanced(items, power, max_repeat)`` repeats the items of rare actions (Bandai-Namco has
 ~870 clips of raising a hand and 18 of punching): each item ``min(max_repeat, round((reference
 / count) ** power))`` times, ``count`` its action's items and ``reference`` the median count
-per item, so that an action is learnt from more than a handful of batches.
+per item, so that an action is learnt from more than a handful of batches. ``style_power``
+does the same for styles (nine Bandai-Namco styles have 22-30 clips, the others 700-1200); the
+two factors multiply.
 """
 from __future__ import annotations
 
@@ -52,19 +54,26 @@ def paraphrase_index(items, n: int, seed: int = 0) -> tuple[list[str], list[list
     return captions, per_item
 
 
-def balanced(items, power: float, max_repeat: int = 8) -> list:
-    """The items with those of rare actions repeated (module doc); unlabelled items once."""
-    if power <= 0 or not items:
+def _repeat_factors(keys, index: int, power: float) -> list[float]:
+    """Per key, (median count per item / its label's count) ** power; 1 for None labels."""
+    labels = [k[index] if k is not None else None for k in keys]
+    counts = Counter(lab for lab in labels if lab is not None)
+    if power <= 0 or not counts:
+        return [1.0] * len(keys)
+    per_item = sorted(counts[lab] for lab in labels if lab is not None)
+    reference = per_item[len(per_item) // 2]
+    return [1.0 if lab is None else math.pow(reference / counts[lab], power) for lab in labels]
+
+
+def balanced(items, power: float, max_repeat: int = 8, style_power: float = 0.0) -> list:
+    """The items with those of rare actions (and, with ``style_power``, rare styles) repeated
+    (module doc): the two factors multiply, capped at ``max_repeat``; unlabelled items once."""
+    if (power <= 0 and style_power <= 0) or not items:
         return list(items)
     keys = [label_key(it.labels) for it in items]
-    counts = Counter(k[0] for k in keys if k is not None)
-    if not counts:
-        return list(items)
-    per_item = sorted(counts[k[0]] for k in keys if k is not None)
-    reference = per_item[len(per_item) // 2]
+    by_action = _repeat_factors(keys, 0, power)
+    by_style = _repeat_factors(keys, 1, style_power)
     out = []
-    for it, key in zip(items, keys):
-        times = 1 if key is None else \
-            max(1, min(max_repeat, round(math.pow(reference / counts[key[0]], power))))
-        out += [it] * times
+    for it, a, s in zip(items, by_action, by_style):
+        out += [it] * max(1, min(max_repeat, round(a * s)))
     return out

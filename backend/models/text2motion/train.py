@@ -283,12 +283,12 @@ def train(cfg: TrainConfig, out: Path | None = None, work_dir: Path | None = Non
             mean, std = init["mean"].float().numpy(), init["std"].float().numpy()
         say(f"data: {len(train_items)} train / {len(val_items)} val items, "
             f"{prov['minutes']} min, licence {prov['licence']}")
-        if cfg.balance > 0:
+        if cfg.balance > 0 or cfg.balance_style > 0:
             from .robust import balanced
             n_items = len(train_items)
-            train_items = balanced(train_items, cfg.balance, cfg.balance_max)
-            say(f"balanced: {n_items} train items -> {len(train_items)} (rare actions "
-                f"repeated, power {cfg.balance:g})")
+            train_items = balanced(train_items, cfg.balance, cfg.balance_max, cfg.balance_style)
+            say(f"balanced: {n_items} train items -> {len(train_items)} (rare actions and "
+                f"styles repeated, powers {cfg.balance:g} / {cfg.balance_style:g})")
         para_caps, para = [], None
         if cfg.paraphrase > 0:
             from .robust import paraphrase_index
