@@ -293,3 +293,35 @@ def test_a_bounce_is_one_stance_a_step_is_not():
     stepped = still.copy()
     stepped[5:, 0] = 0.10                               # came down 10 cm further on
     assert not merge_bounces(mask, stepped, gap=3, distance=0.03)[3:5].any()
+
+
+def test_a_swinging_foot_dragged_low_is_lifted_back_to_the_reference():
+    """The output pass raises a swinging foot that the simulation carries lower than the
+    reference, and leaves the planted foot and the other frames alone."""
+    from backend.models.physics.contacts import lock_contacts
+    T = 30
+    ref = standing(T)
+    left_hip = CANONICAL_NAMES.index("left_hip")
+    left_knee = CANONICAL_NAMES.index("left_knee")
+    x = np.array([1.0, 0.0, 0.0])
+    lift = np.sin(np.pi * np.clip((np.arange(T) - 5) / 20.0, 0.0, 1.0))
+    rots = ref.local_rotations.copy()                  # the reference swings its left leg
+    rots[:, left_hip] = quat.from_axis_angle(x, -0.6 * lift)
+    rots[:, left_knee] = quat.from_axis_angle(x, 1.2 * lift)
+    ref = Clip(rots, ref.root_translation, ref.fps)
+    low = rots.copy()                                  # the simulation: half the knee bend
+    low[:, left_knee] = quat.from_axis_angle(x, 0.6 * lift)
+    sim = Clip(low, ref.root_translation, ref.fps)
+    contacts = {"left_foot": lift < 1e-6, "right_foot": np.ones(T, bool)}
+    out = lock_contacts(sim, contacts, ref)
+    ankle = CANONICAL_NAMES.index("left_ankle")
+    z_sim, z_ref, z_out = (c.positions()[:, ankle, 2] for c in (sim, ref, out))
+    swing = np.flatnonzero(lift > 0.5)
+    assert (z_ref[swing] - z_sim[swing]).min() > 0.02          # the simulation is lower
+    np.testing.assert_allclose(z_out[swing], z_ref[swing], atol=0.01)
+    # the planted right foot and the frames before the swing are untouched
+    right = CANONICAL_NAMES.index("right_ankle")
+    np.testing.assert_allclose(out.positions()[:, right], sim.positions()[:, right], atol=1e-3)
+    np.testing.assert_allclose(z_out[:4], z_sim[:4], atol=1e-6)
+    # without a reference only the contacts are held
+    assert np.allclose(lock_contacts(sim, contacts).positions()[swing, ankle, 2], z_sim[swing])

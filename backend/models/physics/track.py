@@ -261,8 +261,9 @@ def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s,
     foot_contacts = {"left_foot": cflags[:, 0].copy(), "right_foot": cflags[:, 1].copy()}
     simulated = out
     airborne = prep.soles[every].min(axis=1) > CONTACT_TOLERANCE   # no foot should touch
-    out = lock_contacts(out, foot_contacts)        # feet still where the floor holds them
     reference = Clip(*clip_arrays_from_qpos(hum, prep.qpos[every]), clip.fps, clip.skeleton)
+    # feet still where the floor holds them, swinging feet as high as the reference's
+    out = lock_contacts(out, foot_contacts, reference, grounded=~airborne)
     target = reference.positions()
     sim_pos = out.positions()
     mpjpe = np.linalg.norm(sim_pos - target, axis=-1).mean(axis=1)
