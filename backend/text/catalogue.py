@@ -211,6 +211,8 @@ def lexicon_action(clause: str) -> str | None:
     for w in words:
         if w in LEXICON_WORD:
             return LEXICON_WORD[w]
+        if w.endswith("in") and w + "g" in LEXICON_WORD:      # a dropped g: "dancin"
+            return LEXICON_WORD[w + "g"]
     for w in words:              # 6 letters: swapped letters only ("paints" is not "points")
         if len(w) >= 6:
             for form, action in LEXICON_WORD.items():

@@ -42,8 +42,9 @@ from .compound_words import (LOCOMOTION, WHOLE_BODY, GESTURE, NOUN_ACTIONS,
                              DESTINATION_END, DESTINATION_ANY, REPEAT_WORDS,
                              SEQUENCE_MARKERS, TOGETHER_MARKERS, ADVERB_SKIP,
                              DETERMINERS, PRONOUNS, LEADING_ORDER_WORDS, FORMS, KIND,
-                             GET_PARTICLES, _WORDS, _article_before, _noun_after,
+                             GET_PARTICLES, HEAD_PARTICLES, ADJECTIVES, _WORDS, _article_before, _noun_after,
                              _protected)
+from .compound_rewrite import rewrite
 from .compound_words import VERBS  # noqa: F401 - re-exported for other modules
 
 
@@ -140,6 +141,8 @@ def _verb(tokens: list[str], i: int) -> tuple[str, str] | None:
         return None
     if base == "get" and (i + 1 >= len(tokens) or tokens[i + 1] not in GET_PARTICLES):
         return None                                   # "gets furious"
+    if base == "head" and (i + 1 >= len(tokens) or tokens[i + 1] not in HEAD_PARTICLES):
+        return None                                   # "a head spin", "nods his head"
     return base, form
 
 
@@ -157,7 +160,7 @@ def _first_verb(tokens: list[str]) -> tuple[int, str, str] | None:
 def _verb_after(tokens: list[str], i: int) -> tuple[int, str, str] | None:
     """The motion verb starting at tokens[i] after at most two adverbs ("and slowly waves")."""
     j = i
-    while j < len(tokens) and j - i < 2 and (tokens[j] in ADVERB_SKIP
+    while j < len(tokens) and j - i < 2 and (tokens[j] in ADVERB_SKIP or tokens[j] in ADJECTIVES
                                              or (tokens[j].endswith("ly") and tokens[j] not in _WORDS)):
         j += 1
     if j < len(tokens):
@@ -186,10 +189,12 @@ def _split_sequence(tokens: list[str]) -> list[list[str]]:
         for m in SEQUENCE_MARKERS:
             if tokens[i:i + len(m)] == list(m):
                 nxt = _verb_after(tokens, i + len(m))
-                # "before" / "next" / "later" only mark a sequence when a verb follows
-                weak = m[-1] in {"before", "next", "later"}
+                # "before" / "next" / "later" / "into" only mark a sequence when a verb follows
+                weak = m[-1] in {"before", "next", "later", "into"}
                 if nxt is None and (weak or i + len(m) >= len(tokens)):
                     continue
+                if m == ("into",) and tokens[i + 1] in ("a", "an", "the"):
+                    continue              # "slides into a roll": one move; "walk into jump"
                 if _first_verb(pieces[-1]) is None:
                     continue
                 hit = m
@@ -329,49 +334,8 @@ def _repeats(stage: list[Action], before: list[Action]) -> bool:
     return at is not None and bool(words[at + 1:]) and set(words[at + 1:]) <= REPEAT_WORDS
 
 
-_FRONTED = re.compile(r"^\s*(as|while|whilst|when|after|once|before)\s+([^,;.!?]+?)\s*,\s*"
-                      r"(?:(?:he|she|they|it)\s+)?(?=\S)(.+)$", re.IGNORECASE)
-_HAND_RAISED = re.compile(
-    r"\bwith\s+(?:(the|his|her|their|one|a)\s+)?(?:(left|right|both)\s+)?(hands?|arms?|fists?)"
-    r"\s+(?:raised|up|held up|held high|in the air|aloft|high)\b(?:\s+(?:in the air|high|"
-    r"above (?:the|his|her|their) head))?", re.IGNORECASE)
-
-
-def _fronted(text: str) -> str:
-    """A subordinate clause put first, rewritten in the order the parser reads (its pronouns
-    dropped): "As she walks, she waves" -> "waves while walks" (together); "After bowing,
-    she guides ..." -> "bowing, then guides ..."; "Before running off, she waves" -> "waves,
-    then running off"; "after a big kick, ..." -> "does a big kick, then ...". Other prompts
-    unchanged."""
-    m = _FRONTED.match(text)
-    if not m or _first_verb(_tokens(m.group(2))) is None:
-        return text
-    conj, first, rest = m.group(1).lower(), m.group(2), m.group(3)
-    if _first_verb(_tokens(rest)) is None:
-        return text
-    first = re.sub(r"^(?:he|she|they|it)\s+(?:has\s+|have\s+|is\s+|are\s+)?", "", first,
-                   flags=re.IGNORECASE)
-    first = re.sub(r"^(?:finish(?:es|ed|ing)?|stop(?:s|ped|ping)?)\s+", "", first,
-                   flags=re.IGNORECASE)
-    if re.match(r"(?:a|an|the|his|her|their|one)\b", first, re.IGNORECASE):
-        first = "does " + first                  # "after a big kick": a noun phrase
-    if conj in ("as", "while", "whilst", "when"):
-        return f"{rest} while {first}"
-    if conj == "before":
-        return f"{rest}, then {first}"
-    return f"{first}, then {rest}"
-
-
-def _with_hand_raised(text: str) -> str:
-    """"walks with the left hand raised" -> "walks while raising the left hand"."""
-    def say(m: re.Match) -> str:
-        det, side, noun = m.group(1), m.group(2), m.group(3).lower().replace("fist", "hand")
-        if side == "both":
-            words = ([det] if det else []) + ["both", noun]
-        else:
-            words = [det or "the"] + ([side] if side else []) + [noun]
-        return "while raising " + " ".join(words)
-    return _HAND_RAISED.sub(say, text)
+def _has_verb(text: str) -> bool:
+    return _first_verb(_tokens(text)) is not None
 
 
 def parse_prompt(text: str) -> CompoundPrompt:
@@ -384,7 +348,7 @@ def parse_prompt(text: str) -> CompoundPrompt:
         raise ValueError("the prompt is empty: describe the motion, e.g. "
                          "'a person walks forward and waves'")
     original = " ".join(text.split())
-    tokens = _tokens(_with_hand_raised(_fronted(original)))
+    tokens = _tokens(rewrite(original, _has_verb))
     while tokens and tokens[0] in LEADING_ORDER_WORDS | {","}:
         tokens = tokens[1:]
     first = _first_verb(tokens)
@@ -396,8 +360,11 @@ def parse_prompt(text: str) -> CompoundPrompt:
     # first motion verb, so a part after "and" is finite
     agree_form = "s" if main_form == "ing" and subject and subject[-1].endswith("s") else ""
 
+    start = first[0]
+    if subject and len(subject) == first[0] and all(t in ADJECTIVES for t in subject):
+        subject, start = [], 0             # "angry kick followed by ...": the kick's alone
     stages: list[Stage] = []
-    pieces = _split_sequence(tokens[first[0]:])
+    pieces = _split_sequence(tokens[start:])
     for n, seq_tokens in enumerate(pieces):
         while seq_tokens and seq_tokens[0] in {",", "and"} | LEADING_ORDER_WORDS:
             seq_tokens = seq_tokens[1:]
@@ -409,8 +376,11 @@ def parse_prompt(text: str) -> CompoundPrompt:
             # "then happily jumps": the manner before the verb goes after it
             manner = [t for t in seq_tokens[:fv[0]] if len(t) > 4 and t.lower().endswith("ly")
                       and t.lower() not in ("only", "finally", "lastly", "eventually")]
-            seq_tokens = ([do] + seq_tokens[article:] if noun     # "followed by a backflip"
-                          else seq_tokens[fv[0]:] + manner)
+            if all(t in ADJECTIVES for t in seq_tokens[:fv[0]]):
+                pass                              # "into happy jump": its own adjective
+            else:
+                seq_tokens = ([do] + seq_tokens[article:] if noun   # "followed by a backflip"
+                              else seq_tokens[fv[0]:] + manner)
         if stages and fv is None and stages[-1].actions[-1].verb in FORMS:
             # "sidesteps to the left, then to the right": the verb before carries over
             seq_tokens = [FORMS[stages[-1].actions[-1].verb][main_form]] + seq_tokens

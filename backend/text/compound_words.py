@@ -13,7 +13,7 @@ VERBS: dict[str, str] = {
         "strut", "tiptoe", "sneak", "shuffle", "wander", "pace", "step", "stride", "trot",
         "creep", "crawl", "go", "move", "come", "approach", "advance", "retreat", "circle",
         "travel", "hurry", "rush", "amble", "saunter", "stumble", "gallop", "stomp",
-        "sidestep", "swagger", "waddle", "trudge", "plod", "dash", "lead")},
+        "sidestep", "swagger", "waddle", "trudge", "plod", "dash", "lead", "head")},
     **{v: WHOLE_BODY for v in (
         "jump", "sit", "stand", "bow", "kneel", "squat", "crouch", "lie", "turn", "spin",
         "fall", "kick", "dance", "lunge", "stretch", "climb", "roll", "cartwheel", "bend",
@@ -85,7 +85,7 @@ FIXED_PHRASES = ("back and forth", "up and down", "rock and roll", "side to side
                  "arms and legs", "hands and feet", "stop and go", "here and there",
                  "again and again", "head and shoulders")
 # (word after the first sequence word, ...) -> sequence marker phrases, longest first
-SEQUENCE_MARKERS = (("and", "then"), ("after", "that"), ("after", "which"), ("and", "after",
+SEQUENCE_MARKERS = (("into",), ("and", "then"), ("after", "that"), ("after", "which"), ("and", "after",
                     "that"), ("and", "afterwards"), ("followed", "by"), ("and", "finally"),
                     ("and", "next"), ("then",), ("afterwards",), ("afterward",),
                     ("finally",), ("next",), ("before",), ("later",), ("lastly",))
@@ -133,6 +133,19 @@ def _inflect(base: str) -> dict[str, str]:
 FORMS: dict[str, dict[str, str]] = {b: _inflect(b) for b in VERBS}
 KIND: dict[str, str] = {**VERBS, **NOUN_ACTIONS}
 GET_PARTICLES = {"up", "down", "back", "off", "onto", "to", "out", "straight", "on", "into"}
+# "heads off", "heads towards the door": "head" is a walk only before one of these
+HEAD_PARTICLES = {"off", "out", "over", "towards", "toward", "to", "back", "home", "away",
+                  "for", "into", "down", "up", "across", "forward", "forwards", "left",
+                  "right", "straight", "outside", "inside", "along", "diagonally"}
+# Adjectives of manner that may stand before an action used as a noun ("sad walk into happy
+# jump", "angry kick followed by ...": the adjective belongs to that part alone).
+ADJECTIVES = set("""
+happy sad angry proud timid shy tired exhausted old elderly young youthful energetic lively
+graceful heavy quick slow big small little short long high low deep brisk lazy gentle casual
+confident nervous excited joyful cheerful gloomy furious weary sluggish powerful strong fast
+final wild crazy silly goofy dramatic theatrical swaggering macho dainty feminine masculine
+childish playful hesitant clumsy careful calm relaxed stiff bouncy sneaky smooth sharp
+""".split())
 # inflected word -> (base, form); a base form that is also another verb's past keeps "base"
 _WORDS: dict[str, tuple[str, str]] = {}
 for _b, _f in FORMS.items():
