@@ -39,3 +39,24 @@ def test_the_checker_flags_them_and_still_knows_the_fencers_lunge():
     assert not check_prompt("a boxer throws a punch").unknown
     assert not check_prompt("en garde! a fencer lunges and parries").unknown
     assert check_prompt("does lunges and squats").unknown
+
+
+@pytest.mark.parametrize("prompt", [
+    "she runs a hot bath", "he runs his fingers through his hair", "punches in the pin code",
+    "kicks back in an armchair", "kick-starts the scooter", "rolls out the pastry",
+    "rolls up his sleeves", "spins a plate on a stick", "waves a chequered flag",
+    "calls her mum on the phone", "flips a pancake", "raises a glass to the bride",
+    "bows the cello", "swims the front crawl", "walks a tightrope"])
+def test_a_known_word_in_another_sense_is_unknown(prompt):
+    from backend.text.known import check_prompt
+    assert check_prompt(prompt).unknown, prompt
+
+
+@pytest.mark.parametrize("prompt", [
+    "runs to the bus stop", "punches the heavy bag", "kicks the ball hard",
+    "rolls forward on the mat", "spins around on the spot", "waves both hands at a friend",
+    "calls his friend over", "does a backflip", "raises both hands", "bows to the queen",
+    "crawls on all fours", "walks the dog", "dances with a partner", "runs a marathon"])
+def test_the_same_words_in_their_own_sense_stay_known(prompt):
+    from backend.text.known import check_prompt
+    assert not check_prompt(prompt).unknown, prompt

@@ -29,7 +29,8 @@ from .catalogue import (ACTIONS, LEXICON_WORD, CatalogueError, catalogue, lexico
                         model_labels)
 from .encoder import PromptError, clean_prompt
 from .language import language_warning
-from .unknown_motions import NEAREST_HINTS, UNKNOWN_MOTIONS, reaction_object, unknown_typo
+from .unknown_motions import (NEAREST_HINTS, OTHER_SENSES, UNKNOWN_MOTIONS, reaction_object,
+                              unknown_typo)
 
 __all__ = ["PromptReport", "check_prompt", "catalogue", "split_clauses"]
 
@@ -38,7 +39,8 @@ UNKNOWN_MARGIN = 0.0       # nearer an unknown motion by more than this: unknown
 MAX_ACTIONS = 5            # clauses with a motion beyond which the prompt is too busy
 NEAREST_K = 3
 
-_UNKNOWN_RE = [(re.compile(p), name, phrase) for p, name, phrase in UNKNOWN_MOTIONS]
+_UNKNOWN_RE = [(re.compile(p), name, phrase)
+               for p, name, phrase in OTHER_SENSES + UNKNOWN_MOTIONS]
 # A clause that also matches one of these is the known motion (get-up starts lying or sitting).
 _GETTING_UP = (r"\b(gets?|getting|got|stands?|standing|stood|rises?|rising|rose|sits?) up\b|"
                r"\b(rises?|rising|rose) from\b|\b(back )?(on )?to (his|her|their|my) feet\b")
@@ -196,8 +198,10 @@ class _Matcher:
         self.encoder = TextEncoder.shared()
         self.example_action = [a for a, (_, ex) in ACTIONS.items() for _ in ex]
         self.examples = self.encoder.encode([e for _, ex in ACTIONS.values() for e in ex])
-        self.unknown_names = [name for _, name, _ in _UNKNOWN_RE]
-        self.unknowns = self.encoder.encode([phrase for _, _, phrase in _UNKNOWN_RE])
+        # the other senses of known words are matched by their regexes only: their phrasings
+        # ("a person raises a glass") are too near the known actions to embed
+        self.unknown_names = [name for _, name, _ in UNKNOWN_MOTIONS]
+        self.unknowns = self.encoder.encode([phrase for _, _, phrase in UNKNOWN_MOTIONS])
 
     @classmethod
     def shared(cls) -> "_Matcher":

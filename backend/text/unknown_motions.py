@@ -102,6 +102,71 @@ UNKNOWN_MOTIONS = [
      "a breakdancer spins on the head"),
     (r"\barcher(y|s)?\b|\barrows?\b", "shoot", "an archer shoots an arrow"),
 ]
+
+# A known action's word in another sense: idioms, phrasal verbs and objects that make it a
+# different activity ("runs a bath", "rolls out the dough", "flips a pancake"). Written from
+# general English usage; matched before the word itself can count as the known action.
+_DET = r"(?:a|an|the|his|her|their|some|my|your)\s+(?:\w+\s+)?"
+OTHER_SENSES = [
+    (rf"\brun(s|ning)?\s+{_DET}(bath|tap|errands?|business|company|shop|store|meeting|"
+     r"program|programme|script|code|dishwasher|washing machine|engine|hoover|vacuum)\b|"
+     r"\bran\s+(?:a|the)\s+(bath|tap|errands?|business|company|meeting)\b|"
+     r"\b(run|runs|running|ran)\s+(his|her|their|a)\s+(fingers?|hands?|comb)\s+"
+     r"(through|over|along)\b|\bruns? (for|in the) (office|election|president|mayor)",
+     "run (another sense)", "a person runs a bath"),
+    (r"\bpunch(es|ing|ed)?\s+(in|out)\b(?!\s+(the air|front|a|his|her|their))|"
+     rf"\bpunch(es|ing|ed)?\s+{_DET}(ticket|hole|holes|card|clock|code|number|numbers|pin)\b",
+     "punch in (another sense)", "a person types a code on a keypad"),
+    (r"\bkick(s|ing|ed)?\s+back\b(?!\s+(at|with|to|towards|into))|\bkick(s|ed|ing)?-start|"
+     rf"\bkick(s|ing|ed)?\s+off\s+{_DET}?(shoes|boots|sandals|slippers|meeting|show|party|"
+     r"season|event)\b|\bkick(s|ed|ing)?\s+the\s+(habit|bucket)\b",
+     "kick back (another sense)", "a person relaxes on a sofa"),
+    (r"\bjump(s|ed|ing)?-start|\bjump(s|ed|ing)?\s+(the|a)\s+(queue|gun|line|shark)\b|"
+     r"\bjump(s|ed|ing)?\s+to\s+conclusions\b|\bjump(s|ed|ing)?\s+on\s+(a|the)\s+call\b",
+     "jump-start (another sense)", "a person jump-starts a car"),
+    (rf"\broll(s|ing|ed)?\s+(out|up)\s+{_DET}?(dough|pastry|carpet|rug|sleeves?|window|"
+     r"poster|map|mat|yoga mat|blueprints?|trousers|jeans|newspaper|towel)\b|"
+     rf"\broll(s|ing|ed)?\s+{_DET}(dough|pastry|dice|die|joint|cigarette|suitcase|barrel|"
+     r"trolley|cart|pram|credits|eyes)\b|\broll(s|ed|ing)?\s+(his|her|their)\s+eyes\b",
+     "roll (another sense)", "a person rolls out dough"),
+    (rf"\bspin(s|ning)?\s+{_DET}(wheel|top|plate|plates|pen|pencil|ball|basketball|record|"
+     r"records|yarn|story|tale|globe|bottle|coin|fidget spinner|roulette)\b|\bspun\s+"
+     rf"{_DET}(wheel|top|yarn|story|tale|web)\b|\bspins?\b.*\bon (one|his|her|a) finger\b",
+     "spin (another sense)", "a person spins a ball on one finger"),
+    (rf"\bwav(e|es|ing|ed)\s+{_DET}(flag|wand|banner|sparkler|torch|lightsaber|placard|"
+     r"sign|scarf|fan)\b", "wave a prop", "a person waves a flag"),
+    (r"\bcall(s|ing|ed)?\b.*\bon (the|his|her|their|a) (phone|mobile|cell|telephone)\b|"
+     rf"\bcall(s|ing|ed)?\s+{_DET}(taxi|cab|uber|ambulance|meeting|vote|election|number)\b|"
+     r"\b(phone|video) call\b", "phone call", "a person talks on the phone"),
+    (r"\b(front|back|australian)\s+crawl\b|\bpub crawl|\bcrawl stroke\b|\btraffic crawls\b",
+     "crawl (another sense)", "a person swims front crawl"),
+    (rf"\bdribbl(e|es|ing|ed)\s+{_DET}?(football|soccer ball|puck|hockey puck)\b|"
+     r"\bdribbl(e|es|ing|ed)\b.*\b(down (his|her|their) chin|pitch|field)\b",
+     "dribble (another sense)", "a person dribbles a football"),
+    (rf"\bguid(e|es|ing|ed)\s+{_DET}(horse|boat|kite|plane|ship|drone|car|canoe|sheep|"
+     r"herd|cattle|tractor)\b", "steer", "a person leads a horse by the reins"),
+    (rf"\brais(e|es|ing|ed)\s+{_DET}(toast|glass|cup|family|child|children|kids|question|"
+     r"issue|prices?|money|funds|barn|sail|anchor|eyebrows?|voice|objection|alarm)\b|"
+     r"\brais(e|es|ing|ed)\s+(his|her|their)\s+(voice|eyebrows?)\b",
+     "raise (another sense)", "a person raises a glass for a toast"),
+    (rf"\bbow(s|ing|ed)?\s+{_DET}(violin|viola|cello|double bass|fiddle)\b|\bbow tie\b|"
+     r"\bbow(s|ed|ing)? out\b|\bbow and arrow\b",
+     "bow (another sense)", "a person plays the cello with a bow"),
+    (rf"\bflip(s|ping|ped)?\s+{_DET}(coin|pancake|pancakes|burger|burgers|switch|page|pages|"
+     r"table|light|card|cards|omelette|egg|steak|mattress|sign|lid)\b|"
+     r"\bflip(s|ping|ped)?\s+(him|her|them|someone)\s+off\b|\bflip(s|ping|ped)?\s+the bird\b",
+     "flip (another sense)", "a person flips a pancake in a pan"),
+    (rf"\bslash(es|ing|ed)?\s+{_DET}?(prices|budget|tyres|tires|costs|wrists)\b",
+     "slash (another sense)", "a person cuts the prices"),
+    (r"\bdash(es|ed|ing)?\s+(off\s+)?(a|an)\s+(note|letter|email|e-mail|message|text)\b|"
+     r"\bdash of\b", "dash (another sense)", "a person writes a quick note"),
+    (r"\bdanc(e|es|ing|ed)\s+(around|round)\s+(the|a)\s+(issue|question|topic|subject|"
+     r"problem|point)\b", "dance around (another sense)", "a person avoids a question"),
+    (r"\bwalk(s|ing|ed)?\s+(a|the)\s+(tightrope|slackline|plank|high wire)\b|"
+     r"\btightrope\b|\bslackline\b", "walk a tightrope", "a person walks a tightrope"),
+    (r"\bget(s|ting)?\s+dressed\b|\bgot dressed\b", "get dressed", "a person gets dressed"),
+]
+
 # Known actions that come closest to some unknown motions (suggested first).
 NEAREST_HINTS = {"skip rope": ["jump"], "jumping jacks": ["jump"], "climb": ["crawl"],
                  "lie down": ["get-up"], "sit": ["get-up"], "kneel": ["get-up"],
