@@ -29,6 +29,7 @@ from .catalogue import (ACTIONS, LEXICON_WORD, CatalogueError, catalogue, lexico
                         model_labels)
 from .encoder import PromptError, clean_prompt
 from .language import language_warning
+from .style_words import _OPPOSITE_STYLES, STYLE_WORD
 from .unknown_motions import (NEAREST_HINTS, OTHER_SENSES, UNKNOWN_MOTIONS, reaction_object,
                               unknown_typo)
 
@@ -51,42 +52,7 @@ UNKNOWN_UNLESS = {"lie down": re.compile(_GETTING_UP), "sit": re.compile(_GETTIN
                                          r"en garde|rapier|foil|epee|sword)")}
 SUGGEST_MIN = 0.5          # an embedding suggestion must score at least this
 
-_STYLE_WORDS = {
-    "happy": "happy happily cheerful cheerfully joyful joyfully glad delighted elated gleeful "
-             "gleefully merry merrily jolly beaming smiling upbeat chirpy ecstatic overjoyed",
-    "sad": "sad sadly gloomy gloomily dejected depressed sorrowful unhappy miserable "
-           "miserably melancholy mournful mournfully heartbroken grieving tearful downcast glum "
-           "forlorn despondent moping mopes sorrowfully",
-    "angry": "angry angrily furious furiously mad irritated enraged raging livid fuming "
-             "annoyed aggressive aggressively hostile frustrated irate seething",
-    "proud": "proud proudly haughty haughtily arrogant arrogantly smug smugly pompous "
-             "pompously boastful triumphant triumphantly regal dignified",
-    "not-confident": "timid timidly hesitant hesitantly unconfident shy shyly nervous "
-                     "nervously insecure anxious anxiously unsure meek meekly sheepish "
-                     "sheepishly awkward awkwardly scared fearful fearfully tentative "
-                     "tentatively",
-    "masculine": "masculine manly macho bodybuilder muscular burly brawny rugged beefy",
-    "feminine": "feminine dainty daintily graceful gracefully ballerina elegant elegantly "
-                "delicate delicately princess",
-    "childish": "childish childishly childlike child kid kids toddler playful playfully "
-                "youngster bratty",
-    "elderly": "elderly old grandpa grandma aged senior grandfather grandmother granny "
-               "grandad pensioner frail elder",
-    "exhausted": "exhausted tired tiredly weary wearily fatigued drained sleepy drowsy "
-                 "sluggish sluggishly knackered",
-    "active": "energetic energetically lively active actively vigorous vigorously brisk "
-              "briskly sporty athletic peppy bouncy spirited enthusiastic enthusiastically",
-    "musical": "musical theatrical theatrically rhythmically dramatic dramatically broadway "
-               "showman jazzy flamboyant flamboyantly",
-    "giant": "giant lumbering huge enormous massive hulking ogre troll colossal titan",
-    "chimpira": "thug thuggish punk swagger swaggering delinquent gangster hoodlum yob "
-                "hooligan bully",
-    "youthful": "youthful youthfully young teenager teen teenage adolescent spry sprightly",
-}
-STYLE_WORD = {w: s for s, words in _STYLE_WORDS.items() for w in words.split()}
 _KNOWN_WORDS = frozenset(LEXICON_WORD) | frozenset(STYLE_WORD)
-_OPPOSITE_STYLES = [("happy", "sad"), ("happy", "angry"), ("proud", "not-confident"),
-                    ("exhausted", "active"), ("masculine", "feminine")]
 # (word A, word B, what, scope): "clause" looks inside one clause ("walks backwards forward");
 # "segment" inside one step of a sequence, across "and" ("walks quickly and slowly").
 _CONTRADICTIONS = [(r"\bforwards?\b", r"\bbackwards?\b", "forward and backward", "clause"),
