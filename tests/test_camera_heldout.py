@@ -89,3 +89,23 @@ def test_a_dronie_among_columns_finds_a_free_view_closer_and_higher():
     best = result["paths"][0]["metrics"]
     assert best["crashes"] == 0 and best["unoccluded"] >= 0.95
     assert not any("no free view" in w for w in result["warnings"])
+
+
+def test_a_sharp_surprise_is_planned_smoother_until_it_keeps_the_drones_limits():
+    """The carport's surprise turned at 5.0 m/s^2 after three plans; a fourth, smoother plan
+    keeps the cinematic drone's 4 m/s^2, and a smoother plan that would come too close to
+    the scene is never taken over a clear one (the two-rooms fly-through)."""
+    from backend.models.camera.evaluate import scene_params
+    from backend.models.camera.job import run_camera
+    from backend.models.camera.planner import DRONES
+    npz = HELDOUT / "09_carport.npz"
+    track = json.loads(npz.with_suffix(".json").read_text())
+    result = run_camera(scene_params(npz, track, "surprise"))
+    best = result["paths"][0]["metrics"]
+    assert best["crashes"] == 0
+    assert best["max_accel"] <= DRONES["cinematic"].max_accel * 1.01
+    assert not any("over the cinematic drone's limits" in w for w in result["warnings"])
+    rooms = HELDOUT / "01_two_rooms.npz"
+    track = json.loads(rooms.with_suffix(".json").read_text())
+    result = run_camera(scene_params(rooms, track, "fly_through"))
+    assert result["paths"][0]["metrics"]["crashes"] == 0

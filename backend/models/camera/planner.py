@@ -44,6 +44,7 @@ ACCEPT_CLEARANCE_M = 0.6     # stops fixing once every frame is this clear (> th
 SUBJECT_CORE = 0.35          # sight lines must reach this share of the subject's radius
 ACCEPT_HIDDEN = 0.02         # ... and at most this share of frames has the subject hidden
 FIX_ROUNDS = 8
+PLAN_ATTEMPTS = 4            # plans of a variant: each smoother (or shorter) than the last
 STALL_ROUNDS, STALL_GAIN = 3, 0.1   # stop fixing when 3 rounds won 10 % or less
 OBSTACLE_WEIGHT_PER_S = 10.0  # soft-target weight per second of frames (a key weighs 1)
 OCCLUSION_WEIGHT_PER_S = 3.0
@@ -155,7 +156,8 @@ def plan_trajectory(keys: ShotKeys, subject: Subject, scene: SceneGeometry, dron
     centres = subject.positions
     key_w = np.ones(len(keys.times)) if keys.weights is None else np.asarray(keys.weights, float)
     hidden_from = int(round(keys.hidden_until_s * fps))   # a reveal starts hidden on purpose
-    for attempt in range(3):
+    over: list[tuple] = []      # attempts over the limits: (crashes, accel, loc, notes, why)
+    for attempt in range(PLAN_ATTEMPTS):
         frames = _key_frames(keys, fps, n)
         extra: dict[int, tuple[np.ndarray, float, str]] = {}    # frame: (target, weight, why)
         loc = smooth_path(n, fps, frames, keys.positions, key_w, period)
@@ -193,9 +195,12 @@ def plan_trajectory(keys: ShotKeys, subject: Subject, scene: SceneGeometry, dron
         speed, accel = _speed_accel(loc, fps)
         too_fast = speed.max(initial=0) > drone.max_speed * 1.001
         too_sharp = accel.max(initial=0) > drone.max_accel * 1.001
-        if not (too_fast or too_sharp):
+        crashes = int(np.sum(scene.clearance(loc, cap=CLEARANCE_M) < ACCEPT_CLEARANCE_M))
+        # a smoother plan that no longer clears the scene, where an earlier one did: not kept
+        worse = crashes > 0 and any(o[0] == 0 for o in over)
+        if not (too_fast or too_sharp or worse):
             break
-        retimed = retime_to_limits(loc, fps, drone.max_speed, drone.max_accel)
+        retimed = None if worse else retime_to_limits(loc, fps, drone.max_speed, drone.max_accel)
         if retimed is not None and _jerk(retimed, fps) <= _reference_jerk(keys, n, fps) and \
                 _hidden_frames(scene, retimed, subject, hidden_from) <= \
                 _hidden_frames(scene, loc, subject, hidden_from):
@@ -208,10 +213,14 @@ def plan_trajectory(keys: ShotKeys, subject: Subject, scene: SceneGeometry, dron
                          f"{accel.max():.1f} -> {a2.max():.1f} m/s^2, same duration")
             loc = retimed
             break
-        if attempt == 2:
-            notes.append(f"the path needs {accel.max():.1f} m/s^2 / {speed.max():.1f} m/s, "
-                         f"over the {drone.name} drone's limits ({drone.max_accel:g} m/s^2, "
-                         f"{drone.max_speed:g} m/s)")
+        over.append((crashes, float(accel.max(initial=0)), loc, list(notes),
+                     f"the path needs {accel.max():.1f} m/s^2 / {speed.max():.1f} m/s, over "
+                     f"the {drone.name} drone's limits ({drone.max_accel:g} m/s^2, "
+                     f"{drone.max_speed:g} m/s)"))
+        if attempt == PLAN_ATTEMPTS - 1:
+            # none within the limits: the clearest, then gentlest, attempt
+            _crashes, _accel, loc, notes, why = min(over, key=lambda o: o[:2])
+            notes.append(why)
             break
         if too_fast:        # re-timing cannot: shrink the travel around the subject, again
             ratio = 0.9 * drone.max_speed / speed.max()
