@@ -148,7 +148,8 @@ def run(args, ds, rec) -> int:
     return 0
 
 
-def limits_figures(model: str = "starter", prompts: str | Path | None = None) -> dict:
+def limits_figures(model: str = "starter", prompts: str | Path | None = None,
+                   sense: bool | None = None) -> dict:
     """The prompt checker on a prompt set: unknown-action prompts flagged (target >= 90 %)
     and single known-action prompts wrongly flagged (target <= 5 %); the compound parser:
     relation (together / one after another) and number of parts as labelled.
@@ -160,8 +161,9 @@ def limits_figures(model: str = "starter", prompts: str | Path | None = None) ->
     from .prompt_set import load_prompt_set
     unknown = load_prompt_set("unknown", prompts)
     single = load_prompt_set("single", prompts)
-    flagged = sum(bool(check_prompt(p["prompt"], model).unknown) for p in unknown)
-    false = sum(bool(check_prompt(p["prompt"], model).unknown) for p in single)
+    kw = {} if sense is None else {"sense": sense}      # the learned sense check (known.py)
+    flagged = sum(bool(check_prompt(p["prompt"], model, **kw).unknown) for p in unknown)
+    false = sum(bool(check_prompt(p["prompt"], model, **kw).unknown) for p in single)
     rel_ok = parts_ok = 0
     compound = load_prompt_set("compound", prompts)
     for p in compound:
