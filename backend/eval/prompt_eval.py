@@ -161,9 +161,9 @@ def limits_figures(model: str = "starter", prompts: str | Path | None = None,
     from .prompt_set import load_prompt_set
     unknown = load_prompt_set("unknown", prompts)
     single = load_prompt_set("single", prompts)
-    kw = {} if sense is None else {"sense": sense}      # the learned sense check (known.py)
-    flagged = sum(bool(check_prompt(p["prompt"], model, **kw).unknown) for p in unknown)
-    false = sum(bool(check_prompt(p["prompt"], model, **kw).unknown) for p in single)
+    # sense: the learned sense check (known.py; None: its default, off)
+    flagged = sum(bool(check_prompt(p["prompt"], model, sense).unknown) for p in unknown)
+    false = sum(bool(check_prompt(p["prompt"], model, sense).unknown) for p in single)
     rel_ok = parts_ok = 0
     compound = load_prompt_set("compound", prompts)
     for p in compound:

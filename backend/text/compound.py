@@ -42,8 +42,8 @@ from .compound_words import (LOCOMOTION, WHOLE_BODY, GESTURE, NOUN_ACTIONS,
                              DESTINATION_END, DESTINATION_ANY, REPEAT_WORDS,
                              SEQUENCE_MARKERS, TOGETHER_MARKERS, ADVERB_SKIP,
                              DETERMINERS, PRONOUNS, LEADING_ORDER_WORDS, FORMS, KIND,
-                             GET_PARTICLES, HEAD_PARTICLES, ADJECTIVES, _WORDS, _article_before, _noun_after,
-                             _protected)
+                             GET_PARTICLES, HEAD_PARTICLES, ADJECTIVES, _WORDS,
+                             _article_before, _noun_after, _protected)
 from .compound_rewrite import rewrite
 from .compound_words import VERBS  # noqa: F401 - re-exported for other modules
 
@@ -160,8 +160,9 @@ def _first_verb(tokens: list[str]) -> tuple[int, str, str] | None:
 def _verb_after(tokens: list[str], i: int) -> tuple[int, str, str] | None:
     """The motion verb starting at tokens[i] after at most two adverbs ("and slowly waves")."""
     j = i
-    while j < len(tokens) and j - i < 2 and (tokens[j] in ADVERB_SKIP or tokens[j] in ADJECTIVES
-                                             or (tokens[j].endswith("ly") and tokens[j] not in _WORDS)):
+    while j < len(tokens) and j - i < 2 and (
+            tokens[j] in ADVERB_SKIP or tokens[j] in ADJECTIVES
+            or (tokens[j].endswith("ly") and tokens[j] not in _WORDS)):
         j += 1
     if j < len(tokens):
         v = _verb(tokens, j)
@@ -376,9 +377,7 @@ def parse_prompt(text: str) -> CompoundPrompt:
             # "then happily jumps": the manner before the verb goes after it
             manner = [t for t in seq_tokens[:fv[0]] if len(t) > 4 and t.lower().endswith("ly")
                       and t.lower() not in ("only", "finally", "lastly", "eventually")]
-            if all(t in ADJECTIVES for t in seq_tokens[:fv[0]]):
-                pass                              # "into happy jump": its own adjective
-            else:
+            if not all(t in ADJECTIVES for t in seq_tokens[:fv[0]]):  # "into happy jump"
                 seq_tokens = ([do] + seq_tokens[article:] if noun   # "followed by a backflip"
                               else seq_tokens[fv[0]:] + manner)
         if stages and fv is None and stages[-1].actions[-1].verb in FORMS:

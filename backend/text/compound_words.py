@@ -85,10 +85,11 @@ FIXED_PHRASES = ("back and forth", "up and down", "rock and roll", "side to side
                  "arms and legs", "hands and feet", "stop and go", "here and there",
                  "again and again", "head and shoulders")
 # (word after the first sequence word, ...) -> sequence marker phrases, longest first
-SEQUENCE_MARKERS = (("into",), ("and", "then"), ("after", "that"), ("after", "which"), ("and", "after",
-                    "that"), ("and", "afterwards"), ("followed", "by"), ("and", "finally"),
-                    ("and", "next"), ("then",), ("afterwards",), ("afterward",),
-                    ("finally",), ("next",), ("before",), ("later",), ("lastly",))
+SEQUENCE_MARKERS = (("and", "then"), ("after", "that"), ("after", "which"),
+                    ("and", "after", "that"), ("and", "afterwards"), ("followed", "by"),
+                    ("and", "finally"), ("and", "next"), ("then",), ("afterwards",),
+                    ("afterward",), ("finally",), ("next",), ("before",), ("later",),
+                    ("lastly",), ("into",))
 TOGETHER_MARKERS = ("while", "whilst", "as")
 ADVERB_SKIP = {"also", "then", "again", "just", "still", "now", "simultaneously", "both"}
 DETERMINERS = {"a", "an", "the", "his", "her", "their", "its", "my", "your", "this", "that",

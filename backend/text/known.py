@@ -238,10 +238,10 @@ def _motion_name(clause: str) -> str:
     return " ".join(words[:2]) if words else clause
 
 
-def check_prompt(prompt, model: str = "starter", sense: bool = SENSE_CHECK) -> PromptReport:
+def check_prompt(prompt, model: str = "starter", sense: bool | None = None) -> PromptReport:
     """Report what `model` ("starter", "clean" or a checkpoint path with its card) knows of
     `prompt`. Never raises for a bad prompt: the report says what is wrong (usable=False).
-    sense: also ask the learned sense check (`sense.py`; off by default, see SENSE_CHECK)."""
+    sense: also ask the learned sense check (`sense.py`; None: SENSE_CHECK, off)."""
     report = PromptReport(prompt=prompt if isinstance(prompt, str) else repr(prompt),
                           model=model)
     try:
@@ -293,7 +293,7 @@ def check_prompt(prompt, model: str = "starter", sense: bool = SENSE_CHECK) -> P
         report.notes.append(f"the prompt asks for {len(clauses)} actions; a clip of up to 10 s "
                             f"holds about {MAX_ACTIONS} at most: generate fewer at a time and "
                             f"join the clips")
-    _classify(clauses, actions, model, report, sense)
+    _classify(clauses, actions, model, report, SENSE_CHECK if sense is None else sense)
     return report
 
 
