@@ -256,5 +256,7 @@ def test_heldout2_figures_stay_at_the_measured_floor():
     figures = limits_figures(prompts=HELDOUT2)
     print(f"\nheld-out 2: {figures}")
     assert figures["unknown_flagged"] >= 51 / 53 - 1e-9, figures
-    assert figures["false_alarms"] <= 3 / 104 + 1e-9, figures
+    # 4/104 since round 5: the learned sense check, on by default, adds one false alarm here
+    # ("sense" in docs/text_understanding.md) and flags more unknown actions on every set
+    assert figures["false_alarms"] <= 4 / 104 + 1e-9, figures
     assert figures["compound_relation"] >= 38 / 47 - 1e-9, figures

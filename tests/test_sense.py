@@ -45,12 +45,15 @@ def test_other_senses_score_high_and_the_known_motions_low():
 
 def test_the_checker_uses_it_and_runs_without_it(monkeypatch):
     from backend.text.known import check_prompt
-    prompt = "a chef rolls sushi at the counter"
+    prompt = "spins wool on a wheel"
     with_check = check_prompt(prompt, sense=True)
-    assert not check_prompt(prompt).unknown          # off by default (known.SENSE_CHECK)
+    assert check_prompt(prompt).unknown              # on by default (known.SENSE_CHECK)
+    assert not check_prompt(prompt, sense=False).unknown
+    # a known verb with an object that keeps its sense is not overruled by the learned check
+    assert not check_prompt("runs a marathon", sense=True).unknown
     monkeypatch.setattr(sense, "ARTIFACT", sense.ARTIFACT.with_name("missing.npz"))
     monkeypatch.setattr(sense.SenseCheck, "_shared", None)
     assert sense.SenseCheck.shared() is None
     without = check_prompt(prompt, sense=True)      # no artifact: the rules alone
-    assert with_check.unknown and not without.unknown   # the rules alone read a roll
+    assert with_check.unknown and not without.unknown   # the rules alone read a spin
     assert not check_prompt("a man walks across the room").unknown

@@ -161,7 +161,7 @@ def limits_figures(model: str = "starter", prompts: str | Path | None = None,
     from .prompt_set import load_prompt_set
     unknown = load_prompt_set("unknown", prompts)
     single = load_prompt_set("single", prompts)
-    # sense: the learned sense check (known.py; None: its default, off)
+    # sense: the learned sense check (known.py; None: its default, on)
     flagged = sum(bool(check_prompt(p["prompt"], model, sense).unknown) for p in unknown)
     false = sum(bool(check_prompt(p["prompt"], model, sense).unknown) for p in single)
     rel_ok = parts_ok = 0
