@@ -138,36 +138,46 @@ SOURCE_STYLES: dict[str, tuple[str, ...]] = {"bandai": tuple(STYLES), "cmu": (),
 # are matched by ``lexicon_action``). A clause with one of them and no unknown motion is not
 # flagged, however low the encoder scores it ("saunters across the room", "bolts for the
 # door"). Entries: the actions' own names and verbs found missing on the dev sets
-# (tests/data/prompts_dev/, tests/data/prompts/), never from tests/data/prompts_heldout2/.
+# (tests/data/prompts_dev/, tests/data/prompts/), never from tests/data/prompts_heldout2/;
+# round 5 added less common verbs from general usage (measured on heldout9, written after).
 VERB_LEXICON: dict[str, tuple[str, ...]] = {
     "walk": ("walk", "stroll", "march", "sneak", "shuffle", "swagger", "trudge", "stagger",
-             "saunter", "stomp", "plod", "amble", "waddle", "sidestep", "tiptoe"),
-    "run": ("run", "jog", "lope", "charge"),
+             "saunter", "stomp", "plod", "amble", "waddle", "sidestep", "tiptoe",
+             # round 5: less common walking verbs, from general usage
+             "stride", "strode", "strut", "sashay", "wander", "meander", "mosey", "traipse",
+             "lumber", "ambulate", "promenade", "prowl", "toddle", "totter", "slog", "trek",
+             "hike", "roam", "stumble", "shamble", "lurch", "creep", "crept", "swank"),
+    "run": ("run", "jog", "lope", "charge",
+            "race", "hurry", "rush", "scurry", "scamper", "dart", "trot", "gallop", "scuttle",
+            "hustle", "flee", "fled", "hightail"),
     "dash": ("dash", "sprint", "bolt"),
     "bow": ("bow", "curtsy", "curtsey"),
     "bye": ("bye", "goodbye", "cheerio", "farewell"),
     "guide": ("guide", "usher", "direct", "show", "point"),
     "respond": ("respond", "answer", "reply"),
     "call": ("call", "beckon", "hail", "summon"),
-    "punch": ("punch", "jab", "uppercut", "haymaker", "hook"),
+    "punch": ("punch", "jab", "uppercut", "haymaker", "hook", "pummel", "slug"),
     "kick": ("kick", "roundhouse", "boot"),
     "slash": ("slash", "slice", "cleaver", "katana", "machete", "blade"),
     "swordplay": ("sword", "rapier", "fence", "swashbuckle"),
-    "dance": ("dance", "jig", "salsa", "boogie"),
+    "dance": ("dance", "jig", "salsa", "boogie", "groove", "shimmy", "twerk", "waltz",
+              "tango", "foxtrot", "jive", "samba", "rumba", "polka"),
     "wave-right-hand": ("wave",),
     "raise-up-both-hands": ("raise",),
-    "jump": ("jump", "hop", "leap"),
+    "jump": ("jump", "hop", "leap", "leapt", "pounce", "hurdle"),
     "dribble": ("dribble",),
     "karate": ("karate", "kata"),
     "flip": ("flip", "backflip", "somersault"),
     "cartwheel": ("cartwheel",),
     "crawl": ("crawl",),
     "roll": ("roll", "tumble"),
-    "spin": ("spin", "twirl", "pirouette"),
+    "spin": ("spin", "twirl", "pirouette", "whirl"),
 }
 LEXICON_PHRASES = {"see ya": "bye", "see you": "bye", "busts a move": "dance",
                    "bust a move": "dance", "gets up": "get-up", "get up": "get-up",
                    "stands up": "get-up",
+                   r"picks (him|her|them)sel(f|ves) up": "get-up",
+                   r"legs it": "run", r"makes a run for it": "run",
                    r"(arms|hands) up": "raise-up-both-hands"}
 
 
@@ -202,8 +212,8 @@ def _one_edit(a: str, b: str) -> bool:
 
 def lexicon_action(clause: str) -> str | None:
     """The known action a lower-cased clause names by a lexicon word or phrase, else None.
-    Words of 7+ letters also match with one typo (6 letters: two letters swapped) if their
-    first letter is right."""
+    Words of 7+ letters also match with one typo if their first two letters are right ("limbers"
+    is not "lumbers"); 6+ letters with two letters swapped if the first is right."""
     for phrase, action in LEXICON_PHRASES.items():
         if re.search(rf"\b{phrase}\b", clause):
             return action
@@ -217,7 +227,7 @@ def lexicon_action(clause: str) -> str | None:
         if len(w) >= 6:
             for form, action in LEXICON_WORD.items():
                 if form[0] == w[0] and _one_edit(w, form) and \
-                        (len(w) >= 7 or sorted(w) == sorted(form)):
+                        (len(w) >= 7 and w[1] == form[1] or sorted(w) == sorted(form)):
                     return action
     return None
 

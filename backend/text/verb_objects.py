@@ -44,7 +44,7 @@ sabre saber knife""".split())
 
 # verb forms -> (a name for the report, objects that keep the known motion)
 _VERBS: list[tuple[str, str, frozenset]] = [
-    (r"run|runs|running|ran", "run", _DISTANCES),
+    (r"run|runs|running|ran|race|races|racing|raced", "run", _DISTANCES),
     (r"dash|dashes|dashing|dashed|sprint|sprints|sprinting|sprinted", "dash", _DISTANCES),
     (r"jump|jumps|jumping|jumped|leap|leaps|leaping|leapt|leaped|hop|hops|hopping|hopped",
      "jump", _OBSTACLES),
