@@ -30,8 +30,9 @@ from .catalogue import (ACTIONS, LEXICON_WORD, CatalogueError, catalogue, lexico
 from .encoder import PromptError, clean_prompt
 from .language import language_warning
 from .style_words import _OPPOSITE_STYLES, STYLE_WORD
-from .unknown_motions import (NEAREST_HINTS, OTHER_SENSES, UNKNOWN_MOTIONS, reaction_object,
-                              unknown_typo)
+from .prompt_notes import prompt_notes
+from .unknown_motions import (FROM_LYING, NEAREST_HINTS, OTHER_SENSES, UNKNOWN_MOTIONS,
+                              UNKNOWN_UNLESS, reaction_object, unknown_typo)
 from .verb_objects import keeps_known_object, other_sense_object
 
 __all__ = ["PromptReport", "check_prompt", "catalogue", "split_clauses"]
@@ -50,33 +51,9 @@ VERB_OBJECTS = True
 
 _UNKNOWN_RE = [(re.compile(p), name, phrase)
                for p, name, phrase in OTHER_SENSES + UNKNOWN_MOTIONS]
-# A clause that also matches one of these is the known motion (get-up starts lying or sitting).
-_GETTING_UP = (r"\b(gets?|getting|got|stands?|standing|stood|rises?|rising|rose|sits?) up\b|"
-               r"\b(rises?|rising|rose) from\b|\b(back )?(on )?to (his|her|their|my) feet\b")
-# Getting up from lying or the floor is the known get-up: the learned check does not overrule it.
-_FROM_LYING = re.compile(rf"({_GETTING_UP}).*\b(lying|floor|ground)\b")
-UNKNOWN_UNLESS = {"lie down": re.compile(_GETTING_UP), "sit": re.compile(_GETTING_UP),
-                  "climb": re.compile(_GETTING_UP),
-                  # a fencer's lunge is swordplay, not the exercise
-                  "exercise": re.compile(r"\b(fenc(e|er|ers|ing)|parr(y|ies|ying|ied)|"
-                                         r"en garde|rapier|foil|epee|sword)")}
 SUGGEST_MIN = 0.5          # an embedding suggestion must score at least this
 
 _KNOWN_WORDS = frozenset(LEXICON_WORD) | frozenset(STYLE_WORD)
-# (word A, word B, what, scope): "clause" looks inside one clause ("walks backwards forward");
-# "segment" inside one step of a sequence, across "and" ("walks quickly and slowly").
-_CONTRADICTIONS = [(r"\bforwards?\b", r"\bbackwards?\b", "forward and backward", "clause"),
-                   (r"\bleft\b.*\bright\b|\bright\b.*\bleft\b",
-                    r"\b(at the same time|simultaneously|at once)\b", "left and right at once",
-                    "segment"),
-                   (r"\b(walk|walks|walking|run|runs|running|jog|jogs|jogging|dash|dashes|"
-                    r"sprint|sprints)\b", r"\b(standing|stands|stand|staying|stays) "
-                    r"(perfectly |completely )?still\b", "moving and standing still",
-                    "segment"),
-                   (r"\b(fast|quickly|rapidly)\b", r"\b(slow|slowly)\b", "fast and slow",
-                    "segment"),
-                   (r"\bclockwise\b", r"\b(counter|anti)-?clockwise\b", "both turning ways",
-                    "segment")]
 _SEQUENCE_SPLIT = re.compile(r"\s*(?:[,;.!?]+|\bthen\b|\bbefore\b|\bafter\b|"
                              r"\bfollowed by\b)\s*")
 
@@ -101,10 +78,6 @@ _CLAUSE_SPLIT = re.compile(r"\s*(?:[,;.!?]+|\band then\b|\bthen\b|\band\b|\bwhil
                            r"\bfollowed by\b)\s*")
 _PREPOSITION_START = re.compile(r"^(in|on|at|through|across|with|like|along|into|around|"
                                 r"toward|towards|to|near|under|over|from|up|down)\b")
-_NUMBER_UNIT = re.compile(r"(\d+(?:[.,]\d+)?|\b(?:one|two|three|four|five|six|seven|eight|"
-                          r"nine|ten|twenty|hundred)\b)\s*(metres?|meters?|m\b|km|feet|foot|ft|"
-                          r"yards?|miles?|steps?|times|seconds?|secs?|s\b|minutes?|degrees?|"
-                          r"°|kph|mph)", re.IGNORECASE)
 _WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 
 
@@ -269,7 +242,8 @@ def check_prompt(prompt, model: str = "starter", sense: bool | None = None) -> P
     lower = text.lower()
     words = _WORD.findall(lower)
     report.styles = sorted({STYLE_WORD[w] for w in words if w in STYLE_WORD})
-    _note_numbers_and_contradictions(text, lower, report)
+    report.notes += prompt_notes(text, split_clauses(lower),
+                                 [p for p in _SEQUENCE_SPLIT.split(lower) if p.strip()])
     for a, b in _OPPOSITE_STYLES:
         if a in report.styles and b in report.styles:
             report.notes.append(f"the prompt asks for both {a} and {b} styles; the result "
@@ -404,7 +378,7 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue
         # the learned sense check: another sense of a known word, or another motion
-        if odd and not keeps_known_object(clause) and not _FROM_LYING.search(clause):
+        if odd and not keeps_known_object(clause) and not FROM_LYING.search(clause):
             report.unknown.append(_motion_name(clause))
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue
@@ -425,25 +399,3 @@ def _sense_flags(clauses: list[str]) -> list[bool]:
     if check is None:
         return [False] * len(clauses)
     return [bool(f) for f in check.unknown(_Matcher.shared().encoder.encode(clauses))]
-
-
-def _note_numbers_and_contradictions(text: str, lower: str, report: PromptReport):
-    for m in _NUMBER_UNIT.finditer(text):
-        unit = m.group(2).lower()
-        if unit.startswith(("step", "time")):
-            why = "counts of steps or repeats are not controlled exactly"
-        elif unit.startswith(("sec", "min")) or unit == "s":
-            why = "the length is set with the Seconds field, not in the prompt"
-        elif unit.startswith("deg") or unit == "°":
-            why = "turn angles are approximate"
-        else:
-            why = "the distance travelled is not controlled (edit the root path after)"
-        report.notes.append(f"'{m.group(0)}': {why}")
-    pieces = {"clause": split_clauses(lower),
-              "segment": [p for p in _SEQUENCE_SPLIT.split(lower) if p.strip()]}
-    for a, b, what, scope in _CONTRADICTIONS:
-        for clause in pieces[scope]:
-            if re.search(a, clause) and re.search(b, clause):
-                report.notes.append(f"'{clause}' asks for {what} at once; the model will follow "
-                                    f"one of them or neither: to get both, put one after the "
-                                    f"other with 'then'")

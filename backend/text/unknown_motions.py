@@ -244,3 +244,15 @@ def unknown_typo(clause: str, known_words=frozenset(), known_typo=lambda word: N
             if form[0] == w[0] and _one_edit(w, form):
                 return verb
     return None
+
+
+# A clause that also matches one of these is the known motion (get-up starts lying or sitting).
+_GETTING_UP = (r"\b(gets?|getting|got|stands?|standing|stood|rises?|rising|rose|sits?) up\b|"
+               r"\b(rises?|rising|rose) from\b|\b(back )?(on )?to (his|her|their|my) feet\b")
+# Getting up from lying or the floor is the known get-up: the learned check does not overrule it.
+FROM_LYING = re.compile(rf"({_GETTING_UP}).*\b(lying|floor|ground)\b")
+UNKNOWN_UNLESS = {"lie down": re.compile(_GETTING_UP), "sit": re.compile(_GETTING_UP),
+                  "climb": re.compile(_GETTING_UP),
+                  # a fencer's lunge is swordplay, not the exercise
+                  "exercise": re.compile(r"\b(fenc(e|er|ers|ing)|parr(y|ies|ying|ied)|"
+                                         r"en garde|rapier|foil|epee|sword)")}
