@@ -112,6 +112,9 @@ def hip_drop(hips, knees, ankles, goals, fps) -> np.ndarray:
     return np.maximum(smooth(spread[:, None], window)[:, 0], drop)
 
 
+NEAR_STRAIGHT = np.radians(10.0)   # two_bone_ik: a knee bent less than this uses the hint
+
+
 def two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
     """Analytic two-bone IK, all in world space, vectorised over frames.
 
@@ -134,15 +137,29 @@ def two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
     knee_now = angle(hip - knee, ankle - knee)
     hip_want = np.arccos(np.clip((b * b - a * a - d * d) / (-2 * a * d), -1, 1))
     knee_want = np.arccos(np.clip((d * d - a * a - b * b) / (-2 * a * b), -1, 1))
-    axis0 = np.cross(ankle - hip, knee - hip)
-    straight = np.linalg.norm(axis0, axis=-1) < 1e-3 * a * np.maximum(
-        np.linalg.norm(ankle - hip, axis=-1), eps)
-    axis0 = np.where(straight[..., None], bend_hint, axis0)
-    axis0 = unit(axis0)
+    # The bend plane's normal, turned to the hint's side (knees bend forward). A leg bent less
+    # than NEAR_STRAIGHT has no reliable plane of its own (a sideways wobble of a millimetre
+    # decides it), so the hint, made perpendicular to the hip-ankle line, is used. A knee bent
+    # the wrong way about that normal that must bend more is solved onto the right side: the
+    # shin swings through straight and the thigh crosses the hip-ankle line. Without this a
+    # slightly hyperextended knee was bent further backwards to reach a nearer goal (a knee
+    # popping backwards by 25-48 degrees for a frame in the physics output pass).
+    geometric = np.cross(ankle - hip, knee - hip)
+    u = unit(ankle - hip)
+    hint = unit(bend_hint - np.sum(bend_hint * u, axis=-1, keepdims=True) * u)
+    near_straight = (np.pi - knee_now) < NEAR_STRAIGHT
+    axis0 = np.where(near_straight[..., None], hint,
+                     unit(geometric) * np.where(np.sum(geometric * hint, axis=-1) < 0.0,
+                                                -1.0, 1.0)[..., None])
+    backwards = np.sum(geometric * axis0, axis=-1) < 0.0
+    # only a knee that must bend more is flipped; one that straightens or stays keeps its side
+    flip = backwards & (knee_want < knee_now - 1e-6)
+    axis0 = np.where((backwards & ~flip)[..., None], -axis0, axis0)
     axis1 = unit(np.cross(ankle - hip, target - hip))
     swing = angle(ankle - hip, target - hip)
-    r0 = quat.from_axis_angle(axis0, hip_want - hip_now)
-    r1 = quat.from_axis_angle(axis0, knee_want - knee_now)
+    r0 = quat.from_axis_angle(axis0, np.where(flip, hip_want + hip_now, hip_want - hip_now))
+    r1 = quat.from_axis_angle(axis0, np.where(flip, knee_now + knee_want - 2.0 * np.pi,
+                                              knee_want - knee_now))
     no_swing = np.linalg.norm(np.cross(ankle - hip, target - hip), axis=-1) < 1e-9
     r2 = quat.from_axis_angle(axis1, np.where(no_swing, 0.0, swing))
     new_thigh = quat.mul(r2, quat.mul(r0, w_thigh))
