@@ -18,8 +18,8 @@ def _leg(knee_bend_deg):
     return knee, ankle, quat.identity((1,)), quat.identity((1,))
 
 
-def _solve(knee, ankle, w_thigh, w_shin, target):
-    thigh, shin = two_bone_ik(HIP, knee, ankle, target, w_thigh, w_shin, HINT)
+def _solve(knee, ankle, w_thigh, w_shin, target, knees_forward=True):
+    thigh, shin = two_bone_ik(HIP, knee, ankle, target, w_thigh, w_shin, HINT, knees_forward)
     new_knee = HIP + quat.rotate(thigh, knee - HIP)
     new_ankle = new_knee + quat.rotate(shin, ankle - knee)
     return new_knee, new_ankle
@@ -37,6 +37,10 @@ def test_a_hyperextended_knee_that_must_bend_more_bends_forward():
     np.testing.assert_allclose(new_ankle, target, atol=1e-6)
     assert _forward(new_knee, new_ankle) > 0.0          # forward, not further backwards
     assert new_knee[0, 1] < HIP[0, 1]                    # the knee is in front of the hip
+    # retargeting keeps a source's knee as it is bent: the plane it is in
+    new_knee, new_ankle = _solve(knee, ankle, wt, ws, target, knees_forward=False)
+    np.testing.assert_allclose(new_ankle, target, atol=1e-6)
+    assert _forward(new_knee, new_ankle) < 0.0
 
 
 def test_a_forward_knee_is_solved_in_its_own_plane_and_a_reached_goal_changes_nothing():
@@ -46,7 +50,8 @@ def test_a_forward_knee_is_solved_in_its_own_plane_and_a_reached_goal_changes_no
     np.testing.assert_allclose(new_ankle, target, atol=1e-6)
     assert _forward(new_knee, new_ankle) > 0.0
     for bend in (-8.0, 30.0):                           # the goal is where the ankle is
-        knee, ankle, wt, ws = _leg(bend)
-        new_knee, new_ankle = _solve(knee, ankle, wt, ws, ankle.copy())
-        np.testing.assert_allclose(new_knee, knee, atol=1e-7)
-        np.testing.assert_allclose(new_ankle, ankle, atol=1e-7)
+        for forward in (True, False):
+            knee, ankle, wt, ws = _leg(bend)
+            new_knee, new_ankle = _solve(knee, ankle, wt, ws, ankle.copy(), forward)
+            np.testing.assert_allclose(new_knee, knee, atol=1e-7)
+            np.testing.assert_allclose(new_ankle, ankle, atol=1e-7)

@@ -115,11 +115,14 @@ def hip_drop(hips, knees, ankles, goals, fps) -> np.ndarray:
 NEAR_STRAIGHT = np.radians(10.0)   # two_bone_ik: a knee bent less than this uses the hint
 
 
-def two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
+def two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint,
+                knees_forward: bool = False):
     """Analytic two-bone IK, all in world space, vectorised over frames.
 
     hip/knee/ankle/target: (T, 3) positions; w_thigh/w_shin: (T, 4) world rotations;
     bend_hint: (T, 3) a vector in the bend plane's normal direction for straight legs.
+    knees_forward: keep knees bending forward (below) rather than in the plane the leg is
+    bent in; off for retargeting, which must reproduce a source's knees as they are.
     Returns corrected world rotations for thigh and shin.
     """
     eps = 1e-6
@@ -146,14 +149,17 @@ def two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint):
     # popping backwards by 25-48 degrees for a frame in the physics output pass).
     geometric = np.cross(ankle - hip, knee - hip)
     u = unit(ankle - hip)
-    hint = unit(bend_hint - np.sum(bend_hint * u, axis=-1, keepdims=True) * u)
-    near_straight = (np.pi - knee_now) < NEAR_STRAIGHT
+    hint = unit(bend_hint - np.sum(bend_hint * u, axis=-1, keepdims=True) * u) \
+        if knees_forward else unit(bend_hint)
+    near_straight = ((np.pi - knee_now) < NEAR_STRAIGHT) if knees_forward else \
+        np.linalg.norm(geometric, axis=-1) < 1e-3 * a * np.maximum(
+            np.linalg.norm(ankle - hip, axis=-1), eps)
     axis0 = np.where(near_straight[..., None], hint,
                      unit(geometric) * np.where(np.sum(geometric * hint, axis=-1) < 0.0,
                                                 -1.0, 1.0)[..., None])
     backwards = np.sum(geometric * axis0, axis=-1) < 0.0
     # only a knee that must bend more is flipped; one that straightens or stays keeps its side
-    flip = backwards & (knee_want < knee_now - 1e-6)
+    flip = backwards & (knee_want < knee_now - 1e-6) & knees_forward
     axis0 = np.where((backwards & ~flip)[..., None], -axis0, axis0)
     axis1 = unit(np.cross(ankle - hip, target - hip))
     swing = angle(ankle - hip, target - hip)

@@ -112,7 +112,7 @@ def reach_ankles(clip: Clip, goal: np.ndarray, frames: np.ndarray | None = None)
     goal = _soft_reach(pos[:, kh], pos[:, kk], pos[:, ka], goal)
     hint = quat.rotate(world[:, kk], np.array([-1.0, 0.0, 0.0]))
     thigh, shin = two_bone_ik(pos[:, kh], pos[:, kk], pos[:, ka], goal,
-                              world[:, kh], world[:, kk], hint)
+                              world[:, kh], world[:, kk], hint, knees_forward=True)
     new_world = world.copy()
     new_world[:, kh], new_world[:, kk] = thigh, shin
     changed = np.concatenate([kh, kk, ka])
