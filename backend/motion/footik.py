@@ -140,27 +140,27 @@ def two_bone_ik(hip, knee, ankle, target, w_thigh, w_shin, bend_hint,
     knee_now = angle(hip - knee, ankle - knee)
     hip_want = np.arccos(np.clip((b * b - a * a - d * d) / (-2 * a * d), -1, 1))
     knee_want = np.arccos(np.clip((d * d - a * a - b * b) / (-2 * a * b), -1, 1))
-    # The bend plane's normal, turned to the hint's side (knees bend forward). A leg bent less
-    # than NEAR_STRAIGHT has no reliable plane of its own (a sideways wobble of a millimetre
-    # decides it), so the hint, made perpendicular to the hip-ankle line, is used. A knee bent
-    # the wrong way about that normal that must bend more is solved onto the right side: the
-    # shin swings through straight and the thigh crosses the hip-ankle line. Without this a
-    # slightly hyperextended knee was bent further backwards to reach a nearer goal (a knee
-    # popping backwards by 25-48 degrees for a frame in the physics output pass).
     geometric = np.cross(ankle - hip, knee - hip)
-    u = unit(ankle - hip)
-    hint = unit(bend_hint - np.sum(bend_hint * u, axis=-1, keepdims=True) * u) \
-        if knees_forward else unit(bend_hint)
-    near_straight = ((np.pi - knee_now) < NEAR_STRAIGHT) if knees_forward else \
-        np.linalg.norm(geometric, axis=-1) < 1e-3 * a * np.maximum(
+    flip = np.zeros(knee_now.shape, bool)
+    if knees_forward:
+        # Solve onto the hint's side (knees bend forward). A leg bent less than NEAR_STRAIGHT
+        # has no reliable plane of its own (a sideways wobble of a millimetre decides it), so
+        # the hint, made perpendicular to the hip-ankle line, is used. A knee bent the wrong
+        # way that must bend more swings through straight to the forward side (the thigh
+        # crosses the hip-ankle line); one that straightens or stays keeps its side. Without
+        # this a slightly hyperextended knee was bent further backwards to reach a nearer goal
+        # (knees popping 25-48 degrees backwards for a frame in the physics output pass).
+        u = unit(ankle - hip)
+        hint = unit(bend_hint - np.sum(bend_hint * u, axis=-1, keepdims=True) * u)
+        backwards = np.sum(geometric * hint, axis=-1) < 0.0
+        flip = backwards & (knee_want < knee_now - 1e-6)
+        forward = np.where(((np.pi - knee_now) < NEAR_STRAIGHT)[..., None], hint,
+                           unit(np.where(backwards[..., None], -geometric, geometric)))
+        axis0 = np.where((backwards & ~flip)[..., None], -forward, forward)
+    else:                   # the plane the leg is bent in (retargeting keeps a source's knees)
+        straight = np.linalg.norm(geometric, axis=-1) < 1e-3 * a * np.maximum(
             np.linalg.norm(ankle - hip, axis=-1), eps)
-    axis0 = np.where(near_straight[..., None], hint,
-                     unit(geometric) * np.where(np.sum(geometric * hint, axis=-1) < 0.0,
-                                                -1.0, 1.0)[..., None])
-    backwards = np.sum(geometric * axis0, axis=-1) < 0.0
-    # only a knee that must bend more is flipped; one that straightens or stays keeps its side
-    flip = backwards & (knee_want < knee_now - 1e-6) & knees_forward
-    axis0 = np.where((backwards & ~flip)[..., None], -axis0, axis0)
+        axis0 = unit(np.where(straight[..., None], bend_hint, geometric))
     axis1 = unit(np.cross(ankle - hip, target - hip))
     swing = angle(ankle - hip, target - hip)
     r0 = quat.from_axis_angle(axis0, np.where(flip, hip_want + hip_now, hip_want - hip_now))

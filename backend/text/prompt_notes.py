@@ -44,6 +44,6 @@ def prompt_notes(text: str, clauses: list[str], segments: list[str]) -> list[str
         for clause in pieces[scope]:
             if re.search(a, clause) and re.search(b, clause):
                 out.append(f"'{clause}' asks for {what} at once; the model will follow "
-                                    f"one of them or neither: to get both, put one after the "
-                                    f"other with 'then'")
+                           f"one of them or neither: to get both, put one after the other "
+                           f"with 'then'")
     return out

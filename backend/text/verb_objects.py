@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 
+from .catalogue import _inflections
+
 _PEOPLE = frozenset("""him her them me us you someone somebody everyone everybody people person
 man men woman women guy guys girl girls boy boys kid kids child children friend friends guest
 guests visitor visitors tourist tourists customer customers group crowd team audience family
@@ -42,24 +44,29 @@ _FOES = frozenset("""enemy enemies foe foes opponent opponents air dummy target 
 monsters zombie zombies attacker attackers bandit bandits orc orcs dragon sword blade katana
 sabre saber knife""".split())
 
+
+def _forms(*bases: str, irregular: tuple[str, ...] = ()) -> str:
+    """A regex alternation of the verbs' forms (catalogue's over-generated regular ones)."""
+    forms = {f for base in bases for f in _inflections(base)} | set(irregular)
+    return "|".join(sorted(forms, key=lambda f: (-len(f), f)))
+
+
 # verb forms -> (a name for the report, objects that keep the known motion)
 _VERBS: list[tuple[str, str, frozenset]] = [
-    (r"run|runs|running|ran|race|races|racing|raced", "run", _DISTANCES),
-    (r"dash|dashes|dashing|dashed|sprint|sprints|sprinting|sprinted", "dash", _DISTANCES),
-    (r"jump|jumps|jumping|jumped|leap|leaps|leaping|leapt|leaped|hop|hops|hopping|hopped",
-     "jump", _OBSTACLES),
-    (r"roll|rolls|rolling|rolled", "roll", frozenset()),
-    (r"flip|flips|flipping|flipped", "flip", frozenset()),
-    (r"spin|spins|spinning|spun", "spin", frozenset()),
-    (r"crawl|crawls|crawling|crawled", "crawl", frozenset(_DISTANCES)),
-    (r"(?:get|gets|getting|got)\s+up", "get up", frozenset()),
-    (r"bow|bows|bowing|bowed", "bow", frozenset({"head", "body", "torso", "low"})),
-    (r"raise|raises|raising|raised|lift|lifts|lifting|lifted", "raise", _ARMS),
-    (r"dribble|dribbles|dribbling|dribbled", "dribble", _BALLS),
-    (r"guide|guides|guiding|guided|lead|leads|leading|led", "guide", _PEOPLE | {"way"}),
-    (r"call|calls|calling|called|beckon|beckons|beckoning|beckoned", "call",
-     _PEOPLE | {"name"}),
-    (r"slash|slashes|slashing|slashed", "slash", _FOES),
+    (_forms("run", "race", irregular=("ran",)), "run", _DISTANCES),
+    (_forms("dash", "sprint"), "dash", _DISTANCES),
+    (_forms("jump", "leap", "hop", irregular=("leapt",)), "jump", _OBSTACLES),
+    (_forms("roll"), "roll", frozenset()),
+    (_forms("flip"), "flip", frozenset()),
+    (_forms("spin", irregular=("spun",)), "spin", frozenset()),
+    (_forms("crawl"), "crawl", _DISTANCES),
+    (rf"(?:{_forms('get', irregular=('got',))})\s+up", "get up", frozenset()),
+    (_forms("bow"), "bow", frozenset({"head", "body", "torso", "low"})),
+    (_forms("raise", "lift"), "raise", _ARMS),
+    (_forms("dribble"), "dribble", _BALLS),
+    (_forms("guide", "lead", irregular=("led",)), "guide", _PEOPLE | {"way"}),
+    (_forms("call", "beckon"), "call", _PEOPLE | {"name"}),
+    (_forms("slash"), "slash", _FOES),
 ]
 _OBJECT_START = (r"(?:a|an|the|his|her|their|its|my|your|our|some|this|that|these|those|"
                  r"one|two|three|four|five|ten|few|several|another)")
