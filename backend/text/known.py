@@ -31,11 +31,12 @@ from .encoder import PromptError, clean_prompt
 from .language import language_warning
 from .style_words import _OPPOSITE_STYLES, STYLE_WORD
 from .prompt_notes import prompt_notes
+from .refine import merge_walk_and_turn, refine_action
 from .unknown_motions import (FROM_LYING, NEAREST_HINTS, OTHER_SENSES, UNKNOWN_MOTIONS,
                               UNKNOWN_UNLESS, reaction_object, unknown_typo)
 from .verb_objects import keeps_known_object, other_sense_object
 
-__all__ = ["PromptReport", "check_prompt", "catalogue", "split_clauses"]
+__all__ = ["PromptReport", "check_prompt", "catalogue", "refine_action", "split_clauses"]
 
 KNOWN_THRESHOLD = 0.45     # best cosine to a known example below this: unknown (dev set)
 UNKNOWN_MARGIN = 0.0       # nearer an unknown motion by more than this: unknown (dev set)
@@ -85,7 +86,8 @@ _WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 class PromptReport:
     """What a model makes of a prompt. known_actions: [(action, cosine)], best first;
     unknown: asked motions the model does not know ("juggles"); nearest: known actions to
-    suggest instead; styles: styles named; notes: explanations for the user."""
+    suggest instead; styles: styles named; named: the known actions a lexicon word names (surer
+than the cosine); notes: explanations for the user."""
     prompt: str
     model: str
     usable: bool = True
@@ -93,6 +95,7 @@ class PromptReport:
     unknown: list[str] = field(default_factory=list)
     nearest: list[str] = field(default_factory=list)
     styles: list[str] = field(default_factory=list)
+    named: list[str] = field(default_factory=list)     # known actions a lexicon word names
     language_warning: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -277,47 +280,6 @@ def check_prompt(prompt, model: str = "starter", sense: bool | None = None) -> P
     return report
 
 
-_WALKS = {"walk", "walk-back", "walk-left", "walk-right", "walk-turn-left", "walk-turn-right"}
-_HAND_FAMILIES = {"wave": ("wave-both-hands", "wave-left-hand", "wave-right-hand"),
-                  "raise": ("raise-up-both-hands", "raise-up-left-hand", "raise-up-right-hand"),
-                  "bye": ("byebye", "bye", "bye")}
-_FAMILY_OF = {a: fam for fam, members in _HAND_FAMILIES.items() for a in members}
-
-
-def _has_words(text: str, pattern: str) -> bool:
-    return re.search(pattern, text) is not None
-
-
-def refine_action(action: str, prompt: str) -> str:
-    """The label the words of the prompt pin down within the action's family: which way a
-    walk goes (backwards, sideways, turning) and which hand(s) a gesture uses. The sentence
-    encoder ranks these siblings by overall similarity and often misses such words."""
-    t = " " + " ".join(re.findall(r"[a-z]+", prompt.lower())) + " "
-    if action in _WALKS:
-        if _has_words(t, r" (backwards?|backward|in reverse|reverses?|back ?pedals?) "):
-            return "walk-back"
-        for side in ("left", "right"):
-            if _has_words(t, rf" turn(s|ing)? (to (the|his|her|their) )?{side} ") or \
-                    _has_words(t, rf" {side} turn "):
-                return f"walk-turn-{side}"
-        for side in ("left", "right"):
-            if _has_words(t, rf" (to|towards?|toward) (the|his|her|their) {side} ") or \
-                    _has_words(t, rf" ({side}wards?|sideways to the {side}) "):
-                return f"walk-{side}"
-        return action
-    family = _FAMILY_OF.get(action)
-    if family is None:
-        return action
-    both, left, right = _HAND_FAMILIES[family]
-    if _has_words(t, r" (both|two) (hands|arms) ") or _has_words(t, r" hands "):
-        return both
-    if _has_words(t, r" left (hand|arm) "):
-        return left
-    if _has_words(t, r" right (hand|arm) "):
-        return right
-    return action
-
-
 CLEARLY_KNOWN = 0.6
 # Verbs naming one of the data's actions (a bare list of them counts as that many actions).
 _ACTION_VERBS = set("""walk walks run runs dash dashes jog jogs sprint sprints bow bows wave
@@ -382,10 +344,15 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
             report.unknown.append(_motion_name(clause))
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue
-        refined = refine_action(best_action, clause)      # the direction / hand it names
+        refined = refine_action(best_action, clause, whole)   # the direction / hand named
         if refined != best_action and refined in actions:
             best_action = refined
         known[best_action] = max(known.get(best_action, -1.0), best)
+        if lex is not None:
+            report.named.append(best_action)
+    merged = merge_walk_and_turn(known, whole)
+    if all(a in actions for a in merged):
+        known = merged
     report.known_actions = sorted(((a, round(s, 3)) for a, s in known.items()),
                                   key=lambda kv: -kv[1])
     report.nearest = [a for a in dict.fromkeys(suggest) if a not in known][:NEAREST_K]

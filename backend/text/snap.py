@@ -43,6 +43,15 @@ def training_caption(action: str, style: str | None = None) -> str | None:
     return base
 
 
+def _named(action: str, named) -> bool:
+    """Whether a lexicon word named `action` or its family ("ambles" -> walk, then "to the
+    left" -> walk-left): a word is surer than a low cosine ("grandpa ambles down the garden
+    path", 0.45)."""
+    from .refine import FAMILY_OF, WALKS
+    family = (lambda a: "walk" if a in WALKS else FAMILY_OF.get(a, a))
+    return any(family(n) == family(action) for n in named)
+
+
 def snap_prompt(prompt: str, model: str = "starter", report=None) -> tuple[str, dict]:
     """(text to condition the generator on, info). info: snapped (bool), action, style,
     score, caption; the prompt itself when the checker is unsure, the prompt names an
@@ -55,7 +64,7 @@ def snap_prompt(prompt: str, model: str = "starter", report=None) -> tuple[str, 
             or report.language_warning:
         return prompt, info
     action, score = report.known_actions[0]
-    if score < SNAP_MIN_SCORE:
+    if score < SNAP_MIN_SCORE and not _named(action, report.named):
         return prompt, dict(info, score=float(score))
     style = report.styles[0] if report.styles else None
     caption = training_caption(action, style)

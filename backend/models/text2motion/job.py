@@ -117,8 +117,11 @@ def _generate(params: dict, ctx: JobContext) -> dict:
     from ...text.compound import parse_prompt
     made = []                                   # (seed, clip, segments or None)
     read_as = ""
+    from ...text.refine import walk_then_turn
     try:
-        compound = parse_prompt(prompt).is_compound
+        parsed = parse_prompt(prompt)
+        # "walks to the corner, then turns right" is one clip of the data (walk-turn-right)
+        compound = parsed.is_compound and not walk_then_turn(parsed.stages)
     except ValueError:          # nothing the parser can read (another script ...): as typed
         compound = False
     if compound:
