@@ -53,11 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--compound", action="store_true",
                         help="--prompts: the compound prompts part by part, and the prompt "
                              "checker's unknown / false-alarm rates (eval/compound_eval.py)")
-    parser.add_argument("--conditioning", choices=("prompt", "snap", "labels"),
+    parser.add_argument("--conditioning", choices=("prompt", "snap", "job", "labels"),
                         default="prompt",
                         help="--prompts: condition on the prompt as typed, snapped to a "
-                             "training-like caption (backend/text/snap.py), or (a ceiling, "
-                             "not a result) on a training caption of the prompt's own labels")
+                             "training-like caption (backend/text/snap.py), as the generate "
+                             "job does (compound prompts composed, the rest snapped), or (a "
+                             "ceiling, not a result) on a training caption of the prompt's "
+                             "own labels")
     parser.add_argument("--recognizer", type=Path, default=None,
                         help="recognizer checkpoint to use (default: cached per dataset)")
     parser.add_argument("--retrain", action="store_true", help="retrain the cached recognizer")

@@ -31,3 +31,17 @@ def test_each_conditioning_gives_the_generator_its_text():
     text, kw = gen.calls[-1]
     assert kw == {"steps": 4} and text[0] != prompt           # snapped to a training caption
     assert "walk" in text[0]
+
+
+def test_the_job_conditioning_composes_what_the_job_composes():
+    from backend.eval.prompt_eval import _as_job
+    from backend.models.text2motion.compose import reads_as_compound
+    gen = Recording(load_generator("starter"))
+    prompt = "walks to the corner, then turns right"       # one action of the data
+    assert not reads_as_compound(prompt)
+    _as_job(gen, "starter", {})(prompt, 0)
+    assert gen.calls[-1][0] == [training_caption("walk-turn-right")]
+    real = load_generator("starter")
+    assert reads_as_compound("a person walks forward and waves")
+    f = _as_job(real, "starter", {"steps": 4})("a person walks forward and waves", 0)
+    assert f.ndim == 2 and f.shape[1] == 263 and len(f) > 20 and np.isfinite(f).all()

@@ -107,6 +107,21 @@ def _snapped(gen, model: str, sampling: dict):
     return _conditioned(gen, sampling, lambda prompt: snap_prompt(prompt, model)[0])
 
 
+def _as_job(gen, model: str, sampling: dict):
+    """What the generate job does with the prompt: composed from parts when the parser
+    splits it (``compose.reads_as_compound``), else snapped; cleaned as the add-on gets it."""
+    from ..models.text2motion.compose import generate_prompt, reads_as_compound
+    from ..motion.humanml3d import clip_to_features
+    snapped = _snapped(gen, model, sampling)
+
+    def generate(prompt, s):
+        if not reads_as_compound(prompt):
+            return snapped(prompt, s)
+        clip, _ = generate_prompt(gen, prompt, None, s, **sampling)
+        return clip_to_features(clip)
+    return generate
+
+
 def _labelled(gen, prompts, sampling: dict):
     """Conditioning on a training caption of the prompt's own labels: the generator's
     ceiling on this set if every prompt were understood perfectly."""
@@ -135,9 +150,11 @@ def run(args, ds, rec) -> int:
     conditioning = getattr(args, "conditioning", "prompt")
     sampling = {k: v for k, v in (("guidance", getattr(args, "guidance", None)),
                                   ("steps", getattr(args, "steps", None))) if v is not None}
-    generate = _snapped(gen, args.checkpoint or "starter", sampling) \
-        if conditioning == "snap" else _labelled(gen, prompts, sampling) \
-        if conditioning == "labels" else _conditioned(gen, sampling)
+    model = args.checkpoint or "starter"
+    generate = _snapped(gen, model, sampling) if conditioning == "snap" \
+        else _as_job(gen, model, sampling) if conditioning == "job" \
+        else _labelled(gen, prompts, sampling) if conditioning == "labels" \
+        else _conditioned(gen, sampling)
     res = evaluate(gen, rec, test_items, prompts, seed=args.seed, generate=generate)
     res["conditioning"] = getattr(args, "conditioning", "prompt")
     head = ("acc_ratio", "style_ratio", "skate", "jerk")

@@ -142,6 +142,19 @@ def generate_compound(gen, parsed: CompoundPrompt, seconds: float | None = None,
     return clip, segments, details
 
 
+def reads_as_compound(prompt: str) -> bool:
+    """Whether the generate job composes `prompt` from parts (``generate_prompt``) rather
+    than generating it whole: the parser splits it, and it is not a walk followed by a turn
+    to one side ("walks to the corner, then turns right"), which the data holds as one
+    action (``text/refine.py``). False for a prompt the parser cannot read."""
+    from ...text.refine import walk_then_turn
+    try:
+        parsed = parse_prompt(prompt)
+    except ValueError:          # nothing the parser can read (another script ...): as typed
+        return False
+    return parsed.is_compound and not walk_then_turn(parsed.stages)
+
+
 def generate_prompt(gen, prompt: str, seconds: float | None = None, seed: int = 0, steps=None,
                     guidance=None) -> tuple[Clip, dict]:
     """(canonical Clip at 20 fps, info) for any prompt, simple or compound.

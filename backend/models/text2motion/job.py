@@ -114,17 +114,10 @@ def _generate(params: dict, ctx: JobContext) -> dict:
     n = len(seeds)
     meta = {"prompt": prompt, "caption": prompt, "model": p["model"],
             "guidance": p["guidance"], "steps": p["steps"]}
-    from ...text.compound import parse_prompt
+    from .compose import reads_as_compound
     made = []                                   # (seed, clip, segments or None)
     read_as = ""
-    from ...text.refine import walk_then_turn
-    try:
-        parsed = parse_prompt(prompt)
-        # "walks to the corner, then turns right" is one clip of the data (walk-turn-right)
-        compound = parsed.is_compound and not walk_then_turn(parsed.stages)
-    except ValueError:          # nothing the parser can read (another script ...): as typed
-        compound = False
-    if compound:
+    if reads_as_compound(prompt):
         # Together: legs/root from one action, the upper body re-made from the other; one
         # after another: parts joined by in-betweening (compose.py).
         from .compose import generate_prompt
