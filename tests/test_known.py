@@ -90,7 +90,8 @@ def test_dev_set_unknown_actions_are_flagged():
     assert len(flagged) >= 0.9 * len(unknown)
     assert len(false_alarms) <= 0.05 * len(known)
     assert len(right_action) >= 0.8 * len(known)
-    assert len(unlisted) >= 10 and len(unlisted_flagged) >= 0.75 * len(unlisted)
+    # 10 until round 6, when the falls rule (unknown_motions.py) came to cover one of them
+    assert len(unlisted) >= 9 and len(unlisted_flagged) >= 0.75 * len(unlisted)
 
 
 def test_backflip_then_juggles():

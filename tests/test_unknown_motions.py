@@ -3,6 +3,7 @@ a known action as the object of a verb that does not perform it, and misspelt un
 import pytest
 
 from backend.text.unknown_motions import reaction_object, unknown_typo
+from backend.text.known import check_prompt
 
 
 @pytest.mark.parametrize("clause", [
@@ -60,3 +61,24 @@ def test_a_known_word_in_another_sense_is_unknown(prompt):
 def test_the_same_words_in_their_own_sense_stay_known(prompt):
     from backend.text.known import check_prompt
     assert not check_prompt(prompt).unknown, prompt
+
+
+@pytest.mark.parametrize("prompt", [
+    "the goalkeeper trips over his own feet and falls", "she faints at the sight of blood",
+    "a drunk slips on the wet floor", "jumps out of her skin when the phone rings",
+    "they fist-bump after the match", "tai chi by the lake at dawn",
+    "moonwalks backwards across the stage", "hopping on one leg to the door",
+    "a bungee jump from the crane", "jogs her memory by reading the note again",
+    "his skin crawls at the thought", "the shadows dance on the wall",
+    "punches down the bread dough"])
+def test_round6_unknown_motions_are_flagged(prompt):
+    assert check_prompt(prompt).unknown, prompt
+
+
+@pytest.mark.parametrize("prompt,action", [
+    ("picks herself up after falling on the ice", "get-up"),
+    ("takes a deep bow as the curtain falls", "bow"),
+    ("rolls forward to break the fall", "roll")])
+def test_round6_rules_keep_known_motions(prompt, action):
+    report = check_prompt(prompt)
+    assert not report.unknown and action in dict(report.known_actions), report

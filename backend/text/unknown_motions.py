@@ -101,6 +101,29 @@ UNKNOWN_MOTIONS = [
     (r"\bhead ?spins?\b|\bwindmills?\b", "breakdance power move",
      "a breakdancer spins on the head"),
     (r"\barcher(y|s)?\b|\barrows?\b", "shoot", "an archer shoots an arrow"),
+    # falls and stumbles (getting up afterwards is the known get-up: UNKNOWN_UNLESS)
+    (r"(?<!curtain )(?<!confetti )(?<!snow )(?<!rain )(?<!night )(?<!darkness )(?<!leaves )"
+     r"(?<!(the|his|her|its) )\b(fall|falls|falling|fell)\b(?!\s+(asleep|silent|quiet|in love|"
+     r"in line|into line|back|behind|apart|short|for|ill|around))|\btrip(s|ped|ping)?\s+(over|on|up)\b|"
+     r"\bslip(s|ped|ping)?\s+(on|over)\b|\bfaint(s|ed|ing)?\b|\bcollaps(e|es|ed|ing)\b|"
+     r"\bkeel(s|ed|ing)? over\b|\bpass(es|ed|ing)? out\b",
+     "fall", "a person falls over"),
+    (r"\bjump(s|ed|ing)?\s+(in|with)\s+(fright|fear|shock|surprise|alarm)\b|"
+     r"\bjump(s|ed|ing)?\s+out of (his|her|their|my|your) skin\b",
+     "startle", "a person flinches in fright"),
+    (r"\bhigh[- ]fives?\b|\bfist[- ]bumps?\b|\bshrug(s|ged|ging)?\b|\bface ?palms?\b",
+     "gesture", "a person shrugs"),
+    (r"\btai chi\b|\byoga\b|\bmeditat(e|es|ed|ing)\b|\bpilates\b",
+     "yoga", "a person does yoga poses"),
+    (r"\bmoon ?walk|\bcrab[- ]walk|\bsleep ?walk|\bspace ?walk|\bbear[- ]crawl|"
+     r"\bwalk(s|ed|ing)? on (his|her|their|my|your) hands\b|\bhandstand",
+     "handstand", "a person in a handstand"),
+    (r"\bhop(s|ped|ping)?\s+on\s+(one|a single|his|her|their|the left|the right)\s+"
+     r"(left |right )?(foot|leg)\b", "hop on one foot", "a person hopping on one leg"),
+    (r"\b(bungee|bungy|ski|base|parachute|cliff)[- ]?jump", "bungee jump",
+     "a person bungee jumps off a bridge"),
+    (r"\bsteer(s|ed|ing)?\b|\bsteering wheel\b", "drive", "a person drives a car"),
+    (r"\bkick ?flips?\b|\bollie\b|\bskateboard", "skate", "a person rides a skateboard"),
 ]
 
 # A known action's word in another sense: idioms, phrasal verbs and objects that make it a
@@ -165,6 +188,15 @@ OTHER_SENSES = [
     (r"\bwalk(s|ing|ed)?\s+(a|the)\s+(tightrope|slackline|plank|high wire)\b|"
      r"\btightrope\b|\bslackline\b", "walk a tightrope", "a person walks a tightrope"),
     (r"\bget(s|ting)?\s+dressed\b|\bgot dressed\b", "get dressed", "a person gets dressed"),
+    (r"\b(skin|flesh)\s+(crawls|crawled|crawling)\b|\bcrawl(s|ing)?\s+with\b",
+     "crawl (another sense)", "a person shudders"),
+    (r"\bjog(s|ged|ging)?\s+(his|her|their|my|your|someone's)\s+memory\b",
+     "jog a memory", "a person taps the forehead, thinking"),
+    (r"\bput(s|ting)?\s+a\s+(positive |good |new )?spin\s+on\b|\bspin doctor",
+     "spin (another sense)", "a person talks, gesturing"),
+    (r"\b(flames?|shadows?|lights?|leaves|sparks?|candles?|eyes)\s+(dance|dances|danced|"
+     r"dancing)\b", "dance (another sense)", "a person reads by the fire"),
+    (rf"\bpunch(es|ed|ing)?\s+(down\s+)?{_DET}?dough\b", "knead", "a person kneads dough"),
 ]
 
 # Known actions that come closest to some unknown motions (suggested first).
@@ -175,7 +207,9 @@ NEAREST_HINTS = {"skip rope": ["jump"], "jumping jacks": ["jump"], "climb": ["cr
                  "ski": ["walk"], "swing a club": ["slash"], "tennis": ["swordplay"],
                  "clap": ["wave-both-hands"], "hug": ["raise-up-both-hands"],
                  "salute": ["raise-up-right-hand"], "point at": ["guide"],
-                 "chop": ["slash"], "lift weights": ["raise-up-both-hands"]}
+                 "chop": ["slash"], "lift weights": ["raise-up-both-hands"],
+                 "fall": ["get-up"], "hop on one foot": ["jump"], "startle": ["jump"],
+                 "bungee jump": ["jump"], "yoga": ["karate"]}
 
 # Verbs that take a motion as their object without doing it ("dodges a punch").
 _REACTION_VERBS = ("dodge", "block", "avoid", "evade", "parry", "deflect", "duck", "absorb",
@@ -252,6 +286,8 @@ _GETTING_UP = (r"\b(gets?|getting|got|stands?|standing|stood|rises?|rising|rose|
 # Getting up from lying or the floor is the known get-up: the learned check does not overrule it.
 FROM_LYING = re.compile(rf"({_GETTING_UP}).*\b(lying|floor|ground)\b")
 UNKNOWN_UNLESS = {"lie down": re.compile(_GETTING_UP), "sit": re.compile(_GETTING_UP),
+                  "fall": re.compile(_GETTING_UP + r"|\b(pick(s|ed|ing)?|gets?|got|getting) "
+                                     r"(himself|herself|themselves|myself|yourself) up\b"),
                   "climb": re.compile(_GETTING_UP),
                   # a fencer's lunge is swordplay, not the exercise
                   "exercise": re.compile(r"\b(fenc(e|er|ers|ing)|parr(y|ies|ying|ied)|"
