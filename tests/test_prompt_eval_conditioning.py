@@ -45,3 +45,12 @@ def test_the_job_conditioning_composes_what_the_job_composes():
     assert reads_as_compound("a person walks forward and waves")
     f = _as_job(real, "starter", {"steps": 4})("a person walks forward and waves", 0)
     assert f.ndim == 2 and f.shape[1] == 263 and len(f) > 20 and np.isfinite(f).all()
+
+
+def test_a_part_that_names_no_known_action_is_a_description_not_a_part():
+    from backend.models.text2motion.compose import reads_as_compound
+    for prompt in ("stands up after falling down", "bounces a basketball while standing at "
+                   "the free throw line", "ambles along the promenade eating chips"):
+        assert not reads_as_compound(prompt), prompt
+    for prompt in ("a person walks forward, then jumps", "runs while waving both hands"):
+        assert reads_as_compound(prompt), prompt

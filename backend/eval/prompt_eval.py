@@ -115,7 +115,7 @@ def _as_job(gen, model: str, sampling: dict):
     snapped = _snapped(gen, model, sampling)
 
     def generate(prompt, s):
-        if not reads_as_compound(prompt):
+        if not reads_as_compound(prompt, model):
             return snapped(prompt, s)
         clip, _ = generate_prompt(gen, prompt, None, s, **sampling)
         return clip_to_features(clip)

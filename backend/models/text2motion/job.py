@@ -117,7 +117,7 @@ def _generate(params: dict, ctx: JobContext) -> dict:
     from .compose import reads_as_compound
     made = []                                   # (seed, clip, segments or None)
     read_as = ""
-    if reads_as_compound(prompt):
+    if reads_as_compound(prompt, p["model"]):
         # Together: legs/root from one action, the upper body re-made from the other; one
         # after another: parts joined by in-betweening (compose.py).
         from .compose import generate_prompt
