@@ -63,3 +63,21 @@ def test_the_job_does_not_split_a_walk_and_a_turn():
     assert not walk_then_turn(parse_prompt("runs to the corner, then turns left").stages)
     assert not walk_then_turn(parse_prompt("walks forward and waves").stages)
     assert not walk_then_turn(parse_prompt("walks then spins around in place").stages)
+
+
+@pytest.mark.parametrize("action,prompt,want", [
+    ("karate", "a ronin cuts down with his katana", "slash"),
+    ("raise-up-both-hands", "hacks at the door with a greatsword, both hands on the hilt",
+     "slash"),
+    ("slash", "the musketeers duel with rapiers", "swordplay"),
+    ("run", "races for the bus at top speed", "dash"),
+    ("wave-both-hands", "waves goodbye to the ferry with both hands", "byebye"),
+    ("raise-up-right-hand", "moves her right hand side to side above her head",
+     "wave-right-hand"),
+    ("punch", "the boxer gets back up off the canvas", "get-up"),
+    ("call", "answers when his mum calls him", "respond"),
+    ("flip", "backpedals away from the snake", "walk-back"),
+    ("flip", "does a backflip off the wall", "flip"),          # no rule fires
+    ("run", "runs to the shop", "run")])
+def test_words_pick_across_families(action, prompt, want):
+    assert refine_action(action, prompt) == want

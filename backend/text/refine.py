@@ -98,10 +98,55 @@ def _walk_sibling(t: str) -> str | None:
     return None
 
 
+# Words that tell apart actions the encoder confuses across families (seen sets, round 6):
+_BLADE = r"\b(sword|swords|greatsword|broadsword|longsword|katana|sabre|saber|machete|blade)\b"
+_CUT = r"\b(cut|cuts|cutting|slash\w*|slahs\w*|hack|hacks|hacking|swing|swings|swinging|" \
+       r"swung|cleave|cleaves|chop|chops|strike|strikes)\b"
+_FENCING = r"\b(fenc\w*|duel\w*|spar\w*|parr\w*|lunge\w*|riposte\w*|en garde|foil|epee|rapier)\b"
+_FULL_SPEED = r"\b(as fast as|full speed|top speed|flat out|full pelt|all out|sprint\w*|sprnt)\b"
+_GOODBYE = r"\b(bye|goodbye|good ?by|farewell|see you|so long)\b"
+_SIDE_TO_SIDE = r"\b(side to side|back and forth|to and fro|flap|flaps|flapping)\b"
+_BACK_UP = (r"\b(gets?|getting|got|staggers?|staggering|climbs?|picks? (himself|herself|"
+            r"themselves)) (back )?up\b|\brises? from\b")
+_DOWNED = r"\b(knock\w*|canvas|floor|ground|fall\w*|fell|ko'?d)\b"
+_ANSWERS = r"\b(answer\w*|respond\w*|reply|replies|acknowledg\w*|reacts? to)\b"
+_REVERSE = (r"\b(back ?pedal\w*|reverses? (away|out|off|back)|reversing (away|out|off)|"
+            r"retreats?|retreating)\b")
+
+
+def across_families(action: str, text: str) -> str:
+    """The action the words name when the encoder picked a neighbouring family: a
+    two-handed sword cut is ``slash`` (not karate or a raise), fencing is ``swordplay``,
+    running flat out is ``dash``, a goodbye with both hands ``byebye``, a hand moved side to
+    side a wave, getting back up after a knockdown ``get-up``, answering a call ``respond``,
+    backing away ``walk-back``."""
+    low = text.lower()
+    if re.search(_BLADE, low) and re.search(_CUT, low) and not re.search(_FENCING, low) \
+            and action in ("karate", "swordplay", "raise-up-both-hands", "punch"):
+        return "slash"
+    if action == "slash" and re.search(_FENCING, low) and not re.search(_CUT, low):
+        return "swordplay"
+    if action in ("run", "walk") and re.search(_FULL_SPEED, low):
+        return "dash"
+    if action in HAND_FAMILIES["wave"] and re.search(_GOODBYE, low):
+        return "byebye" if action == "wave-both-hands" else "bye"
+    if action in HAND_FAMILIES["raise"][1:] and re.search(_SIDE_TO_SIDE, low):
+        return HAND_FAMILIES["wave"][HAND_FAMILIES["raise"].index(action)]
+    if action in ("punch", "jump") and re.search(_BACK_UP, low) and re.search(_DOWNED, low):
+        return "get-up"
+    if action == "call" and re.search(_ANSWERS, low):
+        return "respond"
+    if action in ("flip", "roll", "walk") and re.search(_REVERSE, low):
+        return "walk-back"
+    return action
+
+
 def refine_action(action: str, clause: str, whole: str | None = None) -> str:
-    """The label the words pin down within `action`'s family (module doc). `whole`: the
-    whole prompt, read when the clause itself names no side, hand or direction."""
+    """The label the words pin down within `action`'s family (module doc), after
+    ``across_families``. `whole`: the whole prompt, read when the clause itself names no
+    side, hand or direction."""
     texts = [clause] + ([whole] if whole and whole != clause else [])
+    action = across_families(action, whole or clause)
     if action in WALKS:
         if turns_in_place(clause) and not re.search(r"\bwalk", clause.lower()):
             return "spin"
