@@ -58,11 +58,23 @@ def test_a_lexicon_word_snaps_below_the_cosine_threshold():
     assert info["snapped"] and info["action"] == "walk" and info["style"] == "elderly"
 
 
-def test_the_job_does_not_split_a_walk_and_a_turn():
-    assert walk_then_turn(parse_prompt("walks to the corner, then turns left").stages)
-    assert not walk_then_turn(parse_prompt("runs to the corner, then turns left").stages)
-    assert not walk_then_turn(parse_prompt("walks forward and waves").stages)
-    assert not walk_then_turn(parse_prompt("walks then spins around in place").stages)
+def test_the_parser_does_not_split_a_walk_and_a_turn():
+    parsed = parse_prompt("walks to the corner, then turns left")
+    assert not parsed.is_compound and len(parsed.stages) == 1
+    parsed = parse_prompt("walks, turns left, then turns right")     # two parts, not three
+    assert [len(s.actions) for s in parsed.stages] == [1, 1]
+    assert parsed.stages[0].text.endswith("turns left") and parsed.stages[1].text == \
+        "turns right"
+    assert len(parse_prompt("runs to the corner, then turns left").stages) == 2
+    assert len(parse_prompt("walks then spins around in place").stages) == 2
+    stages = parse_prompt("walks forward, then jumps").stages
+    assert not walk_then_turn(stages) and len(stages) == 2
+
+
+def test_arrows_are_one_after_another():
+    parsed = parse_prompt("jump > spin > bow")
+    assert parsed.relation == "sequence" and len(parsed.stages) == 3
+    assert len(parse_prompt("idle -> punch -> kick").stages) == 2
 
 
 @pytest.mark.parametrize("action,prompt,want", [

@@ -45,6 +45,7 @@ from .compound_words import (LOCOMOTION, WHOLE_BODY, GESTURE, NOUN_ACTIONS,
                              GET_PARTICLES, HEAD_PARTICLES, ADJECTIVES, _WORDS,
                              _article_before, _noun_after, _protected)
 from .compound_rewrite import rewrite
+from .refine import merge_walk_turns
 from .compound_words import VERBS  # noqa: F401 - re-exported for other modules
 
 
@@ -402,6 +403,7 @@ def parse_prompt(text: str) -> CompoundPrompt:
             own = [a.text[len(_join(subject)):].strip() if subject else a.text for a in group]
             stage_text = _join(subject + " and ".join(own).split())
             stages.append(Stage(tuple(group), stage_text if len(group) > 1 else group[0].text))
+    stages = merge_walk_turns(stages)               # walk-turn-<side> is one action
     if not stages:
         return CompoundPrompt(original, (Stage((Action(original, "", ""),), original),))
     if len(stages) == 1 and len(stages[0].actions) == 1:   # nothing split: the user's words

@@ -2,6 +2,7 @@
 turns a construction into the word order the parser reads, and leaves other prompts as they
 are. Standard library only.
 
+* ``arrows``: "idle -> punch -> kick" -> "idle, then punch, then kick".
 * ``slang``: "n" between words is "and"; a dropped g ("walkin", "callin'") is put back when
   the -ing form is a motion verb of the lexicon.
 * ``fronted``: a subordinate clause put first ("As she walks, she waves" -> "waves while
@@ -111,9 +112,14 @@ def with_hand_raised(text: str) -> str:
     return _HAND_RAISED.sub(say, text)
 
 
+def arrows(text: str) -> str:
+    """"idle -> punch -> kick", "jump > spin > bow": an arrow between words is "then"."""
+    return re.sub(r"\s*(?:->|→|=>|>)\s*(?=\w)", ", then ", text)
+
+
 def rewrite(text: str, has_verb: Callable[[str], bool]) -> str:
     """Every rewrite above, in order."""
-    text = slang(text)
+    text = slang(arrows(text))
     text = fronted(text, has_verb)
     text = fronted_participle(text, has_verb)
     return with_hand_raised(text)

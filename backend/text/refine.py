@@ -202,3 +202,22 @@ def walk_then_turn(stages) -> bool:
     walking = first.kind == "locomotion" and first.verb not in ("run", "dash", "jog", "sprint")
     return walking and second.verb == "turn" and turn_side(second.text) is not None \
         and not turns_in_place(second.text)
+
+
+def merge_walk_turns(stages: list) -> list:
+    """Parsed stages (``compound.parse_prompt``) with each walk followed by a turn to one
+    side joined into one stage, the data's ``walk-turn-<side>`` ("walks, turns left, then
+    waves": two parts, not three)."""
+    from dataclasses import replace
+    out: list = []
+    merged = False                       # the last stage is already a walk and a turn
+    for stage in stages:
+        if out and not merged and walk_then_turn([out[-1], stage]):
+            walk, turn = out[-1].actions[0], stage.actions[0]
+            text = f"{walk.text} and {turn.text}"
+            out[-1] = replace(out[-1], actions=(replace(walk, text=text),), text=text)
+            merged = True
+            continue
+        out.append(stage)
+        merged = False
+    return out
