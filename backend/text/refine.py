@@ -34,7 +34,9 @@ _TURN_VERB = r"(turn|turns|turned|turning)"
 _SWING_VERB = (r"(pivot|pivots|pivoting|wheel|wheels|wheeling|curve|"
                r"curves|curving|swing|swings|swinging|swung|cut|cuts|cutting)")
 _TAKE_VERB = r"(hang|hangs|hanging|hung|take|takes|taking|took|make|makes|making|made)"
-_BACK = r" (backwards?|in reverse|reverses?|reversing|back ?pedals?|back ?pedalling|retreats?|retreating|backs (away|off|up)|backing (away|off|up)|back (away|off|up)|steps? back|walks? back(wards)? (from|away))"
+_BACK = (r" (backwards?|in reverse|reverses?|reversing|back ?pedals?|back ?pedalling|"
+         r"retreats?|retreating|backs (away|off|up)|backing (away|off|up)|back (away|off|up)|"
+         r"steps? back|walks? back(wards)? (from|away))")
 _DIRECTION = (r" (left|right|back|backs|backing|backwards?|reverse|reverses|reversing|retreats?|"
               r"side|sideways|sidesteps?|strafes?|turn|turns|turning|turned|round|around|"
               r"corner|diagonal|diagonally|l|r) ")
@@ -42,7 +44,8 @@ _IN_PLACE = (r" (in place|on the spot|on one spot|where (he|she|they|it) stands?
              r"(a )?full circle|360|three ?sixty|all the way (a)?round) ")
 _ANSWER = re.compile(r"\b(answer|answers|answering|answered|respond|responds|responding|"
                      r"reply|replies|replying|roll call|register|name is called|"
-                     r"names? (are|is) called)\b|['\"‘’“”]\s*(here|me|present|yes|sir|miss)\b")
+                     r"names? (are|is) called)\b|"
+                     r"['\"‘’“”]\s*(here|me|present|yes|sir|miss)\b")
 
 
 def _words(text: str) -> str:

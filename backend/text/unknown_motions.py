@@ -104,7 +104,8 @@ UNKNOWN_MOTIONS = [
     # falls and stumbles (getting up afterwards is the known get-up: UNKNOWN_UNLESS)
     (r"(?<!curtain )(?<!confetti )(?<!snow )(?<!rain )(?<!night )(?<!darkness )(?<!leaves )"
      r"(?<!(the|his|her|its) )\b(fall|falls|falling|fell)\b(?!\s+(asleep|silent|quiet|in love|"
-     r"in line|into line|back|behind|apart|short|for|ill|around))|\btrip(s|ped|ping)?\s+(over|on|up)\b|"
+     r"in line|into line|back|behind|apart|short|for|ill|around))|"
+     r"\btrip(s|ped|ping)?\s+(over|on|up)\b|"
      r"\bslip(s|ped|ping)?\s+(on|over)\b|\bfaint(s|ed|ing)?\b|\bcollaps(e|es|ed|ing)\b|"
      r"\bkeel(s|ed|ing)? over\b|\bpass(es|ed|ing)? out\b",
      "fall", "a person falls over"),
