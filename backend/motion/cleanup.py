@@ -119,18 +119,6 @@ def _two_bone(hip, knee, ankle_target, l1, l2):
     return hip + a * u + r * n, ankle
 
 
-def _low_pass(x: np.ndarray, sigma: float) -> np.ndarray:
-    """(T, D) filtered along time by a Gaussian of `sigma` frames (edges held)."""
-    if sigma <= 0 or len(x) < 2:
-        return x
-    r = int(np.ceil(3.0 * sigma))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    padded = np.concatenate([np.repeat(x[:1], r, 0), x, np.repeat(x[-1:], r, 0)])
-    return np.stack([np.convolve(padded[:, d], k, mode="valid") for d in range(x.shape[1])],
-                    axis=1)
-
-
 def lock_feet(joints: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Joints (T, 22, 3) Y-up with each planted foot held in place: during a contact (the
     larger of its ankle / toe weights above CONTACT_ON) the foot is moved horizontally to
@@ -159,7 +147,7 @@ def lock_feet(joints: np.ndarray, weights: np.ndarray) -> np.ndarray:
                     if 0 <= t < T and w > strength[t]:
                         delta[t], strength[t] = delta[src] * w, w
         exact = delta.copy()
-        delta = _low_pass(delta, LOCK_SMOOTH_SIGMA)
+        delta = H.gaussian_smooth(delta, LOCK_SMOOTH_SIGMA)
         for a, b in segs:            # the middle of a contact stays exactly where it is held
             delta[a + LOCK_EXACT_INSET:b - LOCK_EXACT_INSET] = \
                 exact[a + LOCK_EXACT_INSET:b - LOCK_EXACT_INSET]
@@ -174,7 +162,8 @@ def lock_feet(joints: np.ndarray, weights: np.ndarray) -> np.ndarray:
         axis = j[:, ankle] - j[:, hip]
         axis /= np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-9)
         side = j[:, knee] - j[:, hip]
-        side = _low_pass(side - (side * axis).sum(-1, keepdims=True) * axis, POLE_SMOOTH_SIGMA)
+        side = H.gaussian_smooth(side - (side * axis).sum(-1, keepdims=True) * axis,
+                                 POLE_SMOOTH_SIGMA)
         new_knee, new_ankle = _two_bone(j[moved, hip], j[moved, hip] + side[moved], target,
                                         l1, l2)
         shift = new_ankle - j[moved, ankle]

@@ -31,7 +31,7 @@ from .encoder import PromptError, clean_prompt
 from .language import language_warning
 from .style_words import _OPPOSITE_STYLES, STYLE_WORD
 from .prompt_notes import prompt_notes
-from .refine import merge_walk_and_turn, refine_action
+from .refine import family, merge_walk_and_turn, refine_action
 from .unknown_motions import (FROM_LYING, NEAREST_HINTS, OTHER_SENSES, UNKNOWN_MOTIONS,
                               UNKNOWN_UNLESS, reaction_object, unknown_typo)
 from .verb_objects import keeps_known_object, other_sense_object
@@ -348,7 +348,7 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
         if refined != best_action and refined in actions:
             best_action = refined
         known[best_action] = max(known.get(best_action, -1.0), best)
-        if lex is not None:
+        if lex is not None and family(lex) == family(best_action):
             report.named.append(best_action)
     merged = merge_walk_and_turn(known, whole)
     if all(a in actions for a in merged):

@@ -23,6 +23,12 @@ HAND_FAMILIES = {"wave": ("wave-both-hands", "wave-left-hand", "wave-right-hand"
                  "bye": ("byebye", "bye", "bye")}
 FAMILY_OF = {a: fam for fam, members in HAND_FAMILIES.items() for a in members}
 
+
+def family(action: str) -> str:
+    """"walk" for the six walks, "wave" / "raise" / "bye" for the hand families, else the
+    action itself."""
+    return "walk" if action in WALKS else FAMILY_OF.get(action, action)
+
 # common shorthand and misspellings of the words below ("walk fwd, turn L", "rigth")
 _SHORTHAND = {"lfet": "left", "letf": "left", "lft": "left", "rigth": "right",
               "rihgt": "right", "rght": "right", "bwd": "backwards", "bkwd": "backwards",
@@ -42,9 +48,9 @@ _DIRECTION = (r" (left|right|back|backs|backing|backwards?|reverse|reverses|reve
               r"corner|diagonal|diagonally|l|r) ")
 _IN_PLACE = (r" (in place|on the spot|on one spot|where (he|she|they|it) stands?|"
              r"(a )?full circle|360|three ?sixty|all the way (a)?round) ")
-_ANSWER = re.compile(r"\b(answer|answers|answering|answered|respond|responds|responding|"
-                     r"reply|replies|replying|roll call|register|name is called|"
-                     r"names? (are|is) called)\b|"
+# answering: a hand raised to answer is "respond", and so is a call answered
+_ANSWER = re.compile(r"\b(answer\w*|respond\w*|repl(y|ies|ying)|acknowledg\w*|reacts? to|"
+                     r"roll call|register|names? (are|is) called)\b|"
                      r"['\"‘’“”]\s*(here|me|present|yes|sir|miss)\b")
 
 
@@ -87,9 +93,9 @@ def _walk_sibling(t: str) -> str | None:
     """The walk sibling the words name, or None when they name no direction."""
     if _has(t, _BACK + " "):
         return "walk-back"
-    for side in ("left", "right"):
-        if turn_side(t) == side:
-            return f"walk-turn-{side}"
+    side = turn_side(t)
+    if side is not None:
+        return f"walk-turn-{side}"
     for side in ("left", "right"):
         if _has(t, rf" (to|towards?|toward|off to|over to) {_POSS}{side} ") or \
                 _has(t, rf" (forward|front|diagonally|fwd) {side} ") or \
@@ -112,7 +118,6 @@ _SIDE_TO_SIDE = r"\b(side to side|back and forth|to and fro|flap|flaps|flapping)
 _BACK_UP = (r"\b(gets?|getting|got|staggers?|staggering|climbs?|picks? (himself|herself|"
             r"themselves)) (back )?up\b|\brises? from\b")
 _DOWNED = r"\b(knock\w*|canvas|floor|ground|fall\w*|fell|ko'?d)\b"
-_ANSWERS = r"\b(answer\w*|respond\w*|reply|replies|acknowledg\w*|reacts? to)\b"
 _REVERSE = (r"\b(back ?pedal\w*|reverses? (away|out|off|back)|reversing (away|out|off)|"
             r"retreats?|retreating)\b")
 
@@ -137,7 +142,7 @@ def across_families(action: str, text: str) -> str:
         return HAND_FAMILIES["wave"][HAND_FAMILIES["raise"].index(action)]
     if action in ("punch", "jump") and re.search(_BACK_UP, low) and re.search(_DOWNED, low):
         return "get-up"
-    if action == "call" and re.search(_ANSWERS, low):
+    if action == "call" and _ANSWER.search(low):
         return "respond"
     if action in ("flip", "roll", "walk") and re.search(_REVERSE, low):
         return "walk-back"

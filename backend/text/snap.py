@@ -47,8 +47,7 @@ def _named(action: str, named) -> bool:
     """Whether a lexicon word named `action` or its family ("ambles" -> walk, then "to the
     left" -> walk-left): a word is surer than a low cosine ("grandpa ambles down the garden
     path", 0.45)."""
-    from .refine import FAMILY_OF, WALKS
-    family = (lambda a: "walk" if a in WALKS else FAMILY_OF.get(a, a))
+    from .refine import family
     return any(family(n) == family(action) for n in named)
 
 

@@ -144,19 +144,18 @@ def generate_compound(gen, parsed: CompoundPrompt, seconds: float | None = None,
 
 def reads_as_compound(prompt: str, model: str = "starter") -> bool:
     """Whether the generate job composes `prompt` from parts (``generate_prompt``) rather
-    than generating it whole: the parser splits it, it is not a walk followed by a turn to
-    one side ("walks to the corner, then turns right", one action of the data:
-    ``text/refine.py``), and at least two of its parts name a known action. A part that
+    than generating it whole: the parser splits it (a walk followed by a turn to one side
+    is one stage there, the data's walk-turn action), and at least two of its parts name a
+    known action. A part that
     names none is a description of the other ("stands up after falling", "bounces a
     basketball, standing at the line", "ambles along eating chips"): composing it would
     generate the description on its own. False for a prompt the parser cannot read."""
     from ...text.known import check_prompt
-    from ...text.refine import walk_then_turn
     try:
         parsed = parse_prompt(prompt)
     except ValueError:          # nothing the parser can read (another script ...): as typed
         return False
-    if not parsed.is_compound or walk_then_turn(parsed.stages):
+    if not parsed.is_compound:
         return False
     parts = [a.text for stage in parsed.stages for a in stage.actions]
     return sum(bool(check_prompt(text, model).known_actions) for text in parts) >= 2
