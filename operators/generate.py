@@ -114,7 +114,9 @@ def prompt_suggestions(model: str, typed: str) -> list[str]:
         except Exception:  # noqa: BLE001 - suggestions must never break the panel
             return []
         actions = [ex for a in cat["actions"] for ex in a["examples"][:3]]
-        styles = [f"a person walks {ex}" for st in cat["styles"] for ex in st["examples"][:1]]
+        # the styles the model saw most first (a "happy" walk has 2 recordings, "elderly" 30)
+        ranked = sorted(cat["styles"], key=lambda st: -(st.get("recordings") or 0))
+        styles = [f"a person walks {ex}" for st in ranked for ex in st["examples"][:1]]
         _SUGGESTIONS[model] = list(dict.fromkeys(actions + styles))
     words = typed.lower().split()
     hits = [s for s in _SUGGESTIONS[model] if all(w in s.lower() for w in words)]

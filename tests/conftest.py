@@ -35,3 +35,19 @@ def pytest_configure(config: pytest.Config) -> None:
     name = "anima-repo-root-is-a-plain-directory"
     if not config.pluginmanager.has_plugin(name):
         config.pluginmanager.register(_RepoRootIsNotATestPackage(), name)
+
+
+@pytest.fixture(scope="session")
+def every_action_model(tmp_path_factory) -> str:
+    """A model (a card beside a checkpoint name) trained on the starter's sources, whose card
+    has no training coverage: it knows every catalogue action of them, rolls and crawls too
+    (the shipped starter has no training recording of those: backend/text/coverage.py). For
+    tests of the prompt checker's word rules, not of what a shipped model saw."""
+    from backend.text.catalogue import model_card_path
+    from backend.text.coverage import SECTION
+    card = model_card_path("starter").read_text(encoding="utf-8")
+    head, _, rest = card.partition(SECTION)
+    folder = tmp_path_factory.mktemp("every_action_model")
+    (folder / "every.md").write_text(head + "## Model" + rest.split("\n## Model", 1)[1],
+                                     encoding="utf-8")
+    return str(folder / "every.pt")

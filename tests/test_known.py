@@ -48,7 +48,10 @@ def test_source_labels_agree_with_the_dataset_builder():
 def test_per_model_labels_come_from_the_model_cards():
     actions, styles, sources = model_labels("starter")
     assert set(sources) == {"bandai", "cmu", "deepmimic"}
-    assert set(actions) == set(KNOWN_ACTIONS) and set(styles) == set(KNOWN_STYLES)
+    # the prompt sets' labels, less the four whose every recording is in the val/test split
+    held_out = {"cartwheel", "crawl", "roll", "respond"}
+    assert set(actions) == set(KNOWN_ACTIONS) - held_out and set(styles) == set(KNOWN_STYLES)
+    assert held_out <= {a for s in sources for a in SOURCE_ACTIONS[s]}
     actions, styles, sources = model_labels("clean")
     assert sources == ("cmu",) and styles == []          # the card: CMU only
     assert set(actions) == set(SOURCE_ACTIONS["cmu"]) and "bow" not in actions
@@ -68,10 +71,15 @@ def test_a_model_without_a_card_is_named(tmp_path):
 # ---------------------------------------------------------------------- the dev set
 def test_dev_set_unknown_actions_are_flagged():
     rows = _dev_rows()
-    known = [r for r in rows if r["kind"] == "known"]
+    # the catalogue's cartwheels, crawls, rolls and answers: the starter model has no
+    # training recording of them (coverage.py), so flagging them is right
+    trained = set(model_labels("starter")[0]) | {"respond"}   # its stand-in: a raised hand
+    untrained = [r for r in rows if r["kind"] == "known" and r["action"] not in trained]
+    known = [r for r in rows if r["kind"] == "known" and r["action"] in trained]
     unknown = [r for r in rows if r["kind"] == "unknown"]
-    assert len(known) >= 40 and len(unknown) >= 30
+    assert len(known) >= 40 and len(unknown) >= 30 and len(untrained) >= 5
     reports = {r["prompt"]: check_prompt(r["prompt"], "starter") for r in rows}
+    assert all(reports[r["prompt"]].unknown for r in untrained)
     flagged = [r for r in unknown if reports[r["prompt"]].unknown]
     false_alarms = [r["prompt"] for r in known if reports[r["prompt"]].unknown]
     right_action = [r for r in known if reports[r["prompt"]].known_actions
@@ -259,5 +267,8 @@ def test_heldout2_figures_stay_at_the_measured_floor():
     assert figures["unknown_flagged"] >= 51 / 53 - 1e-9, figures
     # 4/104 since round 5: the learned sense check, on by default, adds one false alarm here
     # ("sense" in docs/text_understanding.md) and flags more unknown actions on every set
-    assert figures["false_alarms"] <= 4 / 104 + 1e-9, figures
+    # over the prompts of actions the model was trained on; the others ask for cartwheels,
+    # rolls ... that it has no recording of (coverage.py), and all of them are flagged
+    assert figures["false_alarms"] <= 4 / 100 + 1e-9, figures
+    assert figures["untrained_flagged"] == 1.0, figures
     assert figures["compound_relation"] >= 38 / 47 - 1e-9, figures

@@ -58,9 +58,9 @@ def test_a_known_word_in_another_sense_is_unknown(prompt):
     "rolls forward on the mat", "spins around on the spot", "waves both hands at a friend",
     "calls his friend over", "does a backflip", "raises both hands", "bows to the queen",
     "crawls on all fours", "walks the dog", "dances with a partner", "runs a marathon"])
-def test_the_same_words_in_their_own_sense_stay_known(prompt):
+def test_the_same_words_in_their_own_sense_stay_known(prompt, every_action_model):
     from backend.text.known import check_prompt
-    assert not check_prompt(prompt).unknown, prompt
+    assert not check_prompt(prompt, every_action_model).unknown, prompt
 
 
 @pytest.mark.parametrize("prompt", [
@@ -79,6 +79,6 @@ def test_round6_unknown_motions_are_flagged(prompt):
     ("picks herself up after falling on the ice", "get-up"),
     ("takes a deep bow as the curtain falls", "bow"),
     ("rolls forward to break the fall", "roll")])
-def test_round6_rules_keep_known_motions(prompt, action):
-    report = check_prompt(prompt)
+def test_round6_rules_keep_known_motions(prompt, action, every_action_model):
+    report = check_prompt(prompt, every_action_model)
     assert not report.unknown and action in dict(report.known_actions), report

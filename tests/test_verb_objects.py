@@ -44,8 +44,8 @@ def test_allowed_objects_are_evidence_for_the_known_motion():
     assert not keeps_known_object("he walks home")
 
 
-def test_the_checker_flags_them_and_names_the_phrase():
-    report = check_prompt("an old man rolls a snowball across the yard")
+def test_the_checker_flags_them_and_names_the_phrase(every_action_model):
+    report = check_prompt("an old man rolls a snowball across the yard", every_action_model)
     assert report.unknown == ["rolls a snowball"]
-    assert not check_prompt("an old man rolls over on the grass").unknown
+    assert not check_prompt("an old man rolls over on the grass", every_action_model).unknown
     assert not check_prompt("a sprinter runs the last lap and raises both arms").unknown

@@ -9,7 +9,7 @@ listed in ``SOURCE_ACTIONS`` / ``SOURCE_STYLES`` (how the dataset builder labels
 two agree). Standard library only.
 
 ``catalogue(model) -> dict`` (JSON-able): {"model", "sources", "actions": [{"name",
-"description", "examples"}], "styles": [...same...]}.
+"description", "examples", "recordings"}], "styles": [...same...]}.
 """
 from __future__ import annotations
 
@@ -173,6 +173,9 @@ VERB_LEXICON: dict[str, tuple[str, ...]] = {
     "roll": ("roll", "tumble"),
     "spin": ("spin", "twirl", "pirouette", "whirl"),
 }
+# A catalogue action a model may have no recording of -> the trained one that looks the same
+# (Bandai's "respond" is a raised left hand; its only takes are in the validation split).
+STAND_IN = {"respond": "raise-up-left-hand"}
 LEXICON_PHRASES = {"see ya": "bye", "see you": "bye", "busts a move": "dance",
                    "bust a move": "dance", "gets up": "get-up", "get up": "get-up",
                    "stands up": "get-up",
@@ -265,18 +268,51 @@ def model_sources(model: str) -> tuple[str, ...]:
 
 def model_labels(model: str) -> tuple[list[str], list[str], tuple[str, ...]]:
     """(actions, styles, sources) a model was trained on, in catalogue order. Sources this
-    file does not know bring nothing (their labels are not in the catalogue)."""
+    file does not know bring nothing (their labels are not in the catalogue); an action of
+    a source that the card's training coverage (``coverage.py``) lists no recording of is
+    left out (the data's only cartwheels are in the validation split)."""
     sources = model_sources(model)
     actions = {a for s in sources for a in SOURCE_ACTIONS.get(s, ())}
     styles = {st for s in sources for st in SOURCE_STYLES.get(s, ())}
+    from .coverage import model_coverage
+    cov = model_coverage(model)
+    if cov is not None:       # a source's action whose every recording was held out (val/test)
+        actions = {a for a in actions if cov["actions"].get(a, 0) > 0}
     return ([a for a in ACTIONS if a in actions], [s for s in STYLES if s in styles], sources)
 
 
+def models_knowing(action: str) -> list[str]:
+    """The shipped models (cards in MODEL_DIR) that were trained on `action`."""
+    out = []
+    for card in sorted(MODEL_DIR.glob("text2motion_*.md")):
+        name = card.stem.removeprefix("text2motion_")
+        try:
+            if action in model_labels(name)[0]:
+                out.append(name)
+        except CatalogueError:
+            continue
+    return out
+
+
 def catalogue(model: str = "starter") -> dict:
-    """JSON-able catalogue of what `model` knows, for the add-on's suggestions."""
+    """JSON-able catalogue of what `model` knows, for the add-on's suggestions; with the
+    recordings of each action and style in its training data when its card lists them
+    (``coverage.py``; None otherwise)."""
+    from .coverage import model_coverage
     actions, styles, sources = model_labels(model)
+    cov = model_coverage(model)
+    per_style: dict[str, int] = {}
+    for per in (cov or {}).get("pairs", {}).values():
+        for st, n in per.items():
+            per_style[st] = per_style.get(st, 0) + n
+
+    def recorded(table: dict, name: str):
+        return None if cov is None else table.get(name, 0)
     return {"model": model, "sources": list(sources),
             "actions": [{"name": a, "description": ACTIONS[a][0],
-                         "examples": list(ACTIONS[a][1])} for a in actions],
+                         "examples": list(ACTIONS[a][1]),
+                         "recordings": recorded(cov["actions"] if cov else {}, a)}
+                        for a in actions],
             "styles": [{"name": s, "description": STYLES[s][0],
-                        "examples": list(STYLES[s][1])} for s in styles]}
+                        "examples": list(STYLES[s][1]), "recordings": recorded(per_style, s)}
+                       for s in styles]}

@@ -26,12 +26,14 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .catalogue import (ACTIONS, LEXICON_WORD, CatalogueError, catalogue, lexicon_action,
-                        model_labels)
+                        STAND_IN, model_labels, models_knowing)
+from .coverage import thin_notes
 from .encoder import PromptError, clean_prompt
 from .language import language_warning
 from .style_words import _OPPOSITE_STYLES, STYLE_WORD
 from .prompt_notes import prompt_notes
 from .refine import family, merge_walk_and_turn, refine_action
+from .snap import SNAP_MIN_SCORE
 from .unknown_motions import (FROM_LYING, NEAREST_HINTS, OTHER_SENSES, UNKNOWN_MOTIONS,
                               UNKNOWN_UNLESS, reaction_object, unknown_typo)
 from .verb_objects import keeps_known_object, other_sense_object
@@ -277,6 +279,11 @@ def check_prompt(prompt, model: str = "starter", sense: bool | None = None) -> P
                             f"holds about {MAX_ACTIONS} at most: generate fewer at a time and "
                             f"join the clips")
     _classify(clauses, actions, model, report, SENSE_CHECK if sense is None else sense)
+    # what the model saw little of in training: kicks, or a happy walk (coverage.py)
+    for action, score in report.known_actions:
+        if score >= SNAP_MIN_SCORE or action in report.named:
+            report.notes += [n for n in thin_notes(model, action, report.styles)
+                             if n not in report.notes]
     return report
 
 
@@ -309,6 +316,10 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
         best_action, best = ranked[0]
         if lex is not None and best < CLEARLY_KNOWN and lex != best_action:
             best_action = lex              # the word is surer than a weak embedding match
+        elif lex is not None and best_action not in actions and lex in actions:
+            best_action = lex              # "does a back flip": a flip, not an untrained roll
+        if best_action not in actions and STAND_IN.get(best_action) in actions:
+            best_action = STAND_IN[best_action]
         matches = [(m.group(0), name) for rx, name, _ in _UNKNOWN_RE if (m := rx.search(clause))
                    and not _PURPOSE.search(clause[:m.start()] + "|")]
         excused = [x for x in matches if x[1] in UNKNOWN_UNLESS
@@ -335,8 +346,10 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
         if best_action not in actions:
             name = _motion_name(clause)
             report.unknown.append(name if name == best_action else f"{name} ({best_action})")
-            report.notes.append(f"'{best_action}' is not in the {model} model's training "
-                                f"data (the catalogue's other models know it)")
+            others = [m for m in models_knowing(best_action) if m != model]
+            report.notes.append(f"'{best_action}' is not in the {model} model's training data"
+                                + (f" (the {', '.join(others)} model knows it)" if others
+                                   else ""))
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue
         # the learned sense check: another sense of a known word, or another motion
@@ -344,7 +357,9 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
             report.unknown.append(_motion_name(clause))
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue
-        refined = refine_action(best_action, clause, whole)   # the direction / hand named
+        refined = refine_action(best_action, clause, whole,      # the direction / hand named
+                                answer="respond" in actions)
+        refined = refined if refined in actions else STAND_IN.get(refined, refined)
         if refined != best_action and refined in actions:
             best_action = refined
         known[best_action] = max(known.get(best_action, -1.0), best)

@@ -149,10 +149,12 @@ def across_families(action: str, text: str) -> str:
     return action
 
 
-def refine_action(action: str, clause: str, whole: str | None = None) -> str:
+def refine_action(action: str, clause: str, whole: str | None = None,
+                  answer: bool = True) -> str:
     """The label the words pin down within `action`'s family (module doc), after
     ``across_families``. `whole`: the whole prompt, read when the clause itself names no
-    side, hand or direction."""
+    side, hand or direction. `answer`: a hand raised to answer may be ``respond`` (False for
+    a model that has no recording of it: the hand named decides)."""
     texts = [clause] + ([whole] if whole and whole != clause else [])
     action = across_families(action, whole or clause)
     if action in WALKS:
@@ -171,7 +173,7 @@ def refine_action(action: str, clause: str, whole: str | None = None) -> str:
     both, left, right = HAND_FAMILIES[family]
     for text in texts:
         t = _words(text)
-        if family == "raise" and action != both and _ANSWER.search(text.lower()):
+        if answer and family == "raise" and action != both and _ANSWER.search(text.lower()):
             return "respond"     # a hand raised to answer: the data's "respond"
         if family == "bye" and _has(t, r" (one|single) (hand|arm) "):
             return right

@@ -160,6 +160,10 @@ def test_prompt_suggestions_list_what_the_model_knows():
     clean = generate.prompt_suggestions("clean", "")
     assert not any("bow" in s.lower() for s in clean)       # clean has no Bandai actions
     assert generate.prompt_suggestions("starter", "zzzz") == []
+    # styles the model saw most come first (its card's training coverage): elderly before happy
+    walks = generate.prompt_suggestions("starter", "a person walks")
+    first = {w: next(i for i, s in enumerate(walks) if w in s) for w in ("elderly", "happily")}
+    assert first["elderly"] < first["happily"], walks
 
 
 def test_main_panel_says_when_the_backend_cannot_start(tmp_path):

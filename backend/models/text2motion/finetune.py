@@ -117,6 +117,10 @@ def combined_provenance(init: dict, data_prov: dict) -> dict:
     prov["commercial_ok"] = init_ok and bool(data_prov.get("commercial_ok", False))
     prov["attribution"] = " ".join(a for a in (str(base.get("attribution") or ""),
                                                str(data_prov.get("attribution") or "")) if a)
+    from ...text.coverage import merged, model_coverage
+    init_cov = base.get("coverage") or (model_coverage(init_name)
+                                        if init_name in SHIPPED else None)
+    prov["coverage"] = merged(init_cov, data_prov.get("coverage"))
     prov["init"] = {"name": init_name, "licence": init_licence, "commercial_ok": init_ok,
                     "hash": base.get("hash"), "steps": init.get("steps"),
                     "path": str(init.get("_path", ""))}

@@ -33,6 +33,7 @@ import torch.nn.functional as F
 from ...motion.joints import JOINT_GROUPS
 from ...fileio import write_text
 from ...paths import REPO_ROOT
+from ...text.coverage import card_section
 from .config import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, FEATURE_DIM, TrainConfig
 from .model import Text2Motion, count_parameters
 from .train_setup import (Dist, LengthBuckets, CropDataset, TrainError,  # noqa: F401
@@ -214,8 +215,10 @@ def model_card(ck: dict, params: int, path: Path, history: dict) -> str:
         lines.append(f"| {name} | {s['licence']} | {'yes' if s['commercial_ok'] else 'no'} | "
                      f"{s['items']} | {s['minutes']} |")
     lines += ["", f"Items per split: {d.get('splits')}; data hash `{d['hash']}`.",
-              f"Libraries: {d.get('libraries')}; filter: {d.get('filter')}.", "",
-              "## Model", "",
+              f"Libraries: {d.get('libraries')}; filter: {d.get('filter')}.", ""]
+    if d.get("coverage"):                      # read back by the prompt checker
+        lines += [card_section(d["coverage"])]
+    lines += ["## Model", "",
               f"Rectified-flow transformer over HumanML3D 263-dim features at 20 fps "
               f"(docs/text2motion.md), {params / 1e6:.2f} M parameters, conditioned on MiniLM "
               f"sentence embeddings; length predictor over 0.5 s bins of 1–10 s.", "",

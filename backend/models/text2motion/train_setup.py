@@ -17,6 +17,7 @@ import torch
 
 from ...fileio import atomic_write
 from ...paths import user_library_dir
+from ...text.coverage import count_takes
 from .config import FEATURE_DIM, TEXT_DIM, ModelConfig, TrainConfig
 from .length import rows_to_bins
 
@@ -146,7 +147,8 @@ def provenance(ds) -> dict:
             "commercial_ok": commercial_ok, "attribution": attribution,
             "hash": ds.fingerprint(), "items": len(ds.items), "splits": splits,
             "minutes": round(sum(it.seconds for it in ds.items) / 60.0, 2),
-            "filter": ds.meta.get("filter"), "libraries": ds.meta.get("libraries")}
+            "filter": ds.meta.get("filter"), "libraries": ds.meta.get("libraries"),
+            "coverage": count_takes(ds.items)}     # recordings per action and style
 
 
 class CropDataset(torch.utils.data.Dataset):
