@@ -181,6 +181,13 @@ LEXICON_PHRASES = {"see ya": "bye", "see you": "bye", "busts a move": "dance",
                    "stands up": "get-up",
                    r"picks (him|her|them)sel(f|ves) up": "get-up",
                    r"legs it": "run", r"makes a run for it": "run",
+                   r"makes? (his|her|their|its|my|your|one's) way": "walk",
+                   r"(gets?|got|struggles?|clambers?|scrambles?|staggers?|rises?|rose|"
+                   r"(hauls?|pulls?|drags?|heaves?) (him|her|them|my|your)sel(f|ves)) "
+                   r"(back )?(up )?(on)?to (his|her|their|my|your) feet": "get-up",
+                   r"rises? to (a )?stand(ing)?": "get-up",
+                   r"shoots? (up )?(his|her|their|my|your|a|the|one) (left |right )?(hand|arm)"
+                   r"|(hand|arm)s? shoots? up": "raise-up-both-hands",
                    r"(arms|hands) up": "raise-up-both-hands"}
 
 
@@ -216,7 +223,7 @@ def _one_edit(a: str, b: str) -> bool:
 def lexicon_action(clause: str) -> str | None:
     """The known action a lower-cased clause names by a lexicon word or phrase, else None.
     Words of 7+ letters also match with one typo if their first two letters are right ("limbers"
-    is not "lumbers"); 6+ letters with two letters swapped if the first is right."""
+    is not "lumbers"); 5+ letters with two letters swapped if the first is right ("dnace")."""
     for phrase, action in LEXICON_PHRASES.items():
         if re.search(rf"\b{phrase}\b", clause):
             return action
@@ -226,8 +233,8 @@ def lexicon_action(clause: str) -> str | None:
             return LEXICON_WORD[w]
         if w.endswith("in") and w + "g" in LEXICON_WORD:      # a dropped g: "dancin"
             return LEXICON_WORD[w + "g"]
-    for w in words:              # 6 letters: swapped letters only ("paints" is not "points")
-        if len(w) >= 6:
+    for w in words:              # 5-6 letters: swapped letters only ("paints" is not "points")
+        if len(w) >= 5:
             for form, action in LEXICON_WORD.items():
                 if form[0] == w[0] and _one_edit(w, form) and \
                         (len(w) >= 7 and w[1] == form[1] or sorted(w) == sorted(form)):

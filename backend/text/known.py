@@ -344,6 +344,8 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue
         if best_action not in actions:
+            if lex is None and some_known and len(clauses) > 1:
+                continue       # "HANK, | flat on the pavement, | struggles to his feet": scene
             name = _motion_name(clause)
             report.unknown.append(name if name == best_action else f"{name} ({best_action})")
             others = [m for m in models_knowing(best_action) if m != model]

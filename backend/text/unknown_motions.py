@@ -23,7 +23,8 @@ from pathlib import Path
 from .catalogue import _inflections, _one_edit
 
 UNKNOWN_MOTIONS = [
-    (r"\bswim(s|ming)?\b|\bswam\b", "swim", "a person swims"),
+    (r"\bswim(s|ming)?\b(?! (pool|costume|trunks|cap|suit)s?\b)|\bswam\b", "swim",
+     "a person swims"),
     (r"\bclimb(s|ing|ed)?\b", "climb", "a person climbs a ladder"),
     (r"\bjuggl(e|es|ing|ed)\b", "juggle", "a person juggles balls"),
     (r"\bdriv(e|es|ing)\b|\bdrove\b", "drive", "a person drives a car"),
@@ -54,11 +55,15 @@ UNKNOWN_MOTIONS = [
     (r"\b(skip|skips|skipping) rope|\bjump(s|ing)? rope", "skip rope", "a person skips rope"),
     (r"\bskat(e|es|ing)\b", "skate", "a person skates"),
     (r"\bride(s)?\b|\briding\b|\brode\b|(?<!walk )(?<!run )(?<!jog )\bcycl(e|es|ing)\b", "ride", "a person rides a bike"),
-    (r"\bsleep(s|ing)?\b|\bslept\b", "sleep", "a person sleeps"),
+    # "the sleeping guard": a sleeper beside the motion, not the motion asked for
+    (r"(?<!the )(?<!a )\bsleep(s|ing)?\b|\bslept\b", "sleep", "a person sleeps"),
     (r"\bkneel(s|ing)?\b|\bknelt\b", "kneel", "a person kneels down"),
     (r"\bsweep(s|ing)?\b(?!(\s+\w+){0,2}\s+arms?\b)|\bmop(s|ping)?\b|\bvacuum", "clean", "a person sweeps the floor"),
     (r"\b(write|writes|writing|wrote)\b", "write", "a person writes"),
-    (r"\bshoot(s|ing)?\b|\bfires? (a|the) (gun|bow|rifle)", "shoot", "a person shoots a gun"),
+    # "shoots a hand up" / "her hand shoots up" is a raised hand
+    (r"(?<!hand )(?<!arm )\bshoot(s|ing)?\b(?!\s+(up\s+)?(his|her|their|my|your|a|the|one)?\s*"
+     r"(left |right )?(hand|arm))|\bfires? (a|the) (gun|bow|rifle)", "shoot",
+     "a person shoots a gun"),
     (r"\bhug(s|ging|ged)?\b", "hug", "a person hugs someone"),
     (r"\bsurf(s|ing)?\b", "surf", "a person surfs"),
     (r"\bgolf\b|\bswings? (a|the) (golf club|bat|racket)", "swing a club",
@@ -75,7 +80,8 @@ UNKNOWN_MOTIONS = [
     (r"\bsmok(e|es|ing)\b", "smoke", "a person smokes"),
     (r"\bclap(s|ping)?\b|\bapplaud", "clap", "a person claps"),
     (r"\bphone\b|\btexts?\b", "use a phone", "a person talks on the phone"),
-    (r"(?<!karate )\bchop(s|ping|ped)?\b|\baxe\b", "chop", "a person chops wood with an axe"),
+    (r"(?<!karate )(?<!sword )\bchop(s|ping|ped)?\b|\baxe\b", "chop",
+     "a person chops wood with an axe"),
     (r"\bbarbell|\bdumbbell|\bkettlebell|\blifts? weights|\bweightlift", "lift weights",
      "a person lifts a barbell"),
     (r"\bnod(s|ding|ded)?\b|\bshak(e|es|ing) (his|her|their) head", "nod",
@@ -125,6 +131,14 @@ UNKNOWN_MOTIONS = [
      "a person bungee jumps off a bridge"),
     (r"\bsteer(s|ed|ing)?\b|\bsteering wheel\b", "drive", "a person drives a car"),
     (r"\bkick ?flips?\b|\bollie\b|\bskateboard", "skate", "a person rides a skateboard"),
+    (r"\bhopscotch\b|\bgallop(s|ed|ing)?\b|\bslither(s|ed|ing)?\b|\bknuckle[- ]walk",
+     "gallop", "a child gallops like a horse"),
+    (r"\bknock(s|ed|ing)? (on|at)\b", "knock", "a person knocks on a door"),
+    (r"\bselfies?\b|\bthumbs?[- ]up\b|\bfist[- ]pumps?\b|\bpump(s|ed|ing)? (his|her|their|"
+     r"a|my|your) fists?\b", "gesture", "a person gives a thumbs up"),
+    (r"\b(does|do|doing|did) the splits\b|\bheel raises?\b|\bcalf raises?\b|"
+     r"\bhip hinges?\b", "exercise", "a person does a stretching exercise"),
+    (r"\bdoubl(e|es|ed|ing) over\b", "double over", "a person doubles over laughing"),
 ]
 
 # A known action's word in another sense: idioms, phrasal verbs and objects that make it a
@@ -145,6 +159,13 @@ OTHER_SENSES = [
      rf"\bkick(s|ing|ed)?\s+off\s+{_DET}?(shoes|boots|sandals|slippers|meeting|show|party|"
      r"season|event)\b|\bkick(s|ed|ing)?\s+the\s+(habit|bucket)\b",
      "kick back (another sense)", "a person relaxes on a sofa"),
+    (rf"\bkick(s|ing|ed)?\s+off\s+{_DET}?(heels|trainers|sneakers|flip-flops|wellies)\b|"
+     r"\bflip(s|ped|ping)?\s+(through|over)\s+(a|the|his|her|their|some)\s+(\w+\s+)?"
+     r"(magazine|book|pages?|papers?|notes?|album|menu|catalogue|catalog)\b",
+     "kick off shoes / leaf through (another sense)", "a person leafs through a magazine"),
+    (r"\bget(s|ting)?\s+up\s+on(to)?\s+(a|the|his|her|their)\s+(\w+\s+)?"
+     r"(horse|pony|bike|bicycle|camel|donkey|motorbike|mule)\b",
+     "mount (another sense)", "a person mounts a horse"),
     (r"\bjump(s|ed|ing)?-start|\bjump(s|ed|ing)?\s+(the|a)\s+(queue|gun|line|shark)\b|"
      r"\bjump(s|ed|ing)?\s+to\s+conclusions\b|\bjump(s|ed|ing)?\s+on\s+(a|the)\s+call\b",
      "jump-start (another sense)", "a person jump-starts a car"),
@@ -153,7 +174,7 @@ OTHER_SENSES = [
      rf"\broll(s|ing|ed)?\s+{_DET}(dough|pastry|dice|die|joint|cigarette|suitcase|barrel|"
      r"trolley|cart|pram|credits|eyes)\b|\broll(s|ed|ing)?\s+(his|her|their)\s+eyes\b",
      "roll (another sense)", "a person rolls out dough"),
-    (rf"\bspin(s|ning)?\s+{_DET}(wheel|top|plate|plates|pen|pencil|ball|basketball|record|"
+    (rf"\bspin(s|ning)?\s+{_DET}?(wool|thread|silk|wheel|top|plate|plates|pen|pencil|ball|basketball|record|"
      r"records|yarn|story|tale|globe|bottle|coin|fidget spinner|roulette)\b|\bspun\s+"
      rf"{_DET}(wheel|top|yarn|story|tale|web)\b|\bspins?\b.*\bon (one|his|her|a) finger\b",
      "spin (another sense)", "a person spins a ball on one finger"),
@@ -283,7 +304,8 @@ def unknown_typo(clause: str, known_words=frozenset(), known_typo=lambda word: N
 
 # A clause that also matches one of these is the known motion (get-up starts lying or sitting).
 _GETTING_UP = (r"\b(gets?|getting|got|stands?|standing|stood|rises?|rising|rose|sits?) up\b|"
-               r"\b(rises?|rising|rose) from\b|\b(back )?(on )?to (his|her|their|my) feet\b")
+               r"\b(rises?|rising|rose) from\b|\b(back )?(on )?to (his|her|their|my|your) feet\b|"
+               r"\b(rises?|rise|rising|rose) to (a )?stand(ing)?\b")
 # Getting up from lying or the floor is the known get-up: the learned check does not overrule it.
 FROM_LYING = re.compile(rf"({_GETTING_UP}).*\b(lying|floor|ground)\b")
 UNKNOWN_UNLESS = {"lie down": re.compile(_GETTING_UP), "sit": re.compile(_GETTING_UP),
