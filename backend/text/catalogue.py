@@ -147,7 +147,7 @@ VERB_LEXICON: dict[str, tuple[str, ...]] = {
              "stride", "strode", "strut", "sashay", "wander", "meander", "mosey", "traipse",
              "lumber", "ambulate", "promenade", "prowl", "toddle", "totter", "slog", "trek",
              "hike", "roam", "stumble", "shamble", "lurch", "creep", "crept", "swank"),
-    "run": ("run", "jog", "lope", "charge",
+    "run": ("run", "ran", "jog", "lope", "charge",
             "race", "hurry", "rush", "scurry", "scamper", "dart", "trot", "gallop", "scuttle",
             "hustle", "flee", "fled", "hightail"),
     "dash": ("dash", "sprint", "bolt"),
@@ -176,16 +176,22 @@ VERB_LEXICON: dict[str, tuple[str, ...]] = {
 # A catalogue action a model may have no recording of -> the trained one that looks the same
 # (Bandai's "respond" is a raised left hand; its only takes are in the validation split).
 STAND_IN = {"respond": "raise-up-left-hand"}
-LEXICON_PHRASES = {"see ya": "bye", "see you": "bye", "busts a move": "dance",
-                   "bust a move": "dance", "gets up": "get-up", "get up": "get-up",
+LEXICON_PHRASES = {"see ya": "bye", "see you": "bye",
+                   r"bust(s|ed|ing)? (a|some|a few|his|her|their|my|your) moves?": "dance", "gets up": "get-up", "get up": "get-up",
                    "stands up": "get-up",
                    r"picks (him|her|them)sel(f|ves) up": "get-up",
-                   r"legs it": "run", r"makes a run for it": "run",
+                   r"legs? it": "run", r"makes a run for it": "run",
                    r"makes? (his|her|their|its|my|your|one's) way": "walk",
                    r"(gets?|got|struggles?|clambers?|scrambles?|staggers?|rises?|rose|"
                    r"(hauls?|pulls?|drags?|heaves?) (him|her|them|my|your)sel(f|ves)) "
                    r"(back )?(up )?(on)?to (his|her|their|my|your) feet": "get-up",
                    r"rises? to (a )?stand(ing)?": "get-up",
+                   r"springs? (up )?(in|into) the air": "jump",
+                   r"(turns?|rotates?|spins?|twirls?) (a |a full )?(360|three[- ]sixty|"
+                   r"full circle)": "spin",
+                   r"puts? (up )?(his|her|their|my|your|a|one) (left |right )?(hand|arm)( up)?"
+                   r"|stretch(es|ed|ing)? (his|her|their|my|your|a|one|both) (left |right )?"
+                   r"(hand|arm)s? (high|up)": "raise-up-both-hands",
                    r"shoots? (up )?(his|her|their|my|your|a|the|one) (left |right )?(hand|arm)"
                    r"|(hand|arm)s? shoots? up": "raise-up-both-hands",
                    r"(arms|hands) up": "raise-up-both-hands"}

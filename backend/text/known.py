@@ -30,7 +30,7 @@ from .catalogue import (ACTIONS, LEXICON_WORD, CatalogueError, catalogue, lexico
 from .coverage import thin_notes
 from .encoder import PromptError, clean_prompt
 from .language import language_warning
-from .style_words import _OPPOSITE_STYLES, STYLE_WORD
+from .style_words import _OPPOSITE_STYLES, STYLE_WORD, phrase_styles
 from .prompt_notes import prompt_notes
 from .refine import family, merge_walk_and_turn, refine_action
 from .snap import SNAP_MIN_SCORE
@@ -246,7 +246,8 @@ def check_prompt(prompt, model: str = "starter", sense: bool | None = None) -> P
     report.language_warning = language_warning(text)
     lower = text.lower()
     words = _WORD.findall(lower)
-    report.styles = sorted({STYLE_WORD[w] for w in words if w in STYLE_WORD})
+    report.styles = sorted({STYLE_WORD[w] for w in words if w in STYLE_WORD}
+                           | phrase_styles(lower))
     report.notes += prompt_notes(text, split_clauses(lower),
                                  [p for p in _SEQUENCE_SPLIT.split(lower) if p.strip()])
     for a, b in _OPPOSITE_STYLES:

@@ -32,15 +32,17 @@ def family(action: str) -> str:
 # common shorthand and misspellings of the words below ("walk fwd, turn L", "rigth")
 _SHORTHAND = {"lfet": "left", "letf": "left", "lft": "left", "rigth": "right",
               "rihgt": "right", "rght": "right", "bwd": "backwards", "bkwd": "backwards",
-              "backwords": "backwards", "bakwards": "backwards", "backwads": "backwards",
+              "backwords": "backwards", "backwrds": "backwards", "bckwards": "backwards", "bakwards": "backwards", "backwads": "backwards",
               "turnss": "turns", "trun": "turn", "truns": "turns", "rite": "right",
               "turnr": "turn right", "turnl": "turn left", "diag": "diagonally"}
 _POSS = r"(the |his |her |their |its |your |my )?"
 _TURN_VERB = r"(turn|turns|turned|turning)"
 _SWING_VERB = (r"(pivot|pivots|pivoting|wheel|wheels|wheeling|curve|"
-               r"curves|curving|swing|swings|swinging|swung|cut|cuts|cutting)")
+               r"curves|curving|swing|swings|swinging|swung|cut|cuts|cutting|hook|hooks|"
+               r"hooking|hooked)")
 _TAKE_VERB = r"(hang|hangs|hanging|hung|take|takes|taking|took|make|makes|making|made)"
 _BACK = (r" (backwards?|in reverse|reverses?|reversing|back ?pedals?|back ?pedalling|"
+         r"back ?pedall?ed|"
          r"retreats?|retreating|backs (away|off|up)|backing (away|off|up)|back (away|off|up)|"
          r"steps? back|walks? back(wards)? (from|away))")
 _DIRECTION = (r" (left|right|back|backs|backing|backwards?|reverse|reverses|reversing|retreats?|"
@@ -59,6 +61,7 @@ def _words(text: str) -> str:
     words = re.findall(r"[a-z0-9]+", text.lower().replace("'", ""))
     words = [_SHORTHAND.get(w, w) for w in words]
     out = " " + " ".join(words) + " "
+    out = re.sub(r" r (hand|arm) ", r" right \1 ", re.sub(r" l (hand|arm) ", r" left \1 ", out))
     # "turn L", "turn R", "walk fwd, turn l"
     out = re.sub(r" ([a-z]+?)(\d+) ", r" \1 \2 ", out)          # "left45"
     out = re.sub(r" (turn|turns|turning) l ", r" \1 left ", out)
@@ -175,9 +178,9 @@ def refine_action(action: str, clause: str, whole: str | None = None,
         t = _words(text)
         if answer and family == "raise" and action != both and _ANSWER.search(text.lower()):
             return "respond"     # a hand raised to answer: the data's "respond"
-        if family == "bye" and _has(t, r" (one|single) (hand|arm) "):
+        if family == "bye" and _has(t, r" (one|single) (hand|arm|handed) "):
             return right
-        if _has(t, r" (both|two) (hands|arms) ") or _has(t, r" hands ") or \
+        if _has(t, r" (both|two) (his |her |their |my |your |the )?(hands|arms) ") or _has(t, r" hands ") or \
                 (family == "bye" and _has(t, r" (bye bye|byebye|whole arm|arms) ")):
             return both
         if _has(t, r" left (hand|arm) ") or _has(t, r" lefthand "):

@@ -62,7 +62,10 @@ def snap_prompt(prompt: str, model: str = "starter", report=None) -> tuple[str, 
     if not report.usable or report.unknown or not report.known_actions \
             or report.language_warning:
         return prompt, info
-    action, score = report.known_actions[0]
+    # a word that names one of the actions is surer than a higher cosine of another clause
+    # ("KIRA strolls toward camera, | grinning ear to ear": the stroll, not a wave)
+    action, score = next(((a, s) for a, s in report.known_actions if _named(a, report.named)),
+                         report.known_actions[0])
     if score < SNAP_MIN_SCORE and not _named(action, report.named):
         return prompt, dict(info, score=float(score))
     style = report.styles[0] if report.styles else None
