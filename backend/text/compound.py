@@ -241,6 +241,13 @@ def _split_clause(tokens: list[str], agree_form: str = "") -> list[tuple[list[st
                     cur, link = [], "seq" if t == "," and k == i + 1 else "and"
                     i = _skip_fillers(tokens, k)
                     continue
+            if t == "," and first[0] == 0 and first[2] == "ing" and i + 2 < len(tokens) \
+                    and tokens[i + 1] in PRONOUNS and (nxt := _verb_after(tokens, i + 2)) \
+                    and nxt[2] in ("s", "ed"):
+                out.append((cur, link))   # "Lumbering forward, he raises a hand": together
+                cur, link = [], "while"
+                i += 2
+                continue
             if t in TOGETHER_MARKERS:
                 k = i + 2 if i + 1 < len(tokens) and tokens[i + 1] in PRONOUNS else i + 1
                 nxt = _verb_after(tokens, k)

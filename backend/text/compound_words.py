@@ -91,7 +91,8 @@ SEQUENCE_MARKERS = (("and", "then"), ("after", "that"), ("after", "which"),
                     ("afterward",), ("finally",), ("next",), ("before",), ("later",),
                     ("lastly",), ("into",))
 TOGETHER_MARKERS = ("while", "whilst", "as")
-ADVERB_SKIP = {"also", "then", "again", "just", "still", "now", "simultaneously", "both"}
+ADVERB_SKIP = {"also", "then", "again", "just", "still", "now", "simultaneously", "both",
+               "like", "um", "uh", "erm"}     # spoken fillers: "walks and like waves"
 DETERMINERS = {"a", "an", "the", "his", "her", "their", "its", "my", "your", "this", "that",
                "some", "to", "of", "with", "for", "at", "on", "in", "into", "by", "from"}
 PRONOUNS = {"he", "she", "they", "it", "i", "we", "you"}
