@@ -350,9 +350,9 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
             name = _motion_name(clause)
             report.unknown.append(name if name == best_action else f"{name} ({best_action})")
             others = [m for m in models_knowing(best_action) if m != model]
-            report.notes.append(f"'{best_action}' is not in the {model} model's training data"
-                                + (f" (the {', '.join(others)} model knows it)" if others
-                                   else ""))
+            if others:                 # otherwise the "not trained on" line says it all
+                report.notes.append(f"'{best_action}' is not in the {model} model's training "
+                                    f"data (the {', '.join(others)} model knows it)")
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue
         # the learned sense check: another sense of a known word, or another motion
