@@ -155,3 +155,15 @@ def test_the_command_refuses_a_dataset_the_card_was_not_trained_on(tmp_path):
     out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert CV.read_card(card.read_text()) == {"actions": {"kick": 3}, "pairs": {"kick": {"-": 3}}}
+
+
+def test_heldout11_figures_stay_at_the_measured_floor():
+    """tests/data/prompts_heldout11 was measured blind (85.1 % of its unknown prompts flagged,
+    8.6 % false alarms), then rules were written from its misses: 92.0 % / 4.7 %, 10 of its
+    12 cartwheel / crawl / roll prompts flagged. A regression floor, not a target."""
+    from backend.eval.prompt_eval import limits_figures
+    figures = limits_figures(prompts=Path(__file__).parent / "data" / "prompts_heldout11")
+    print(f"\nheld-out 11: {figures}")
+    assert figures["unknown_flagged"] >= 161 / 175 - 1e-9, figures
+    assert figures["false_alarms"] <= 11 / 232 + 1e-9, figures
+    assert figures["untrained_flagged"] >= 10 / 12 - 1e-9, figures
