@@ -217,7 +217,7 @@ def test_dataset_from_the_user_library(dataset):
     assert not ds.meta["commercial_ok"]
 
 
-def test_finetune_from_starter_keeps_its_scales_and_records_licences(finetuned, home):
+def test_finetune_from_starter_keeps_its_scales_and_records_licences(finetuned, home, dataset):
     from backend.models.text2motion.sample import checkpoint_path
 
     ck = torch.load(finetuned, map_location="cpu", weights_only=True)
@@ -237,6 +237,13 @@ def test_finetune_from_starter_keeps_its_scales_and_records_licences(finetuned, 
     assert "user" in d["sources"] and "starter model: bandai" in d["sources"]
     card = finetuned.with_suffix(".md").read_text()
     assert "Fine-tuned from the `starter` model" in card and DEFAULT_LICENCE in card
+    # what it saw: the starter's recordings plus the user's (the checker's warnings read it)
+    from backend.data.t2m_dataset import T2MDataset
+    from backend.text import coverage as CV
+    expected = CV.merged(CV.model_coverage("starter"),
+                         CV.count_takes(T2MDataset.load(dataset).items))
+    assert expected != CV.model_coverage("starter")          # the user's clips are labelled
+    assert d["coverage"] == expected and CV.read_card(card) == expected
     summary = finetuned.with_suffix(".json").read_text()
     assert '"commercial_ok": false' in summary and '"init": "starter"' in summary
 
