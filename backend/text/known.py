@@ -81,6 +81,8 @@ _CLAUSE_SPLIT = re.compile(r"\s*(?:[,;.!?]+|\band then\b|\bthen\b|\band\b|\bwhil
                            r"\bfollowed by\b)\s*")
 _PREPOSITION_START = re.compile(r"^(in|on|at|through|across|with|like|along|into|around|"
                                 r"toward|towards|to|near|under|over|from|up|down)\b")
+# "..., shoulders rolling": a body part's manner beside the known action, not the action
+_BODY_PART = re.compile(r"\b(shoulders?|hips?|head|neck|eyes|arms?|wrists?)\b")
 _WORD = re.compile(r"[a-z]+(?:['-][a-z]+)*")
 
 
@@ -313,6 +315,9 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
     odd_sense = _sense_flags(clauses) if sense else [False] * len(clauses)
     for clause, scores, u_sim, lex, odd in zip(clauses, per_action, unknown_sim, lexicon,
                                                odd_sense):
+        if some_known and len(clauses) > 1 and all(
+                w.endswith("ly") for w in _content_words(clause.lower())):
+            continue                   # "walk backwards ..., | carefully": manner
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         best_action, best = ranked[0]
         if lex is not None and best < CLEARLY_KNOWN and lex != best_action:
@@ -321,6 +326,8 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
             best_action = lex              # "does a back flip": a flip, not an untrained roll
         if best_action not in actions and STAND_IN.get(best_action) in actions:
             best_action = STAND_IN[best_action]
+        elif best_action not in actions and STAND_IN.get(lex) in actions:
+            best_action = STAND_IN[lex]    # "... to answer, at roll call": not a roll
         matches = [(m.group(0), name) for rx, name, _ in _UNKNOWN_RE if (m := rx.search(clause))
                    and not _PURPOSE.search(clause[:m.start()] + "|")]
         excused = [x for x in matches if x[1] in UNKNOWN_UNLESS
@@ -345,7 +352,8 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue
         if best_action not in actions:
-            if lex is None and some_known and len(clauses) > 1:
+            if (lex is None or _PREPOSITION_START.match(clause) or _BODY_PART.search(clause)) \
+                    and some_known and len(clauses) > 1:
                 continue       # "HANK, | flat on the pavement, | struggles to his feet": scene
             name = _motion_name(clause)
             report.unknown.append(name if name == best_action else f"{name} ({best_action})")

@@ -37,7 +37,7 @@ UNKNOWN_MOTIONS = [
      "a person lies down"),
     (r"\beat(s|ing)?\b|\bate\b", "eat", "a person eats"),
     (r"\bdrink(s|ing)?\b|\bdrank\b|\bsips?\b", "drink", "a person drinks from a cup"),
-    (r"\b(throw(s|ing|n)?|threw)\b(?!(\s+[\w'-]+){0,3}?\s+(punch(es)?|jabs?|hooks?|crosses|"
+    (r"(?<!punches are )(?<!kicks are )(?<!punch is )(?<!kick is )\b(throw(s|ing|n)?|threw)\b(?!(\s+[\w'-]+){0,3}?\s+(punch(es)?|jabs?|hooks?|crosses|"
      r"cross|uppercuts?|haymakers?|combos?|kicks?|strikes?|arms?|hands?|fists?)\b)",
      "throw", "a person throws a ball"),
     (r"\bcatch(es|ing)?\b|\bcaught\b", "catch", "a person catches a ball"),
@@ -97,7 +97,8 @@ UNKNOWN_MOTIONS = [
      "a person plays volleyball"),
     (r"\bsalut(e|es|ing|ed)\b", "salute", "a soldier salutes"),
     (r"\bbowl(s|ing|ed)?\b", "bowl", "a person bowls a bowling ball"),
-    (r"\bpaint(s|ing|ed)?\b", "paint", "a person paints a wall"),
+    (r"(?<!the )(?<!a )(?<!next )(?<!this )\bpaint(s|ing|ed)?\b", "paint",
+     "a person paints a wall"),
     (r"\bcrouch(es|ed|ing)? down\b|\bcower(s|ing|ed)?\b|\bhid(e|es|ing)\b "
      r"(behind|under|in|from)\b", "hide", "a person crouches down and hides"),
     (r"\bduck(s|ing|ed)\b (down|under|behind|low|and|to)\b", "duck",
@@ -133,7 +134,11 @@ UNKNOWN_MOTIONS = [
     (r"\bkick ?flips?\b|\bollie\b|\bskateboard", "skate", "a person rides a skateboard"),
     (r"\bhopscotch\b|\bgallop(s|ed|ing)?\b|\bslither(s|ed|ing)?\b|\bknuckle[- ]walk",
      "gallop", "a child gallops like a horse"),
-    (r"\bknock(s|ed|ing)? (on|at)\b", "knock", "a person knocks on a door"),
+    (r"\bknock(s|ed|ing)? (on|at)\b|\bslam(s|med|ming)? (his|her|their|a|my|your) fists?\b",
+     "knock", "a person knocks on a door"),
+    (r"\bbob(s|bed|bing)\b|\bhandsprings?\b|\bback ?bends?\b|\blike a crab\b|\byawn(s|ed|ing)?\b|"
+     r"\bstand(s|ing)? (to|at) attention\b|\bparade rest\b",
+     "other body motion", "a person yawns and stretches"),
     (r"\bselfies?\b|\bthumbs?[- ]up\b|\bfist[- ]pumps?\b|\bpump(s|ed|ing)? (his|her|their|"
      r"a|my|your) fists?\b", "gesture", "a person gives a thumbs up"),
     (r"\b(does|do|doing|did) the splits\b|\bheel raises?\b|\bcalf raises?\b|"
@@ -163,6 +168,10 @@ OTHER_SENSES = [
      r"\bflip(s|ped|ping)?\s+(through|over)\s+(a|the|his|her|their|some)\s+(\w+\s+)?"
      r"(magazine|book|pages?|papers?|notes?|album|menu|catalogue|catalog)\b",
      "kick off shoes / leaf through (another sense)", "a person leafs through a magazine"),
+    (r"\bnoses? (is |was )?running\b|\b(hopes?|dreams?|plans?) (are|were|was|is) dashed\b|"
+     r"\bfingers? (danc|walk)(e|es|ed|ing|s)?\b|\bwalk(s|ed|ing)? (his|her|their|my|your|the) "
+     r"fingers\b|\bkick(s|ed|ing)? (the |a )?(bass |kick )?drum",
+     "idiom (another sense)", "a person wipes the nose"),
     (r"\bget(s|ting)?\s+up\s+on(to)?\s+(a|the|his|her|their)\s+(\w+\s+)?"
      r"(horse|pony|bike|bicycle|camel|donkey|motorbike|mule)\b",
      "mount (another sense)", "a person mounts a horse"),

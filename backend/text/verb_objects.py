@@ -123,6 +123,7 @@ def other_sense_object(clause: str, whole: str | None = None) -> str | None:
     if bare is not None:
         words = _words(bare.group("rest"))
         if words and not _ADVERB.search(words[0]) and words[0] not in _OBJECT_WORDS and \
+                words[0] not in ("is", "are", "was", "were", "be") and \
                 not any(_allowed(w, _BALLS) for w in words):
             return f"{text[bare.start():bare.start('rest')]}{' '.join(words)}"
     for rx, name, allow in _RE:
