@@ -177,7 +177,8 @@ VERB_LEXICON: dict[str, tuple[str, ...]] = {
 # (Bandai's "respond" is a raised left hand; its only takes are in the validation split).
 STAND_IN = {"respond": "raise-up-left-hand"}
 LEXICON_PHRASES = {"see ya": "bye", "see you": "bye", "roll call": "respond",
-                   r"bust(s|ed|ing)? (a|some|a few|his|her|their|my|your) moves?": "dance", "gets up": "get-up", "get up": "get-up",
+                   r"bust(s|ed|ing)? (a|some|a few|his|her|their|my|your) moves?": "dance",
+                   "gets up": "get-up", "get up": "get-up",
                    "stands up": "get-up",
                    r"picks (him|her|them)sel(f|ves) up": "get-up",
                    r"legs? it": "run", r"makes a run for it": "run",

@@ -30,6 +30,8 @@ import sys
 from functools import lru_cache
 from pathlib import Path
 
+from ..fileio import write_text
+
 THIN_TAKES = 8          # fewer recordings of an (action, style) pair than this: a thin style
 THIN_ACTION_TAKES = 12  # fewer recordings of an action, all styles together: a thin action
 WELL_SHOWN = 3          # styles named as the action's best covered ones
@@ -173,9 +175,7 @@ def write_section(card: Path, coverage: dict) -> None:
         text = head.rstrip("\n") + "\n\n" + section + "\n## Model\n" + tail
     else:
         text = text.rstrip("\n") + "\n\n" + section
-    tmp = card.with_suffix(card.suffix + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(card)
+    write_text(card, text)
 
 
 def main(argv=None) -> int:

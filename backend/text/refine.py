@@ -32,7 +32,8 @@ def family(action: str) -> str:
 # common shorthand and misspellings of the words below ("walk fwd, turn L", "rigth")
 _SHORTHAND = {"lfet": "left", "letf": "left", "lft": "left", "rigth": "right",
               "rihgt": "right", "rght": "right", "bwd": "backwards", "bkwd": "backwards",
-              "backwords": "backwards", "backwrds": "backwards", "bckwards": "backwards", "bakwards": "backwards", "backwads": "backwards",
+              "backwords": "backwards", "backwrds": "backwards",
+              "bckwards": "backwards", "bakwards": "backwards", "backwads": "backwards",
               "turnss": "turns", "trun": "turn", "truns": "turns", "rite": "right",
               "turnr": "turn right", "turnl": "turn left", "diag": "diagonally"}
 _POSS = r"(the |his |her |their |its |your |my )?"
@@ -180,7 +181,8 @@ def refine_action(action: str, clause: str, whole: str | None = None,
             return "respond"     # a hand raised to answer: the data's "respond"
         if family == "bye" and _has(t, r" (one|single) (hand|arm|handed) "):
             return right
-        if _has(t, r" (both|two) (his |her |their |my |your |the )?(hands|arms) ") or _has(t, r" hands ") or \
+        if _has(t, r" (both|two) (his |her |their |my |your |the )?(hands|arms) ") or \
+                _has(t, r" hands ") or \
                 (family == "bye" and _has(t, r" (bye bye|byebye|whole arm|arms) ")):
             return both
         if _has(t, r" left (hand|arm) ") or _has(t, r" lefthand "):

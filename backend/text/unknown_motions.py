@@ -37,7 +37,8 @@ UNKNOWN_MOTIONS = [
      "a person lies down"),
     (r"\beat(s|ing)?\b|\bate\b", "eat", "a person eats"),
     (r"\bdrink(s|ing)?\b|\bdrank\b|\bsips?\b", "drink", "a person drinks from a cup"),
-    (r"(?<!punches are )(?<!kicks are )(?<!punch is )(?<!kick is )\b(throw(s|ing|n)?|threw)\b(?!(\s+[\w'-]+){0,3}?\s+(punch(es)?|jabs?|hooks?|crosses|"
+    (r"(?<!punches are )(?<!kicks are )(?<!punch is )(?<!kick is )"
+     r"\b(throw(s|ing|n)?|threw)\b(?!(\s+[\w'-]+){0,3}?\s+(punch(es)?|jabs?|hooks?|crosses|"
      r"cross|uppercuts?|haymakers?|combos?|kicks?|strikes?|arms?|hands?|fists?)\b)",
      "throw", "a person throws a ball"),
     (r"\bcatch(es|ing)?\b|\bcaught\b", "catch", "a person catches a ball"),
@@ -183,7 +184,8 @@ OTHER_SENSES = [
      rf"\broll(s|ing|ed)?\s+{_DET}(dough|pastry|dice|die|joint|cigarette|suitcase|barrel|"
      r"trolley|cart|pram|credits|eyes)\b|\broll(s|ed|ing)?\s+(his|her|their)\s+eyes\b",
      "roll (another sense)", "a person rolls out dough"),
-    (rf"\bspin(s|ning)?\s+{_DET}?(wool|thread|silk|wheel|top|plate|plates|pen|pencil|ball|basketball|record|"
+    (rf"\bspin(s|ning)?\s+{_DET}?(wool|thread|silk|wheel|top|plate|plates|pen|pencil|ball|"
+     r"basketball|record|"
      r"records|yarn|story|tale|globe|bottle|coin|fidget spinner|roulette)\b|\bspun\s+"
      rf"{_DET}(wheel|top|yarn|story|tale|web)\b|\bspins?\b.*\bon (one|his|her|a) finger\b",
      "spin (another sense)", "a person spins a ball on one finger"),
