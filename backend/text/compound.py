@@ -42,7 +42,7 @@ from .compound_words import (LOCOMOTION, WHOLE_BODY, GESTURE, NOUN_ACTIONS,
                              DESTINATION_END, DESTINATION_ANY, REPEAT_WORDS,
                              SEQUENCE_MARKERS, TOGETHER_MARKERS, ADVERB_SKIP,
                              DETERMINERS, PRONOUNS, LEADING_ORDER_WORDS, FORMS, KIND,
-                             GET_PARTICLES, HEAD_PARTICLES, ADJECTIVES, _WORDS,
+                             GET_PARTICLES, HEAD_PARTICLES, ADJECTIVES, LEANS, _WORDS,
                              _article_before, _noun_after, _protected)
 from .compound_rewrite import rewrite
 from .refine import merge_walk_turns
@@ -249,16 +249,20 @@ def _split_clause(tokens: list[str], agree_form: str = "") -> list[tuple[list[st
                 i += 2
                 continue
             if t in TOGETHER_MARKERS:
-                k = i + 2 if i + 1 < len(tokens) and tokens[i + 1] in PRONOUNS else i + 1
+                said = i + 1 < len(tokens) and tokens[i + 1] in PRONOUNS
+                k = i + 2 if said else i + 1
                 nxt = _verb_after(tokens, k)
-                if nxt and (nxt[2] == "ing" or _agrees(nxt[2], main_forms)):
+                # "waving both arms as she jumps": a subject of its own makes any finite
+                # verb a part
+                if nxt and (nxt[2] == "ing" or _agrees(nxt[2], main_forms)
+                            or (said and nxt[2] in ("s", "ed"))):
                     out.append((cur, link))
                     cur, link = [], "while"
                     i = _skip_fillers(tokens, k)
                     continue
             v = _verb(tokens, i)
             if (v and v[1] == "ing" and first[2] != "ing" and tokens[i - 1] != "and"
-                    and first[1] not in ("do", "perform")):
+                    and first[1] not in ("do", "perform") and v[0] not in LEANS):
                 out.append((cur, link))   # a participle: "jogs waving both hands"
                 cur, link = [], "while"
                 continue

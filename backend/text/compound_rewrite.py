@@ -3,6 +3,8 @@ turns a construction into the word order the parser reads, and leaves other prom
 are. Standard library only.
 
 * ``arrows``: "idle -> punch -> kick" -> "idle, then punch, then kick".
+* ``enumerated``: "1. bow 2. walk forward" -> "bow, then walk forward".
+* ``passive``: "a bow is performed" -> "does a bow".
 * ``slang``: "n" between words is "and"; a dropped g ("walkin", "callin'") is put back when
   the -ing form is a motion verb of the lexicon.
 * ``fronted``: a subordinate clause put first ("As she walks, she waves" -> "waves while
@@ -22,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from .compound_words import _WORDS
+from .compound_words import POSTURES, _WORDS
 
 _FRONTED = re.compile(r"^\s*(as|while|whilst|when|after|once|before)\s+([^,;.!?]+?)\s*,\s*"
                       r"(?:(?:he|she|they|it)\s+)?(?=\S)(.+)$", re.IGNORECASE)
@@ -37,9 +39,6 @@ _RAISED_FIRST = re.compile(
 _PARTICIPLE_FIRST = re.compile(r"^\s*([a-z]+ing)\b([^,;.!?]*?)\s*,\s*(.+)$", re.IGNORECASE)
 _LATER = re.compile(r"\s*(?:[,;.!?]\s*)?\b(?:and\s+)?(?:then|after that|afterwards|finally|"
                     r"next|later|followed by)\b|\s*[;.!?]\s*\S", re.IGNORECASE)
-# a participle of a posture is the manner of the main clause ("Leaning forward, he calls")
-_POSTURES = {"lean", "bend", "stand", "sit", "crouch", "kneel", "lie", "look", "hold",
-             "balance", "wait", "rest", "pause", "smile"}
 _SEQUENCE_START = re.compile(r"^(and\s+)?(then|after|afterwards|next|finally|later|before)\b",
                              re.IGNORECASE)
 
@@ -88,7 +87,7 @@ def fronted_participle(text: str, has_verb: Callable[[str], bool]) -> str:
         return f"{m.group(2).rstrip(' .!')} with {m.group(1)}"
     m = _PARTICIPLE_FIRST.match(text)
     base, form = _WORDS.get(m.group(1).lower(), ("", "")) if m else ("", "")
-    if form != "ing" or base in _POSTURES:
+    if form != "ing" or base in POSTURES:
         return text
     rest = m.group(3)
     if _SEQUENCE_START.match(rest) or not has_verb(rest):
@@ -112,6 +111,31 @@ def with_hand_raised(text: str) -> str:
     return _HAND_RAISED.sub(say, text)
 
 
+_ENUMERATOR = re.compile(r"(?:^|(?<=[\s,;.]))(?:step\s+\d{1,2}\s*[.):]|\(?\d{1,2}[.)]|\(?[a-e]\))"
+                         r"\s+(?=[A-Za-z])", re.IGNORECASE)
+_PASSIVE = re.compile(r"\b(?:a|an|the)\s+((?:\w+\s+)?\w+)\s+(?:is|was|gets|got)\s+"
+                      r"(?:performed|done|executed|given|made|taken|delivered)\b", re.IGNORECASE)
+
+
+def enumerated(text: str) -> str:
+    """A numbered list, "1. bow 2. walk forward 3. wave" or "(a) jump (b) run", is one part
+    after another; one enumerator alone is left as it is ("1. walk")."""
+    marks = list(_ENUMERATOR.finditer(text))
+    if len(marks) < 2:
+        return text
+    out, last = [], 0
+    for k, m in enumerate(marks):
+        out.append(text[last:m.start()].rstrip(" ,;"))
+        out.append(", then " if k else "")
+        last = m.end()
+    return "".join(out) + text[last:]
+
+
+def passive(text: str) -> str:
+    """"A bow is performed, followed by ..." -> "does a bow, followed by ..."."""
+    return _PASSIVE.sub(lambda m: f"does a {m.group(1)}", text)
+
+
 def arrows(text: str) -> str:
     """"idle -> punch -> kick", "jump > spin > bow": an arrow between words is "then"."""
     return re.sub(r"\s*(?:->|→|=>|>)\s*(?=\w)", ", then ", text)
@@ -119,7 +143,7 @@ def arrows(text: str) -> str:
 
 def rewrite(text: str, has_verb: Callable[[str], bool]) -> str:
     """Every rewrite above, in order."""
-    text = slang(arrows(text))
+    text = passive(slang(enumerated(arrows(text))))
     text = fronted(text, has_verb)
     text = fronted_participle(text, has_verb)
     return with_hand_raised(text)

@@ -31,7 +31,7 @@ VERBS: dict[str, str] = {
         "peer", "wag", "fold", "extend", "spread", "flex", "chop", "hammer", "sweep", "paint",
         "dribble", "toss", "fan", "tap", "slap", "hit", "stab", "swat", "drum", "pat",
         "pray", "blow", "cover", "hail", "celebrate", "greet", "smell", "sniff", "guide",
-        "usher", "show")},
+        "usher", "show", "respond", "reply")},
 }
 # Action nouns that are not verbs ("karate kata followed by a roundhouse").
 NOUN_ACTIONS: dict[str, str] = {"karate": WHOLE_BODY, "kata": WHOLE_BODY,
@@ -43,7 +43,14 @@ NOUN_ACTIONS: dict[str, str] = {"karate": WHOLE_BODY, "kata": WHOLE_BODY,
 OVERLAY_GESTURES = {"wave", "raise", "lift", "point", "beckon", "signal", "gesture", "clap",
                     "cheer", "salute", "look", "flap", "hold", "carry", "call", "guide", "show",
                     "usher", "hail", "greet", "celebrate", "applaud", "shout", "yell", "glance",
-                    "shake", "swing", "wag", "snap"}
+                    "shake", "swing", "wag", "snap", "respond", "reply"}
+# A participle of a posture is the manner of its clause, not a part of its own ("Leaning
+# forward, he calls", "calls the team over, leaning forward").
+POSTURES = {"lean", "bend", "stand", "sit", "crouch", "kneel", "lie", "look", "hold",
+            "balance", "wait", "rest", "pause", "smile"}
+# ... and after the clause's verb only these (a look back stays an overlay: "jogs, looking
+# back"; a sitting or kneeling is a part of its own)
+LEANS = {"lean", "bend", "crouch"}
 OVERLAY_DRIVERS = {"jump", "leap", "hop", "skip", "bounce"}
 # Verbs that only end or pause a motion: not a part of their own ("jogs, then stops and bows").
 HALTS = {"stop", "pause", "halt", "freeze", "wait", "rest"}
