@@ -48,3 +48,36 @@ def test_generate_job_snaps_unless_asked_not_to(tmp_path):
     assert res["read_as"] == ""
     with pytest.raises(JobError, match="conditioning must be one of"):
         JOBS["generate"]({"text": "a person walks", "conditioning": "magic"}, ctx)
+
+
+def test_a_thin_style_is_given_part_of_the_way_from_the_plain_caption():
+    """A style the starter saw in under 8 recordings of the action conditions as a Blend
+    from the action's plain caption; a well-covered one as its caption."""
+    from backend.text.snap import THIN_STYLE_WEIGHT, Blend, conditioning_caption
+    happy = conditioning_caption("walk", "happy")          # 2 recordings of a happy walk
+    assert isinstance(happy, Blend) and str(happy) == training_caption("walk", "happy")
+    assert happy.base == training_caption("walk") and happy.weight == THIN_STYLE_WEIGHT
+    elderly = conditioning_caption("walk", "elderly")      # 30 recordings
+    assert type(elderly) is str and elderly == training_caption("walk", "elderly")
+    assert type(conditioning_caption("walk", None)) is str
+    assert type(conditioning_caption("walk", "happy", "clean")) is str   # no style labels
+    text, info = snap_prompt("a cheerful lady strolls along, happily")
+    assert info["snapped"] and info["style"] == "happy"
+    assert isinstance(text, Blend) and info["style_weight"] == THIN_STYLE_WEIGHT
+    assert info["caption"] == str(text) and type(info["caption"]) is str
+    with pytest.raises(ValueError, match="weight"):
+        Blend("a", "b", 1.5)
+
+
+def test_the_generator_encodes_a_blend_between_its_two_captions():
+    import numpy as np
+    from backend.models.text2motion.sample import load_generator
+    from backend.text.snap import Blend
+    gen = load_generator("starter")
+    cap, base = training_caption("bow", "sad"), training_caption("bow")
+    e_cap, e_base = gen.encode([cap, base])
+    got = gen.encode([Blend(cap, base, 0.25), cap, Blend(cap, base, 1.0), Blend(cap, base, 0)])
+    np.testing.assert_allclose(got[0], e_base + 0.25 * (e_cap - e_base), atol=1e-6)
+    np.testing.assert_allclose(got[1], e_cap, atol=1e-6)        # a plain text is unchanged
+    np.testing.assert_allclose(got[2], e_cap, atol=1e-6)
+    np.testing.assert_allclose(got[3], e_base, atol=1e-6)

@@ -9,8 +9,13 @@ part's share of the clip for parts one after another (the parts' order, the clip
 equal shares: the labelled parts need not match the parser's stages):
 
 * locomotion (walk..., run, dash): the pelvis travels >= 1 m on the floor (>= 0.5 m in a share);
-* arm gestures (wave, raise, bye, call, respond, guide): a wrist above its shoulder in >= 15 %
-  of the frames;
+* arm gestures (wave, raise, bye, call, respond): a wrist above its shoulder in >= 15 % of
+  the frames;
+* guide (showing the way with an open arm, held about waist to chest high): a wrist reaches
+  >= 0.53 m out from the chest's vertical axis (90th percentile of the frames). The wrist
+  above the shoulder passed only 13 % of the data's 30 real guiding clips; the reach passes
+  87 % of them, and 4-6 % of the real walks, runs and walks backwards, 0 % of the turns and
+  raised hands (`part_present("guide", ...)` on every clip of the dataset);
 * jump: the pelvis rises >= 0.15 m above its median height; kick: an ankle >= 0.35 m above
   the floor; bow: the head drops >= 0.15 m below its standing height while the feet stay;
 * other actions (dance, punch, spin, ...): not checkable this way, counted apart.
@@ -28,9 +33,9 @@ J = {n: i for i, n in enumerate(CANONICAL_NAMES)}
 LOCOMOTION = {"walk", "walk-back", "walk-left", "walk-right", "walk-turn-left",
               "walk-turn-right", "run", "dash"}
 GESTURES = {"wave-both-hands", "wave-left-hand", "wave-right-hand", "raise-up-both-hands",
-            "raise-up-left-hand", "raise-up-right-hand", "bye", "byebye", "call", "respond",
-            "guide"}
-CHECKABLE = LOCOMOTION | GESTURES | {"jump", "kick", "bow"}
+            "raise-up-left-hand", "raise-up-right-hand", "bye", "byebye", "call", "respond"}
+CHECKABLE = LOCOMOTION | GESTURES | {"guide", "jump", "kick", "bow"}
+GUIDE_REACH_M = 0.53        # a guiding wrist's reach from the chest axis (module doc)
 
 
 def part_present(action: str, pos: np.ndarray, whole: bool) -> bool:
@@ -43,6 +48,11 @@ def part_present(action: str, pos: np.ndarray, whole: bool) -> bool:
         up = [(pos[:, J[f"{s}_wrist"], 2] > pos[:, J[f"{s}_shoulder"], 2]).mean()
               for s in ("left", "right")]
         return max(up) >= 0.15
+    if action == "guide":
+        chest = pos[:, J["spine3"], :2]
+        reach = [np.percentile(np.linalg.norm(pos[:, J[f"{s}_wrist"], :2] - chest, axis=1), 90)
+                 for s in ("left", "right")]
+        return max(reach) >= GUIDE_REACH_M
     if action == "jump":
         return pelvis[:, 2].max() - np.median(pelvis[:, 2]) >= 0.15
     if action == "kick":

@@ -122,13 +122,14 @@ def _as_job(gen, model: str, sampling: dict):
     return generate
 
 
-def _labelled(gen, prompts, sampling: dict):
-    """Conditioning on a training caption of the prompt's own labels: the generator's
-    ceiling on this set if every prompt were understood perfectly."""
-    from ..text.snap import training_caption
+def _labelled(gen, prompts, sampling: dict, model: str = "starter"):
+    """Conditioning on what snap gives the prompt's own labels (a training caption, blended
+    for a thin style): the generator's ceiling on this set if every prompt were understood
+    perfectly."""
+    from ..text.snap import conditioning_caption
     labels = {p["prompt"]: (p["action"], p.get("style")) for p in prompts}
     return _conditioned(gen, sampling,
-                        lambda prompt: training_caption(*labels[prompt]) or prompt)
+                        lambda prompt: conditioning_caption(*labels[prompt], model) or prompt)
 
 
 def run(args, ds, rec) -> int:
@@ -153,7 +154,7 @@ def run(args, ds, rec) -> int:
     model = args.checkpoint or "starter"
     generate = _snapped(gen, model, sampling) if conditioning == "snap" \
         else _as_job(gen, model, sampling) if conditioning == "job" \
-        else _labelled(gen, prompts, sampling) if conditioning == "labels" \
+        else _labelled(gen, prompts, sampling, model) if conditioning == "labels" \
         else _conditioned(gen, sampling)
     res = evaluate(gen, rec, test_items, prompts, seed=args.seed, generate=generate)
     res["conditioning"] = getattr(args, "conditioning", "prompt")

@@ -161,6 +161,18 @@ def thin_notes(model: str, action: str, styles=()) -> list[str]:
     return out
 
 
+def thin_style(model: str, action: str, style: str | None) -> bool:
+    """Whether `model` saw `style` of `action` in fewer than ``THIN_TAKES`` recordings (False
+    for no style, "normal", a model without a coverage table or without style labels)."""
+    cov = model_coverage(model)
+    action = _fold(action)
+    if not style or style == "normal" or cov is None or action not in cov["actions"]:
+        return False
+    if not any(s != _NO_STYLE for st in cov["pairs"].values() for s in st):
+        return False
+    return cov["pairs"].get(action, {}).get(style, 0) < THIN_TAKES
+
+
 # ------------------------------------------------------------------------------- the card
 def write_section(card: Path, coverage: dict) -> None:
     """Put the section into `card` (replacing an older one), before "## Model"."""

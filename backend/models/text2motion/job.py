@@ -138,8 +138,9 @@ def _generate(params: dict, ctx: JobContext) -> dict:
             from ...text.snap import snap_prompt
             text, snapped = snap_prompt(prompt, p["model"], report=prompt_report)
             if snapped["snapped"]:
-                meta["conditioned_on"] = text
-                read_as = text
+                meta["conditioned_on"] = read_as = str(text)
+                if "style_weight" in snapped:      # a thin style, given part of the way
+                    meta["style_weight"] = snapped["style_weight"]
         for start in range(0, n, BATCH):
             chunk = seeds[start:start + BATCH]
             ctx.progress(0.1 + 0.6 * start / n,

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ...motion import humanml3d as H
+from ...text.snap import Blend
 from ...motion.skeleton import CANONICAL_NAMES
 from ...paths import REPO_ROOT
 from .config import (CHECKPOINT_FORMAT, CHECKPOINT_MIN_VERSION, CHECKPOINT_VERSION, DEFAULT_GUIDANCE, DEFAULT_STEPS,
@@ -248,12 +249,19 @@ class Generator:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """MiniLM embeddings (N, 384), each distinct text encoded once (with the laterality
-        code when the model uses one)."""
-        unique = list(dict.fromkeys(texts))
+        code when the model uses one); a ``Blend`` is its base's embedding moved ``weight``
+        of the way to its own."""
+        plain = [str(t) for t in texts] + [t.base for t in texts if isinstance(t, Blend)]
+        unique = list(dict.fromkeys(plain))
         emb = laterality.apply(np.asarray(self.encoder.encode(unique), np.float32), unique,
                                self.cfg.lateral_code)
         index = {t: i for i, t in enumerate(unique)}
-        return emb[[index[t] for t in texts]]
+        out = emb[[index[str(t)] for t in texts]]
+        for i, t in enumerate(texts):
+            if isinstance(t, Blend):
+                base = emb[index[t.base]]
+                out[i] = base + np.float32(t.weight) * (out[i] - base)
+        return out
 
     def predict_seconds(self, texts: Sequence[str], seeds: Sequence[int],
                         mode: str = "sample", embeddings: np.ndarray | None = None) -> list[float]:
