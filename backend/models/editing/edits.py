@@ -41,7 +41,8 @@ def check_range(clip: Clip, start: int, end: int) -> tuple[int, int]:
 
 
 def _generator_fill(gen, window: Clip, kept_frames: np.ndarray, kept_joints, text: str,
-                    seed: int, steps, guidance, extra_frames: int = 0) -> Clip:
+                    seed: int, steps, guidance, extra_frames: int = 0,
+                    fuse: bool = False) -> Clip:
     """The generator's version of `window` (T + extra_frames frames at window.fps): kept
     frames (T,) bool keep all their features, kept_joints (indices or None) keep theirs on
     every frame; the rest is generated. Not yet placed or corrected."""
@@ -75,6 +76,14 @@ def _generator_fill(gen, window: Clip, kept_frames: np.ndarray, kept_joints, tex
         kwargs["guidance"] = float(guidance)
     out = gen.generate([text], [rows / FPS], [int(seed)], keep=[Keep(feats, mask=mask)],
                        **kwargs)[0]
+    if fuse and len(out) >= 3:
+        # fit positions to both the generated positions and velocities, as a plain
+        # generation's clean-up does (no grounding or foot pinning: the kept joints and
+        # the root are spliced back from the input exactly)
+        from ...motion.cleanup import fuse_velocities
+        joints = fuse_velocities(out)
+        joints = np.concatenate([joints, 2 * joints[-1:] - joints[-2:-1]], axis=0)
+        out = H.features_from_joints(joints, normalize_pose=False).astype(np.float32)
     made = resample(gen.to_clip(out, cleanup=False), fps)
     return hold_to_length(made, total)
 
@@ -103,7 +112,28 @@ def _splice(clip: Clip, made: Clip, w0: int, start: int, end: int, joints=None) 
         rots[sl, idx] = made.local_rotations[msl][:, idx]
         if 0 in joints:
             root[sl] = made.root_translation[msl]
+        else:
+            _keep_world_at_boundary(rots, clip, made, sl, msl, set(int(j) for j in idx))
     return Clip(rots, root, clip.fps, clip.skeleton, dict(clip.meta))
+
+
+def _keep_world_at_boundary(rots, clip: Clip, made: Clip, sl, msl, joints: set) -> None:
+    """A spliced joint whose parent is kept (the spine above a kept pelvis) gets the world
+    rotation it has in `made`: its rotation local to the kept parent would carry every
+    frame's difference between the two parents' poses into the whole spliced chain (measured
+    on upper-body edits: jerk 158 m/s^3 in the generated window, 519 once spliced)."""
+    from ...motion import quat
+    sk = clip.skeleton
+    bounds = [j for j in sorted(joints) if sk.parents[j] >= 0 and int(sk.parents[j]) not in joints]
+    if not bounds:
+        return
+    world_made, _ = sk.fk(made.local_rotations[msl])
+    world_orig, _ = sk.fk(clip.local_rotations[sl])
+    rest = sk.rest_rotations
+    for j in bounds:
+        p = int(sk.parents[j])
+        full = quat.mul(world_made[:, p], quat.mul(rest[j], made.local_rotations[msl][:, j]))
+        rots[sl, j] = quat.inv_mul(rest[j], quat.inv_mul(world_orig[:, p], full))
 
 
 def _window_bounds(clip: Clip, start: int, end: int) -> tuple[int, int]:
@@ -156,6 +186,12 @@ def extend(gen, clip: Clip, seconds: float, text: str = "", seed: int = 0, steps
     return out
 
 
+# Body-part edits fit the generated positions to the generated velocities before the joints'
+# rotations are solved (cleanup.fuse_velocities): measured on 24 "walk / run and wave"
+# compositions, jerk 232 -> 90 m/s^3 with the world-kept boundary below (real mocap 73).
+FUSE_BODY_PART = True
+
+
 def body_part(gen, clip: Clip, parts, text: str = "", seed: int = 0, start: int | None = None,
               end: int | None = None, steps=None, guidance=None) -> Clip:
     """The joints of `parts` (group or joint names) re-made from `text`, the others (and the
@@ -174,7 +210,8 @@ def body_part(gen, clip: Clip, parts, text: str = "", seed: int = 0, start: int 
     kept = np.ones(window.num_frames, bool)
     kept[start - w0:end + 1 - w0] = False
     others = [j for j in range(len(clip.skeleton)) if j not in joints]
-    made = _generator_fill(gen, window, kept, others, text, seed, steps, guidance)
+    made = _generator_fill(gen, window, kept, others, text, seed, steps, guidance,
+                           fuse=FUSE_BODY_PART)
     if 0 in joints:
         made = _place(made, window, _anchor(kept, start - w0) if kept.any() else 0)
     if kept.any():
