@@ -163,3 +163,21 @@ def test_bad_requests(gen, prompt, seconds, match):
 def test_parse_used_by_generation_carries_the_subject():
     parsed = parse_prompt("an old man walks and waves")
     assert [a.text for a in parsed.stages[0].actions] == ["an old man walks", "an old man waves"]
+
+
+def test_the_gesture_on_top_gets_its_own_guidance_unless_one_is_asked_for(gen, monkeypatch):
+    from backend.models.editing import edits
+    from backend.models.text2motion import compose
+    seen = []
+    real = edits.body_part
+
+    def spy(*a, **kw):
+        seen.append(kw.get("guidance"))
+        return real(*a, **kw)
+    monkeypatch.setattr(edits, "body_part", spy)
+    clip, _ = generate_prompt(gen, "a person walks forward and waves", 3.0, 0)
+    assert seen == [compose.OVERLAY_GUIDANCE]
+    assert clip.meta["overlay_guidance"] == compose.OVERLAY_GUIDANCE
+    clip, _ = generate_prompt(gen, "a person walks forward and waves", 3.0, 0, guidance=2.0)
+    assert seen[-1] == 2.0 and clip.meta["guidance"] == 2.0
+    assert "overlay_guidance" not in clip.meta

@@ -59,7 +59,7 @@ def check_params(params: dict) -> dict:
                                              f"{', '.join(CONDITIONING)}, got {conditioning!r}")
     return {"prompt": prompt, "seconds": seconds, "seed": seed, "variations": variations,
             "model": model, "guidance": guidance, "steps": steps,
-            "conditioning": conditioning}
+            "conditioning": conditioning, "guidance_set": params.get("guidance") is not None}
 
 
 SCHEMA = {
@@ -124,8 +124,10 @@ def _generate(params: dict, ctx: JobContext) -> dict:
         for k, seed in enumerate(seeds):
             ctx.progress(0.1 + 0.6 * k / n, f"composing {k + 1} of {n}")
             try:
-                clip, info = generate_prompt(gen, prompt, p["seconds"], seed,
-                                             steps=p["steps"], guidance=p["guidance"])
+                # no guidance asked for: each part its own default (compose.OVERLAY_GUIDANCE)
+                clip, info = generate_prompt(
+                    gen, prompt, p["seconds"], seed, steps=p["steps"],
+                    guidance=p["guidance"] if p["guidance_set"] else None)
             except ValueError as e:
                 raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
             clip.meta.update(meta, seed=seed)
