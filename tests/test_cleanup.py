@@ -133,3 +133,29 @@ def test_the_lock_adds_little_jerk_and_holds_the_middle_of_a_contact(walks):
             if len(middle):
                 assert np.abs(middle - middle.mean(0)).max() < 0.005     # (reach clamp)
     assert np.mean(ratios) < 1.03, ratios       # the old lock: 1.10
+
+
+def test_a_knee_bent_backwards_is_put_in_front_and_real_knees_are_left_alone(walks):
+    """Generated motion bends a knee backwards now and then (a bow, an angry walk backwards:
+    20 % of 40 clips past 10 degrees); knees_forward reflects such a knee to the front of
+    its hip-ankle line, keeping the hip, the ankle and both bone lengths."""
+    for f in walks:
+        j = H.recover_joints(f.astype(np.float64))
+        np.testing.assert_allclose(C.knees_forward(j), j, atol=0.02)   # real walks: in front
+    j = H.recover_joints(walks[0].astype(np.float64))
+    (hip, knee, ankle, _toe), _ = C.LEGS[0]
+    lateral = j[:, C.LEGS[1][0][0]] - j[:, hip]
+    forward = np.cross([0.0, 1.0, 0.0], lateral)
+    forward /= np.linalg.norm(forward, axis=1, keepdims=True)
+    bent = j.copy()
+    # the left knee put 8 cm behind the middle of its hip-ankle line (bone lengths then
+    # differ from the walk's: compare with the bent pose's own)
+    bent[:, knee] = (j[:, hip] + j[:, ankle]) / 2 - 0.08 * forward
+    out = C.knees_forward(bent)
+    for a, b in ((hip, knee), (knee, ankle)):
+        np.testing.assert_allclose(np.linalg.norm(out[:, a] - out[:, b], axis=1),
+                                   np.linalg.norm(bent[:, a] - bent[:, b], axis=1), atol=1e-9)
+    np.testing.assert_array_equal(out[:, [hip, ankle]], bent[:, [hip, ankle]])
+    mid = (out[:, hip] + out[:, ankle]) / 2
+    assert ((out[:, knee] - mid) * forward).sum(1).mean() > 0.03          # now in front
+    assert ((bent[:, knee] - mid) * forward).sum(1).mean() < 0

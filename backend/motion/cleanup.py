@@ -22,7 +22,10 @@ consistent features, as motion-generation pipelines do before handing motion to 
    knee re-solved by two-bone IK from the hip (Kovar et al.'s foot-skate clean-up). The hold
    eases in and out and is low-passed near a contact's ends (``LOCK_SMOOTH_SIGMA``), so the
    knees do not jerk where it starts and stops.
-4. **Re-derive** the 263 features from the corrected joints (``features_from_joints``), so
+4. **Knees forward** (``knees_forward``): a knee behind its hip-ankle line (bent backwards;
+   20 % of 40 generated clips past 10 degrees, mostly bows and backward walks, against 1.3 %
+   of real test clips) is reflected to the front; hips, feet and bone lengths stay.
+5. **Re-derive** the 263 features from the corrected joints (``features_from_joints``), so
    every block (velocities, rotations, contacts) agrees with the positions.
 
 The output has as many rows as the input. Cost: ~10 ms for 10 s on one core.
@@ -173,6 +176,26 @@ def lock_feet(joints: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return j
 
 
+def knees_forward(joints: np.ndarray) -> np.ndarray:
+    """Joints (T, 22, 3) Y-up with every knee on the front side of its hip-ankle line: a
+    knee behind it (bent backwards, which no knee does) is reflected to the front across
+    the plane through that line and the body's left-right axis. Hips, ankles, feet and bone
+    lengths stay; a knee in front is untouched, and the reflection is continuous where the
+    leg is straight."""
+    j = np.array(joints, dtype=np.float64)
+    lateral = j[:, LEGS[1][0][0]] - j[:, LEGS[0][0][0]]                # right hip - left hip
+    forward = np.cross(np.array([0.0, 1.0, 0.0]), lateral)          # Y up
+    for (hip, knee, ankle, _toe), _cols in LEGS:
+        axis = j[:, ankle] - j[:, hip]
+        axis /= np.maximum(np.linalg.norm(axis, axis=-1, keepdims=True), 1e-9)
+        f = forward - (forward * axis).sum(-1, keepdims=True) * axis   # across the leg
+        f /= np.maximum(np.linalg.norm(f, axis=-1, keepdims=True), 1e-9)
+        d = j[:, knee] - j[:, hip]
+        behind = np.minimum((d * f).sum(-1, keepdims=True), 0.0)
+        j[:, knee] -= 2.0 * behind * f
+    return j
+
+
 def fuse_velocities(features: np.ndarray, weight: float = None) -> np.ndarray:
     """Joint positions (T, 22, 3) Y-up that agree with both the RIC positions and the
     LOCAL_VEL block of ``features``: per joint and axis, the least-squares solution of
@@ -216,7 +239,7 @@ def clean_features(features) -> np.ndarray:
         return f.astype(np.float32)
     joints = ground(fuse_velocities(f))
     weights = contact_weights(f, joints)     # heights: pinning only moves joints sideways
-    joints = lock_feet(pin_contacts(joints, weights), weights)
+    joints = knees_forward(lock_feet(pin_contacts(joints, weights), weights))
     # features_from_joints gives one row per frame transition: extend by one frame
     joints = np.concatenate([joints, 2 * joints[-1:] - joints[-2:-1]], axis=0)
     return H.features_from_joints(joints, normalize_pose=False).astype(np.float32)
