@@ -40,7 +40,7 @@ from .paths import REPO_ROOT
 BENCHES: dict[str, Path | str] = {
     "retarget": REPO_ROOT / "tools" / "bench_retarget_blender.py",
     "apply_file": REPO_ROOT / "tools" / "bench_apply_file_blender.py",
-    "text2motion": "backend.models.text2motion.sample:benchmark",
+    "text2motion": "backend.models.text2motion.bench:benchmark",
     "editing": "backend.models.editing.bench:benchmark",
     "story": "backend.models.story.bench:benchmark",
     "physics": "backend.models.physics.bench:benchmark",

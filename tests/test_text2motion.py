@@ -384,7 +384,8 @@ def test_generate_cli_reports_a_missing_model(tmp_path, monkeypatch, capsys):
 
 
 def test_bench_function(trained):
-    r = S.benchmark(n=2, threads=1, model=str(trained[0]), seconds=2.0, steps=2)
+    from backend.models.text2motion.bench import benchmark
+    r = benchmark(n=2, threads=1, model=str(trained[0]), seconds=2.0, steps=2)
     assert r["p50_s"] > 0 and r["p95_s"] >= r["p50_s"] and r["peak_mb"] > 100
     assert r["weights"].startswith(str(trained[0]))
 

@@ -239,7 +239,12 @@ def clean_features(features) -> np.ndarray:
         return f.astype(np.float32)
     joints = ground(fuse_velocities(f))
     weights = contact_weights(f, joints)     # heights: pinning only moves joints sideways
-    joints = knees_forward(lock_feet(pin_contacts(joints, weights), weights))
-    # features_from_joints gives one row per frame transition: extend by one frame
+    return joints_to_features(knees_forward(lock_feet(pin_contacts(joints, weights), weights)))
+
+
+def joints_to_features(joints: np.ndarray) -> np.ndarray:
+    """Features (T, 263) float32 re-derived from joint positions (T, 22, 3) Y-up, as many rows
+    as frames (``features_from_joints`` gives one row per frame transition: the last frame
+    is extended by its own velocity)."""
     joints = np.concatenate([joints, 2 * joints[-1:] - joints[-2:-1]], axis=0)
     return H.features_from_joints(joints, normalize_pose=False).astype(np.float32)

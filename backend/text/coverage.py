@@ -146,8 +146,7 @@ def thin_notes(model: str, action: str, styles=()) -> list[str]:
         out.append(f"the {model} model learnt '{action}' from only {_recordings(total)}: "
                    f"the result may not read as '{action}'")
     per = cov["pairs"].get(action, {})
-    styled = any(s != _NO_STYLE for st in cov["pairs"].values() for s in st)
-    for style in styles if styled else ():    # a model without styles: the checker says so
+    for style in styles if _has_styles(cov) else ():    # a model without styles: the checker says so
         if style == "normal" or per.get(style, 0) >= THIN_TAKES:
             continue
         best = sorted(((k, s) for s, k in per.items() if s != _NO_STYLE and k >= THIN_TAKES),
@@ -168,9 +167,12 @@ def thin_style(model: str, action: str, style: str | None) -> bool:
     action = _fold(action)
     if not style or style == "normal" or cov is None or action not in cov["actions"]:
         return False
-    if not any(s != _NO_STYLE for st in cov["pairs"].values() for s in st):
-        return False
-    return cov["pairs"].get(action, {}).get(style, 0) < THIN_TAKES
+    return _has_styles(cov) and cov["pairs"].get(action, {}).get(style, 0) < THIN_TAKES
+
+
+def _has_styles(cov: dict) -> bool:
+    """Whether the model's data had style labels at all (the clean model's has none)."""
+    return any(s != _NO_STYLE for st in cov["pairs"].values() for s in st)
 
 
 # ------------------------------------------------------------------------------- the card

@@ -80,10 +80,8 @@ def _generator_fill(gen, window: Clip, kept_frames: np.ndarray, kept_joints, tex
         # fit positions to both the generated positions and velocities, as a plain
         # generation's clean-up does (no grounding or foot pinning: the kept joints and
         # the root are spliced back from the input exactly)
-        from ...motion.cleanup import fuse_velocities
-        joints = fuse_velocities(out)
-        joints = np.concatenate([joints, 2 * joints[-1:] - joints[-2:-1]], axis=0)
-        out = H.features_from_joints(joints, normalize_pose=False).astype(np.float32)
+        from ...motion.cleanup import fuse_velocities, joints_to_features
+        out = joints_to_features(fuse_velocities(out))
     made = resample(gen.to_clip(out, cleanup=False), fps)
     return hold_to_length(made, total)
 
@@ -186,12 +184,6 @@ def extend(gen, clip: Clip, seconds: float, text: str = "", seed: int = 0, steps
     return out
 
 
-# Body-part edits fit the generated positions to the generated velocities before the joints'
-# rotations are solved (cleanup.fuse_velocities): measured on 24 "walk / run and wave"
-# compositions, jerk 232 -> 90 m/s^3 with the world-kept boundary below (real mocap 73).
-FUSE_BODY_PART = True
-
-
 def body_part(gen, clip: Clip, parts, text: str = "", seed: int = 0, start: int | None = None,
               end: int | None = None, steps=None, guidance=None) -> Clip:
     """The joints of `parts` (group or joint names) re-made from `text`, the others (and the
@@ -210,8 +202,10 @@ def body_part(gen, clip: Clip, parts, text: str = "", seed: int = 0, start: int 
     kept = np.ones(window.num_frames, bool)
     kept[start - w0:end + 1 - w0] = False
     others = [j for j in range(len(clip.skeleton)) if j not in joints]
-    made = _generator_fill(gen, window, kept, others, text, seed, steps, guidance,
-                           fuse=FUSE_BODY_PART)
+    # the generated positions fitted to the generated velocities before the rotations are
+    # solved (cleanup.fuse_velocities): on 24 "walk / run and wave" compositions, jerk
+    # 232 -> 90 m/s^3 with the world-kept boundary of _splice (real mocap 73)
+    made = _generator_fill(gen, window, kept, others, text, seed, steps, guidance, fuse=True)
     if 0 in joints:
         made = _place(made, window, _anchor(kept, start - w0) if kept.any() else 0)
     if kept.any():

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from ...motion import humanml3d as H
-from ...text.snap import Blend
 from ...motion.skeleton import CANONICAL_NAMES
 from ...paths import REPO_ROOT
+from ...text.snap import Blend
 from .config import (CHECKPOINT_FORMAT, CHECKPOINT_MIN_VERSION, CHECKPOINT_VERSION, DEFAULT_GUIDANCE, DEFAULT_STEPS,
                      FEATURE_DIM, FPS, MAX_SECONDS, SHIPPED, TEXT_DIM, ConfigError,
                      ModelConfig, model_config_from_dict)
@@ -514,53 +514,3 @@ def random_generator(cfg: ModelConfig, seed: int = 0, name: str = "untrained") -
 
 
 # ----------------------------------------------------------------------------- benchmark
-BENCH_PROMPTS = ("a person walks forward and waves", "a person jumps in place",
-                 "someone runs in a circle", "a person kicks with the right leg",
-                 "a tired person walks slowly")
-
-
-def benchmark(n: int = 20, threads: int = 2, model: str = "starter", seconds: float = 10.0,
-              steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE) -> dict:
-    """Time ``n`` generations of a ``seconds`` clip on the CPU with ``threads`` torch threads:
-    text encoding + flow sampling + conversion to a canonical Clip, one prompt at a time
-    (prompts cycle through ``BENCH_PROMPTS``, seeds 0..n-1), after two warm-up runs.
-
-    Uses the checkpoint ``model`` (a shipped name or a .pt path); ``model="random"`` times a
-    freshly initialised network of the starter config instead (the speed is the same; the
-    motion is noise). Any other name is a ``ValueError``. ``peak_mb`` is the
-    process's peak resident set size (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), i.e.
-    Python + torch + the MiniLM text encoder + the generator, measured at the end."""
-    import resource
-    import time
-
-    from .config import preset
-
-    torch.set_num_threads(threads)
-    if model == "random":
-        gen = random_generator(preset("starter").model, name="starter-untrained")
-        weights = "random-init(starter config)"
-    else:
-        path = checkpoint_path(model)
-        if not path.is_file():
-            raise ValueError(f"no text-to-motion checkpoint {model!r} (looked for {path}); "
-                             f"use {', '.join(SHIPPED)}, a .pt file or 'random'")
-        gen = Generator.from_checkpoint(path, "cpu")
-        weights = f"{model}-checkpoint(steps={gen.meta.get('steps')})"
-    times, gen_times = [], []
-    for i in range(n + 2):
-        prompt = BENCH_PROMPTS[i % len(BENCH_PROMPTS)]
-        t0 = time.perf_counter()
-        feats = gen.generate([prompt], [seconds], [i], steps=steps, guidance=guidance)[0]
-        t1 = time.perf_counter()
-        gen.to_clip(feats)
-        t2 = time.perf_counter()
-        if i >= 2:
-            times.append(t2 - t0)
-            gen_times.append(t1 - t0)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {"weights": weights, "threads": threads, "n": n, "seconds": seconds, "steps": steps,
-            "guidance": guidance,
-            "features_p50_s": round(float(np.percentile(gen_times, 50)), 4),
-            "p50_s": round(float(np.percentile(times, 50)), 4),
-            "p95_s": round(float(np.percentile(times, 95)), 4),
-            "peak_mb": round(peak_mb, 1)}
