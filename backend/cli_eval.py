@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "job does (compound prompts composed, the rest snapped), or (a "
                              "ceiling, not a result) on a training caption of the prompt's "
                              "own labels")
+    parser.add_argument("--tries", type=int, default=None,
+                        help="takes of a checked action (default: the generate job's; 1: the "
+                             "model's first take, unchecked)")
     parser.add_argument("--recognizer", type=Path, default=None,
                         help="recognizer checkpoint to use (default: cached per dataset)")
     parser.add_argument("--retrain", action="store_true", help="retrain the cached recognizer")

@@ -1,5 +1,5 @@
-"""The kinematic part checks of the compound-prompt evaluation (backend/eval/compound_eval.py)
-on real clips of the shipped library."""
+"""The kinematic action checks (backend/motion/presence.py) that the compound-prompt
+evaluation and the generator's take check use, on real clips of the shipped library."""
 import pytest
 
 from backend.eval.compound_eval import CHECKABLE, part_present
@@ -23,7 +23,7 @@ def test_guiding_is_an_arm_held_out_not_a_hand_above_the_shoulder():
     is the wrist's reach from the chest axis (a wrist above the shoulder passed only 13 % of
     the real guiding clips)."""
     import numpy as np
-    from backend.eval.compound_eval import J
+    from backend.motion.presence import J
     pos = library_walk().positions()
     assert not part_present("guide", pos, True)          # a walk's arm swing is no guide
     guide = pos.copy()
@@ -33,3 +33,25 @@ def test_guiding_is_an_arm_held_out_not_a_hand_above_the_shoulder():
     guide[half:, J["right_wrist"]] = chest[half:] + np.array([-0.45, -0.35, -0.05])
     assert part_present("guide", guide, True)
     assert not part_present("raise-up-right-hand", guide, True)
+
+
+def test_a_one_hand_gesture_checks_the_named_hand_for_a_take():
+    """The take check (text2motion/takes.py) looks at the hand a one-hand action names; the
+    evaluation takes either hand."""
+    from backend.motion.presence import J, present, score
+    pos = library_walk().positions()
+    left_up = pos.copy()
+    left_up[:, J["left_wrist"], 2] = left_up[:, J["left_shoulder"], 2] + 0.2
+    assert present("raise-up-right-hand", left_up, True)                  # either hand
+    assert not present("raise-up-right-hand", left_up, True, sided=True)
+    assert present("raise-up-left-hand", left_up, True, sided=True)
+    assert not present("wave-both-hands", left_up, True, sided=True)
+    both_up = left_up.copy()
+    both_up[:, J["right_wrist"], 2] = both_up[:, J["right_shoulder"], 2] + 0.2
+    assert present("wave-both-hands", both_up, True, sided=True)
+    # a one-hand gesture with the other hand up too is not the one-hand gesture
+    assert not present("raise-up-left-hand", both_up, True, sided=True)
+    assert present("raise-up-left-hand", both_up, True)
+    assert score("dance", pos) is None
+    with pytest.raises(ValueError, match="positions must be"):
+        score("walk", pos[:, :5])

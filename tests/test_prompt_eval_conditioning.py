@@ -17,6 +17,9 @@ class Recording:
         self.calls.append((list(texts), kw))
         return self.gen.generate(texts, [2.0], seeds, **kw)
 
+    def to_clip(self, *args, **kw):
+        return self.gen.to_clip(*args, **kw)
+
 
 def test_each_conditioning_gives_the_generator_its_text():
     gen = Recording(load_generator("starter"))

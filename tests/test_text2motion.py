@@ -388,6 +388,7 @@ def test_bench_function(trained):
     r = benchmark(n=2, threads=1, model=str(trained[0]), seconds=2.0, steps=2)
     assert r["p50_s"] > 0 and r["p95_s"] >= r["p50_s"] and r["peak_mb"] > 100
     assert r["weights"].startswith(str(trained[0]))
+    assert r["checked_p95_s"] >= r["checked_p50_s"] > 0 and 1 <= r["takes_mean"] <= 3
 
 
 # ============================================================================ DDP (slow)

@@ -8,17 +8,14 @@ the pelvis travels >= 1 m"), over the whole clip for parts that happen together 
 part's share of the clip for parts one after another (the parts' order, the clip cut into
 equal shares: the labelled parts need not match the parser's stages):
 
-* locomotion (walk..., run, dash): the pelvis travels >= 1 m on the floor (>= 0.5 m in a share);
-* arm gestures (wave, raise, bye, call, respond): a wrist above its shoulder in >= 15 % of
-  the frames;
-* guide (showing the way with an open arm, held about waist to chest high): a wrist reaches
-  >= 0.53 m out from the chest's vertical axis (90th percentile of the frames). The wrist
-  above the shoulder passed only 13 % of the data's 30 real guiding clips; the reach passes
-  87 % of them, and 4-6 % of the real walks, runs and walks backwards, 0 % of the turns and
-  raised hands (`part_present("guide", ...)` on every clip of the dataset);
-* jump: the pelvis rises >= 0.15 m above its median height; kick: an ankle >= 0.35 m above
-  the floor; bow: the head drops >= 0.15 m below its standing height while the feet stay;
-* other actions (dance, punch, spin, ...): not checkable this way, counted apart.
+The checks are ``backend/motion/presence.py``'s (a travelling pelvis, a wrist above the
+shoulder, a dropping head ...; either hand for a one-hand gesture); actions with no check
+(dance, punch, spin, ...) are counted apart.
+
+**Not independent of the generator:** the generate job checks each part's take with the
+same checks and makes a failed take again (``models/text2motion/takes.py``). The figure
+therefore says how often the job ends with every part shown, not how often the model
+shows it at the first try (``--tries 1``).
 
 A prompt counts as detected when every checkable part is. Last printed figures:
 ``compound_both= compound_checked=`` (target: both actions detected in >= 90 %).
@@ -27,54 +24,31 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..motion.skeleton import CANONICAL_NAMES
-
-J = {n: i for i, n in enumerate(CANONICAL_NAMES)}
-LOCOMOTION = {"walk", "walk-back", "walk-left", "walk-right", "walk-turn-left",
-              "walk-turn-right", "run", "dash"}
-GESTURES = {"wave-both-hands", "wave-left-hand", "wave-right-hand", "raise-up-both-hands",
-            "raise-up-left-hand", "raise-up-right-hand", "bye", "byebye", "call", "respond"}
-CHECKABLE = LOCOMOTION | GESTURES | {"guide", "jump", "kick", "bow"}
-GUIDE_REACH_M = 0.53        # a guiding wrist's reach from the chest axis (module doc)
+from ..motion.presence import CHECKABLE, present
 
 
 def part_present(action: str, pos: np.ndarray, whole: bool) -> bool:
-    """Kinematic check of `action` in joint positions (T, 22, 3), Z up (module doc)."""
-    pelvis = pos[:, J["pelvis"]]
-    if action in LOCOMOTION:
-        travel = np.linalg.norm(pelvis[-1, :2] - pelvis[0, :2])
-        return travel >= (1.0 if whole else 0.5)
-    if action in GESTURES:
-        up = [(pos[:, J[f"{s}_wrist"], 2] > pos[:, J[f"{s}_shoulder"], 2]).mean()
-              for s in ("left", "right")]
-        return max(up) >= 0.15
-    if action == "guide":
-        chest = pos[:, J["spine3"], :2]
-        reach = [np.percentile(np.linalg.norm(pos[:, J[f"{s}_wrist"], :2] - chest, axis=1), 90)
-                 for s in ("left", "right")]
-        return max(reach) >= GUIDE_REACH_M
-    if action == "jump":
-        return pelvis[:, 2].max() - np.median(pelvis[:, 2]) >= 0.15
-    if action == "kick":
-        floor = pos[:, :, 2].min()
-        return max(pos[:, J["left_ankle"], 2].max(), pos[:, J["right_ankle"], 2].max()) \
-            - floor >= 0.35
-    if action == "bow":
-        head = pos[:, J["head"], 2]
-        return np.percentile(head, 90) - head.min() >= 0.15
-    raise ValueError(f"no kinematic check for {action!r}")
+    """Kinematic check of `action` in joint positions (T, 22, 3), Z up
+    (``backend/motion/presence.py``; either hand for a one-hand gesture)."""
+    return present(action, pos, whole)
 
 
-def evaluate(gen, prompts, seed: int = 0, log=print) -> dict:
+def evaluate(gen, prompts, seed: int = 0, log=print, tries: int | None = None,
+             rec=None) -> dict:
+    """tries: takes per part (default the job's ``takes.TAKES``; 1: the model's first).
+    rec: the action recogniser; when given, each part of a sequence is also recognised in
+    its share of the clip (``compound_sequence_recognised``, over the sequences whose every
+    part the recogniser knows): a check the takes do not use."""
     from ..models.text2motion.compose import generate_prompt
     both = checked = skipped = 0
     by_relation: dict[str, list[bool]] = {}
+    recognised: list[bool] = []
     for i, p in enumerate(prompts):
         actions = [part["action"] for part in p["parts"]]
         if not all(a in CHECKABLE for a in actions):
             skipped += 1
             continue
-        clip, info = generate_prompt(gen, p["prompt"], None, seed + i)
+        clip, info = generate_prompt(gen, p["prompt"], None, seed + i, tries=tries)
         pos = clip.positions()
         segs = info.get("segments") or []
         if p["relation"] == "together":
@@ -87,6 +61,10 @@ def evaluate(gen, prompts, seed: int = 0, log=print) -> dict:
             else:
                 shares = np.array_split(np.arange(len(pos)), len(actions))
             ok = all(part_present(a, pos[idx], False) for a, idx in zip(actions, shares))
+            if rec is not None:
+                seen = _recognised(rec, clip, actions, shares)
+                if seen is not None:
+                    recognised.append(seen)
         if not ok:
             log(f"  missed: {p['prompt']!r} ({p['relation']}: {', '.join(actions)}; read as "
                 f"{' | '.join(t for t, _a, _b in segs) if segs else info.get('read_as')})")
@@ -97,6 +75,47 @@ def evaluate(gen, prompts, seed: int = 0, log=print) -> dict:
            "compound_checked": checked, "compound_skipped": skipped}
     for rel, v in by_relation.items():
         res[f"compound_{rel}"] = float(np.mean(v))
+    if rec is not None:
+        res["compound_sequence_recognised"] = float(np.mean(recognised)) if recognised \
+            else float("nan")
+        res["compound_sequence_recognised_n"] = len(recognised)
     log(f"compound prompts: {both}/{checked} with every part detected ({skipped} not "
         f"checkable by kinematics)")
     return res
+
+
+def _recognised(rec, clip, actions, shares) -> bool | None:
+    """Whether the recogniser names every part's action in its share of the clip; None
+    when it does not know one of them."""
+    from ..motion.humanml3d import clip_to_features
+    from .prompt_eval import _labels
+    labels = [_labels(rec, "action", a) for a in actions]
+    if not all(labels):
+        return None
+    feats = [clip_to_features(clip.slice(int(idx[0]), int(idx[-1]) + 1)) for idx in shares]
+    pred = rec.predict(feats)["action"]
+    return all(p in ok for p, ok in zip(pred, labels))
+
+
+def real_pass_rates(path=None) -> None:
+    """Each check's pass rate on every real clip of the dataset, by labelled action: as the
+    evaluation checks (either hand) and as the take check does (``sided``)."""
+    import os
+
+    from ..data.t2m_dataset import T2MDataset
+    from ..motion.humanml3d import features_to_clip
+    path = path or os.path.expanduser("~/.local/share/anima/t2m/dataset_all.npz")
+    ds = T2MDataset.load(path)
+    for a in sorted(CHECKABLE):
+        items = [it for it in ds.items if it.labels.get("action") == a]
+        if not items:
+            continue
+        pos = [features_to_clip(it.features).positions() for it in items]
+        both = np.mean([present(a, p, True) for p in pos])
+        sided = np.mean([present(a, p, True, sided=True) for p in pos])
+        print(f"{a:22s} clips {len(items):4d}  passes {both:.2f}  take check (sided) {sided:.2f}")
+
+
+if __name__ == "__main__":
+    import sys
+    real_pass_rates(sys.argv[1] if len(sys.argv) > 1 else None)

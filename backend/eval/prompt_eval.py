@@ -101,35 +101,54 @@ def _conditioned(gen, sampling: dict, to_text=lambda prompt: prompt):
     return generate
 
 
-def _snapped(gen, model: str, sampling: dict):
-    """Conditioning on the snapped caption (backend/text/snap.py)."""
+def _snapped(gen, model: str, sampling: dict, tries: int | None = None):
+    """Conditioning on the snapped caption (backend/text/snap.py), each take of a snapped
+    action checked and made again while it fails, as the generate job does
+    (models/text2motion/takes.py; tries=1: the model's first take)."""
+    from ..models.text2motion.takes import TAKES, generate_takes
+    from ..motion.cleanup import clean_features
     from ..text.snap import snap_prompt
-    return _conditioned(gen, sampling, lambda prompt: snap_prompt(prompt, model)[0])
+
+    def generate(prompt, s):
+        text, info = snap_prompt(prompt, model)
+        feats, _ = generate_takes(gen, [text], [info.get("action")], [None], [s],
+                                  TAKES if tries is None else tries, **sampling)
+        return clean_features(feats[0])
+    return generate
 
 
-def _as_job(gen, model: str, sampling: dict):
+def _as_job(gen, model: str, sampling: dict, tries: int | None = None):
     """What the generate job does with the prompt: composed from parts when the parser
     splits it (``compose.reads_as_compound``), else snapped; cleaned as the add-on gets it."""
     from ..models.text2motion.compose import generate_prompt, reads_as_compound
     from ..motion.humanml3d import clip_to_features
-    snapped = _snapped(gen, model, sampling)
+    snapped = _snapped(gen, model, sampling, tries)
 
     def generate(prompt, s):
         if not reads_as_compound(prompt, model):
             return snapped(prompt, s)
-        clip, _ = generate_prompt(gen, prompt, None, s, **sampling)
+        clip, _ = generate_prompt(gen, prompt, None, s, tries=tries, **sampling)
         return clip_to_features(clip)
     return generate
 
 
-def _labelled(gen, prompts, sampling: dict, model: str = "starter"):
+def _labelled(gen, prompts, sampling: dict, model: str = "starter", tries: int | None = None):
     """Conditioning on what snap gives the prompt's own labels (a training caption, blended
-    for a thin style): the generator's ceiling on this set if every prompt were understood
+    for a thin style), each take checked for the labelled action as the job checks a
+    snapped one: the generator's ceiling on this set if every prompt were understood
     perfectly."""
+    from ..models.text2motion.takes import TAKES, generate_takes
+    from ..motion.cleanup import clean_features
     from ..text.snap import conditioning_caption
     labels = {p["prompt"]: (p["action"], p.get("style")) for p in prompts}
-    return _conditioned(gen, sampling,
-                        lambda prompt: conditioning_caption(*labels[prompt], model) or prompt)
+
+    def generate(prompt, s):
+        action, style = labels[prompt]
+        text = conditioning_caption(action, style, model) or prompt
+        feats, _ = generate_takes(gen, [text], [action], [None], [s],
+                                  TAKES if tries is None else tries, **sampling)
+        return clean_features(feats[0])
+    return generate
 
 
 def run(args, ds, rec) -> int:
@@ -139,7 +158,8 @@ def run(args, ds, rec) -> int:
     gen = load_generator(args.checkpoint or "starter")
     if getattr(args, "compound", False):
         from .compound_eval import evaluate as compound
-        res = compound(gen, load_prompt_set("compound", directory=args.prompts), args.seed)
+        res = compound(gen, load_prompt_set("compound", directory=args.prompts), args.seed,
+                       tries=getattr(args, "tries", None), rec=rec)
         res.update(limits_figures(args.checkpoint or "starter", args.prompts))
         print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in res.items()))
@@ -152,9 +172,10 @@ def run(args, ds, rec) -> int:
     sampling = {k: v for k, v in (("guidance", getattr(args, "guidance", None)),
                                   ("steps", getattr(args, "steps", None))) if v is not None}
     model = args.checkpoint or "starter"
-    generate = _snapped(gen, model, sampling) if conditioning == "snap" \
-        else _as_job(gen, model, sampling) if conditioning == "job" \
-        else _labelled(gen, prompts, sampling, model) if conditioning == "labels" \
+    tries = getattr(args, "tries", None)
+    generate = _snapped(gen, model, sampling, tries) if conditioning == "snap" \
+        else _as_job(gen, model, sampling, tries) if conditioning == "job" \
+        else _labelled(gen, prompts, sampling, model, tries) if conditioning == "labels" \
         else _conditioned(gen, sampling)
     res = evaluate(gen, rec, test_items, prompts, seed=args.seed, generate=generate)
     res["conditioning"] = getattr(args, "conditioning", "prompt")

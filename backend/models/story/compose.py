@@ -50,8 +50,6 @@ OVERLAY_CHUNK_S = 9.0            # body-part edits in windows of at most this (t
 UPPER_BODY = ["upper_body"]
 MAX_CELL = 0.4                   # m: the coarsest planning grid for a very large scene
 SEAT_TOP = 0.45                  # m: a sofa's seat (its box is as high as its back)
-ACT_TRIES = 3                    # samples of a checkable action (module doc of _act)
-ACT_SEED_STEP = 7919
 ACT_CLEARANCE = 0.15             # m an action's root keeps from obstacles (less if it starts
                                  # nearer)
 TRAVEL_SHARES = (1.0, 0.75, 0.5, 0.25, 0.0)
@@ -181,10 +179,12 @@ class Composer:
 
     def _act(self, seg: Segment, seed: int) -> tuple[Clip, dict]:
         """An action generated and checked: when a simple kinematic check covers it (a wave
-        lifts a wrist over the shoulder, a bow lowers the head ...), up to ACT_TRIES samples
-        are drawn until one passes, the last without the style (a styled gesture is often
-        too faint). info: the action label, tries, and whether the check passed."""
-        from ...eval.compound_eval import CHECKABLE, part_present
+        lifts a wrist over the shoulder, a bow lowers the head ...), up to ``TAKES`` samples
+        (``text2motion/takes.py``) are drawn until one passes, the last without the style
+        (a styled gesture is often too faint). info: the action label, tries, and whether
+        the check passed."""
+        from ...motion.presence import CHECKABLE, present
+        from ..text2motion.takes import TAKES, take_seed
         from ...text.known import check_prompt, refine_action
         if seg.action not in self._labels_of:
             report = check_prompt(seg.action, self.model)
@@ -192,11 +192,11 @@ class Composer:
                 refine_action(report.known_actions[0][0], seg.action)
             self._labels_of[seg.action] = label
         label = self._labels_of[seg.action]
-        tries = ACT_TRIES if label in CHECKABLE else 1
+        tries = TAKES if label in CHECKABLE else 1
         for t in range(tries):
-            clip = self._generate(seg.action, seg.seconds, (seed + ACT_SEED_STEP * t) % 2**63,
+            clip = self._generate(seg.action, seg.seconds, take_seed(seed, t),
                                   style=t < tries - 1 or tries == 1)
-            ok = label in CHECKABLE and part_present(label, clip.positions(), whole=True)
+            ok = label in CHECKABLE and present(label, clip.positions(), whole=True)
             if ok or tries == 1:
                 break
         return clip, {"label": label, "tries": t + 1, "checked": label in CHECKABLE,

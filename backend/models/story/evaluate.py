@@ -10,7 +10,7 @@ the composed clip's ``assemble.measure`` metrics and a per-segment detection che
   with the pelvis (within LIE_LEVEL_M: on the floor or on a sofa); stand / idle / turn - upright (pelvis above STAND_PELVIS_M) and, for a turn,
   facing within TARGET_FACING_DEG of its target;
 * act (and any overlay): the prompt checker's action for the text, checked kinematically
-  (``eval.compound_eval.part_present``: travel, wrist above shoulder, jump, kick, bow);
+  (``motion.presence.present``: travel, wrist above shoulder, jump, kick, bow);
   actions no simple check covers (dance, punch, spin ...) are counted apart as unchecked.
 
 The real-motion reference for skating and jerk is the shipped CMU library's held-out clips
@@ -84,7 +84,7 @@ def schedule_match(schedule, expect: list[dict], model: str = "starter") -> tupl
 
 def segment_detected(row: dict, clip, seg, metrics_face: dict, model: str) -> bool | None:
     """True / False, or None when no simple check covers the action (module doc)."""
-    from ...eval.compound_eval import CHECKABLE, part_present
+    from ...motion.presence import CHECKABLE, present as part_present
     s, e = row["start"], row["end"]
     pos = clip.positions()[s:e]
     pelvis = pos[:, _J["pelvis"], 2]

@@ -66,36 +66,71 @@ def _stage_seconds(gen, stages: tuple[Stage, ...], seconds: float | None,
 
 
 def generate_stage(gen, stage: Stage, seconds: float | None, seed: int, steps=None,
-                   guidance=None, snap: bool = False) -> Clip:
+                   guidance=None, snap: bool = False, tries: int | None = None
+                   ) -> tuple[Clip, list]:
     """One stage as a canonical clip: its single action generated, or (together) the
-    driver generated and its upper body re-made from the other actions' text."""
-    from ..editing.edits import body_part
+    driver generated and its upper body re-made from the other actions' text. Each part
+    read as a checkable action is checked and made again while it fails (takes.py).
+    Returns (clip, [Take] of the driver and then of the overlay). tries: takes per part
+    (default ``takes.TAKES``; 1: the first take, unchecked)."""
+    from .takes import TAKES, generate_takes
+    tries = TAKES if tries is None else int(tries)
 
     kw = _kwargs(steps, guidance)
     driver = stage.driver if len(stage.actions) > 1 else stage.actions[0]
-    text = model_text(gen, driver.text) if snap else driver.text
-    feats = gen.generate([text], [seconds], [int(seed)], **kw)[0]
-    clip = gen.to_clip(feats)
+    text, action = model_part(gen, driver.text) if snap else (driver.text, None)
+    feats, takes = generate_takes(gen, [text], [action], [seconds], [int(seed)], tries, **kw)
+    clip = gen.to_clip(feats[0])
     if len(stage.actions) > 1:
         # The gesture without the style: a styled gesture text ("an old man waves") keeps
         # the arms low (measured 0/10 waves); the style shows in the driver's legs and body.
-        gesture = " and ".join(model_text(gen, a.text, style=False) for a in stage.overlays)
-        clip = body_part(gen, clip, UPPER_BODY, gesture, int(seed), steps=steps,
-                         guidance=OVERLAY_GUIDANCE if guidance is None else guidance)
-    return clip
+        parts = [model_part(gen, a.text, style=False) for a in stage.overlays]
+        clip, take = _overlay(gen, clip, parts, int(seed), steps,
+                              OVERLAY_GUIDANCE if guidance is None else guidance, tries)
+        takes.append(take)
+    return clip, takes
 
 
-def model_text(gen, text: str, style: bool = True) -> str:
-    """What the generator is given for one part: the part snapped to a training-like caption
-    when the prompt checker is sure of its action (backend/text/snap.py), else as written."""
+def _overlay(gen, clip: Clip, parts, seed: int, steps, guidance, tries: int):
+    """The upper body re-made from the gestures' text over `clip`; made again with another
+    seed while the first checkable gesture does not show (takes.py). (clip, Take)."""
+    from ..editing.edits import body_part
+    from .takes import Take, checked_action, score_clip, take_seed
+
+    gesture = " and ".join(text for text, _a in parts)
+    action = next((checked_action(a) for _t, a in parts if checked_action(a)), None)
+    take, best = Take(action), None
+    for k in range(tries if action else 1):
+        s = take_seed(seed, k)
+        out = body_part(gen, clip, UPPER_BODY, gesture, s, steps=steps, guidance=guidance)
+        take.takes = k + 1
+        if action is None:
+            return out, take
+        score = score_clip(action, out)
+        if take.score is None or score > take.score:
+            best, take.score, take.seed, take.passed = out, score, s, score >= 1.0
+        if take.passed:
+            break
+    return best, take
+
+
+def model_part(gen, text: str, style: bool = True) -> tuple[str, str | None]:
+    """(what the generator is given for one part, the action it was read as or None): the
+    part snapped to a training-like caption when the prompt checker is sure of its action
+    (backend/text/snap.py), else as written."""
     from ...text.snap import snap_prompt, training_caption
     model = str(gen.path) if getattr(gen, "path", None) else "starter"
     snapped, info = snap_prompt(text, model)
     if not info["snapped"]:
-        return text
+        return text, None
     if not style:
-        return training_caption(info["action"], None) or snapped
-    return snapped
+        return training_caption(info["action"], None) or snapped, info["action"]
+    return snapped, info["action"]
+
+
+def model_text(gen, text: str, style: bool = True) -> str:
+    """What the generator is given for one part (``model_part``'s text)."""
+    return model_part(gen, text, style)[0]
 
 
 def _fill(joined: Clip, known: np.ndarray, warnings: list[str]) -> tuple[Clip, str, dict]:
@@ -112,8 +147,8 @@ def _fill(joined: Clip, known: np.ndarray, warnings: list[str]) -> tuple[Clip, s
 
 
 def generate_compound(gen, parsed: CompoundPrompt, seconds: float | None = None, seed: int = 0,
-                      steps=None, guidance=None) -> tuple[Clip, list[tuple[str, float, float]],
-                                                          dict]:
+                      steps=None, guidance=None, tries: int | None = None
+                      ) -> tuple[Clip, list[tuple[str, float, float]], dict]:
     """(canonical Clip, segments [(action text, start s, end s)], details) of a parsed
     prompt (see the module doc). seconds: the whole clip's length, or None (each stage's
     predicted). Stage i uses seed + i."""
@@ -127,10 +162,11 @@ def generate_compound(gen, parsed: CompoundPrompt, seconds: float | None = None,
     lengths = ([seconds] if len(stages) == 1 else _stage_seconds(gen, stages, seconds, seeds))
     details: dict = {"relation": parsed.relation, "stages": parsed.describe(),
                      "drivers": [s.driver.text for s in stages], "warnings": []}
-    clip, known, segments = None, None, []
+    clip, known, segments, takes = None, None, [], []
     for stage, secs, s in zip(stages, lengths, seeds):
-        part = generate_stage(gen, stage, secs, s, steps, guidance,
-                              snap=parsed.is_compound)
+        part, stage_takes = generate_stage(gen, stage, secs, s, steps, guidance,
+                                           snap=parsed.is_compound, tries=tries)
+        takes += stage_takes
         if clip is None:
             clip, known, start = part, np.arange(part.num_frames), 0
         else:
@@ -140,6 +176,8 @@ def generate_compound(gen, parsed: CompoundPrompt, seconds: float | None = None,
             known = np.concatenate([known, new_known[new_known >= start]])
         end = start + part.num_frames
         segments += [(a.text, start / clip.fps, end / clip.fps) for a in stage.actions]
+    details["takes"] = [t.meta() for t in takes if t.action is not None]
+    details["warnings"] += [w for w in dict.fromkeys(t.warning() for t in takes) if w]
     if len(stages) > 1:
         clip, filler, filler_meta = _fill(clip, known, details["warnings"])
         details.update({"inbetween": filler, "inbetween_licence": filler_meta.get("licence"),
@@ -167,7 +205,7 @@ def reads_as_compound(prompt: str, model: str = "starter") -> bool:
 
 
 def generate_prompt(gen, prompt: str, seconds: float | None = None, seed: int = 0, steps=None,
-                    guidance=None) -> tuple[Clip, dict]:
+                    guidance=None, tries: int | None = None) -> tuple[Clip, dict]:
     """(canonical Clip at 20 fps, info) for any prompt, simple or compound.
 
     info: {"relation": "single" | "together" | "sequence", "stages": [[text, ...]],
@@ -176,7 +214,7 @@ def generate_prompt(gen, prompt: str, seconds: float | None = None, seed: int = 
     (source, licence ...) plus prompt, caption, seed, composition and segments. ValueError
     for an empty prompt or a length out of range."""
     parsed = parse_prompt(prompt)
-    clip, segments, info = generate_compound(gen, parsed, seconds, seed, steps, guidance)
+    clip, segments, info = generate_compound(gen, parsed, seconds, seed, steps, guidance, tries)
     info["segments"] = [[t, round(a, 3), round(b, 3)] for t, a, b in segments]
     meta = dict(clip.meta)
     for key in ("joined", "inbetween", "edit", "parts", "range", "text"):
@@ -187,6 +225,8 @@ def generate_prompt(gen, prompt: str, seconds: float | None = None, seed: int = 
     meta.update({"prompt": prompt, "caption": prompt, "seed": int(seed),
                  "composition": info["relation"], "segments": info["segments"],
                  "commercial_ok": commercial_ok})
+    if info.get("takes"):
+        meta["takes"] = info["takes"]
     if steps is not None:
         meta["steps"] = int(steps)
     if guidance is not None:

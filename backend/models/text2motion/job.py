@@ -135,23 +135,28 @@ def _generate(params: dict, ctx: JobContext) -> dict:
             made.append((seed, clip, info.get("segments")))
             ctx.check_cancelled()
     else:
-        text = prompt
+        text, action = prompt, None
         if p["conditioning"] == "snap":
             from ...text.snap import snap_prompt
             text, snapped = snap_prompt(prompt, p["model"], report=prompt_report)
             if snapped["snapped"]:
                 meta["conditioned_on"] = read_as = str(text)
+                action = snapped["action"]         # its take is checked (takes.py)
                 if "style_weight" in snapped:      # a thin style, given part of the way
                     meta["style_weight"] = snapped["style_weight"]
+        from .takes import generate_takes
         for start in range(0, n, BATCH):
             chunk = seeds[start:start + BATCH]
             ctx.progress(0.1 + 0.6 * start / n,
                          f"generating {start + 1}-{start + len(chunk)} of {n}")
-            feats = gen.generate([text] * len(chunk), [p["seconds"]] * len(chunk), chunk,
-                                 guidance=p["guidance"], steps=p["steps"])
+            feats, takes = generate_takes(gen, [text] * len(chunk), [action] * len(chunk),
+                                          [p["seconds"]] * len(chunk), chunk,
+                                          guidance=p["guidance"], steps=p["steps"])
             warnings += [w for w in gen.warnings if w not in warnings]
-            made += [(seed, gen.to_clip(f, dict(meta, seed=seed)), None)
-                     for seed, f in zip(chunk, feats)]
+            for seed, f, take in zip(chunk, feats, takes):
+                made.append((seed, gen.to_clip(f, dict(meta, seed=seed, **take.meta())), None))
+                if take.warning() and take.warning() not in warnings:
+                    warnings.append(take.warning())
             ctx.check_cancelled()
 
     artifacts, clips = {}, []

@@ -1,0 +1,86 @@
+"""Generate, check, make again (backend/models/text2motion/takes.py) with the real starter
+generator and the real kinematic checks (backend/motion/presence.py)."""
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from backend.models.text2motion import takes as T  # noqa: E402
+from backend.models.text2motion.sample import load_generator  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def gen():
+    return load_generator("starter")
+
+
+def test_unchecked_items_are_plain_generations(gen):
+    feats, info = T.generate_takes(gen, ["a person dances"], [None], [3.0], [5])
+    plain = gen.generate(["a person dances"], [3.0], [5])[0]
+    np.testing.assert_array_equal(feats[0], plain)
+    assert info[0].action is None and info[0].takes == 1 and info[0].meta() == {}
+    assert info[0].warning() is None
+    # an action with no check ("dance") is not checked either
+    _, info = T.generate_takes(gen, ["a person dances"], ["dance"], [3.0], [5])
+    assert info[0].action is None and info[0].takes == 1
+
+
+def test_the_kept_take_is_the_first_that_passes_or_the_best(gen):
+    """Each item's takes are exactly the generations of its take seeds; the kept one is the
+    first that passes its check, or the best-scoring when none does."""
+    texts = ["a person bows", "a person bows", "a person walks forward"]
+    actions = ["bow", "bow", "walk"]
+    seconds = [4.0, 4.0, 1.5]
+    seeds = [0, 1, 2]
+    feats, info = T.generate_takes(gen, texts, actions, seconds, seeds, tries=3)
+    for i in range(3):
+        scores, own = [], []
+        for k in range(3):
+            f = gen.generate([texts[i]], [seconds[i]], [T.take_seed(seeds[i], k)])[0]
+            own.append(f)
+            scores.append(T.score_clip(actions[i], gen.to_clip(f)))
+            if scores[-1] >= 1.0:
+                break
+        best = int(np.argmax(scores))
+        assert info[i].takes == len(scores)
+        assert info[i].passed == (max(scores) >= 1.0)
+        assert info[i].seed == T.take_seed(seeds[i], best)
+        np.testing.assert_allclose(feats[i], own[best], atol=1e-5)
+        assert info[i].meta()["checked_action"] == actions[i]
+        assert (info[i].warning() is None) == bool(info[i].passed)
+    assert T.take_seed(7, 0) == 7 and T.take_seed(7, 1) != 7
+    # the same request gives the same takes
+    again, _ = T.generate_takes(gen, texts, actions, seconds, seeds, tries=3)
+    for a, b in zip(feats, again):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_take_that_cannot_pass_is_kept_with_a_warning(gen):
+    """Half a second of walking cannot travel the check's 1 m: every take is made, the
+    closest is kept and the warning says what was looked for."""
+    feats, info = T.generate_takes(gen, ["a person walks slowly"], ["walk"], [0.5], [4],
+                                   tries=2)
+    assert info[0].takes == 2 and info[0].passed is False
+    assert 0.0 <= info[0].score < 1.0
+    assert "pelvis travels 1 m" in info[0].warning() and "'walk'" in info[0].warning()
+    assert len(feats[0]) == 10
+
+
+def test_bad_arguments_are_refused(gen):
+    with pytest.raises(ValueError, match="one entry per item"):
+        T.generate_takes(gen, ["a person bows"], [], [None], [0])
+    with pytest.raises(ValueError, match="at least 1"):
+        T.generate_takes(gen, ["a person bows"], ["bow"], [None], [0], tries=0)
+
+
+def test_the_job_reports_its_takes(tmp_path):
+    """The generate job checks a snapped, checkable action and says so in the clip's meta."""
+    from backend.jobs import JobContext
+    from backend.models.text2motion.job import generate_job
+    from backend.motion.clip import Clip
+    ctx = JobContext("t", tmp_path)
+    res = generate_job({"text": "a person takes a bow", "seed": 3, "seconds": 4}, ctx)
+    clip = Clip.load_npz(res["artifacts"][res["clips"][0]["artifact"]])
+    assert clip.meta["checked_action"] == "bow"
+    assert 1 <= clip.meta["takes"] <= T.TAKES
+    assert isinstance(clip.meta["check_passed"], bool)
