@@ -55,3 +55,30 @@ def test_a_one_hand_gesture_checks_the_named_hand_for_a_take():
     assert score("dance", pos) is None
     with pytest.raises(ValueError, match="positions must be"):
         score("walk", pos[:, :5])
+
+
+def test_a_locomotion_take_must_go_the_way_it_names():
+    """The take check's direction (presence.py): a real forward walk is a walk, not a walk
+    backwards; the same walk played in reverse travels backwards; the walk bent round to
+    its left by 90 degrees is a walk-and-turn to the left, not to the right. The evaluation
+    (sided=False) only asks for the travel."""
+    import numpy as np
+    from backend.motion.presence import present
+    pos = library_walk().positions()
+    assert present("walk", pos, True, sided=True)
+    assert not present("walk-back", pos, True, sided=True)
+    assert present("walk-back", pos, True)                       # the evaluation's check
+    back = pos[::-1].copy()
+    assert present("walk-back", back, True, sided=True)
+    assert not present("walk", back, True, sided=True)
+    # turn the clip gradually 90 degrees counter-clockwise (to the walker's left) about Z
+    n = len(pos)
+    turned = pos.copy()
+    for t in range(n):
+        a = np.radians(90.0 * t / (n - 1))
+        c, s = np.cos(a), np.sin(a)
+        rot = np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
+        centre = pos[t, 0] * np.array([1.0, 1.0, 0.0])
+        turned[t] = (pos[t] - centre) @ rot.T + centre
+    assert present("walk-turn-left", turned, True, sided=True)
+    assert not present("walk-turn-right", turned, True, sided=True)

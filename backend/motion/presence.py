@@ -19,6 +19,12 @@ over its threshold, so 1.0 and above passes; ``None`` means no check for that ac
   the other up in at most 15 % of the frames; for both hands, each hand up. On the data's
   real clips the stricter rule passes as many (0.87 / 0.86: a real one-hand wave or raise
   never lifts the other hand, and a real two-hand one lifts both);
+* with ``sided=True`` a locomotion must also go the way it names, measured from the
+  body's facing over its first tenth: forward (walk, run, dash) within 45 deg, backwards
+  at least 135 deg off, to the named side 10-80 deg, and a walk-and-turn turns at least
+  45 deg to its side. Real clips: walks, runs and dashes travel within 9 deg (10th-90th
+  percentile), walks backwards 149-180 deg off, to one side 20-52 deg, and turns turn
+  85-99 deg;
 * guide (showing the way with an open arm, held about waist to chest high): a wrist reaches
   >= 0.53 m out from the chest's vertical axis (90th percentile of the frames). A wrist
   above the shoulder passed only 13 % of the data's 30 real guiding clips; the reach passes
@@ -54,6 +60,43 @@ GUIDE_REACH_M = 0.53        # a guiding wrist's reach from the chest axis
 JUMP_RISE_M = 0.15
 KICK_ANKLE_M = 0.35
 BOW_DROP_M = 0.15
+# the take check's direction of a locomotion: angle of the travel from the first frames'
+# facing (real clips: walks, runs and dashes within 9 deg, walking backwards 149-180,
+# to one side 20-52, walk-and-turn 85-99 deg of turn)
+FORWARD_MAX_DEG = 45.0
+BACKWARD_DEG = 135.0
+SIDE_MIN_DEG, SIDE_MAX_DEG = 10.0, 80.0
+TURN_MIN_DEG = 45.0
+
+
+def _facing(pos: np.ndarray) -> np.ndarray:
+    """Unit floor direction the body faces (hips and shoulders), averaged over `pos`."""
+    across = (pos[:, J["right_hip"]] - pos[:, J["left_hip"]]
+              + pos[:, J["right_shoulder"]] - pos[:, J["left_shoulder"]]).mean(0)
+    f = np.array([-across[1], across[0]])           # +Z x across, on the floor
+    return f / max(float(np.linalg.norm(f)), 1e-9)
+
+
+def _angle(a: np.ndarray, b: np.ndarray) -> float:
+    """Signed angle (degrees) from floor vector a to b, counter-clockwise (to the left)."""
+    return float(np.degrees(np.arctan2(a[0] * b[1] - a[1] * b[0], a @ b)))
+
+
+def _direction(action: str, pos: np.ndarray) -> float:
+    """The take check's direction score of a locomotion (>= 1 passes; module doc)."""
+    k = max(1, len(pos) // 10)
+    start, end = _facing(pos[:k]), _facing(pos[-k:])
+    travel = pos[-1, J["pelvis"], :2] - pos[0, J["pelvis"], :2]
+    heading = abs(_angle(start, travel)) if np.linalg.norm(travel) > 1e-6 else 0.0
+    if action == "walk-back":
+        return heading / BACKWARD_DEG
+    if action in ("walk-left", "walk-right"):
+        side = _angle(start, travel) * (1 if action == "walk-left" else -1)
+        return max(0.0, min(side / SIDE_MIN_DEG, SIDE_MAX_DEG / max(side, 1e-9)))
+    if action in ("walk-turn-left", "walk-turn-right"):
+        turn = _angle(start, end) * (1 if action == "walk-turn-left" else -1)
+        return max(0.0, turn / TURN_MIN_DEG)
+    return FORWARD_MAX_DEG / max(heading, 1e-9)            # walk, run, dash: forward
 
 
 def score(action: str, pos: np.ndarray, whole: bool = False, sided: bool = False):
@@ -66,7 +109,8 @@ def score(action: str, pos: np.ndarray, whole: bool = False, sided: bool = False
     pelvis = pos[:, J["pelvis"]]
     if action in LOCOMOTION:
         travel = np.linalg.norm(pelvis[-1, :2] - pelvis[0, :2])
-        return float(travel / (TRAVEL_WHOLE_M if whole else TRAVEL_SHARE_M))
+        out = float(travel / (TRAVEL_WHOLE_M if whole else TRAVEL_SHARE_M))
+        return min(out, _direction(action, pos)) if sided else out
     if action in GESTURES:
         up = {s: float((pos[:, J[f"{s}_wrist"], 2] > pos[:, J[f"{s}_shoulder"], 2]).mean())
               for s in ("left", "right")}
