@@ -84,3 +84,8 @@ def test_the_job_reports_its_takes(tmp_path):
     assert clip.meta["checked_action"] == "bow"
     assert 1 <= clip.meta["takes"] <= T.TAKES
     assert isinstance(clip.meta["check_passed"], bool)
+    # takes=1: the first take, as the model made it (checked, not made again)
+    res = generate_job({"text": "a person takes a bow", "seed": 3, "seconds": 4, "takes": 1},
+                       JobContext("t1", tmp_path / "one"))
+    first = Clip.load_npz(res["artifacts"][res["clips"][0]["artifact"]])
+    assert first.meta["takes"] == 1 and first.meta["take_seed"] == 3

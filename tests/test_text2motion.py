@@ -310,6 +310,8 @@ def _ctx(tmp_path) -> JobContext:
     ({"text": "a person waves", "variations": 9}, "variations"),
     ({"text": "a person waves", "model": "huge"}, "model must be"),
     ({"text": "a person waves", "steps": 0}, "steps"),
+    ({"text": "a person waves", "takes": 0}, "takes"),
+    ({"text": "a person waves", "takes": 6}, "takes"),
     ({}, "missing parameter 'text'"),
 ])
 def test_job_refuses_bad_params(params, words, tmp_path):

@@ -4,7 +4,8 @@ params:  text (str), seconds (float, optional, 0 < s <= 60; default: predicted f
          seed (int, optional; default: random, reported back), variations (int 1..8, default
          1: seeds seed, seed+1, ...), model ("starter" | "clean" | a checkpoint .pt path,
          default "starter"), guidance (float 0..10, default 2.5), steps (int 1..50, default 10),
-         conditioning ("snap" | "prompt", default "snap": see CONDITIONING).
+         conditioning ("snap" | "prompt", default "snap": see CONDITIONING), takes (int 1..5,
+         default 3: takes of an action the job can check, takes.py; 1: the first take).
 result:  {"clips": [{"artifact", "name", "caption", "seed", "source", "licence",
                      "commercial_ok", "attribution", "seconds", "length_predicted",
                      "segments" (compound prompts)}, ...],
@@ -30,6 +31,7 @@ from ...protocol import ARTIFACTS_KEY, ErrorCode
 from ...params import Spec
 from .config import (DEFAULT_GUIDANCE, DEFAULT_STEPS, GENERATOR_PARAMS, MAX_GUIDANCE,
                      MAX_SECONDS, MAX_STEPS, MIN_SECONDS, SECONDS_SPEC, SHIPPED, TEXT_SPEC)
+from .takes import TAKES
 
 MAX_VARIATIONS = 8
 # "snap": a single-action prompt the checker understands is given to the model as a caption
@@ -37,6 +39,7 @@ MAX_VARIATIONS = 8
 # prompt set, docs/text_understanding.md); "prompt": the words as typed.
 CONDITIONING = ("snap", "prompt")
 BATCH = 4                     # clips per sampling call (cancellation is checked between)
+MAX_TAKES = 5
 
 
 def check_params(params: dict) -> dict:
@@ -53,13 +56,15 @@ def check_params(params: dict) -> dict:
     guidance = float(param(params, "guidance", (int, float), DEFAULT_GUIDANCE, minimum=0.0,
                            maximum=MAX_GUIDANCE))
     steps = param(params, "steps", int, DEFAULT_STEPS, minimum=1, maximum=MAX_STEPS)
+    takes = param(params, "takes", int, TAKES, minimum=1, maximum=MAX_TAKES)
     conditioning = param(params, "conditioning", str, "snap")
     if conditioning not in CONDITIONING:
         raise JobError(ErrorCode.BAD_PARAMS, f"conditioning must be one of "
                                              f"{', '.join(CONDITIONING)}, got {conditioning!r}")
     return {"prompt": prompt, "seconds": seconds, "seed": seed, "variations": variations,
             "model": model, "guidance": guidance, "steps": steps,
-            "conditioning": conditioning, "guidance_set": params.get("guidance") is not None}
+            "conditioning": conditioning, "takes": takes,
+            "guidance_set": params.get("guidance") is not None}
 
 
 SCHEMA = {
@@ -68,6 +73,8 @@ SCHEMA = {
                        max=MAX_VARIATIONS),
     "conditioning": Spec("string", "snap: the prompt read as the nearest known caption; "
                          "prompt: the words as written", "snap", choices=CONDITIONING),
+    "takes": Spec("integer", "takes of an action the job can check (a bow that does not bow "
+                  "is made again); 1: keep the first take", TAKES, min=1, max=MAX_TAKES),
 }
 
 
@@ -127,7 +134,7 @@ def _generate(params: dict, ctx: JobContext) -> dict:
                 # no guidance asked for: each part its own default (compose.OVERLAY_GUIDANCE)
                 clip, info = generate_prompt(
                     gen, prompt, p["seconds"], seed, steps=p["steps"],
-                    guidance=p["guidance"] if p["guidance_set"] else None)
+                    guidance=p["guidance"] if p["guidance_set"] else None, tries=p["takes"])
             except ValueError as e:
                 raise JobError(ErrorCode.BAD_PARAMS, str(e)) from None
             clip.meta.update(meta, seed=seed)
@@ -150,7 +157,7 @@ def _generate(params: dict, ctx: JobContext) -> dict:
             ctx.progress(0.1 + 0.6 * start / n,
                          f"generating {start + 1}-{start + len(chunk)} of {n}")
             feats, takes = generate_takes(gen, [text] * len(chunk), [action] * len(chunk),
-                                          [p["seconds"]] * len(chunk), chunk,
+                                          [p["seconds"]] * len(chunk), chunk, p["takes"],
                                           guidance=p["guidance"], steps=p["steps"])
             warnings += [w for w in gen.warnings if w not in warnings]
             for seed, f, take in zip(chunk, feats, takes):
