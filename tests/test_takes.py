@@ -30,7 +30,7 @@ def test_the_kept_take_is_the_first_that_passes_or_the_best(gen):
     first that passes its check, or the best-scoring when none does."""
     texts = ["a person bows", "a person bows", "a person walks forward"]
     actions = ["bow", "bow", "walk"]
-    seconds = [4.0, 4.0, 1.5]
+    seconds = [4.0, 4.0, 2.5]
     seeds = [0, 1, 2]
     feats, info = T.generate_takes(gen, texts, actions, seconds, seeds, tries=3)
     for i in range(3):
@@ -56,14 +56,24 @@ def test_the_kept_take_is_the_first_that_passes_or_the_best(gen):
 
 
 def test_a_take_that_cannot_pass_is_kept_with_a_warning(gen):
-    """Half a second of walking cannot travel the check's 1 m: every take is made, the
+    """A bow checked as a jump never lifts the pelvis 15 cm: every take is made, the
     closest is kept and the warning says what was looked for."""
-    feats, info = T.generate_takes(gen, ["a person walks slowly"], ["walk"], [0.5], [4],
-                                   tries=2)
+    feats, info = T.generate_takes(gen, ["a person bows"], ["jump"], [3.0], [4], tries=2)
     assert info[0].takes == 2 and info[0].passed is False
     assert 0.0 <= info[0].score < 1.0
-    assert "pelvis travels 1 m" in info[0].warning() and "'walk'" in info[0].warning()
-    assert len(feats[0]) == 10
+    assert "pelvis rises 15 cm" in info[0].warning() and "'jump'" in info[0].warning()
+    assert len(feats[0]) == 60
+
+
+def test_a_take_too_short_to_show_the_action_is_not_checked(gen):
+    """Half a second of walking cannot travel the check's metre: no check, one take, no
+    warning (takes.min_check_seconds); a raised hand is checked from 1 s."""
+    feats, info = T.generate_takes(gen, ["a person walks"], ["walk"], [0.5], [4])
+    assert info[0].action is None and info[0].takes == 1 and info[0].warning() is None
+    np.testing.assert_array_equal(feats[0], gen.generate(["a person walks"], [0.5], [4])[0])
+    _, info = T.generate_takes(gen, ["a person raises the right hand"],
+                               ["raise-up-right-hand"], [1.5], [4])
+    assert info[0].action == "raise-up-right-hand"
 
 
 def test_bad_arguments_are_refused(gen):
