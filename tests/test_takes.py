@@ -67,7 +67,7 @@ def test_a_take_that_cannot_pass_is_kept_with_a_warning(gen):
 
 def test_a_take_too_short_to_show_the_action_is_not_checked(gen):
     """Half a second of walking cannot travel the check's metre: no check, one take, no
-    warning (takes.min_check_seconds); a raised hand is checked from 1 s."""
+    warning (takes.MIN_CHECK_SECONDS); from 1 s a take is checked."""
     feats, info = T.generate_takes(gen, ["a person walks"], ["walk"], [0.5], [4])
     assert info[0].action is None and info[0].takes == 1 and info[0].warning() is None
     np.testing.assert_array_equal(feats[0], gen.generate(["a person walks"], [0.5], [4])[0])

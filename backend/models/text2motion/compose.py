@@ -95,11 +95,11 @@ def _overlay(gen, clip: Clip, parts, seed: int, steps, guidance, tries: int):
     """The upper body re-made from the gestures' text over `clip`; made again with another
     seed while the first checkable gesture does not show (takes.py). (clip, Take)."""
     from ..editing.edits import body_part
-    from .takes import Take, checked_action, min_check_seconds, score_clip, take_seed
+    from .takes import MIN_CHECK_SECONDS, Take, checked_action, score_clip, take_seed
 
     gesture = " and ".join(text for text, _a in parts)
     action = next((checked_action(a) for _t, a in parts if checked_action(a)), None)
-    if action is not None and clip.seconds < min_check_seconds(action):
+    if clip.seconds < MIN_CHECK_SECONDS:
         action = None                               # too short to check (takes.py)
     take, best = Take(action), None
     for k in range(tries if action else 1):

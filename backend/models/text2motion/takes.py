@@ -8,7 +8,7 @@ covers (``backend/motion/presence.py``: a walk travels, a bow lowers the head, a
 right hand rises above the right shoulder ...), each take is checked and, when it fails,
 made again with another seed, up to ``TAKES`` takes in all. The take with the best check
 score is kept, so a request still returns a clip when no take passes (with a warning).
-A take too short to show its action is not checked (``min_check_seconds``).
+A take under ``MIN_CHECK_SECONDS`` is not checked.
 
 Seeds stay reproducible: take k of seed s uses ``take_seed(s, k)``, take 0 is s itself.
 A take that passes at once costs nothing more, so the median time does not change.
@@ -22,16 +22,10 @@ from .config import FPS
 
 TAKES = 3                    # takes of a checkable action, the first included
 TAKE_SEED_STEP = 7919        # seed of take k: seed + k * TAKE_SEED_STEP
-# A take shorter than this is not checked: a 1 s walk cannot travel the check's metre and a
-# bow needs about 2 s (the data's bows take 4-6 s); a raised hand, a jump or a kick 1 s.
-MIN_CHECK_SECONDS = 2.0
-MIN_CHECK_SECONDS_QUICK = 1.0
-
-
-def min_check_seconds(action: str) -> float:
-    from ...motion.presence import LOCOMOTION
-    return MIN_CHECK_SECONDS if action in LOCOMOTION or action == "bow" \
-        else MIN_CHECK_SECONDS_QUICK
+# A take shorter than this is not checked: no checked action fits in less (a metre of
+# travel, a bow). Predicted lengths and composed stages are never shorter. Not checking
+# walks and bows under 2 s as well was measured worse on heldout14 (docs, round 9).
+MIN_CHECK_SECONDS = 1.0
 
 
 def take_seed(seed: int, k: int) -> int:
@@ -95,8 +89,7 @@ def generate_takes(gen, texts, actions, seconds, seeds, tries: int = TAKES, **sa
         raise ValueError("texts, actions, seconds and seeds must have one entry per item")
     if tries < 1:
         raise ValueError(f"tries must be at least 1, got {tries}")
-    actions = [checked_action(a) for a in actions]
-    actions = [None if a is None or (s is not None and float(s) < min_check_seconds(a)) else a
+    actions = [None if s is not None and float(s) < MIN_CHECK_SECONDS else checked_action(a)
                for a, s in zip(actions, seconds)]
     best: list = [None] * n
     info = [Take(a) for a in actions]
@@ -110,7 +103,7 @@ def generate_takes(gen, texts, actions, seconds, seeds, tries: int = TAKES, **sa
         for i, f in zip(todo, feats):
             take = info[i]
             take.takes = k + 1
-            if take.action is not None and len(f) < min_check_seconds(take.action) * FPS:
+            if take.action is not None and len(f) < MIN_CHECK_SECONDS * FPS:
                 take.action = None                 # a predicted length too short to check
             if take.action is None:
                 best[i], take.seed = f, take_seed(seeds[i], k)
