@@ -23,6 +23,7 @@ from backend.motion.skeleton import CANONICAL_NAMES
 from backend.models.text2motion import config as C
 from backend.models.text2motion import job as J  # noqa: F401 - registers "generate"
 from backend.models.text2motion import sample as S
+from backend.models.text2motion.keep import joint_feature_dims
 from backend.models.text2motion import train as TR
 from backend.models.text2motion.length import bin_centres, choose_seconds
 
@@ -180,9 +181,9 @@ def test_keep_frames_are_kept_exactly(any_gen):
 
 def test_keep_joints_maps_to_their_feature_dims(any_gen):
     gen = any_gen
-    dims = [S.joint_feature_dims(j) for j in range(22)]
+    dims = [joint_feature_dims(j) for j in range(22)]
     assert np.array_equal(np.sort(np.concatenate(dims)), np.arange(263))   # a partition
-    assert set(S.joint_feature_dims("left_ankle")) >= {H.FOOT_CONTACT.start}
+    assert set(joint_feature_dims("left_ankle")) >= {H.FOOT_CONTACT.start}
     src = gen.generate(["a person waves"], [3.0], [1])[0]
     keep = S.Keep(src, joints=["pelvis", "left_wrist", 19])
     mask = keep.full_mask()

@@ -101,20 +101,31 @@ def _conditioned(gen, sampling: dict, to_text=lambda prompt: prompt):
     return generate
 
 
-def _snapped(gen, model: str, sampling: dict, tries: int | None = None):
-    """Conditioning on the snapped caption (backend/text/snap.py), each take of a snapped
-    action checked and made again while it fails, as the generate job does
-    (models/text2motion/takes.py; tries=1: the model's first take)."""
+def _checked(gen, sampling: dict, tries: int | None, read):
+    """generate(prompt, seed) conditioning on ``read(prompt) -> (text, action or None)``,
+    each take of a checkable action checked and made again while it fails, as the generate
+    job does (models/text2motion/takes.py; tries=1: the model's first take); cleaned as the
+    add-on gets it."""
     from ..models.text2motion.takes import TAKES, generate_takes
     from ..motion.cleanup import clean_features
-    from ..text.snap import snap_prompt
 
     def generate(prompt, s):
-        text, info = snap_prompt(prompt, model)
-        feats, _ = generate_takes(gen, [text], [info.get("action")], [None], [s],
+        text, action = read(prompt)
+        feats, _ = generate_takes(gen, [text], [action], [None], [s],
                                   TAKES if tries is None else tries, **sampling)
         return clean_features(feats[0])
     return generate
+
+
+def _snapped(gen, model: str, sampling: dict, tries: int | None = None):
+    """Conditioning on the snapped caption (backend/text/snap.py), takes checked for the
+    snapped action (``_checked``)."""
+    from ..text.snap import snap_prompt
+
+    def read(prompt):
+        text, info = snap_prompt(prompt, model)
+        return text, info.get("action")
+    return _checked(gen, sampling, tries, read)
 
 
 def _as_job(gen, model: str, sampling: dict, tries: int | None = None):
@@ -134,21 +145,15 @@ def _as_job(gen, model: str, sampling: dict, tries: int | None = None):
 
 def _labelled(gen, prompts, sampling: dict, model: str = "starter", tries: int | None = None):
     """Conditioning on what snap gives the prompt's own labels (a training caption, blended
-    for a thin style), each take checked for the labelled action as the job checks a
-    snapped one: the generator's ceiling on this set if every prompt were understood
-    perfectly."""
-    from ..models.text2motion.takes import TAKES, generate_takes
-    from ..motion.cleanup import clean_features
+    for a thin style), takes checked for the labelled action as the job checks a snapped
+    one: the generator's ceiling on this set if every prompt were understood perfectly."""
     from ..text.snap import conditioning_caption
     labels = {p["prompt"]: (p["action"], p.get("style")) for p in prompts}
 
-    def generate(prompt, s):
+    def read(prompt):
         action, style = labels[prompt]
-        text = conditioning_caption(action, style, model) or prompt
-        feats, _ = generate_takes(gen, [text], [action], [None], [s],
-                                  TAKES if tries is None else tries, **sampling)
-        return clean_features(feats[0])
-    return generate
+        return conditioning_caption(action, style, model) or prompt, action
+    return _checked(gen, sampling, tries, read)
 
 
 def run(args, ds, rec) -> int:

@@ -25,13 +25,21 @@ def ground(clip: Clip) -> Clip:
     return Clip(clip.local_rotations, root, clip.fps, clip.skeleton, dict(clip.meta))
 
 
+def facing_yaw(pos: np.ndarray, index) -> float:
+    """Yaw (radians about +Z) of a body from its hips' and shoulders' left-right line, 0
+    when it faces -Y: of one pose (J, 3), or of poses (T, J, 3) on average. `index(name)`
+    gives a joint's index (``Skeleton.index``)."""
+    pos = np.asarray(pos)
+    lateral = (pos[..., index("left_hip"), :] - pos[..., index("right_hip"), :]) + \
+        (pos[..., index("left_shoulder"), :] - pos[..., index("right_shoulder"), :])
+    if lateral.ndim > 1:
+        lateral = lateral.reshape(-1, lateral.shape[-1]).mean(0)
+    return float(np.arctan2(lateral[1], lateral[0]))
+
+
 def facing_angle(clip: Clip, frame: int = 0) -> float:
     """Yaw (radians about +Z) of the body at `frame`, 0 when it faces -Y."""
-    sk = clip.skeleton
-    pos = clip.positions()[frame]
-    lateral = (pos[sk.index("left_hip")] - pos[sk.index("right_hip")]) + \
-        (pos[sk.index("left_shoulder")] - pos[sk.index("right_shoulder")])
-    return float(np.arctan2(lateral[1], lateral[0]))
+    return facing_yaw(clip.positions()[frame], clip.skeleton.index)
 
 
 def rotate_about_z(clip: Clip, angle: float, pivot=(0.0, 0.0)) -> Clip:

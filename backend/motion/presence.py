@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .normalize import facing_yaw
 from .skeleton import CANONICAL_NAMES
 
 J = {n: i for i, n in enumerate(CANONICAL_NAMES)}
@@ -69,34 +70,29 @@ SIDE_MIN_DEG, SIDE_MAX_DEG = 10.0, 80.0
 TURN_MIN_DEG = 45.0
 
 
-def _facing(pos: np.ndarray) -> np.ndarray:
-    """Unit floor direction the body faces (hips and shoulders), averaged over `pos`."""
-    across = (pos[:, J["right_hip"]] - pos[:, J["left_hip"]]
-              + pos[:, J["right_shoulder"]] - pos[:, J["left_shoulder"]]).mean(0)
-    f = np.array([-across[1], across[0]])           # +Z x across, on the floor
-    return f / max(float(np.linalg.norm(f)), 1e-9)
-
-
-def _angle(a: np.ndarray, b: np.ndarray) -> float:
-    """Signed angle (degrees) from floor vector a to b, counter-clockwise (to the left)."""
-    return float(np.degrees(np.arctan2(a[0] * b[1] - a[1] * b[0], a @ b)))
+def _wrap_deg(a: float) -> float:
+    return float((a + 180.0) % 360.0 - 180.0)
 
 
 def _direction(action: str, pos: np.ndarray) -> float:
-    """The take check's direction score of a locomotion (>= 1 passes; module doc)."""
+    """The take check's direction score of a locomotion (>= 1 passes; module doc). Angles
+    are yaws about +Z, positive to the body's left (``normalize.facing_yaw``)."""
     k = max(1, len(pos) // 10)
-    start, end = _facing(pos[:k]), _facing(pos[-k:])
+    start = np.degrees(facing_yaw(pos[:k], J.__getitem__))
+    end = np.degrees(facing_yaw(pos[-k:], J.__getitem__))
     travel = pos[-1, J["pelvis"], :2] - pos[0, J["pelvis"], :2]
-    heading = abs(_angle(start, travel)) if np.linalg.norm(travel) > 1e-6 else 0.0
+    # the travel's direction on the facing's scale (a body facing its way of travel: 0)
+    way = _wrap_deg(np.degrees(np.arctan2(travel[0], -travel[1])) - start) \
+        if np.linalg.norm(travel) > 1e-6 else 0.0
     if action == "walk-back":
-        return heading / BACKWARD_DEG
+        return abs(way) / BACKWARD_DEG
     if action in ("walk-left", "walk-right"):
-        side = _angle(start, travel) * (1 if action == "walk-left" else -1)
+        side = way * (1 if action == "walk-left" else -1)
         return max(0.0, min(side / SIDE_MIN_DEG, SIDE_MAX_DEG / max(side, 1e-9)))
     if action in ("walk-turn-left", "walk-turn-right"):
-        turn = _angle(start, end) * (1 if action == "walk-turn-left" else -1)
+        turn = _wrap_deg(end - start) * (1 if action == "walk-turn-left" else -1)
         return max(0.0, turn / TURN_MIN_DEG)
-    return FORWARD_MAX_DEG / max(heading, 1e-9)            # walk, run, dash: forward
+    return FORWARD_MAX_DEG / max(abs(way), 1e-9)            # walk, run, dash: forward
 
 
 def score(action: str, pos: np.ndarray, whole: bool = False, sided: bool = False):

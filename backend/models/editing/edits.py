@@ -48,7 +48,8 @@ def _generator_fill(gen, window: Clip, kept_frames: np.ndarray, kept_joints, tex
     every frame; the rest is generated. Not yet placed or corrected."""
     from ...motion import humanml3d as H
     from ...motion.resample import resample
-    from ..text2motion.sample import FPS, Keep, joint_feature_dims
+    from ..text2motion.config import FPS
+    from ..text2motion.keep import Keep, joint_feature_dims
 
     fps = window.fps
     at20 = resample(window, FPS)

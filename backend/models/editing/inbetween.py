@@ -119,7 +119,8 @@ def model_fill(generator, clip: Clip, known, text: str = "", seed: int = 0,
     the known poses (other frames are ignored); its fps may be any."""
     from ...motion import humanml3d as H
     from ...motion.resample import resample
-    from ..text2motion.sample import FPS, Keep
+    from ..text2motion.config import FPS
+    from ..text2motion.keep import Keep
 
     known = _check(clip, known)
     at20 = resample(clip, FPS)

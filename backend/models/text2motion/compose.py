@@ -105,13 +105,9 @@ def _overlay(gen, clip: Clip, parts, seed: int, steps, guidance, tries: int):
     for k in range(tries if action else 1):
         s = take_seed(seed, k)
         out = body_part(gen, clip, UPPER_BODY, gesture, s, steps=steps, guidance=guidance)
-        take.takes = k + 1
-        if action is None:
-            return out, take
-        score = score_clip(action, out)
-        if take.score is None or score > take.score:
-            best, take.score, take.seed, take.passed = out, score, s, score >= 1.0
-        if take.passed:
+        if take.offer(k, s, None if action is None else score_clip(action, out)):
+            best = out
+        if take.passed is not False:
             break
     return best, take
 

@@ -42,6 +42,16 @@ class Take:
     score: float | None = None
     seed: int | None = None
 
+    def offer(self, k: int, seed: int, score: float | None) -> bool:
+        """Take k (made with `seed`) scored `score` (None: unchecked): record it, and
+        whether it is the one to keep (unchecked, or the best score so far)."""
+        self.takes = k + 1
+        if score is not None and self.score is not None and score <= self.score:
+            return False
+        self.score, self.seed = score, seed
+        self.passed = None if score is None else score >= 1.0
+        return True
+
     def meta(self) -> dict:
         if self.action is None:
             return {}
@@ -102,17 +112,12 @@ def generate_takes(gen, texts, actions, seconds, seeds, tries: int = TAKES, **sa
         left = []
         for i, f in zip(todo, feats):
             take = info[i]
-            take.takes = k + 1
             if take.action is not None and len(f) < MIN_CHECK_SECONDS * FPS:
                 take.action = None                 # a predicted length too short to check
-            if take.action is None:
-                best[i], take.seed = f, take_seed(seeds[i], k)
-                continue
-            s = score_clip(take.action, gen.to_clip(f))
-            if take.score is None or s > take.score:
-                best[i], take.score, take.seed = f, s, take_seed(seeds[i], k)
-                take.passed = s >= 1.0
-            if not take.passed:
+            score = None if take.action is None else score_clip(take.action, gen.to_clip(f))
+            if take.offer(k, take_seed(seeds[i], k), score):
+                best[i] = f
+            if take.action is not None and not take.passed:
                 left.append(i)
         todo = left
     return best, info

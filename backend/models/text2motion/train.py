@@ -59,7 +59,7 @@ def random_edit_masks(lengths: torch.Tensor, T: int, p_edit: float,
     """(B, T, 263) float masks (1 = given) for a random share ``p_edit`` of the batch: a
     prefix (continuation), a suffix, both ends (in-betweening), sparse key frames, a body part
     or the root trajectory for all frames; zeros elsewhere and past each length."""
-    from .sample import joint_feature_dims
+    from .keep import joint_feature_dims
 
     B = len(lengths)
     mask = torch.zeros(B, T, FEATURE_DIM)
