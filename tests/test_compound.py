@@ -173,8 +173,9 @@ def test_standard_library_only():
     import backend.text.compound_rewrite as rewrite
     import backend.text.compound_words as words
     import backend.text.refine as refine
+    import backend.text.tidy as tidy
     names = set()
-    for module in (compound, rewrite, words, refine):
+    for module in (compound, rewrite, words, refine, tidy):
         tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -182,7 +183,8 @@ def test_standard_library_only():
             elif isinstance(node, ast.ImportFrom) and node.level:
                 # only its own word list and rewrites (and the standard-library word
                 # rules of refine.py), never the rest of the backend
-                assert node.module in ("compound_words", "compound_rewrite", "refine"), \
+                assert node.module in ("compound_words", "compound_rewrite", "refine",
+                                       "tidy"), \
                     node.module
             elif isinstance(node, ast.ImportFrom):
                 names.add(node.module.split(".")[0])

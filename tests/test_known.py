@@ -182,11 +182,54 @@ def test_numbers_and_units_are_noted(prompt, words):
 
 
 def test_emoji_are_ignored_with_a_note():
-    report = check_prompt("a person runs 🏃‍♂️💨")
+    report = check_prompt("a person runs 💨✨")
     assert report.usable and report.known_actions[0][0] in ("run", "dash")
     assert any("emoji" in n for n in report.notes) and report.language_warning is None
-    only = check_prompt("🏃‍♂️💨")
+    only = check_prompt("💨✨")
     assert not only.usable and any("emoji" in n for n in only.notes)
+
+
+@pytest.mark.parametrize("prompt, action", [
+    ("🏃‍♂️💨", "run"), ("🙇", "bow"), ("👋", "wave-right-hand"), ("🙌", "raise-up-both-hands"),
+    ("↖️ walk", "walk-left"), ("walk ↱", "walk-turn-right")])
+def test_motion_emoji_are_read_as_words(prompt, action):
+    report = check_prompt(prompt)
+    assert report.usable and report.known_actions[0][0] == action, report
+    assert any("emoji read as words" in n for n in report.notes)
+
+
+@pytest.mark.parametrize("prompt, action", [
+    ("not a run, not a jog, just a regular walk", "walk"),
+    ("she's just walking, not running", "walk"),
+    ("not shooting, just dribbling the ball", "dribble"),
+    ("he doesn't run away, he just slowly backs off", "walk-back"),
+    ("not a karate form, just a plain boxing punch", "punch")])
+def test_negated_motions_are_not_read(prompt, action):
+    report = check_prompt(prompt)
+    assert not report.unknown and report.known_actions[0][0] == action, report
+
+
+def test_a_stopped_motion_is_not_a_negated_one():
+    assert check_prompt("she never stops dancing").known_actions[0][0] == "dance"
+
+
+@pytest.mark.parametrize("prompt, action", [
+    ("hands up!", "raise-up-both-hands"), ("left hand up", "raise-up-left-hand"),
+    ("step back", "walk-back"), ("Shot 4: foreman calls the worker over", "call"),
+    ("waves someone over: come here", "call"), ("this way please", "guide"),
+    ("a huge giant waves goodbye with one enormous hand", "bye"),
+    ("bear left while walking", "walk-left"), ("walks toward two o'clock", "walk-right"),
+    ("walking then turning counterclockwise", "walk-turn-left"),
+    ("walk, then rotate 90 degrees to the right", "walk-turn-right"),
+    ("turn round and round on the spot", "spin"), ("zooms forward at max speed", "dash"),
+    ("kcik", "kick"), ("a swaggering street punk throws a backflip", "flip"),
+    ("springs up energetically from lying down", "get-up")])
+def test_reader_dev_phrasings(prompt, action):
+    """Kinds of wording that the reader's dev phrasings (backend/text/data) showed it
+    missing, one each."""
+    report = check_prompt(prompt)
+    assert report.usable and not report.unknown, report
+    assert report.known_actions[0][0] == action, report
 
 
 @pytest.mark.parametrize("prompt", ["", "   ", None, 42, "x" * 2000, "!!! ???"])
@@ -272,3 +315,27 @@ def test_heldout2_figures_stay_at_the_measured_floor():
     assert figures["false_alarms"] <= 4 / 100 + 1e-9, figures
     assert figures["untrained_flagged"] == 1.0, figures
     assert figures["compound_relation"] >= 38 / 47 - 1e-9, figures
+
+
+def test_reader_dev_floor():
+    """The whole reader (check_prompt, then snap) on its dev phrasings
+    (backend/text/data/reader_dev_*.jsonl, 1,255 prompts of trained actions): 85.6 % read
+    right before round 10's wording rules, 91.1 % after. A floor against sliding back, not
+    a measure (the blind prompt sets are)."""
+    import json
+    from pathlib import Path
+
+    from backend.text.catalogue import STAND_IN, model_labels
+    from backend.text.snap import snap_prompt
+    trained = set(model_labels("starter")[0])
+    trained |= {a for a, b in STAND_IN.items() if b in trained}
+    rows = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "backend" / "text" / "data")
+                       .glob("reader_dev_*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+    rows = [r for r in rows if r["action"] in trained]
+    assert len(rows) > 1200
+    right = sum(snap_prompt(r["prompt"], report=check_prompt(r["prompt"]))[1].get("action")
+                in {r["action"], STAND_IN.get(r["action"], r["action"])} for r in rows)
+    assert right / len(rows) >= 0.90, right / len(rows)

@@ -195,7 +195,34 @@ LEXICON_PHRASES = {"see ya": "bye", "see you": "bye", "roll call": "respond",
                    r"(hand|arm)s? (high|up)": "raise-up-both-hands",
                    r"shoots? (up )?(his|her|their|my|your|a|the|one) (left |right )?(hand|arm)"
                    r"|(hand|arm)s? shoots? up": "raise-up-both-hands",
-                   r"(arms|hands) up": "raise-up-both-hands"}
+                   r"(arms|hands) up": "raise-up-both-hands",
+                   r"(hand|arm) (up|high|aloft)": "raise-up-both-hands",
+                   r"steps? back(wards?)?": "walk-back"}
+# Phrases surer than any cosine: a beckon is a call even when it waves ("waves him over"),
+# an open-handed "this way, please" a guide.
+_SOMEONE = (r"(him|her|them|me|us|you|someone|somebody|everyone|everybody|"
+            r"((the|his|her|their|a|my|your|some) )?(\w+ )?(friends?|kids?|child|children|"
+            r"team|teammates?|mates?|guys?|workers?|waiters?|boys?|girls?|man|woman|men|women|"
+            r"people|crowd|players?|students?|guests?|customers?|dogs?|pupils?|soldiers?|"
+            r"recruits?|officers?|waitress|buddy|pal|son|daughter|mum|mom|dad))")
+STRONG_PHRASES = {r"come (over )?(here|closer|inside)|come on over|c'?mere|come 'ere|"
+                  r"(calls?|calling|called|beckons?|beckoning|beckoned) ([\w']+ ){0,3}"
+                  r"(over|closer|to come|in closer)|"
+                  rf"(waves?|waving|waved|motions?|motioning|motioned|gestures?|gesturing|"
+                  rf"gestured|signals?|signall?ing|signall?ed) ({_SOMEONE} )?"
+                  r"(over|closer|to come|in closer)\b|"
+                  r"(motions?|motioning|motioned|gestures?|gesturing|gestured|signals?) for "
+                  r"([\w']+ ){0,2}to (come|approach)": "call",
+                  r"this way,? (please|pls|plz|sir|madam)|(please )?follow me|after you,? please":
+                  "guide"}
+
+
+def strong_phrase_action(clause: str) -> str | None:
+    """The action a STRONG_PHRASES phrase of the lower-cased clause names, else None."""
+    for phrase, action in STRONG_PHRASES.items():
+        if re.search(rf"\b({phrase})", clause):
+            return action
+    return None
 
 
 def _inflections(base: str) -> set[str]:
@@ -230,7 +257,11 @@ def _one_edit(a: str, b: str) -> bool:
 def lexicon_action(clause: str) -> str | None:
     """The known action a lower-cased clause names by a lexicon word or phrase, else None.
     Words of 7+ letters also match with one typo if their first two letters are right ("limbers"
-    is not "lumbers"); 5+ letters with two letters swapped if the first is right ("dnace")."""
+    is not "lumbers"); 4+ letters with two letters swapped if the first is right ("dnace",
+    "kcik")."""
+    strong = strong_phrase_action(clause)
+    if strong is not None:
+        return strong
     for phrase, action in LEXICON_PHRASES.items():
         if re.search(rf"\b{phrase}\b", clause):
             return action
@@ -240,8 +271,8 @@ def lexicon_action(clause: str) -> str | None:
             return LEXICON_WORD[w]
         if w.endswith("in") and w + "g" in LEXICON_WORD:      # a dropped g: "dancin"
             return LEXICON_WORD[w + "g"]
-    for w in words:              # 5-6 letters: swapped letters only ("paints" is not "points")
-        if len(w) >= 5:
+    for w in words:              # 4-6 letters: swapped letters only ("paints" is not "points")
+        if len(w) >= 4:
             for form, action in LEXICON_WORD.items():
                 if form[0] == w[0] and _one_edit(w, form) and \
                         (len(w) >= 7 and w[1] == form[1] or sorted(w) == sorted(form)):

@@ -46,6 +46,7 @@ from .compound_words import (LOCOMOTION, WHOLE_BODY, GESTURE, NOUN_ACTIONS,
                              _article_before, _noun_after, _protected)
 from .compound_rewrite import rewrite
 from .refine import merge_walk_turns
+from .tidy import tidy
 from .compound_words import VERBS  # noqa: F401 - re-exported for other modules
 
 
@@ -356,6 +357,7 @@ def parse_prompt(text: str) -> CompoundPrompt:
     without words."""
     if not isinstance(text, str):
         raise ValueError("the prompt must be text")
+    text = tidy(text)[0]             # no negated motions, emoji spelt, no ticket number
     tokens = _tokens(text)
     if not [t for t in tokens if t not in ",;.!?"]:
         raise ValueError("the prompt is empty: describe the motion, e.g. "

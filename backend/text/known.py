@@ -26,10 +26,11 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .catalogue import (ACTIONS, LEXICON_WORD, CatalogueError, catalogue, lexicon_action,
-                        STAND_IN, model_labels, models_knowing)
+                        STAND_IN, model_labels, models_knowing, strong_phrase_action)
 from .coverage import thin_notes
 from .encoder import PromptError, clean_prompt
 from .language import language_warning
+from .tidy import EMOJI_WORDS, tidy
 from .style_words import _OPPOSITE_STYLES, STYLE_WORD, phrase_styles
 from .prompt_notes import prompt_notes
 from .refine import family, merge_walk_and_turn, refine_action
@@ -62,6 +63,7 @@ _SEQUENCE_SPLIT = re.compile(r"\s*(?:[,;.!?]+|\bthen\b|\bbefore\b|\bafter\b|"
 
 # Words that name no motion: subjects, function words, directions, body parts, degree words.
 _FILLER = set("""
+please pls plz sir madam maam ok okay anim anims animation clip loop npc
 a an the this that these those and or but then while as of to from in on at into onto over
 under up down with without by for about around along across through toward towards near
 person someone somebody man woman men women people guy girl boy lady he she they it him her
@@ -235,7 +237,10 @@ def check_prompt(prompt, model: str = "starter", sense: bool | None = None) -> P
     except CatalogueError as e:
         actions, styles = list(ACTIONS), []
         report.notes.append(f"{e}; all catalogue actions assumed")
-    text, emoji = _strip_emoji(prompt) if isinstance(prompt, str) else (prompt, 0)
+    text, spelt = tidy(prompt) if isinstance(prompt, str) else (prompt, [])
+    if spelt:
+        report.notes.append(f"emoji read as words: {', '.join(f'{e} {EMOJI_WORDS[e]!r}' for e in spelt)}")
+    text, emoji = _strip_emoji(text) if isinstance(text, str) else (text, 0)
     if emoji:
         report.notes.append(f"{emoji} emoji/symbol character(s) ignored: the model reads "
                             f"words only; describe the motion in words")
@@ -261,7 +266,7 @@ def check_prompt(prompt, model: str = "starter", sense: bool | None = None) -> P
                             f"{', '.join(report.styles)} will have little effect")
     if report.language_warning:
         return report          # the English lexicon and examples do not apply
-    clauses = [c for c in split_clauses(text) if _content_words(c)]
+    clauses = [c for c in split_clauses(text) if _content_words(c) or lexicon_action(c)]
     if not clauses:
         report.usable = False
         if report.styles:
@@ -320,7 +325,10 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
             continue                   # "walk backwards ..., | carefully": manner
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         best_action, best = ranked[0]
-        if lex is not None and best < CLEARLY_KNOWN and lex != best_action:
+        strong = strong_phrase_action(clause)
+        if strong is not None or (lex is not None and not _content_words(clause)):
+            best_action = lex              # "waves him over": a call; "hands up!": a raise
+        elif lex is not None and best < CLEARLY_KNOWN and lex != best_action:
             best_action = lex              # the word is surer than a weak embedding match
         elif lex is not None and best_action not in actions and lex in actions:
             best_action = lex              # "does a back flip": a flip, not an untrained roll
@@ -335,7 +343,8 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
         hit = next((x for x in matches if x not in excused), None)
         if hit is None and (reacted := reaction_object(clause)) is not None:
             hit = (reacted, None)                      # "dodges a punch": not a punch
-        used = other_sense_object(clause, whole) if VERB_OBJECTS and hit is None else None
+        used = other_sense_object(clause, whole) if VERB_OBJECTS and hit is None \
+            and strong is None else None
         if used is not None:
             hit = (used, None)                         # "rolls the dice": not a roll
         if hit is None and (typo := unknown_typo(clause, _KNOWN_WORDS, lexicon_action)):
@@ -364,7 +373,8 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue
         # the learned sense check: another sense of a known word, or another motion
-        if odd and not keeps_known_object(clause) and not FROM_LYING.search(clause):
+        if odd and strong is None and not keeps_known_object(clause) and \
+                not FROM_LYING.search(clause):
             report.unknown.append(_motion_name(clause))
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue

@@ -37,7 +37,7 @@ _SHORTHAND = {"lfet": "left", "letf": "left", "lft": "left", "rigth": "right",
               "turnss": "turns", "trun": "turn", "truns": "turns", "rite": "right",
               "turnr": "turn right", "turnl": "turn left", "diag": "diagonally"}
 _POSS = r"(the |his |her |their |its |your |my )?"
-_TURN_VERB = r"(turn|turns|turned|turning)"
+_TURN_VERB = r"(turn|turns|turned|turning|rotate|rotates|rotated|rotating)( \w+ly)?( \d+ degrees)?"
 _SWING_VERB = (r"(pivot|pivots|pivoting|wheel|wheels|wheeling|curve|"
                r"curves|curving|swing|swings|swinging|swung|cut|cuts|cutting|hook|hooks|"
                r"hooking|hooked)")
@@ -49,7 +49,8 @@ _BACK = (r" (backwards?|in reverse|reverses?|reversing|back ?pedals?|back ?pedal
 _DIRECTION = (r" (left|right|back|backs|backing|backwards?|reverse|reverses|reversing|retreats?|"
               r"side|sideways|sidesteps?|strafes?|turn|turns|turning|turned|round|around|"
               r"corner|diagonal|diagonally|l|r) ")
-_IN_PLACE = (r" (in place|on the spot|on one spot|where (he|she|they|it) stands?|"
+_IN_PLACE = (r" (in place|on the spot|on one spot|where (he|she|they|it) stands?|in circles|"
+             r"in a circle|round and round|around and around|"
              r"(a )?full circle|360|three ?sixty|all the way (a)?round) ")
 # answering: a hand raised to answer is "respond", and so is a call answered
 _ANSWER = re.compile(r"\b(answer\w*|respond\w*|repl(y|ies|ying)|acknowledg\w*|reacts? to|"
@@ -77,6 +78,11 @@ def turn_side(text: str) -> str | None:
     """"left" / "right" when the words turn that way ("turns right", "hangs a left", "takes
     a left turn", "swings round to the right", "pivots right"), else None."""
     t = _words(text)
+    if _has(t, rf" {_TURN_VERB} (\w+ )?(counter ?clockwise|anti ?clockwise|counterclockwise|"
+               r"anticlockwise) "):
+        return "left"
+    if _has(t, rf" {_TURN_VERB} (\w+ )?clockwise "):
+        return "right"
     for side in ("left", "right"):
         if _has(t, rf" {_TURN_VERB} (a |round |around |off )?(to )?{_POSS}{side} ") or \
                 _has(t, rf" {side} turn ") or \
@@ -100,8 +106,12 @@ def _walk_sibling(t: str) -> str | None:
     side = turn_side(t)
     if side is not None:
         return f"walk-turn-{side}"
+    clock = {"left": r"(ten|eleven|10|11)", "right": r"(one|two|1|2)"}
     for side in ("left", "right"):
-        if _has(t, rf" (to|towards?|toward|off to|over to) {_POSS}{side} ") or \
+        if _has(t, rf" (to|towards?|toward|off to|over to) {_POSS}(far |front |back )?{side} ") or \
+                _has(t, rf" (frame|stage|screen|camera) {side} ") or \
+                _has(t, rf" (bear|bears|bearing|bore) {side} ") or \
+                _has(t, rf" (toward|towards|to) {clock[side]} o ?clock ") or \
                 _has(t, rf" (forward|front|diagonally|fwd) {side} ") or \
                 _has(t, rf" ({side}wards?|sideways to {_POSS}{side}|{side} diagonal|"
                         rf"diagonally( to)? {_POSS}{side}|{side} side) ") or \
@@ -116,7 +126,9 @@ _BLADE = r"\b(sword|swords|greatsword|broadsword|longsword|katana|sabre|saber|ma
 _CUT = r"\b(cut|cuts|cutting|slash\w*|slahs\w*|hack|hacks|hacking|swing|swings|swinging|" \
        r"swung|cleave|cleaves|chop|chops|strike|strikes)\b"
 _FENCING = r"\b(fenc\w*|duel\w*|spar\w*|parr\w*|lunge\w*|riposte\w*|en garde|foil|epee|rapier)\b"
-_FULL_SPEED = r"\b(as fast as|full speed|top speed|flat out|full pelt|all out|sprint\w*|sprnt)\b"
+_FULL_SPEED = (r"\b(as fast as|(full|top|max|maximum|breakneck) (speed|velocity|tilt)|flat out|"
+               r"full pelt|all out|sprint\w*|sprnt|breakneck|like a bullet|bolt(s|ed|ing)?|"
+               r"zoom(s|ed|ing)?|tore off|tears off|hell for leather|full tilt)\b")
 _GOODBYE = r"\b(bye|goodbye|good ?by|farewell|see you|so long)\b"
 _SIDE_TO_SIDE = r"\b(side to side|back and forth|to and fro|flap|flaps|flapping)\b"
 _BACK_UP = (r"\b(gets?|getting|got|staggers?|staggering|climbs?|picks? (himself|herself|"
@@ -162,7 +174,8 @@ def refine_action(action: str, clause: str, whole: str | None = None,
     texts = [clause] + ([whole] if whole and whole != clause else [])
     action = across_families(action, whole or clause)
     if action in WALKS:
-        if turns_in_place(clause) and not re.search(r"\bwalk", clause.lower()):
+        if any(turns_in_place(x) for x in texts) and \
+                not re.search(r"\bwalk", " ".join(texts).lower()):
             return "spin"
         for text in texts:
             sibling = _walk_sibling(_words(text))
@@ -179,7 +192,7 @@ def refine_action(action: str, clause: str, whole: str | None = None,
         t = _words(text)
         if answer and family == "raise" and action != both and _ANSWER.search(text.lower()):
             return "respond"     # a hand raised to answer: the data's "respond"
-        if family == "bye" and _has(t, r" (one|single) (hand|arm|handed) "):
+        if family == "bye" and _has(t, r" (one|single) (\w+ )?(hand|arm|handed) "):
             return right
         if _has(t, r" (both|two) (his |her |their |my |your |the )?(hands|arms) ") or \
                 _has(t, r" hands ") or \
@@ -189,6 +202,8 @@ def refine_action(action: str, clause: str, whole: str | None = None,
             return left
         if _has(t, r" right (hand|arm) ") or _has(t, r" righthand "):
             return right
+    if family == "bye" and not _has(_words(" ".join(texts)), r" (high|overhead|above) "):
+        return right             # a goodbye no word makes two-handed: the data's one hand
     return action
 
 

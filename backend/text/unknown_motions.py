@@ -39,7 +39,8 @@ UNKNOWN_MOTIONS = [
     (r"\bdrink(s|ing)?\b|\bdrank\b|\bsips?\b", "drink", "a person drinks from a cup"),
     (r"(?<!punches are )(?<!kicks are )(?<!punch is )(?<!kick is )"
      r"\b(throw(s|ing|n)?|threw)\b(?!(\s+[\w'-]+){0,3}?\s+(punch(es)?|jabs?|hooks?|crosses|"
-     r"cross|uppercuts?|haymakers?|combos?|kicks?|strikes?|arms?|hands?|fists?)\b)",
+     r"cross|uppercuts?|haymakers?|combos?|kicks?|strikes?|arms?|hands?|fists?|(back)?flips?|"
+     r"somersaults?|cartwheels?|shapes|moves?)\b)",
      "throw", "a person throws a ball"),
     (r"\bcatch(es|ing)?\b|\bcaught\b", "catch", "a person catches a ball"),
     (r"\bpick(s|ing|ed)? (up|(?!(himself|herself|themselves|oneself)\b)\w+ up)\b", "pick up",
@@ -316,7 +317,9 @@ def unknown_typo(clause: str, known_words=frozenset(), known_typo=lambda word: N
 # A clause that also matches one of these is the known motion (get-up starts lying or sitting).
 _GETTING_UP = (r"\b(gets?|getting|got|stands?|standing|stood|rises?|rising|rose|sits?) up\b|"
                r"\b(rises?|rising|rose) from\b|\b(back )?(on )?to (his|her|their|my|your) feet\b|"
-               r"\b(rises?|rise|rising|rose) to (a )?stand(ing)?\b")
+               r"\b(rises?|rise|rising|rose) to (a )?stand(ing)?\b|\bto stand(ing)?\b|"
+               r"\b(springs?|sprang|sprung|pops?|popped|bounces?|bounced) (back )?up\b|"
+               r"\bpush(es|ed|ing)? (himself|herself|themselves|myself|yourself) up\b")
 # Getting up from lying or the floor is the known get-up: the learned check does not overrule it.
 FROM_LYING = re.compile(rf"({_GETTING_UP}).*\b(lying|floor|ground)\b")
 UNKNOWN_UNLESS = {"lie down": re.compile(_GETTING_UP), "sit": re.compile(_GETTING_UP),

@@ -1,0 +1,97 @@
+"""Words before reading: what a prompt asks for, without what it says it does not want, with
+its emoji spelt out and without a ticket or shot number in front (issue 9). Standard library
+only; used by the prompt checker (`known.py`) and the compound parser (`compound.py`) alike,
+so both read the same words.
+
+* ``spell_emoji``: the motion emoji people type ("🏃", "👋", "🙇", "↖️ walk") become words
+  ("runs", "waves", "bows", "walks diagonally to the left").
+* ``drop_negated``: "not a run, not a jog, just a regular walk" asks for a walk; "dribbling,
+  not shooting" for a dribble. A negation followed within two words by a motion word is
+  removed with those words. "never stops dancing" keeps its dance (a stopped verb is not
+  negated), and nothing is removed when nothing else would be left.
+* ``drop_meta_prefix``: "Shot 4:", "TICKET-902:", "Scene 3 -" name the request, not the
+  motion.
+"""
+from __future__ import annotations
+
+import re
+
+# Emoji that name a motion (variation selectors and skin tones are stripped first).
+EMOJI_WORDS = {
+    "🏃": "runs", "🚶": "walks", "💃": "dances", "🕺": "dances", "👋": "waves the right hand",
+    "🙌": "raises both hands", "🙋": "raises the right hand", "🙇": "bows", "🤸": "does a cartwheel",
+    "🥊": "punches", "👊": "punches", "🤺": "fences with a sword", "⚔": "sword fight",
+    "🦵": "kicks", "🥋": "does karate", "⛹": "dribbles a basketball", "🏀": "basketball",
+    "↖": "walks diagonally to the left", "↗": "walks diagonally to the right",
+    "⬅": "to the left", "➡": "to the right", "↰": "turns left", "↱": "turns right",
+    "↩": "turns left", "↪": "turns right", "🔄": "spins around", "🔃": "spins around",
+}
+_MODIFIERS = re.compile("[\ufe0f\u200d\U0001f3fb-\U0001f3ff\u2640\u2642]")
+
+NEGATORS = r"(?:\bnot|\bnever|n't|\binstead of|\brather than)"
+_FILL = r"(?:(?:a|an|the|any|even|just|really|quite|one|some|so|too|much|more)\s+)*"
+_STOPPED = re.compile(r"^(stop|stops|stopped|stopping|quit|quits|cease|ceases|halt|halts|"
+                      r"without)\b")
+_NEGATED = re.compile(rf"{NEGATORS}\s+{_FILL}([a-z][a-z'-]*)(?:\s+([a-z][a-z'-]*))?"
+                      r"(?:\s+(?:away|off|around|round|back|forward|about|over))?", re.I)
+_META = re.compile(r"^\s*(?:shot|scene|take|ticket|task|jira|anim|clip|cue|beat|"
+                   r"request|req|story|bug|issue|card)\s*[-#:]?\s*(?:[a-z]*[-#]?)?\d+[a-z]?"
+                   r"\s*(?:[:.)\]]|[-–—]\s)\s*", re.I)
+
+
+def spell_emoji(text: str) -> tuple[str, list[str]]:
+    """(text with motion emoji spelt as words, the emoji spelt)."""
+    text = _MODIFIERS.sub("", text)
+    spelt = []
+    for emoji, words in EMOJI_WORDS.items():
+        if emoji in text:
+            spelt.append(emoji)
+            text = re.sub(f"(\\s*{re.escape(emoji)})+", f" {words} ", text)
+    return (" ".join(text.split()), spelt) if spelt else (text, spelt)
+
+
+# Motion words beside the parser's verbs (compound_words) that a negation may name.
+_OTHER_MOTION_WORDS = frozenset("""hand hands arm arms goodbye bye form duel fight fights
+shoot shoots shooting sit sits sitting stand stands standing crouch crouches crouching hop
+hops hopping skip skips skipping limp limps limping march marches marching tiptoe tiptoes
+tiptoeing nod nods nodding clap claps clapping fall falls falling swim swims swimming climb
+climbs climbing throw throws throwing""".split())
+
+
+def _motion_word(word: str) -> bool:
+    from .compound_words import _WORDS, NOUN_ACTIONS
+    w = word.lower().strip("'")
+    return w in _WORDS or w in NOUN_ACTIONS or w in _OTHER_MOTION_WORDS
+
+
+def drop_negated(text: str) -> str:
+    """`text` without its negated motions ("walks, not runs" -> "walks,")."""
+    def cut(m: re.Match) -> str:
+        first, second = m.group(1), m.group(2)
+        if _STOPPED.match(first):
+            return m.group(0)
+        words = [first] + ([second] if second else [])
+        if not any(_motion_word(w) for w in words):
+            return m.group(0)
+        return " "
+    out = _NEGATED.sub(cut, text)
+    if out == text:
+        return text
+    out = re.sub(r"\s*([,;:.!?—–-])(\s*[,;:.!?—–-])+", r"\1", " ".join(out.split()))
+    out = re.sub(r"^[\s,;:.!?—–-]+", "", out).strip()
+    out = re.sub(r"\b(does|do|did|is|are|was|were|has|have|can|could|will|would|should)"
+                 r"\s*([,;.!?]|$)", r"\2", out).strip()
+    return out if re.search(r"[a-z]{3}", out.lower()) else text
+
+
+def drop_meta_prefix(text: str) -> str:
+    """`text` without a leading ticket / shot / scene number ("Shot 4: ...")."""
+    out = _META.sub("", text, count=1)
+    return out if re.search(r"[a-zA-Z]{3}", out) else text
+
+
+def tidy(text: str) -> tuple[str, list[str]]:
+    """(the words to read, emoji spelt): meta prefix, emoji, negated motions, in that
+    order."""
+    text, spelt = spell_emoji(drop_meta_prefix(text))
+    return drop_negated(text), spelt
