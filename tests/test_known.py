@@ -223,7 +223,15 @@ def test_a_stopped_motion_is_not_a_negated_one():
     ("walk, then rotate 90 degrees to the right", "walk-turn-right"),
     ("turn round and round on the spot", "spin"), ("zooms forward at max speed", "dash"),
     ("kcik", "kick"), ("a swaggering street punk throws a backflip", "flip"),
-    ("springs up energetically from lying down", "get-up")])
+    ("springs up energetically from lying down", "get-up"),
+    ("a normal two-handed goodbye wave", "byebye"), ("see ya 👋", "bye"),
+    ("Can he raise his hand?", "raise-up-right-hand"),
+    ("Go straight, then left at the bakery.", "walk-turn-left"),
+    ("a gi-clad student performs blocks and strikes", "karate"),
+    ("he flips backwards", "flip"), ("get back on your feet!", "get-up"),
+    ("surrender, both hands up", "raise-up-both-hands"),
+    ("irritably waves them through, this way!", "guide"),
+    ("a towering giant throws a massive, ground-shaking punch", "punch")])
 def test_reader_dev_phrasings(prompt, action):
     """Kinds of wording that the reader's dev phrasings (backend/text/data) showed it
     missing, one each."""

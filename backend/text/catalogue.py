@@ -213,8 +213,9 @@ STRONG_PHRASES = {r"come (over )?(here|closer|inside)|come on over|c'?mere|come 
                   r"(over|closer|to come|in closer)\b|"
                   r"(motions?|motioning|motioned|gestures?|gesturing|gestured|signals?) for "
                   r"([\w']+ ){0,2}to (come|approach)": "call",
-                  r"this way,? (please|pls|plz|sir|madam)|(please )?follow me|after you,? please":
-                  "guide"}
+                  r"this way,? (please|pls|plz|sir|madam)|(please )?follow me|after you,? please|"
+                  rf"(waves?|waving|waved|ushers?|ushering|ushered) ({_SOMEONE}|the \w+) "
+                  r"(through|in|inside|ahead|on)\b|(please )?go ahead,? please": "guide"}
 
 
 def strong_phrase_action(clause: str) -> str | None:

@@ -286,7 +286,8 @@ def check_prompt(prompt, model: str = "starter", sense: bool | None = None) -> P
         report.notes.append(f"the prompt asks for {len(clauses)} actions; a clip of up to 10 s "
                             f"holds about {MAX_ACTIONS} at most: generate fewer at a time and "
                             f"join the clips")
-    _classify(clauses, actions, model, report, SENSE_CHECK if sense is None else sense)
+    _classify(clauses, actions, model, report, SENSE_CHECK if sense is None else sense,
+              full=lower)
     # what the model saw little of in training: kicks, or a happy walk (coverage.py)
     for action, score in report.known_actions:
         if score >= SNAP_MIN_SCORE or action in report.named:
@@ -306,7 +307,9 @@ _PURPOSE = re.compile(r"\b(in order )?to\s*\|$")
 
 
 def _classify(clauses: list[str], actions: list[str], model: str, report: PromptReport,
-              sense: bool = False):
+              sense: bool = False, full: str | None = None):
+    """full: the whole lower-cased prompt, clauses without motion words included ("both
+    hands, | high, | waving goodbye"), for the words that pin down a hand or a side."""
     per_action, unknown_sim = _Matcher.shared().scores(clauses)
     known: dict[str, float] = {}
     suggest: list[str] = []
@@ -378,7 +381,7 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
             report.unknown.append(_motion_name(clause))
             suggest += [a for a, s in ranked if a in actions and s >= SUGGEST_MIN][:NEAREST_K]
             continue
-        refined = refine_action(best_action, clause, whole,      # the direction / hand named
+        refined = refine_action(best_action, clause, full or whole,   # the direction / hand
                                 answer="respond" in actions)
         refined = refined if refined in actions else STAND_IN.get(refined, refined)
         if refined != best_action and refined in actions:

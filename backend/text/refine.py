@@ -129,7 +129,11 @@ _FENCING = r"\b(fenc\w*|duel\w*|spar\w*|parr\w*|lunge\w*|riposte\w*|en garde|foi
 _FULL_SPEED = (r"\b(as fast as|(full|top|max|maximum|breakneck) (speed|velocity|tilt)|flat out|"
                r"full pelt|all out|sprint\w*|sprnt|breakneck|like a bullet|bolt(s|ed|ing)?|"
                r"zoom(s|ed|ing)?|tore off|tears off|hell for leather|full tilt)\b")
-_GOODBYE = r"\b(bye|goodbye|good ?by|farewell|see you|so long)\b"
+_GOODBYE = (r"\b(bye|goodbye|good ?by|farewell|see you|see ya|cya|so long|adios|ciao|"
+            r"cheerio|ta[- ]ta|toodle\w*)\b")
+_KARATE = r"\b(kata|dojo|gi|blocks?|karate|shotokan|kihon|kumite|sensei)\b"
+_FLIP = r"\b((back|side)? ?flip(s|ped|ping)?|somersault\w*)\b"
+_HANDS_UP = r"\b(hands|arms) (up|in the air|high|above (his|her|their|my|your|the) heads?)\b"
 _SIDE_TO_SIDE = r"\b(side to side|back and forth|to and fro|flap|flaps|flapping)\b"
 _BACK_UP = (r"\b(gets?|getting|got|staggers?|staggering|climbs?|picks? (himself|herself|"
             r"themselves)) (back )?up\b|\brises? from\b")
@@ -143,7 +147,9 @@ def across_families(action: str, text: str) -> str:
     two-handed sword cut is ``slash`` (not karate or a raise), fencing is ``swordplay``,
     running flat out is ``dash``, a goodbye with both hands ``byebye``, a hand moved side to
     side a wave, getting back up after a knockdown ``get-up``, answering a call ``respond``,
-    backing away ``walk-back``."""
+    backing away ``walk-back``; blocks and strikes in a dojo are ``karate``, a flip
+    backwards a ``flip``, getting back on one's feet ``get-up``, hands up that wave no
+    goodbye ``raise-up-both-hands``."""
     low = text.lower()
     if re.search(_BLADE, low) and re.search(_CUT, low) and not re.search(_FENCING, low) \
             and action in ("karate", "swordplay", "raise-up-both-hands", "punch"):
@@ -162,6 +168,15 @@ def across_families(action: str, text: str) -> str:
         return "respond"
     if action in ("flip", "roll", "walk") and re.search(_REVERSE, low):
         return "walk-back"
+    if action in ("punch", "kick") and re.search(_KARATE, low):
+        return "karate"
+    if action == "walk-back" and re.search(_FLIP, low):
+        return "flip"
+    if action in WALKS and re.search(r"\bon (to )?(your|his|her|their|my) feet\b", low):
+        return "get-up"
+    if action in ("guide", "call", "bye", "byebye") and re.search(_HANDS_UP, low) and \
+            not re.search(_GOODBYE, low) and not re.search(r"\bwav", low):
+        return "raise-up-both-hands"
     return action
 
 
@@ -181,8 +196,13 @@ def refine_action(action: str, clause: str, whole: str | None = None,
             sibling = _walk_sibling(_words(text))
             if sibling is not None:
                 return sibling
-        if not _has(_words(" ".join(texts)), _DIRECTION):
+        every = _words(" ".join(texts))
+        if not _has(every, _DIRECTION):
             return "walk"        # a direction no word names is the encoder's guess
+        for side, other in (("left", "right"), ("right", "left")):
+            if action.endswith(side) and _has(every, f" {other} ") and \
+                    not _has(every, f" {side} "):
+                return action[:-len(side)] + other   # "then left at the bakery"
         return action
     family = FAMILY_OF.get(action)
     if family is None:
@@ -195,6 +215,7 @@ def refine_action(action: str, clause: str, whole: str | None = None,
         if family == "bye" and _has(t, r" (one|single) (\w+ )?(hand|arm|handed) "):
             return right
         if _has(t, r" (both|two) (his |her |their |my |your |the )?(hands|arms) ") or \
+                _has(t, r" (both|two) (handed|armed) ") or \
                 _has(t, r" hands ") or \
                 (family == "bye" and _has(t, r" (bye bye|byebye|whole arm|arms) ")):
             return both
@@ -202,8 +223,13 @@ def refine_action(action: str, clause: str, whole: str | None = None,
             return left
         if _has(t, r" right (hand|arm) ") or _has(t, r" righthand "):
             return right
-    if family == "bye" and not _has(_words(" ".join(texts)), r" (high|overhead|above) "):
+    every = _words(" ".join(texts))
+    if family == "bye" and not _has(every, r" (high|overhead|above) "):
         return right             # a goodbye no word makes two-handed: the data's one hand
+    if family in ("raise", "wave") and action == both and \
+            _has(every, r" (a|his|her|their|my|your|one|the) (hand|arm) ") and \
+            not _has(every, r" (hands|arms|both|two) "):
+        return right             # "raises his hand": one hand, the data's right by default
     return action
 
 

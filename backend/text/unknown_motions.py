@@ -38,7 +38,7 @@ UNKNOWN_MOTIONS = [
     (r"\beat(s|ing)?\b|\bate\b", "eat", "a person eats"),
     (r"\bdrink(s|ing)?\b|\bdrank\b|\bsips?\b", "drink", "a person drinks from a cup"),
     (r"(?<!punches are )(?<!kicks are )(?<!punch is )(?<!kick is )"
-     r"\b(throw(s|ing|n)?|threw)\b(?!(\s+[\w'-]+){0,3}?\s+(punch(es)?|jabs?|hooks?|crosses|"
+     r"\b(throw(s|ing|n)?|threw)\b(?!(\s+[\w',-]+){0,3}?\s+(punch(es)?|jabs?|hooks?|crosses|"
      r"cross|uppercuts?|haymakers?|combos?|kicks?|strikes?|arms?|hands?|fists?|(back)?flips?|"
      r"somersaults?|cartwheels?|shapes|moves?)\b)",
      "throw", "a person throws a ball"),
@@ -326,6 +326,9 @@ UNKNOWN_UNLESS = {"lie down": re.compile(_GETTING_UP), "sit": re.compile(_GETTIN
                   "fall": re.compile(_GETTING_UP + r"|\b(pick(s|ed|ing)?|gets?|got|getting) "
                                      r"(himself|herself|themselves|myself|yourself) up\b"),
                   "climb": re.compile(_GETTING_UP),
+                  # "throws a massive, | ground-shaking punch": the punch is in the next clause
+                  "throw": re.compile(r"\b(throw\w*|threw)\b.*\b(punch(es)?|jabs?|hooks?|"
+                                      r"uppercuts?|haymakers?|combos?|kicks?|(back)?flips?)\b"),
                   # a fencer's lunge is swordplay, not the exercise
                   "exercise": re.compile(r"\b(fenc(e|er|ers|ing)|parr(y|ies|ying|ied)|"
                                          r"en garde|rapier|foil|epee|sword)")}
