@@ -249,6 +249,7 @@ def test_heldout3_relation_floor():
     ("Walking, then running", "sequence", ["walking", "running"]),
     ("nods his head and walks", "sequence", ["nods his head", "walks"]),
     ("he breaks into a dance", "single", ["he breaks into a dance"]),
+    ("cartwheel into a backflip", "sequence", ["cartwheel", "does a backflip"]),
     ("a man walks into the room and waves", "sequence", ["a man walks into the room",
                                                          "a man waves"]),
 ])

@@ -196,8 +196,8 @@ def _split_sequence(tokens: list[str]) -> list[list[str]]:
                 weak = m[-1] in {"before", "next", "later", "into"}
                 if nxt is None and (weak or i + len(m) >= len(tokens)):
                     continue
-                if m == ("into",) and tokens[i + 1] in ("a", "an", "the"):
-                    continue              # "slides into a roll": one move; "walk into jump"
+                # "cartwheel into a backflip": two moves; "breaks into a dance" stays one (no
+                # motion verb before it)
                 if _first_verb(pieces[-1]) is None:
                     continue
                 hit = m
