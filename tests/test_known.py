@@ -231,7 +231,8 @@ def test_a_stopped_motion_is_not_a_negated_one():
     ("he flips backwards", "flip"), ("get back on your feet!", "get-up"),
     ("surrender, both hands up", "raise-up-both-hands"),
     ("irritably waves them through, this way!", "guide"),
-    ("a towering giant throws a massive, ground-shaking punch", "punch")])
+    ("a towering giant throws a massive, ground-shaking punch", "punch"),
+    ("a toddler pushes himself up from the floor", "get-up")])
 def test_reader_dev_phrasings(prompt, action):
     """Kinds of wording that the reader's dev phrasings (backend/text/data) showed it
     missing, one each."""

@@ -326,6 +326,9 @@ UNKNOWN_UNLESS = {"lie down": re.compile(_GETTING_UP), "sit": re.compile(_GETTIN
                   "fall": re.compile(_GETTING_UP + r"|\b(pick(s|ed|ing)?|gets?|got|getting) "
                                      r"(himself|herself|themselves|myself|yourself) up\b"),
                   "climb": re.compile(_GETTING_UP),
+                  # "pushes herself up to her feet": getting up, not a push
+                  "push": re.compile(r"\bpush(es|ed|ing)? (himself|herself|themselves|myself|"
+                                     r"yourself) up\b"),
                   # "throws a massive, | ground-shaking punch": the punch is in the next clause
                   "throw": re.compile(r"\b(throw\w*|threw)\b.*\b(punch(es)?|jabs?|hooks?|"
                                       r"uppercuts?|haymakers?|combos?|kicks?|(back)?flips?)\b"),
