@@ -195,8 +195,7 @@ LEXICON_PHRASES = {"see ya": "bye", "see you": "bye", "roll call": "respond",
                    r"(hand|arm)s? (high|up)": "raise-up-both-hands",
                    r"shoots? (up )?(his|her|their|my|your|a|the|one) (left |right )?(hand|arm)"
                    r"|(hand|arm)s? shoots? up": "raise-up-both-hands",
-                   r"(arms|hands) up": "raise-up-both-hands",
-                   r"(hand|arm) (up|high|aloft)": "raise-up-both-hands",
+                   r"((arms|hands) up|(hand|arm) (up|high|aloft))": "raise-up-both-hands",
                    r"steps? back(wards?)?": "walk-back"}
 # Phrases surer than any cosine: a beckon is a call even when it waves ("waves him over"),
 # an open-handed "this way, please" a guide.
