@@ -44,6 +44,7 @@ from .compound_words import (LOCOMOTION, WHOLE_BODY, GESTURE, NOUN_ACTIONS,
                              DETERMINERS, PRONOUNS, LEADING_ORDER_WORDS, FORMS, KIND,
                              GET_PARTICLES, HEAD_PARTICLES, ADJECTIVES, LEANS, _WORDS,
                              _article_before, _noun_after, _protected)
+from .compound_loose import loose_together
 from .compound_rewrite import rewrite
 from .refine import merge_walk_turns
 from .tidy import tidy
@@ -348,6 +349,25 @@ def _repeats(stage: list[Action], before: list[Action]) -> bool:
     return at is not None and bool(words[at + 1:]) and set(words[at + 1:]) <= REPEAT_WORDS
 
 
+def _loose(original: str) -> CompoundPrompt | None:
+    """A prompt left whole that travels and gestures in loose pieces ("walks, arms up",
+    "walk + wave"): its parts (compound_loose.py), else None."""
+    loose = loose_together(original)
+    if loose is None:
+        return None
+    if loose[2] == "sequence":
+        return CompoundPrompt(original, tuple(Stage((Action(t, *_kind_of(t)),), t)
+                                              for t in loose[:2]))
+    driver, overlay = (Action(t, *_kind_of(t)) for t in loose[:2])
+    return CompoundPrompt(original, (Stage((driver, overlay), original),))
+
+
+def _kind_of(text: str) -> tuple[str, str]:
+    """(verb, kind) of a text's first motion verb, ("", "") when none."""
+    fv = _first_verb(_tokens(text))
+    return (fv[1], KIND[fv[1]]) if fv else ("", "")
+
+
 def _has_verb(text: str) -> bool:
     return _first_verb(_tokens(text)) is not None
 
@@ -368,7 +388,8 @@ def parse_prompt(text: str) -> CompoundPrompt:
         tokens = tokens[1:]
     first = _first_verb(tokens)
     if first is None:                              # no verb we know: leave it whole
-        return CompoundPrompt(original, (Stage((Action(original, "", ""),), original),))
+        return _loose(original) or CompoundPrompt(original,
+                                                  (Stage((Action(original, "", ""),), original),))
     subject = [t for t in tokens[:first[0]] if t not in LEADING_ORDER_WORDS and t != ","]
     main_form = first[2]
     # "keeps walking and waves", "is running and waves": the finite verb is before the
@@ -420,6 +441,9 @@ def parse_prompt(text: str) -> CompoundPrompt:
     if not stages:
         return CompoundPrompt(original, (Stage((Action(original, "", ""),), original),))
     if len(stages) == 1 and len(stages[0].actions) == 1:   # nothing split: the user's words
+        loose = _loose(original)
+        if loose:
+            return loose
         a = stages[0].actions[0]
         stages = [Stage((Action(original, a.verb, a.kind),), original)]
     return CompoundPrompt(original, tuple(stages))
