@@ -326,3 +326,25 @@ def test_loose_travel_and_gesture(prompt, relation, parts):
     parsed = parse_prompt(prompt)
     assert parsed.relation == relation
     assert [a.text for s in parsed.stages for a in s.actions] == parts
+
+
+@pytest.mark.parametrize("prompt, parts", [
+    ("as the curtain rises, she bows", ["as the curtain rises, she bows"]),
+    ("as the crowd cheers, he raises both arms", ["as the crowd cheers, he raises both arms"]),
+    ("as the sun sets, an old man walks home and waves",
+     ["an old man walks home", "an old man waves"]),
+    ("when the bell rings, the kid runs out, then jumps", ["the kid runs out", "the kid jumps"]),
+    ("once the door opens, she walks in and waves", ["walks in", "waves"]),
+    ("as the curtain rises, the dancer spins, then bows", ["the dancer spins", "the dancer bows"]),
+    ("after the game she raises her right hand, then bows",
+     ["she raises her right hand", "she bows"]),
+    ("as the old man walks, he waves", ["waves", "walks"]),
+    ("after a big kick, he bows", ["does a big kick", "bows"]),
+])
+def test_scene_cues_are_not_parts(prompt, parts):
+    """A fronted clause about the scene ("as the curtain rises", "when the whistle blows") is
+    a cue, not a part of the character's motion ("does the curtain rises" before); a fronted
+    clause with its own subject keeps its verb ("as the old man walks, he waves"). Prompts
+    written for the test."""
+    parsed = parse_prompt(prompt)
+    assert [a.text for s in parsed.stages for a in s.actions] == parts

@@ -24,10 +24,11 @@ from __future__ import annotations
 import re
 from typing import Callable
 
-from .compound_words import POSTURES, _WORDS
+from .compound_words import ADJECTIVES, DETERMINERS, POSTURES, SCENE_SUBJECTS, _WORDS
 
 _FRONTED = re.compile(r"^\s*(as|while|whilst|when|after|once|before)\s+([^,;.!?]+?)\s*,\s*"
                       r"(?:(?:he|she|they|it)\s+)?(?=\S)(.+)$", re.IGNORECASE)
+_PRONOUN = {"he", "she", "they", "i", "we", "you"}
 _HAND_RAISED = re.compile(
     r"\bwith\s+(?:(the|his|her|their|one|a)\s+)?(?:(left|right|both)\s+)?(hands?|arms?|fists?)"
     r"\s+(?:raised|up|held up|held high|in the air|aloft|high)\b(?:\s+(?:in the air|high|"
@@ -60,11 +61,23 @@ def fronted(text: str, has_verb: Callable[[str], bool]) -> str:
     """A subordinate clause put first, rewritten in the order the parser reads (module doc);
     its pronouns dropped."""
     m = _FRONTED.match(text)
-    if not m or not has_verb(m.group(2)):
+    if not m or not has_verb(m.group(3)):
         return text
     conj, first, rest = m.group(1).lower(), m.group(2), m.group(3)
-    if not has_verb(rest):
+    words = first.lower().split()
+    if words[0] in DETERMINERS:
+        at = next((k for k in range(1, min(len(words), 4)) if words[k] in SCENE_SUBJECTS), None)
+        if at is not None and at + 1 < len(words):
+            # "as the curtain rises, she bows": a cue; "after the game she raises her
+            # hand, then ...": the character's clause after it, comma missing
+            own = next((k for k in range(at + 1, len(words)) if words[k] in _PRONOUN), None)
+            return rest if own is None else f"{' '.join(first.split()[own:])}, {rest}"
+    if not has_verb(first):
         return text
+    if words[0] in DETERMINERS:
+        verb = next((k for k in range(1, len(words)) if words[k] in _WORDS), None)
+        if verb is not None and verb > 1 and words[verb - 1] not in ADJECTIVES | DETERMINERS:
+            first = " ".join(first.split()[verb:])   # "as the old man walks": its verb
     first = re.sub(r"^(?:he|she|they|it)\s+(?:has\s+|have\s+|is\s+|are\s+)?", "", first,
                    flags=re.IGNORECASE)
     first = re.sub(r"^(?:finish(?:es|ed|ing)?|stop(?:s|ped|ping)?)\s+", "", first,

@@ -104,6 +104,14 @@ DETERMINERS = {"a", "an", "the", "his", "her", "their", "its", "my", "your", "th
                "some", "to", "of", "with", "for", "at", "on", "in", "into", "by", "from"}
 PRONOUNS = {"he", "she", "they", "it", "i", "we", "you"}
 LEADING_ORDER_WORDS = {"first", "firstly", "initially"}
+# Subjects of a cue clause that is not the character's action ("as the curtain rises, she
+# bows", "when the whistle blows, ..."): the clause is the scene's, and is dropped.
+SCENE_SUBJECTS = set("""
+curtain curtains music song songs beat bass drum drums band orchestra choir sun moon light
+lights spotlight bell bells whistle buzzer alarm horn siren clock timer countdown door doors
+gate gates crowd audience fans applause rain wind storm snow thunder lightning ball train
+bus car cars camera phone fireworks credits scene show game match round race referee
+""".split())
 
 
 def _inflect(base: str) -> dict[str, str]:
