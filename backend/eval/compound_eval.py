@@ -97,10 +97,14 @@ def _recognised(rec, clip, actions, shares) -> bool | None:
     return all(p in ok for p, ok in zip(pred, labels))
 
 
-def real_pass_rates(path=None) -> None:
+def real_pass_rates(path=None, write: bool = False) -> None:
     """Each check's pass rate on every real clip of the dataset, by labelled action: as the
-    evaluation checks (either hand) and as the take check does (``sided``)."""
+    evaluation checks (either hand) and as the take check does (``sided``). write: also
+    the take check's passes per (action, style) into ``presence.RATES_PATH``."""
+    import json
     import os
+
+    from ..motion.presence import RATES_PATH
 
     from ..data.t2m_dataset import T2MDataset
     from ..motion.humanml3d import features_to_clip
@@ -114,8 +118,24 @@ def real_pass_rates(path=None) -> None:
         both = np.mean([present(a, p, True) for p in pos])
         sided = np.mean([present(a, p, True, sided=True) for p in pos])
         print(f"{a:22s} clips {len(items):4d}  passes {both:.2f}  take check (sided) {sided:.2f}")
+    if write:
+        rates: dict = {}
+        for it in ds.items:
+            a, style = it.labels.get("action"), it.labels.get("style")
+            if a in CHECKABLE and style:
+                ok = present(a, features_to_clip(it.features).positions(), True, sided=True)
+                cell = rates.setdefault(a, {}).setdefault(style, [0, 0])
+                cell[0] += int(ok)
+                cell[1] += 1
+        RATES_PATH.write_text(json.dumps({
+            "about": "real clips of the training dataset (every split) passing the take "
+                     "check (backend/motion/presence.py, sided, whole clip): [passed, clips] "
+                     "per action and style label; counts only, no motion",
+            "rates": rates}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"wrote {RATES_PATH}")
 
 
 if __name__ == "__main__":
     import sys
-    real_pass_rates(sys.argv[1] if len(sys.argv) > 1 else None)
+    args = [a for a in sys.argv[1:] if a != "--write-rates"]
+    real_pass_rates(args[0] if args else None, write="--write-rates" in sys.argv[1:])

@@ -102,17 +102,19 @@ def _conditioned(gen, sampling: dict, to_text=lambda prompt: prompt):
 
 
 def _checked(gen, sampling: dict, tries: int | None, read):
-    """generate(prompt, seed) conditioning on ``read(prompt) -> (text, action or None)``,
-    each take of a checkable action checked and made again while it fails, as the generate
-    job does (models/text2motion/takes.py; tries=1: the model's first take); cleaned as the
-    add-on gets it."""
-    from ..models.text2motion.takes import TAKES, generate_takes
+    """generate(prompt, seed) conditioning on ``read(prompt) -> (text, action or None,
+    style or None)``, each take of a checkable action checked and made again while it
+    fails, as the generate job does (models/text2motion/takes.py; tries=1: the model's
+    first take); cleaned as the add-on gets it."""
+    from ..models.text2motion.takes import TAKES, generate_takes, plain_texts
     from ..motion.cleanup import clean_features
 
     def generate(prompt, s):
-        text, action = read(prompt)
+        text, action, style = read(prompt)
         feats, _ = generate_takes(gen, [text], [action], [None], [s],
-                                  TAKES if tries is None else tries, **sampling)
+                                  TAKES if tries is None else tries,
+                                  plain=plain_texts([text], [action]), styles=[style],
+                                  **sampling)
         return clean_features(feats[0])
     return generate
 
@@ -124,7 +126,7 @@ def _snapped(gen, model: str, sampling: dict, tries: int | None = None):
 
     def read(prompt):
         text, info = snap_prompt(prompt, model)
-        return text, info.get("action")
+        return text, info.get("action"), info.get("style")
     return _checked(gen, sampling, tries, read)
 
 
@@ -152,7 +154,7 @@ def _labelled(gen, prompts, sampling: dict, model: str = "starter", tries: int |
 
     def read(prompt):
         action, style = labels[prompt]
-        return conditioning_caption(action, style, model) or prompt, action
+        return conditioning_caption(action, style, model) or prompt, action, style
     return _checked(gen, sampling, tries, read)
 
 

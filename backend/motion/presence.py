@@ -33,11 +33,22 @@ over its threshold, so 1.0 and above passes; ``None`` means no check for that ac
   the floor; bow: the head drops >= 0.15 m below its standing height (90th percentile);
 * other actions (dance, punch, spin, ...): no check.
 
+Some styles do not pass some checks in real motion: a feminine wave or raised hand of the
+data stays under the shoulder (0 of 55 feminine waves pass), a proud or sad bow stays
+shallow. ``fits_style(action, style)`` says whether the real clips of that style of the
+action pass the take check at least half the time (``presence_rates.json``, counts from
+the dataset, rebuilt by ``python -m backend.eval.compound_eval --write-rates``); where
+they do not, the generator's takes are not checked for it (``takes.checked_action``).
+
 Each check's pass rate on the real clips of its action (every clip of the dataset,
 ``python -m backend.eval.compound_eval`` prints the table): bow 87 %, bye 69 %, byebye 75 %,
 call 50 % (4 clips), guide 87 %, the rest 90-100 %.
 """
 from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -140,3 +151,24 @@ def present(action: str, pos: np.ndarray, whole: bool = False, sided: bool = Fal
     if s is None:
         raise ValueError(f"no kinematic check for {action!r}")
     return s >= 1.0
+
+
+RATES_PATH = Path(__file__).with_name("presence_rates.json")
+STYLE_PASS_MIN = 0.5        # real clips of a style that must pass its action's take check
+
+
+@lru_cache(maxsize=1)
+def _rates() -> dict:
+    try:
+        return json.loads(RATES_PATH.read_text(encoding="utf-8"))["rates"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def fits_style(action: str, style: str | None) -> bool:
+    """Whether the take check of `action` is fair to `style` (module doc): True without a
+    style or without recordings of the pair."""
+    if not style or style == "normal":
+        return True
+    passed, n = _rates().get(action, {}).get(style, (0, 0))
+    return n == 0 or passed / n >= STYLE_PASS_MIN

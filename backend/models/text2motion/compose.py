@@ -73,13 +73,14 @@ def generate_stage(gen, stage: Stage, seconds: float | None, seed: int, steps=No
     read as a checkable action is checked and made again while it fails (takes.py).
     Returns (clip, [Take] of the driver and then of the overlay). tries: takes per part
     (default ``takes.TAKES``; 1: the first take, unchecked)."""
-    from .takes import TAKES, generate_takes
+    from .takes import TAKES, generate_takes, plain_texts
     tries = TAKES if tries is None else int(tries)
 
     kw = _kwargs(steps, guidance)
     driver = stage.driver if len(stage.actions) > 1 else stage.actions[0]
-    text, action = model_part(gen, driver.text) if snap else (driver.text, None)
-    feats, takes = generate_takes(gen, [text], [action], [seconds], [int(seed)], tries, **kw)
+    text, action, style = read_part(gen, driver.text) if snap else (driver.text, None, None)
+    feats, takes = generate_takes(gen, [text], [action], [seconds], [int(seed)], tries,
+                                  plain=plain_texts([text], [action]), styles=[style], **kw)
     clip = gen.to_clip(feats[0])
     if len(stage.actions) > 1:
         # The gesture without the style: a styled gesture text ("an old man waves") keeps
@@ -112,18 +113,24 @@ def _overlay(gen, clip: Clip, parts, seed: int, steps, guidance, tries: int):
     return best, take
 
 
-def model_part(gen, text: str, style: bool = True) -> tuple[str, str | None]:
-    """(what the generator is given for one part, the action it was read as or None): the
-    part snapped to a training-like caption when the prompt checker is sure of its action
-    (backend/text/snap.py), else as written."""
+def read_part(gen, text: str, style: bool = True) -> tuple[str, str | None, str | None]:
+    """(what the generator is given for one part, the action it was read as or None, the
+    style it was given or None): the part snapped to a training-like caption when the
+    prompt checker is sure of its action (backend/text/snap.py), else as written."""
     from ...text.snap import snap_prompt, training_caption
     model = str(gen.path) if getattr(gen, "path", None) else "starter"
     snapped, info = snap_prompt(text, model)
     if not info["snapped"]:
-        return text, None
+        return text, None, None
     if not style:
-        return training_caption(info["action"], None) or snapped, info["action"]
-    return snapped, info["action"]
+        return training_caption(info["action"], None) or snapped, info["action"], None
+    return snapped, info["action"], info.get("style")
+
+
+def model_part(gen, text: str, style: bool = True) -> tuple[str, str | None]:
+    """(what the generator is given for one part, the action it was read as or None):
+    ``read_part`` without the style."""
+    return read_part(gen, text, style)[:2]
 
 
 def model_text(gen, text: str, style: bool = True) -> str:
