@@ -99,3 +99,44 @@ def test_the_job_reports_its_takes(tmp_path):
                        JobContext("t1", tmp_path / "one"))
     first = Clip.load_npz(res["artifacts"][res["clips"][0]["artifact"]])
     assert first.meta["takes"] == 1 and first.meta["take_seed"] == 3
+
+
+def test_the_action_comes_before_its_style(gen):
+    """A styled item whose takes all fail is made again without its style, and the first
+    take that passes is kept and said (takes.PLAIN_TAKES): an elderly walk backwards of 4 s
+    that never travels its metre."""
+    from backend.text.snap import conditioning_caption, training_caption
+    text = str(conditioning_caption("walk-back", "elderly"))
+    plain = T.plain_texts([text], ["walk-back"])
+    assert plain == [training_caption("walk-back", None)] and plain[0] != text
+    feats, info = T.generate_takes(gen, [text], ["walk-back"], [4.0], [0], plain=plain,
+                                   styles=["elderly"])
+    take = info[0]
+    assert take.passed and take.style_dropped and take.takes > T.TAKES
+    assert take.seed == T.take_seed(0, take.takes - 1)
+    np.testing.assert_allclose(feats[0], gen.generate(plain, [4.0], [take.seed])[0], atol=1e-5)
+    assert take.meta()["style_dropped"] is True and "without the style" in take.warning()
+    # the styled takes alone fail, and one take (tries=1) is never made again
+    _, alone = T.generate_takes(gen, [text], ["walk-back"], [4.0], [0])
+    assert alone[0].passed is False and alone[0].takes == T.TAKES
+    _, first = T.generate_takes(gen, [text], ["walk-back"], [4.0], [0], tries=1, plain=plain)
+    assert first[0].takes == 1 and not first[0].style_dropped
+    # an unstyled text has no plain version
+    assert T.plain_texts([training_caption("walk-back", None), "a person dances"],
+                         ["walk-back", "dance"]) == [None, None]
+
+
+def test_a_style_real_clips_fail_is_not_checked(gen):
+    """A feminine wave of the data stays under the shoulder (0 of 55 real ones pass the
+    check): its takes are not checked, so they are not steered away from the style."""
+    from backend.motion.presence import fits_style
+    assert not fits_style("wave-right-hand", "feminine")
+    assert fits_style("wave-right-hand", "elderly") and fits_style("wave-right-hand", None)
+    assert fits_style("bow", "no-such-style")                 # no recordings: checked
+    assert T.checked_action("wave-right-hand", "feminine") is None
+    assert T.checked_action("wave-right-hand", "elderly") == "wave-right-hand"
+    _, info = T.generate_takes(gen, ["a woman waves her right hand gracefully"],
+                               ["wave-right-hand"], [3.0], [1], styles=["feminine"])
+    assert info[0].action is None and info[0].takes == 1
+    with pytest.raises(ValueError, match="one entry per item"):
+        T.generate_takes(gen, ["a person bows"], ["bow"], [None], [0], styles=[])
