@@ -102,28 +102,32 @@ def test_the_job_reports_its_takes(tmp_path):
 
 
 def test_the_action_comes_before_its_style(gen):
-    """A styled item whose takes all fail is made again without its style, and the first
-    take that passes is kept and said (takes.PLAIN_TAKES): an elderly walk backwards of 4 s
-    that never travels its metre."""
-    from backend.text.snap import conditioning_caption, training_caption
-    text = str(conditioning_caption("walk-back", "elderly"))
-    plain = T.plain_texts([text], ["walk-back"])
-    assert plain == [training_caption("walk-back", None)] and plain[0] != text
-    feats, info = T.generate_takes(gen, [text], ["walk-back"], [4.0], [0], plain=plain,
+    """A styled item whose takes all fail is made again with its style at half strength,
+    and the first take that passes is kept and said (takes.WEAKER_TAKES): an elderly walk
+    backwards of 4 s that never travels its metre."""
+    from backend.text.snap import Blend, conditioning_caption, training_caption
+    text = conditioning_caption("walk-back", "elderly")
+    weaker = T.weaker_texts([text], ["walk-back"])
+    w = weaker[0]
+    assert isinstance(w, Blend) and str(w) == str(text)
+    assert w.base == training_caption("walk-back", None)
+    assert w.weight == pytest.approx(getattr(text, "weight", 1.0) * T.WEAKER_STYLE)
+    feats, info = T.generate_takes(gen, [text], ["walk-back"], [4.0], [0], weaker=weaker,
                                    styles=["elderly"])
     take = info[0]
-    assert take.passed and take.style_dropped and take.takes > T.TAKES
+    assert take.passed and take.style_weakened and take.takes > T.TAKES
     assert take.seed == T.take_seed(0, take.takes - 1)
-    np.testing.assert_allclose(feats[0], gen.generate(plain, [4.0], [take.seed])[0], atol=1e-5)
-    assert take.meta()["style_dropped"] is True and "without the style" in take.warning()
+    np.testing.assert_allclose(feats[0], gen.generate(weaker, [4.0], [take.seed])[0],
+                               atol=1e-5)
+    assert take.meta()["style_weakened"] is True and "half strength" in take.warning()
     # the styled takes alone fail, and one take (tries=1) is never made again
     _, alone = T.generate_takes(gen, [text], ["walk-back"], [4.0], [0])
     assert alone[0].passed is False and alone[0].takes == T.TAKES
-    _, first = T.generate_takes(gen, [text], ["walk-back"], [4.0], [0], tries=1, plain=plain)
-    assert first[0].takes == 1 and not first[0].style_dropped
-    # an unstyled text has no plain version
-    assert T.plain_texts([training_caption("walk-back", None), "a person dances"],
-                         ["walk-back", "dance"]) == [None, None]
+    _, first = T.generate_takes(gen, [text], ["walk-back"], [4.0], [0], tries=1, weaker=weaker)
+    assert first[0].takes == 1 and not first[0].style_weakened
+    # an unstyled caption or an unchecked action has no weaker version
+    assert T.weaker_texts([training_caption("walk-back", None), "a person dances"],
+                          ["walk-back", "dance"]) == [None, None]
 
 
 def test_a_style_real_clips_fail_is_not_checked(gen):

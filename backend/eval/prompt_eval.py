@@ -106,14 +106,14 @@ def _checked(gen, sampling: dict, tries: int | None, read):
     style or None)``, each take of a checkable action checked and made again while it
     fails, as the generate job does (models/text2motion/takes.py; tries=1: the model's
     first take); cleaned as the add-on gets it."""
-    from ..models.text2motion.takes import TAKES, generate_takes, plain_texts
+    from ..models.text2motion.takes import TAKES, generate_takes, weaker_texts
     from ..motion.cleanup import clean_features
 
     def generate(prompt, s):
         text, action, style = read(prompt)
         feats, _ = generate_takes(gen, [text], [action], [None], [s],
                                   TAKES if tries is None else tries,
-                                  plain=plain_texts([text], [action]), styles=[style],
+                                  weaker=weaker_texts([text], [action]), styles=[style],
                                   **sampling)
         return clean_features(feats[0])
     return generate

@@ -73,7 +73,7 @@ def _checked_times(gen, model: str, n: int, seconds: float, steps: int, guidance
     import time
 
     from ...text.snap import snap_prompt
-    from .takes import generate_takes, plain_texts
+    from .takes import generate_takes, weaker_texts
 
     times, takes = [], []
     for i in range(n):
@@ -81,7 +81,7 @@ def _checked_times(gen, model: str, n: int, seconds: float, steps: int, guidance
         t0 = time.perf_counter()
         text, info = snap_prompt(prompt, model)
         feats, made = generate_takes(gen, [text], [info.get("action")], [seconds], [i],
-                                     plain=plain_texts([text], [info.get("action")]),
+                                     weaker=weaker_texts([text], [info.get("action")]),
                                      styles=[info.get("style")],
                                      steps=steps, guidance=guidance)
         gen.to_clip(feats[0])

@@ -73,14 +73,14 @@ def generate_stage(gen, stage: Stage, seconds: float | None, seed: int, steps=No
     read as a checkable action is checked and made again while it fails (takes.py).
     Returns (clip, [Take] of the driver and then of the overlay). tries: takes per part
     (default ``takes.TAKES``; 1: the first take, unchecked)."""
-    from .takes import TAKES, generate_takes, plain_texts
+    from .takes import TAKES, generate_takes, weaker_texts
     tries = TAKES if tries is None else int(tries)
 
     kw = _kwargs(steps, guidance)
     driver = stage.driver if len(stage.actions) > 1 else stage.actions[0]
     text, action, style = read_part(gen, driver.text) if snap else (driver.text, None, None)
     feats, takes = generate_takes(gen, [text], [action], [seconds], [int(seed)], tries,
-                                  plain=plain_texts([text], [action]), styles=[style], **kw)
+                                  weaker=weaker_texts([text], [action]), styles=[style], **kw)
     clip = gen.to_clip(feats[0])
     if len(stage.actions) > 1:
         # The gesture without the style: a styled gesture text ("an old man waves") keeps

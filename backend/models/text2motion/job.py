@@ -152,14 +152,14 @@ def _generate(params: dict, ctx: JobContext) -> dict:
                 style = snapped.get("style")
                 if "style_weight" in snapped:      # a thin style, given part of the way
                     meta["style_weight"] = snapped["style_weight"]
-        from .takes import generate_takes, plain_texts
+        from .takes import generate_takes, weaker_texts
         for start in range(0, n, BATCH):
             chunk = seeds[start:start + BATCH]
             ctx.progress(0.1 + 0.6 * start / n,
                          f"generating {start + 1}-{start + len(chunk)} of {n}")
             feats, takes = generate_takes(gen, [text] * len(chunk), [action] * len(chunk),
                                           [p["seconds"]] * len(chunk), chunk, p["takes"],
-                                          plain=plain_texts([text], [action]) * len(chunk),
+                                          weaker=weaker_texts([text], [action]) * len(chunk),
                                           styles=[style] * len(chunk),
                                           guidance=p["guidance"], steps=p["steps"])
             warnings += [w for w in gen.warnings if w not in warnings]
