@@ -27,7 +27,8 @@ UNKNOWN_MOTIONS = [
      "a person swims"),
     (r"\bclimb(s|ing|ed)?\b", "climb", "a person climbs a ladder"),
     (r"\bjuggl(e|es|ing|ed)\b", "juggle", "a person juggles balls"),
-    (r"\bdriv(e|es|ing)\b|\bdrove\b", "drive", "a person drives a car"),
+    (r"(?<!arms )(?<!knees )(?<!legs )(?<!elbows )\bdriv(e|es|ing)\b|\bdrove\b", "drive",
+     "a person drives a car"),
     (r"\btyp(e|es|ing)\b(?! of)", "type", "a person types on a keyboard"),
     (r"\bski(s|ing|es)?\b|\bsnowboard", "ski", "a person skis down a slope"),
     (r"\bpush[- ]?ups?\b|\bsit[- ]?ups?\b|\bsquats?\b|\blunges?\b|\bburpees?\b|\bplank",
@@ -56,11 +57,13 @@ UNKNOWN_MOTIONS = [
      "a person plays the guitar"),
     (r"\b(skip|skips|skipping) rope|\bjump(s|ing)? rope", "skip rope", "a person skips rope"),
     (r"\bskat(e|es|ing)\b", "skate", "a person skates"),
-    (r"\bride(s)?\b|\briding\b|\brode\b|(?<!walk )(?<!run )(?<!jog )\bcycl(e|es|ing)\b", "ride", "a person rides a bike"),
+    # "3 cycles" of a wave is a count, not a bike
+    (r"\bride(s)?\b|\briding\b|\brode\b|(?<!walk )(?<!run )(?<!jog )(?<!\d )(?<!two )"
+     r"(?<!three )(?<!four )(?<!few )\bcycl(e|es|ing)\b", "ride", "a person rides a bike"),
     # "the sleeping guard": a sleeper beside the motion, not the motion asked for
     (r"(?<!the )(?<!a )\bsleep(s|ing)?\b|\bslept\b", "sleep", "a person sleeps"),
     (r"\bkneel(s|ing)?\b|\bknelt\b", "kneel", "a person kneels down"),
-    (r"\bsweep(s|ing)?\b(?!(\s+\w+){0,2}\s+arms?\b)|\bmop(s|ping)?\b|\bvacuum", "clean", "a person sweeps the floor"),
+    (r"\bsweep(s|ing)?\b(?!(\s+\w+){0,3}\s+(arms?|hands?)\b)|\bmop(s|ping)?\b|\bvacuum", "clean", "a person sweeps the floor"),
     (r"\b(write|writes|writing|wrote)\b", "write", "a person writes"),
     # "shoots a hand up" / "her hand shoots up" is a raised hand
     (r"(?<!hand )(?<!arm )\bshoot(s|ing)?\b(?!\s+(up\s+)?(his|her|their|my|your|a|the|one)?\s*"
@@ -75,13 +78,13 @@ UNKNOWN_MOTIONS = [
     (r"\bdig(s|ging)?\b|\bshovel", "dig", "a person digs with a shovel"),
     (r"\bcook(s|ing)?\b|\bstir(s|ring)?\b", "cook", "a person cooks"),
     (r"\btie(s)? (his|her|their|a|the)? ?(shoe|laces)", "tie shoes", "a person ties a shoe"),
-    (r"\bstretch(es|ing)?\b(?!(\s+\w+){0,3}\s+up\b)", "stretch", "a person stretches"),
+    (r"\bstretch(es|ing)?\b(?!(\s+\w+){0,3}\s+(up|high|upwards?|skywards?)\b)", "stretch", "a person stretches"),
     (r"\bjumping jacks?\b|\bstar jumps?\b", "jumping jacks", "a person does jumping jacks"),
     (r"\bhandstand", "handstand", "a person does a handstand"),
     (r"\bsing(s|ing)?\b|\bsang\b", "sing", "a person sings"),
     (r"\bsmok(e|es|ing)\b", "smoke", "a person smokes"),
     (r"\bclap(s|ping)?\b|\bapplaud", "clap", "a person claps"),
-    (r"\bphone\b|\btexts?\b", "use a phone", "a person talks on the phone"),
+    (r"\bphone\b(?!\s+in\s+(the other|(one|his|her|their|my|your|the other) hand))|\btexts?\b", "use a phone", "a person talks on the phone"),
     (r"(?<!karate )(?<!sword )\bchop(s|ping|ped)?\b|\baxe\b", "chop",
      "a person chops wood with an axe"),
     (r"\bbarbell|\bdumbbell|\bkettlebell|\blifts? weights|\bweightlift", "lift weights",
@@ -107,7 +110,7 @@ UNKNOWN_MOTIONS = [
      "a person ducks under something"),
     (r"\bhula\b", "hula hoop", "a person spins a hula hoop"),
     (r"\b(pole[- ])?vault(s|ing|ed)?\b", "vault", "an athlete pole vaults over a bar"),
-    (r"\bhead ?spins?\b|\bwindmills?\b", "breakdance power move",
+    (r"\bhead ?spins?\b|(?<!like )(?<!like a )\bwindmills?\b", "breakdance power move",
      "a breakdancer spins on the head"),
     (r"\barcher(y|s)?\b|\barrows?\b", "shoot", "an archer shoots an arrow"),
     # falls and stumbles (getting up afterwards is the known get-up: UNKNOWN_UNLESS)
