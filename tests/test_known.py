@@ -216,6 +216,9 @@ def test_a_stopped_motion_is_not_a_negated_one():
 @pytest.mark.parametrize("prompt, action", [
     ("hands up!", "raise-up-both-hands"), ("left hand up", "raise-up-left-hand"),
     ("step back", "walk-back"), ("Shot 4: foreman calls the worker over", "call"),
+    ("NPC_TRADER idle->move: walk left to the well", "walk-left"),
+    ("mocap take 12: walks backward 3 m", "walk-back"),
+    ("PANEL 7 — the knight bows to the queen", "bow"),
     ("waves someone over: come here", "call"), ("this way please", "guide"),
     ("a huge giant waves goodbye with one enormous hand", "bye"),
     ("bear left while walking", "walk-left"), ("walks toward two o'clock", "walk-right"),
@@ -365,6 +368,8 @@ def test_reader_dev_floor():
     ("strides on, arms driving, knees high", False),
     ("the woman stretches both arms high", False),
     ("skips school and runs to the arcade", False),
+    ("NPC_SMITH idle: hammering a horseshoe", True),
+    ("crouches behind the sofa, hold", True),
 ])
 def test_odd_gaits_and_side_clauses(prompt, flagged):
     """Round 11, from the reader dev set c's misses (the prompts are written for the

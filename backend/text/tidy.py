@@ -34,9 +34,12 @@ _STOPPED = re.compile(r"^(stop|stops|stopped|stopping|quit|quits|cease|ceases|ha
                       r"without)\b")
 _NEGATED = re.compile(rf"{NEGATORS}\s+{_FILL}([a-z][a-z'-]*)(?:\s+([a-z][a-z'-]*))?"
                       r"(?:\s+(?:away|off|around|round|back|forward|about|over))?", re.I)
-_META = re.compile(r"^\s*(?:shot|scene|take|ticket|task|jira|anim|clip|cue|beat|"
+_META = re.compile(r"^\s*(?:(?:mocap|mo-cap|motion capture)(?: log| session)?,?\s*)?"
+                   r"(?:shot|scene|take|ticket|task|jira|anim|clip|cue|beat|panel|frame|"
                    r"request|req|story|bug|issue|card)\s*[-#:]?\s*(?:[a-z]*[-#]?)?\d+[a-z]?"
                    r"\s*(?:[:.)\]]|[-–—]\s)\s*", re.I)
+# a game's state-machine entry: "NPC_GUARD idle->alert: ...", "BOSS_GOLEM phase2: ..."
+_GAME_ID = re.compile(r"^\s*[A-Z][A-Z0-9]*_[A-Z0-9_]+\b[^:.!?]{0,30}:\s*")
 
 
 def spell_emoji(text: str) -> tuple[str, list[str]]:
@@ -85,8 +88,10 @@ def drop_negated(text: str) -> str:
 
 
 def drop_meta_prefix(text: str) -> str:
-    """`text` without a leading ticket / shot / scene number ("Shot 4: ...")."""
-    out = _META.sub("", text, count=1)
+    """`text` without a leading ticket / shot / scene / panel number ("Shot 4: ...",
+    "mocap take 70: ...", "PANEL 5 — ...") or a game's state name ("NPC_GUARD idle->alert:
+    ...")."""
+    out = _GAME_ID.sub("", _META.sub("", text, count=1), count=1)
     return out if re.search(r"[a-zA-Z]{3}", out) else text
 
 

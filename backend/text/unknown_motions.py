@@ -104,7 +104,7 @@ UNKNOWN_MOTIONS = [
     (r"\bbowl(s|ing|ed)?\b", "bowl", "a person bowls a bowling ball"),
     (r"(?<!the )(?<!a )(?<!next )(?<!this )\bpaint(s|ing|ed)?\b", "paint",
      "a person paints a wall"),
-    (r"\bcrouch(es|ed|ing)? down\b|\bcower(s|ing|ed)?\b|\bhid(e|es|ing)\b "
+    (r"\bcrouch(es|ed|ing)? (down|behind|under|beneath|low)\b|\bcower(s|ing|ed)?\b|\bhid(e|es|ing)\b "
      r"(behind|under|in|from)\b", "hide", "a person crouches down and hides"),
     (r"\bduck(s|ing|ed)\b (down|under|behind|low|and|to)\b", "duck",
      "a person ducks under something"),
@@ -150,6 +150,8 @@ UNKNOWN_MOTIONS = [
     (r"\b(does|do|doing|did) the splits\b|\bheel raises?\b|\bcalf raises?\b|"
      r"\bhip hinges?\b", "exercise", "a person does a stretching exercise"),
     (r"\bdoubl(e|es|ed|ing) over\b", "double over", "a person doubles over laughing"),
+    (r"\bhammer(s|ed|ing)?\b(?![- ]?fists?)|\bsaw(s|ed|ing)? (through|a|the|off)\b",
+     "hammer", "a person hammers a nail"),
     # gaits the data has no recording of (the seen sets and their writers count them as
     # unknown, nearest walk): a limp, tiptoeing, skipping along, marching on the spot
     (r"\blimp(s|ed|ing)?\b(?!\s+(handshake|wrist|arms?|hands?))|\bwith a limp\b|"
