@@ -48,8 +48,9 @@ _A_WAVE = re.compile(r"\b(a|an)\s+((?:little|small|big|quick|friendly|cheery|che
                      r"short|brief|lazy|half|tiny|huge|royal|warm)\s+)?wave\b")
 _CUT = re.compile(r"\s*(?:[,;:]|\s-+\s|\s*[+&/]\s*|\bwith\b)\s*")
 _THEN = re.compile(r"^(?:and\s+)?(?:then|after that|afterwards|finally|next|later)\b\s*")
-_NOUN_BEFORE = {"a", "an", "the", "of", "with", "all", "pure", "no", "such", "much", "more", "his", "her", "their", "its", "my", "your",
-                "some", "this", "that", "little", "big", "long", "short", "quick", "brisk"}
+_NOUN_BEFORE = {"a", "an", "the", "of", "with", "all", "pure", "no", "such", "much", "more",
+                "his", "her", "their", "its", "my", "your", "some", "this", "that", "little",
+                "big", "long", "short", "quick", "brisk"}
 _SUBJECT_START = {"a", "an", "the", "this", "that", "my", "our", "some", "he", "she", "they",
                   "someone", "somebody", "i", "we", "you"}
 

@@ -63,7 +63,8 @@ UNKNOWN_MOTIONS = [
     # "the sleeping guard": a sleeper beside the motion, not the motion asked for
     (r"(?<!the )(?<!a )\bsleep(s|ing)?\b|\bslept\b", "sleep", "a person sleeps"),
     (r"\bkneel(s|ing)?\b|\bknelt\b", "kneel", "a person kneels down"),
-    (r"\bsweep(s|ing)?\b(?!(\s+\w+){0,3}\s+(arms?|hands?)\b)|\bmop(s|ping)?\b|\bvacuum", "clean", "a person sweeps the floor"),
+    (r"\bsweep(s|ing)?\b(?!(\s+\w+){0,3}\s+(arms?|hands?)\b)|\bmop(s|ping)?\b|\bvacuum",
+     "clean", "a person sweeps the floor"),
     (r"\b(write|writes|writing|wrote)\b", "write", "a person writes"),
     # "shoots a hand up" / "her hand shoots up" is a raised hand
     (r"(?<!hand )(?<!arm )\bshoot(s|ing)?\b(?!\s+(up\s+)?(his|her|their|my|your|a|the|one)?\s*"
@@ -78,13 +79,15 @@ UNKNOWN_MOTIONS = [
     (r"\bdig(s|ging)?\b|\bshovel", "dig", "a person digs with a shovel"),
     (r"\bcook(s|ing)?\b|\bstir(s|ring)?\b", "cook", "a person cooks"),
     (r"\btie(s)? (his|her|their|a|the)? ?(shoe|laces)", "tie shoes", "a person ties a shoe"),
-    (r"\bstretch(es|ing)?\b(?!(\s+\w+){0,3}\s+(up|high|upwards?|skywards?)\b)", "stretch", "a person stretches"),
+    (r"\bstretch(es|ing)?\b(?!(\s+\w+){0,3}\s+(up|high|upwards?|skywards?)\b)", "stretch",
+     "a person stretches"),
     (r"\bjumping jacks?\b|\bstar jumps?\b", "jumping jacks", "a person does jumping jacks"),
     (r"\bhandstand", "handstand", "a person does a handstand"),
     (r"\bsing(s|ing)?\b|\bsang\b", "sing", "a person sings"),
     (r"\bsmok(e|es|ing)\b", "smoke", "a person smokes"),
     (r"\bclap(s|ping)?\b|\bapplaud", "clap", "a person claps"),
-    (r"\bphone\b(?!\s+in\s+(the other|(one|his|her|their|my|your|the other) hand))|\btexts?\b", "use a phone", "a person talks on the phone"),
+    (r"\bphone\b(?!\s+in\s+(the other|(one|his|her|their|my|your|the other) hand))|"
+     r"\btexts?\b", "use a phone", "a person talks on the phone"),
     (r"(?<!karate )(?<!sword )\bchop(s|ping|ped)?\b|\baxe\b", "chop",
      "a person chops wood with an axe"),
     (r"\bbarbell|\bdumbbell|\bkettlebell|\blifts? weights|\bweightlift", "lift weights",
@@ -104,7 +107,8 @@ UNKNOWN_MOTIONS = [
     (r"\bbowl(s|ing|ed)?\b", "bowl", "a person bowls a bowling ball"),
     (r"(?<!the )(?<!a )(?<!next )(?<!this )\bpaint(s|ing|ed)?\b", "paint",
      "a person paints a wall"),
-    (r"\bcrouch(es|ed|ing)? (down|behind|under|beneath|low)\b|\bcower(s|ing|ed)?\b|\bhid(e|es|ing)\b "
+    (r"\bcrouch(es|ed|ing)? (down|behind|under|beneath|low)\b|\bcower(s|ing|ed)?\b|"
+     r"\bhid(e|es|ing)\b "
      r"(behind|under|in|from)\b", "hide", "a person crouches down and hides"),
     (r"\bduck(s|ing|ed)\b (down|under|behind|low|and|to)\b", "duck",
      "a person ducks under something"),
@@ -248,7 +252,8 @@ OTHER_SENSES = [
 ]
 
 # Known actions that come closest to some unknown motions (suggested first).
-NEAREST_HINTS = {"odd gait": ["walk"], "skip rope": ["jump"], "jumping jacks": ["jump"], "climb": ["crawl"],
+NEAREST_HINTS = {"odd gait": ["walk"],
+                 "skip rope": ["jump"], "jumping jacks": ["jump"], "climb": ["crawl"],
                  "lie down": ["get-up"], "sit": ["get-up"], "kneel": ["get-up"],
                  "exercise": ["crawl", "get-up"], "handstand": ["cartwheel", "flip"],
                  "throw": ["punch"], "stretch": ["raise-up-both-hands"], "skate": ["walk"],
