@@ -370,6 +370,13 @@ def test_reader_dev_floor():
     ("the woman stretches both arms high", False),
     ("skips school and runs to the arcade", False),
     ("NPC_SMITH idle: hammering a horseshoe", True),
+    ("the keeper dives full length for the ball", True),
+    ("two wrestlers grapple on the mat", True),
+    ("three sets of bicep curls", True),
+    ("blows a kiss at the camera", True),
+    ("picks the crate up and grunts", True),
+    ("okay, pick up the pace, we're running now", False),
+    ("a little boy lifts both arms, wanting to be picked up", False),
     ("crouches behind the sofa, hold", True),
 ])
 def test_odd_gaits_and_side_clauses(prompt, flagged):

@@ -324,7 +324,8 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
     # taken as scene description when another clause of the prompt is clearly a known action
     # ("trudges home | after a long shift").
     lexicon = [lexicon_action(c) for c in clauses]   # a known action named by a word
-    some_known = any(max(sc.values()) >= CLEARLY_KNOWN or lex is not None
+    some_known = any(max(sc.values()) >= CLEARLY_KNOWN and max(sc.values()) > u
+                     or lex is not None
                      or max(sc.values()) >= KNOWN_THRESHOLD + KNOWN_OVER_UNKNOWN and
                      max(sc.values()) - u >= KNOWN_OVER_UNKNOWN
                      for sc, lex, u in zip(per_action, lexicon, unknown_sim))

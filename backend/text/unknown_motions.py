@@ -44,7 +44,9 @@ UNKNOWN_MOTIONS = [
      r"somersaults?|cartwheels?|shapes|moves?)\b)",
      "throw", "a person throws a ball"),
     (r"\bcatch(es|ing)?\b|\bcaught\b", "catch", "a person catches a ball"),
-    (r"\bpick(s|ing|ed)? (up|(?!(himself|herself|themselves|oneself)\b)\w+ up)\b", "pick up",
+    # not "picks up the pace" (faster), not "wanting to be picked up" (someone else's motion)
+    (r"(?<!be )(?<!being )\bpick(s|ing|ed)? (up(?! (the )?(pace|speed|tempo)\b)|"
+     r"(?!(himself|herself|themselves|oneself)\b)\w+ up)\b", "pick up",
      "a person picks up a box"),
     (r"\bcarr(y|ies|ying|ied)\b", "carry", "a person carries a box"),
     (r"\bpush(es|ing|ed)?\b(?![- ]?ups?)", "push", "a person pushes a cart"),
@@ -156,6 +158,25 @@ UNKNOWN_MOTIONS = [
     (r"\bdoubl(e|es|ed|ing) over\b", "double over", "a person doubles over laughing"),
     (r"\bhammer(s|ed|ing)?\b(?![- ]?fists?)|\bsaw(s|ed|ing)? (through|a|the|off)\b",
      "hammer", "a person hammers a nail"),
+    # round 11, from the reader dev set c's unknown prompts: sport techniques, grappling,
+    # gym exercises, small gestures, lifting things, climbing over an edge
+    (r"\b(baseball|softball|cricket) (pitch|bowl)|\bpitch(es|ed|ing)? (a|the) (ball|fastball|"
+     r"curveball)|\bslap ?shots?\b|\bdiv(e|es|ed|ing) (full length|to (his|her|their) (left|"
+     r"right)|for the ball)", "sport technique", "a goalkeeper dives for the ball"),
+    (r"\belbow (strike|smash|drop|jab)s?\b|\bknee strikes?\b|\bhead ?butts?\b|"
+     r"\bwrestl(e|es|ed|ing)\b|\bgrappl(e|es|ed|ing)\b|\bsuplex|\bthrust(s|ed|ing)? (a|the|"
+     r"his|her|their) (spear|pike|lance)\b|\bground[- ]pound", "grapple",
+     "a person wrestles someone to the ground"),
+    (r"\bbicep curls?\b|\b(leg|knee) raises?\b|\bdead ?lifts?\b|\bbench press|"
+     r"\bshoulder press|\bkettlebell|\bbeat(s|ing)? (his|her|their|its) chest\b",
+     "exercise", "a person does bicep curls"),
+    (r"\bblows? (a|him a|her a|them a) kiss|\bair quotes\b|\bpeek-?a-?boo\b|"
+     r"\bcounts? on (his|her|their|my|your) fingers|\btap(s|ped|ping)? (his|her|their|my|"
+     r"your|a|the)? ?(foot|feet|toes?)\b", "gesture", "a person blows a kiss"),
+    (r"\bpick(s|ed|ing)? (a|the) \w+ up\b|\bpick(s|ed|ing)? up (a|the) (box|crate|bag|"
+     r"suitcase|parcel|package|bucket|ball|child|baby)\b|\b(haul|pull|drag)(s|ed|ing)? "
+     r"(himself|herself|themselves) (up )?(over|onto)\b", "pick up",
+     "a person picks a box up off the floor"),
     # gaits the data has no recording of (the seen sets and their writers count them as
     # unknown, nearest walk): a limp, tiptoeing, skipping along, marching on the spot
     (r"\blimp(s|ed|ing)?\b(?!\s+(handshake|wrist|arms?|hands?))|\bwith a limp\b|"
@@ -252,7 +273,7 @@ OTHER_SENSES = [
 ]
 
 # Known actions that come closest to some unknown motions (suggested first).
-NEAREST_HINTS = {"odd gait": ["walk"],
+NEAREST_HINTS = {"odd gait": ["walk"], "grapple": ["punch"], "sport technique": ["jump"],
                  "skip rope": ["jump"], "jumping jacks": ["jump"], "climb": ["crawl"],
                  "lie down": ["get-up"], "sit": ["get-up"], "kneel": ["get-up"],
                  "exercise": ["crawl", "get-up"], "handstand": ["cartwheel", "flip"],
