@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..motion.presence import CHECKABLE, present
+from ..motion.presence import CHECKABLE, present, score
 
 
 def part_present(action: str, pos: np.ndarray, whole: bool) -> bool:
@@ -123,14 +123,15 @@ def real_pass_rates(path=None, write: bool = False) -> None:
         for it in ds.items:
             a, style = it.labels.get("action"), it.labels.get("style")
             if a in CHECKABLE and style:
-                ok = present(a, features_to_clip(it.features).positions(), True, sided=True)
-                cell = rates.setdefault(a, {}).setdefault(style, [0, 0])
-                cell[0] += int(ok)
-                cell[1] += 1
+                sc = score(a, features_to_clip(it.features).positions(), True, sided=True)
+                rates.setdefault(a, {}).setdefault(style, []).append(sc)
+        rates = {a: {st: [int(sum(v >= 1.0 for v in scs)), len(scs),
+                          round(float(np.median(scs)), 3)] for st, scs in per.items()}
+                 for a, per in rates.items()}
         RATES_PATH.write_text(json.dumps({
             "about": "real clips of the training dataset (every split) passing the take "
-                     "check (backend/motion/presence.py, sided, whole clip): [passed, clips] "
-                     "per action and style label; counts only, no motion",
+                     "check (backend/motion/presence.py, sided, whole clip): [passed, clips, "
+                     "median score] per action and style label; no motion",
             "rates": rates}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         print(f"wrote {RATES_PATH}")
 

@@ -10,8 +10,10 @@ made again with another seed, up to ``TAKES`` takes in all. The take with the be
 score is kept, so a request still returns a clip when no take passes (with a warning).
 A take under ``MIN_CHECK_SECONDS`` is not checked.
 
-A style whose real clips do not pass the action's check (a feminine wave stays under the
-shoulder) is not checked at all: the takes would pick the least feminine wave.
+A style whose real clips do not pass the action's check is held to half of what they
+show (a proud bow is shallow, but still a bow), or not checked at all where they show
+none of it (a feminine wave stays under the shoulder): the takes would pick the least
+feminine wave.
 A styled item whose ``TAKES`` takes all fail gets up to ``WEAKER_TAKES`` more made with
 its style at half strength (``weaker_texts``): a bow the user asked for should bow, even if
 not as proudly as asked. The kept take says so (``style_weakened`` in its meta, and a
@@ -99,10 +101,10 @@ def _what(action: str) -> str:
 
 
 def checked_action(action: str | None, style: str | None = None) -> str | None:
-    """`action` when a kinematic check covers it and is fair to `style` (real clips of that
-    style pass it: ``presence.fits_style``), else None."""
-    from ...motion.presence import CHECKABLE, fits_style
-    return action if action in CHECKABLE and fits_style(action, style) else None
+    """`action` when a kinematic check covers it and real clips of `style` show some of it
+    (``presence.style_mark`` above 0), else None."""
+    from ...motion.presence import CHECKABLE, style_mark
+    return action if action in CHECKABLE and style_mark(action, style) > 0 else None
 
 
 def weaker_texts(texts, actions) -> list:
@@ -136,7 +138,8 @@ def generate_takes(gen, texts, actions, seconds, seeds, tries: int = TAKES, weak
     takes all fail gets up to ``WEAKER_TAKES`` more from it, and the first that passes is
     kept (``Take.style_weakened``; not when tries is 1, the model's first take).
     styles[i] (optional): the style item i asks for; a style whose real clips fail the
-    action's check is not checked (``checked_action``). Returns (features, [Take]). Items
+    action's check is held to part of their own score (``presence.style_mark``), or not
+    checked where they show none of it. Returns (features, [Take]). Items
     are generated together, then the failed ones again together."""
     n = len(texts)
     if not len(actions) == len(seconds) == len(seeds) == n:
@@ -148,6 +151,8 @@ def generate_takes(gen, texts, actions, seconds, seeds, tries: int = TAKES, weak
         raise ValueError("styles must have one entry per item")
     actions = [None if s is not None and float(s) < MIN_CHECK_SECONDS else checked_action(a, st)
                for a, s, st in zip(actions, seconds, styles)]
+    from ...motion.presence import style_mark
+    marks = [style_mark(a, st) if a else 1.0 for a, st in zip(actions, styles)]
     if weaker is not None and len(weaker) != n:
         raise ValueError("weaker must have one entry per item")
     best: list = [None] * n
@@ -163,7 +168,8 @@ def generate_takes(gen, texts, actions, seconds, seeds, tries: int = TAKES, weak
             take = info[i]
             if take.action is not None and len(f) < MIN_CHECK_SECONDS * FPS:
                 take.action = None                 # a predicted length too short to check
-            score = None if take.action is None else score_clip(take.action, gen.to_clip(f))
+            score = None if take.action is None else \
+                score_clip(take.action, gen.to_clip(f)) / marks[i]
             if take.offer(k, take_seed(seeds[i], k), score):
                 best[i] = f
             if take.action is not None and not take.passed:
@@ -179,7 +185,7 @@ def generate_takes(gen, texts, actions, seconds, seeds, tries: int = TAKES, weak
             take = info[i]
             take.takes = k + 1
             if len(f) >= MIN_CHECK_SECONDS * FPS and \
-                    score_clip(take.action, gen.to_clip(f)) >= 1.0:
+                    score_clip(take.action, gen.to_clip(f)) >= marks[i]:
                 best[i] = f
                 take.passed, take.seed, take.style_weakened = True, take_seed(seeds[i], k), True
             else:
