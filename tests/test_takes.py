@@ -134,16 +134,15 @@ def test_a_style_real_clips_fail_is_not_checked(gen):
     """A feminine wave of the data stays under the shoulder (0 of 55 real ones pass the
     check, median score 0): its takes are not checked, so they are not steered away from
     the style."""
-    from backend.motion.presence import fits_style
-    assert not fits_style("wave-right-hand", "feminine")
-    assert fits_style("wave-right-hand", "elderly") and fits_style("wave-right-hand", None)
-    assert fits_style("bow", "no-such-style")                 # no recordings: checked
+    from backend.motion.presence import style_mark
+    assert style_mark("wave-right-hand", "feminine") == 0.0
+    assert style_mark("wave-right-hand", "elderly") == style_mark("wave-right-hand", None) == 1.0
+    assert style_mark("bow", "no-such-style") == 1.0          # no recordings: checked
     assert T.checked_action("wave-right-hand", "feminine") is None
     assert T.checked_action("wave-right-hand", "elderly") == "wave-right-hand"
     # a proud bow of the data is shallow (0 of 2 pass, median score 0.62): a take must
     # show half of that, not nothing
-    from backend.motion.presence import style_mark
-    assert not fits_style("bow", "proud") and 0 < style_mark("bow", "proud") < 1.0
+    assert 0 < style_mark("bow", "proud") < 1.0
     assert T.checked_action("bow", "proud") == "bow"
     assert style_mark("bow", None) == style_mark("bow", "elderly") == 1.0
     _, info = T.generate_takes(gen, ["a woman waves her right hand gracefully"],

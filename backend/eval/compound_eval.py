@@ -128,11 +128,13 @@ def real_pass_rates(path=None, write: bool = False) -> None:
         rates = {a: {st: [int(sum(v >= 1.0 for v in scs)), len(scs),
                           round(float(np.median(scs)), 3)] for st, scs in per.items()}
                  for a, per in rates.items()}
-        RATES_PATH.write_text(json.dumps({
-            "about": "real clips of the training dataset (every split) passing the take "
-                     "check (backend/motion/presence.py, sided, whole clip): [passed, clips, "
-                     "median score] per action and style label; no motion",
-            "rates": rates}, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        about = ("real clips of the training dataset (every split) passing the take check "
+                 "(backend/motion/presence.py, sided, whole clip): [passed, clips, median "
+                 "score] per action and style label; no motion")
+        lines = [f"  {json.dumps(a)}: {json.dumps(rates[a], sort_keys=True)}"
+                 for a in sorted(rates)]
+        RATES_PATH.write_text(f'{{"about": {json.dumps(about)},\n "rates": {{\n'
+                              + ",\n".join(lines) + "\n }\n}\n", encoding="utf-8")
         print(f"wrote {RATES_PATH}")
 
 

@@ -35,7 +35,7 @@ over its threshold, so 1.0 and above passes; ``None`` means no check for that ac
 
 Some styles do not pass some checks in real motion: a feminine wave or raised hand of the
 data stays under the shoulder (0 of 55 feminine waves pass), a proud or sad bow stays
-shallow. ``fits_style(action, style)`` says whether the real clips of that style of the
+shallow. ``style_mark(action, style)`` is 1.0 where the real clips of that style of the
 action pass the take check at least half the time (``presence_rates.json``, counts and
 median scores from the dataset, rebuilt by ``python -m backend.eval.compound_eval
 --write-rates``); where they do not, the generator's takes must reach half the real clips'
@@ -179,8 +179,3 @@ def style_mark(action: str, style: str | None) -> float:
         return 1.0
     return round(STYLE_RELAX * float(cell[2]), 3) if len(cell) > 2 else 0.0
 
-
-def fits_style(action: str, style: str | None) -> bool:
-    """Whether the take check of `action` is fair to `style` as it is (module doc): True
-    without a style or without recordings of the pair."""
-    return style_mark(action, style) >= 1.0

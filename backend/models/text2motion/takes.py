@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ...motion.presence import style_mark
 from .config import FPS
 
 TAKES = 3                    # takes of a checkable action, the first included
@@ -103,7 +104,7 @@ def _what(action: str) -> str:
 def checked_action(action: str | None, style: str | None = None) -> str | None:
     """`action` when a kinematic check covers it and real clips of `style` show some of it
     (``presence.style_mark`` above 0), else None."""
-    from ...motion.presence import CHECKABLE, style_mark
+    from ...motion.presence import CHECKABLE
     return action if action in CHECKABLE and style_mark(action, style) > 0 else None
 
 
@@ -151,7 +152,6 @@ def generate_takes(gen, texts, actions, seconds, seeds, tries: int = TAKES, weak
         raise ValueError("styles must have one entry per item")
     actions = [None if s is not None and float(s) < MIN_CHECK_SECONDS else checked_action(a, st)
                for a, s, st in zip(actions, seconds, styles)]
-    from ...motion.presence import style_mark
     marks = [style_mark(a, st) if a else 1.0 for a, st in zip(actions, styles)]
     if weaker is not None and len(weaker) != n:
         raise ValueError("weaker must have one entry per item")
@@ -184,10 +184,12 @@ def generate_takes(gen, texts, actions, seconds, seeds, tries: int = TAKES, weak
         for i, f in zip(todo, feats):
             take = info[i]
             take.takes = k + 1
-            if len(f) >= MIN_CHECK_SECONDS * FPS and \
-                    score_clip(take.action, gen.to_clip(f)) >= marks[i]:
+            score = score_clip(take.action, gen.to_clip(f)) / marks[i] \
+                if len(f) >= MIN_CHECK_SECONDS * FPS else 0.0
+            if score >= 1.0:
                 best[i] = f
-                take.passed, take.seed, take.style_weakened = True, take_seed(seeds[i], k), True
+                take.passed, take.score, take.seed = True, score, take_seed(seeds[i], k)
+                take.style_weakened = True
             else:
                 left.append(i)
         todo = left
