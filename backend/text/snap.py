@@ -38,16 +38,18 @@ class Blend(str):
     few recordings of the action (``backend/text/snap.py``)."""
     base: str
     weight: float
+    layer: tuple | None     # (action, style, strength): the style's layer on the motion
 
-    def __new__(cls, text: str, base: str, weight: float):
+    def __new__(cls, text: str, base: str, weight: float, layer: tuple | None = None):
         if not 0.0 <= float(weight) <= 1.0:
             raise ValueError(f"a blend's weight is in [0, 1], got {weight}")
         obj = super().__new__(cls, text)
         obj.base, obj.weight = str(base), float(weight)
+        obj.layer = None if layer is None else (str(layer[0]), str(layer[1]), float(layer[2]))
         return obj
 
     def __reduce__(self):
-        return (Blend, (str(self), self.base, self.weight))
+        return (Blend, (str(self), self.base, self.weight, self.layer))
 
 
 @lru_cache(maxsize=None)
@@ -74,14 +76,15 @@ def conditioning_caption(action: str, style: str | None, model: str = "starter")
     """What the generator is conditioned on for (action, style): the training-like caption,
     as a ``Blend`` from the plain caption when `model` saw that style of the action in only a
     few recordings (``coverage.thin_style``): at full strength such a style mostly costs the
-    action (``THIN_STYLE_WEIGHT``)."""
+    action (``THIN_STYLE_WEIGHT``). Such a blend carries the style's layer (carriage,
+    amplitude, tempo: ``models/text2motion/style_layer.py``), laid on the generated motion."""
     from .coverage import thin_style
     caption = training_caption(action, style)
     plain = training_caption(action, None)
     if caption is None or plain is None or caption == plain \
             or not thin_style(model, action, style):
         return caption
-    return Blend(caption, plain, THIN_STYLE_WEIGHT)
+    return Blend(caption, plain, THIN_STYLE_WEIGHT, layer=(action, style, 1.0))
 
 
 def _named(action: str, named) -> bool:

@@ -143,6 +143,7 @@ def _generate(params: dict, ctx: JobContext) -> dict:
             ctx.check_cancelled()
     else:
         text, action, style = prompt, None, None
+        from . import style_layer
         if p["conditioning"] == "snap":
             from ...text.snap import snap_prompt
             text, snapped = snap_prompt(prompt, p["model"], report=prompt_report)
@@ -152,6 +153,10 @@ def _generate(params: dict, ctx: JobContext) -> dict:
                 style = snapped.get("style")
                 if "style_weight" in snapped:      # a thin style, given part of the way
                     meta["style_weight"] = snapped["style_weight"]
+                note = style_layer.note(getattr(text, "layer", None))
+                if note:                           # ... and its layer laid on the motion
+                    meta["style_layer"] = style
+                    warnings.append(note)
         from .takes import generate_takes, weaker_texts
         for start in range(0, n, BATCH):
             chunk = seeds[start:start + BATCH]

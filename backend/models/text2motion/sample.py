@@ -30,7 +30,7 @@ from ...text.snap import Blend
 from .config import (CHECKPOINT_FORMAT, CHECKPOINT_MIN_VERSION, CHECKPOINT_VERSION, DEFAULT_GUIDANCE, DEFAULT_STEPS,
                      FEATURE_DIM, FPS, MAX_SECONDS, SHIPPED, TEXT_DIM, ConfigError,
                      ModelConfig, model_config_from_dict)
-from . import laterality
+from . import laterality, style_layer
 from .keep import Keep
 from .length import LENGTH_MODES, choose_seconds
 from .model import Text2Motion
@@ -232,6 +232,7 @@ class Generator:
         self.warnings = []
         if n == 0:
             return []
+        asked, seconds = seconds, style_layer.asked_seconds(texts, seconds, keep)
         emb = self.encode(list(texts))
         masks = [k.full_mask() if k is not None else None for k in keep]
         need = [i for i in range(n) if seconds[i] is None and keep[i] is None]
@@ -290,7 +291,7 @@ class Generator:
                 kf = np.asarray(keep[i].features, np.float32)
                 f[:len(kf)] = np.where(masks[i], kf, f[:len(kf)])
             result.append(f.astype(np.float32))
-        return result
+        return style_layer.apply_layers(texts, result, asked, keep)
 
     def _generate_rows(self, emb, rows, seeds, known, guidance, steps) -> list[np.ndarray]:
         W = self.cfg.max_frames

@@ -121,7 +121,9 @@ def weaker_texts(texts, actions) -> list:
             continue
         base = text.base if isinstance(text, Blend) else plain
         weight = text.weight if isinstance(text, Blend) else 1.0
-        out.append(Blend(str(text), base, weight * WEAKER_STYLE))
+        layer = getattr(text, "layer", None)
+        layer = layer and (layer[0], layer[1], layer[2] * WEAKER_STYLE)
+        out.append(Blend(str(text), base, weight * WEAKER_STYLE, layer=layer))
     return out
 
 
