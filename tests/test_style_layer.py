@@ -14,7 +14,9 @@ from backend.models.text2motion.keep import Keep  # noqa: E402
 from backend.models.text2motion.sample import load_generator  # noqa: E402
 from backend.models.text2motion.takes import weaker_texts  # noqa: E402
 from backend.motion import humanml3d as H  # noqa: E402
+from backend.eval.metrics import jerk  # noqa: E402
 from backend.motion import quat  # noqa: E402
+from backend.motion.cleanup import clean_features, fuse_velocities  # noqa: E402
 from backend.motion.joints import LEFT_LEG, RIGHT_LEG  # noqa: E402
 from backend.text.snap import Blend, conditioning_caption  # noqa: E402
 
@@ -56,13 +58,20 @@ def test_the_shipped_layer_holds_every_style_with_sane_values():
 def test_the_layer_moves_the_upper_body_and_keeps_legs_root_and_contacts(walk):
     g = SL.apply(walk, "walk", "sad", frames=len(walk))
     assert g.shape == walk.shape
-    a, b = H.recover_joints(walk), H.recover_joints(g)
+    # the layer starts from the positions the clean-up would (velocities fused in)
+    a, b = fuse_velocities(walk), H.recover_joints(g)
     np.testing.assert_allclose(b[:, LEGS], a[:, LEGS], atol=2e-3)
     np.testing.assert_array_equal(g[:, H.FOOT_CONTACT], np.round(walk[:, H.FOOT_CONTACT]))
     heading = H.heading_rotations(a)
     forward = quat.rotate(heading, b[:, HEAD] - a[:, HEAD]).mean(0)     # +Z: forward
     assert forward[2] > 0.05 and forward[1] < 0, forward        # sad stoops
     proud = H.recover_joints(SL.apply(walk, "walk", "proud", frames=len(walk)))
+    # and adds no jerk of its own (re-derived features lose the model's velocities)
+    ident = {"x": {"carriage": np.tile(quat.identity(), (21, 1)), "amplitude": np.ones(21),
+                   "tempo": 1.0}}
+    same = SL.apply(walk, "walk", "x", layers=ident)
+    assert jerk(H.recover_joints(clean_features(same)), 20) < \
+        1.02 * jerk(H.recover_joints(clean_features(walk)), 20)
     assert quat.rotate(heading, proud[:, HEAD] - a[:, HEAD]).mean(0)[2] < -0.03   # head up, back
     # nothing for a style without a layer or at no strength
     np.testing.assert_array_equal(SL.apply(walk, "walk", "zany"), walk)
@@ -84,7 +93,7 @@ def test_arms_that_are_the_action_keep_their_motion(walk):
     a = H.recover_joints(walk)
 
     def arm_bones(f):
-        j = H.recover_joints(f)
+        j = fuse_velocities(f) if f is walk else H.recover_joints(f)
         return np.stack([j[:, c] - j[:, SL.CANONICAL_PARENTS[c]] for c in SL.ARMS], 1)
 
     wave = SL.apply(walk, "wave-right-hand", "sad", frames=len(walk))
@@ -123,12 +132,15 @@ def test_fit_recovers_a_known_carriage_from_labelled_items(walk):
     carriage[HEAD - 1] = pitch
     made = {"x": {"carriage": carriage, "amplitude": np.ones(21), "tempo": 1.0}}
     styled = SL.apply(walk, "walk", "x", layers=made)
+    # the neutral item through the same path with nothing laid on (velocities fused in)
+    plain = SL.apply(walk, "walk", "x", layers={"x": dict(made["x"], carriage=np.tile(
+        quat.identity(), (21, 1)))})
 
     def item(f, style):
         return SimpleNamespace(features=f, labels={"action": "walk", "style": style},
                                split="train")
 
-    fitted = SL.fit([item(walk, "normal"), item(styled, "x")])["x"]
+    fitted = SL.fit([item(plain, "normal"), item(styled, "x")])["x"]
     got = quat.rotate(fitted["carriage"][HEAD - 1], np.array([0.0, 1.0, 0.0]))
     want = quat.rotate(pitch, np.array([0.0, 1.0, 0.0]))
     assert np.degrees(np.arccos(np.clip(got @ want, -1, 1))) < 2.0
@@ -136,10 +148,8 @@ def test_fit_recovers_a_known_carriage_from_labelled_items(walk):
     assert abs(fitted["tempo"] - 1.0) < 0.1
 
 
-def test_runs_keep_their_pace_and_the_user_is_told_what_was_laid_on(walk):
-    """A slow run reads as a walk: runs and dashes are not re-timed. The job's note says
-    which style was laid on which parts, and how much slower."""
-    assert len(SL.apply(walk, "run", "sad")) == len(walk)
+def test_the_user_is_told_what_was_laid_on(walk):
+    """The job's note says which style was laid on which parts, and how much slower."""
     assert SL.tempo("sad", action="dash") == 1.0 and SL.tempo("sad", action="bow") < 0.9
     note = SL.note(("bow", "sad", 1.0))
     assert "sad 'bow'" in note and "arms" in note and "slower" in note
@@ -147,11 +157,10 @@ def test_runs_keep_their_pace_and_the_user_is_told_what_was_laid_on(walk):
     assert SL.note(None) is None and SL.note(("bow", "zany", 1.0)) is None
 
 
-def test_a_runs_arms_and_pace_stay_the_runs(gen):
+def test_runs_and_dashes_get_no_layer(gen):
+    """Their pace and arm swing are the action: none of the layer, and no note."""
     run = gen.generate(["a person runs forward"], [2.0], [1])[0]
-    styled = SL.apply(run, "run", "happy")
-    assert len(styled) == len(run)
-    a, b = H.recover_joints(run), H.recover_joints(styled)
-    for c in SL.ARMS:
-        p = SL.CANONICAL_PARENTS[c]
-        np.testing.assert_allclose(b[:, c] - b[:, p], a[:, c] - a[:, p], atol=2e-3)
+    np.testing.assert_array_equal(SL.apply(run, "run", "happy"), run)
+    assert SL.note(("dash", "sad", 1.0)) is None
+    assert SL.asked_seconds([Blend("x", "y", 0.85, layer=("run", "sad", 1.0))], [2.0],
+                            None) == [2.0]

@@ -23,8 +23,8 @@ action the data has the style for:
   generator is asked for a clip as much longer or shorter first.
 
 Where the arms are the action (a wave, a punch), arms and shoulders keep what the
-generator made. Runs and dashes keep their pace and their arm swing: a slow run reads as a
-walk, and a run with another arm swing as a dash.
+generator made. Runs and dashes get no layer: their pace and arm swing are the action (a
+slow run reads as a walk, one with another arm swing as a dash).
 
 Legs, pelvis and root path are left as generated, and the foot contact labels with them.
 Applied in ``Generator.generate`` to a text that carries a layer (``Blend.layer``, set by
@@ -65,10 +65,10 @@ ARMS = tuple(_J[n] for n in ("left_elbow", "right_elbow", "left_wrist", "right_w
 SHOULDERS = tuple(_J[n] for n in ("left_shoulder", "right_shoulder"))
 # actions whose arms are the action: their arms (and shoulders) keep what the generator made
 BUSY_ARMS = GESTURES | {"guide", "punch", "slash", "karate", "swordplay", "dribble"}
-# actions whose pace and arm swing are the action: not re-timed (a slow run reads as a
-# walk), arms kept (a run with the style's arm swing read as a dash: 8 of 36 thin styled
-# runs, docs/text_understanding.md round 12)
-KEEP_PACE = frozenset({"run", "dash"})
+# actions whose pace and arm swing are the action get no layer: with the style's arm swing
+# 8 of 36 thin styled runs read as dashes, and with the carriage alone the style showed in
+# 7 of 36 against 6 without (docs/text_understanding.md, round 12)
+NO_LAYER = frozenset({"run", "dash"})
 NEUTRAL = "normal"
 TEMPO_RANGE = (0.6, 1.6)
 MIN_FRAMES = 3
@@ -167,9 +167,9 @@ def load(path: Path = ARTIFACT) -> dict:
 def tempo(style: str, strength: float = 1.0, layers: dict | None = None,
           action: str | None = None) -> float:
     """How much faster (>1) or slower the style is, at `strength` (1.0 without a layer or
-    for an action whose pace is the action, ``KEEP_PACE``)."""
+    for an action that gets none, ``NO_LAYER``)."""
     layer = (load() if layers is None else layers).get(style)
-    if layer is None or action in KEEP_PACE:
+    if layer is None or action in NO_LAYER:
         return 1.0
     return float(layer["tempo"]) ** float(strength)
 
@@ -177,14 +177,13 @@ def tempo(style: str, strength: float = 1.0, layers: dict | None = None,
 def note(layer) -> str | None:
     """What the job tells the user when a text's `layer` (action, style, strength) is laid
     on its motion (None without one)."""
-    if not layer or layer[1] not in load():
+    if not layer or layer[1] not in load() or layer[0] in NO_LAYER:
         return None
     action, style, strength = layer
     pace = tempo(style, strength, action=action)
     how = "" if abs(pace - 1) < 0.05 else \
         f"; it moves {abs(pace - 1):.0%} {'slower' if pace < 1 else 'faster'}"
-    parts = "head and spine" if action in BUSY_ARMS | KEEP_PACE \
-        else "head, spine, shoulders and arms"
+    parts = "head and spine" if action in BUSY_ARMS else "head, spine, shoulders and arms"
     return (f"the model saw few recordings of {style} '{action}': the {style} carriage and "
             f"swing of the other actions it was recorded in are laid on its {parts}{how}")
 
@@ -213,12 +212,19 @@ def apply_layers(texts, feats, seconds, keep) -> list:
     return out
 
 
-def _retime(x: np.ndarray, frames: int) -> np.ndarray:
-    src = np.linspace(0.0, len(x) - 1, frames)
-    i0 = np.floor(src).astype(int)
-    i1 = np.minimum(i0 + 1, len(x) - 1)
-    w = (src - i0).reshape((-1,) + (1,) * (x.ndim - 1))
-    return x[i0] * (1 - w) + x[i1] * w
+def _retime(x: np.ndarray, frames: int, cubic: bool = True) -> np.ndarray:
+    """`x` (T, ...) resampled to `frames` rows over the same span: Catmull-Rom (linear
+    interpolation would put a kink at every source frame, and jerk with it) or linear."""
+    n = len(x)
+    src = np.linspace(0.0, n - 1, frames)
+    i1 = np.minimum(np.floor(src).astype(int), n - 1)
+    i2 = np.minimum(i1 + 1, n - 1)
+    t = (src - i1).reshape((-1,) + (1,) * (x.ndim - 1))
+    if not cubic:
+        return x[i1] * (1 - t) + x[i2] * t
+    p0, p1, p2, p3 = x[np.maximum(i1 - 1, 0)], x[i1], x[i2], x[np.minimum(i2 + 1, n - 1)]
+    return 0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
+                  + (3 * p1 - p0 - 3 * p2 + p3) * t ** 3)
 
 
 def apply(features: np.ndarray, action: str, style: str, strength: float = 1.0,
@@ -228,10 +234,12 @@ def apply(features: np.ndarray, action: str, style: str, strength: float = 1.0,
     for a style without a layer or a clip under ``MIN_FRAMES``."""
     layer = (load() if layers is None else layers).get(style)
     f = np.asarray(features, np.float64)
-    if layer is None or strength <= 0 or len(f) < MIN_FRAMES:
+    if layer is None or strength <= 0 or len(f) < MIN_FRAMES or action in NO_LAYER:
         return f
-    from ...motion.cleanup import joints_to_features
-    joints = H.recover_joints(f)
+    from ...motion.cleanup import fuse_velocities, joints_to_features
+    # the positions the clean-up would start from: re-derived features carry no velocity
+    # of the model's own to smooth with later (jerk 36 -> 81 on 288 thin styled clips)
+    joints = fuse_velocities(f)
     if frames is None:
         frames = max(MIN_FRAMES, round(len(f) / tempo(style, strength, {style: layer},
                                                       action)))
@@ -239,8 +247,8 @@ def apply(features: np.ndarray, action: str, style: str, strength: float = 1.0,
     joints = _retime(joints, frames)
     d, heading = _bone_directions(joints)
     mean = _unit(d.mean(0))
-    bones = tuple(j for j in CARRIAGE if j not in SHOULDERS) \
-        if action in BUSY_ARMS | KEEP_PACE else CARRIAGE + ARMS
+    bones = tuple(j for j in CARRIAGE if j not in SHOULDERS) if action in BUSY_ARMS \
+        else CARRIAGE + ARMS
     out = joints.copy()
     ident = np.broadcast_to(quat.identity(), (frames, 4))
     for j in range(1, len(CANONICAL_NAMES)):
@@ -256,7 +264,7 @@ def apply(features: np.ndarray, action: str, style: str, strength: float = 1.0,
             v = quat.inv_rotate(heading, local) * np.linalg.norm(v, axis=-1, keepdims=True)
         out[:, j] = out[:, p] + v
     g = joints_to_features(out).astype(np.float64)
-    g[:, H.FOOT_CONTACT] = np.round(_retime(f[:, H.FOOT_CONTACT], frames))
+    g[:, H.FOOT_CONTACT] = np.round(_retime(f[:, H.FOOT_CONTACT], frames, cubic=False))
     return g
 
 
