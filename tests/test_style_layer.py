@@ -109,10 +109,14 @@ def test_the_generator_lays_a_thin_styles_layer_at_the_asked_length(gen):
     out = gen.generate([text], [4.0], [3])[0]
     assert len(out) == 80
     plain = Blend(str(text), text.base, text.weight)          # the same caption, no layer
-    raw = gen.generate([plain], [4.0 * SL.tempo("sad")], [3])[0]
+    made = round(80 * SL.tempo("sad", action="bow"))          # slower: a shorter clip ...
+    raw = gen.generate([plain], [made / 20], [3])[0]
+    assert len(raw) == made < 80
     np.testing.assert_allclose(out, SL.apply(raw, "bow", "sad", frames=80), atol=1e-5)
-    # a predicted length is re-timed; a kept edit is never touched
-    assert SL.apply_layers([text], [raw], [None], [Keep(raw[:10])])[0] is raw
+    # ... stretched to the asked length; a predicted length is kept as well
+    assert len(gen.generate([text], [None], [3])[0]) == len(gen.generate([plain], [None], [3])[0])
+    # a kept edit is never touched
+    assert SL.apply_layers([text], [raw], [80], [Keep(raw[:10])])[0] is raw
     # a rich style (the model saw it often) is conditioned as it is, without a layer
     assert getattr(conditioning_caption("walk", "elderly"), "layer", None) is None
 
@@ -162,5 +166,5 @@ def test_runs_and_dashes_get_no_layer(gen):
     run = gen.generate(["a person runs forward"], [2.0], [1])[0]
     np.testing.assert_array_equal(SL.apply(run, "run", "happy"), run)
     assert SL.note(("dash", "sad", 1.0)) is None
-    assert SL.asked_seconds([Blend("x", "y", 0.85, layer=("run", "sad", 1.0))], [2.0],
-                            None) == [2.0]
+    assert SL.layered_rows([Blend("x", "y", 0.85, layer=("run", "sad", 1.0))], [40],
+                           None) == [40]

@@ -232,7 +232,6 @@ class Generator:
         self.warnings = []
         if n == 0:
             return []
-        asked, seconds = seconds, style_layer.asked_seconds(texts, seconds, keep)
         emb = self.encode(list(texts))
         masks = [k.full_mask() if k is not None else None for k in keep]
         need = [i for i in range(n) if seconds[i] is None and keep[i] is None]
@@ -260,6 +259,8 @@ class Generator:
                     raise ValueError(f"keep has {len(keep[i].features)} rows, more than the "
                                      f"{r} rows of {s:g} s")
             rows.append(r)
+        # a thin style's layer re-times the clip to these rows (style_layer.py)
+        targets, rows = rows, style_layer.layered_rows(texts, rows, keep)
         known = []
         for i in range(n):
             if keep[i] is None:
@@ -291,7 +292,7 @@ class Generator:
                 kf = np.asarray(keep[i].features, np.float32)
                 f[:len(kf)] = np.where(masks[i], kf, f[:len(kf)])
             result.append(f.astype(np.float32))
-        return style_layer.apply_layers(texts, result, asked, keep)
+        return style_layer.apply_layers(texts, result, targets, keep)
 
     def _generate_rows(self, emb, rows, seeds, known, guidance, steps) -> list[np.ndarray]:
         W = self.cfg.max_frames

@@ -19,8 +19,8 @@ action the data has the style for:
   (geometric mean over those actions); each frame's swing away from the clip's mean is
   scaled by it;
 * **tempo**: the ratio of the bones' angular speed to their spread, style over neutral;
-  the clip is re-timed by it (a slower style lasts longer). An asked length is kept: the
-  generator is asked for a clip as much longer or shorter first.
+  the clip is re-timed by it: the generator makes a clip as much shorter (slower style)
+  or longer, and it is stretched to the length asked or predicted.
 
 Where the arms are the action (a wave, a punch), arms and shoulders keep what the
 generator made. Runs and dashes get no layer: their pace and arm swing are the action (a
@@ -188,27 +188,25 @@ def note(layer) -> str | None:
             f"swing of the other actions it was recorded in are laid on its {parts}{how}")
 
 
-def asked_seconds(texts, seconds, keep) -> list:
-    """seconds[i] to ask the generator for, so that text i's re-timing by its layer's
-    tempo ends at the asked length (unchanged without a layer, a kept edit or a length)."""
-    out = list(seconds)
+def layered_rows(texts, rows, keep) -> list:
+    """rows[i] to generate, so that text i re-timed by its layer's tempo ends with rows[i]
+    rows, the length asked or predicted (unchanged without a layer or for a kept edit)."""
+    out = list(rows)
     for i, text in enumerate(texts):
         layer = getattr(text, "layer", None)
-        if layer and out[i] is not None and 0 < float(out[i]) <= MAX_SECONDS \
-                and (keep is None or keep[i] is None):
-            out[i] = min(float(out[i]) * tempo(layer[1], layer[2], action=layer[0]),
-                         MAX_SECONDS)
+        if layer and (keep is None or keep[i] is None):
+            pace = tempo(layer[1], layer[2], action=layer[0])
+            out[i] = int(min(max(MIN_FRAMES, round(rows[i] * pace)), MAX_SECONDS * FPS))
     return out
 
 
-def apply_layers(texts, feats, seconds, keep) -> list:
-    """Each text's layer applied to its features (``apply``), to the asked length."""
+def apply_layers(texts, feats, rows, keep) -> list:
+    """Each text's layer applied to its features (``apply``), re-timed to rows[i] rows."""
     out = list(feats)
     for i, text in enumerate(texts):
         layer = getattr(text, "layer", None)
         if layer and (keep is None or keep[i] is None):
-            frames = None if seconds[i] is None else max(MIN_FRAMES, round(seconds[i] * FPS))
-            out[i] = apply(feats[i], *layer, frames=frames).astype(np.float32)
+            out[i] = apply(feats[i], *layer, frames=rows[i]).astype(np.float32)
     return out
 
 
