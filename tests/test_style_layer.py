@@ -168,3 +168,18 @@ def test_runs_and_dashes_get_no_layer(gen):
     assert SL.note(("dash", "sad", 1.0)) is None
     assert SL.layered_rows([Blend("x", "y", 0.85, layer=("run", "sad", 1.0))], [40],
                            None) == [40]
+
+
+def test_the_generate_job_lays_the_layer_and_says_so(tmp_path):
+    from backend.jobs import JOBS, JobContext
+    from backend.models.text2motion import job  # noqa: F401 - registers "generate"
+    from backend.motion.clip import Clip
+    res = JOBS["generate"]({"text": "a sad woman bows to the audience", "seconds": 3.0,
+                            "seed": 2, "model": "starter"}, JobContext("t", tmp_path))
+    assert any("sad carriage" in w and "'bow'" in w for w in res["warnings"]), res["warnings"]
+    clip = Clip.load_npz(res["artifacts"][res["clips"][0]["artifact"]])
+    assert clip.meta["style_layer"] == "sad" and clip.num_frames == 60
+    # a style the model saw often gets none
+    res = JOBS["generate"]({"text": "an old man walks forward", "seconds": 2.0, "seed": 2,
+                            "model": "starter"}, JobContext("t", tmp_path / "b"))
+    assert not any("carriage" in w for w in res["warnings"])
