@@ -54,12 +54,14 @@ def benchmark(n: int = 20, threads: int = 2, model: str = "starter", seconds: fl
             gen_times.append(t1 - t0)
     checked, takes = _checked_times(gen, "starter" if model == "random" else model, n,
                                     seconds, steps, guidance)
+    layered = _layered_times(gen, n, seconds, steps, guidance)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     return {"weights": weights, "threads": threads, "n": n, "seconds": seconds, "steps": steps,
             "guidance": guidance,
             "checked_p50_s": round(float(np.percentile(checked, 50)), 4),
             "checked_p95_s": round(float(np.percentile(checked, 95)), 4),
             "takes_mean": round(float(np.mean(takes)), 3),
+            "layered_p50_s": round(float(np.percentile(layered, 50)), 4),
             "features_p50_s": round(float(np.percentile(gen_times, 50)), 4),
             "p50_s": round(float(np.percentile(times, 50)), 4),
             "p95_s": round(float(np.percentile(times, 95)), 4),
@@ -88,3 +90,23 @@ def _checked_times(gen, model: str, n: int, seconds: float, steps: int, guidance
         times.append(time.perf_counter() - t0)
         takes.append(made[0].takes)
     return times, takes
+
+
+LAYERED_PAIRS = (("bow", "sad"), ("walk", "proud"), ("wave-right-hand", "happy"),
+                 ("walk-back", "angry"))
+
+
+def _layered_times(gen, n: int, seconds: float, steps: int, guidance: float) -> list[float]:
+    """Seconds per clip of a thin style with its layer (``style_layer.py``): the styled
+    caption as snap gives it, generated, layered and converted to a clip."""
+    import time
+
+    from ...text.snap import conditioning_caption
+
+    times = []
+    for i in range(n):
+        text = conditioning_caption(*LAYERED_PAIRS[i % len(LAYERED_PAIRS)], "starter")
+        t0 = time.perf_counter()
+        gen.to_clip(gen.generate([text], [seconds], [i], steps=steps, guidance=guidance)[0])
+        times.append(time.perf_counter() - t0)
+    return times
