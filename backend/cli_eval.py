@@ -60,6 +60,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "job does (compound prompts composed, the rest snapped), or (a "
                              "ceiling, not a result) on a training caption of the prompt's "
                              "own labels")
+    parser.add_argument("--show-misses", action="store_true",
+                        help="--compound: print each missed prompt (not for blind sets: "
+                             "their misses are not to be read)")
     parser.add_argument("--tries", type=int, default=None,
                         help="takes of a checked action (default: the generate job's; 1: the "
                              "model's first take, unchecked)")

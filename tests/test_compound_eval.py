@@ -82,3 +82,20 @@ def test_a_locomotion_take_must_go_the_way_it_names():
         turned[t] = (pos[t] - centre) @ rot.T + centre
     assert present("walk-turn-left", turned, True, sided=True)
     assert not present("walk-turn-right", turned, True, sided=True)
+
+
+def test_missed_prompts_are_printed_only_when_asked(monkeypatch):
+    """A blind set's misses are not to be read: the evaluation logs them only with
+    show_misses (the CLI's --show-misses)."""
+    pytest.importorskip("torch")
+    from backend.eval import compound_eval as CE
+    from backend.models.text2motion.sample import load_generator
+    monkeypatch.setattr(CE, "part_present", lambda *a, **k: False)   # every part missed
+    prompts = [{"prompt": "a person walks forward and waves", "relation": "together",
+                "parts": [{"action": "walk"}, {"action": "wave-right-hand"}]}]
+    gen = load_generator("starter")
+    for show in (False, True):
+        lines = []
+        res = CE.evaluate(gen, prompts, tries=1, log=lines.append, show_misses=show)
+        assert res["compound_both"] == 0.0 and res["compound_checked"] == 1
+        assert bool([x for x in lines if "missed" in x]) is show

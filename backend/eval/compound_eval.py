@@ -34,8 +34,9 @@ def part_present(action: str, pos: np.ndarray, whole: bool) -> bool:
 
 
 def evaluate(gen, prompts, seed: int = 0, log=print, tries: int | None = None,
-             rec=None) -> dict:
+             rec=None, show_misses: bool = False) -> dict:
     """tries: takes per part (default the job's ``takes.TAKES``; 1: the model's first).
+    show_misses: log each missed prompt (only for sets one may read: never a blind set's).
     rec: the action recogniser; when given, each part of a sequence is also recognised in
     its share of the clip (``compound_sequence_recognised``, over the sequences whose every
     part the recogniser knows): a check the takes do not use."""
@@ -65,7 +66,7 @@ def evaluate(gen, prompts, seed: int = 0, log=print, tries: int | None = None,
                 seen = _recognised(rec, clip, actions, shares)
                 if seen is not None:
                     recognised.append(seen)
-        if not ok:
+        if not ok and show_misses:
             log(f"  missed: {p['prompt']!r} ({p['relation']}: {', '.join(actions)}; read as "
                 f"{' | '.join(t for t, _a, _b in segs) if segs else info.get('read_as')})")
         checked += 1

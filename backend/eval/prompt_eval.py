@@ -166,7 +166,8 @@ def run(args, ds, rec) -> int:
     if getattr(args, "compound", False):
         from .compound_eval import evaluate as compound
         res = compound(gen, load_prompt_set("compound", directory=args.prompts), args.seed,
-                       tries=getattr(args, "tries", None), rec=rec)
+                       tries=getattr(args, "tries", None), rec=rec,
+                       show_misses=getattr(args, "show_misses", False))
         res.update(limits_figures(args.checkpoint or "starter", args.prompts))
         print(" ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}"
                        for k, v in res.items()))
