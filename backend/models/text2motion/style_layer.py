@@ -49,10 +49,10 @@ from pathlib import Path
 import numpy as np
 
 from ...motion import humanml3d as H
-from ...paths import REPO_ROOT
 from ...motion import quat
 from ...motion.presence import GESTURES
 from ...motion.skeleton import CANONICAL_NAMES, CANONICAL_PARENTS
+from ...paths import REPO_ROOT
 from .config import FPS, MAX_SECONDS
 
 ARTIFACT = REPO_ROOT / "assets" / "models" / "style_layer.json"
