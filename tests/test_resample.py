@@ -178,3 +178,17 @@ def test_resample_clip():
     np.testing.assert_allclose(out.positions(), clip.positions()[::4], atol=1e-9)
     with pytest.raises(ValueError):
         resample(clip, 0)
+
+
+def test_catmull_rom_goes_through_its_keys_on_any_shape():
+    """The motion core's spline (camera paths, a style layer's re-timing): exact at the keys,
+    smooth between them, for points of any trailing shape."""
+    from backend.motion.resample import catmull_rom
+    t = np.arange(6, dtype=float)
+    pts = np.random.default_rng(0).normal(size=(6, 22, 3))
+    np.testing.assert_allclose(catmull_rom(t, pts, t), pts, atol=1e-12)
+    line = np.stack([t, 2 * t, -t], 1)                 # a straight line stays one
+    s = np.linspace(0, 5, 41)
+    np.testing.assert_allclose(catmull_rom(t, line, s), np.stack([s, 2 * s, -s], 1),
+                               atol=1e-12)
+    assert catmull_rom(t, pts, s).shape == (41, 22, 3)

@@ -183,3 +183,11 @@ def test_the_generate_job_lays_the_layer_and_says_so(tmp_path):
     res = JOBS["generate"]({"text": "an old man walks forward", "seconds": 2.0, "seed": 2,
                             "model": "starter"}, JobContext("t", tmp_path / "b"))
     assert not any("carriage" in w for w in res["warnings"])
+
+
+def test_the_bench_times_layered_generations(gen):
+    from backend.models.text2motion.bench import LAYERED_PAIRS, _layered_times
+    from backend.text.snap import conditioning_caption
+    assert all(conditioning_caption(a, s).layer for a, s in LAYERED_PAIRS)   # all thin
+    times = _layered_times(gen, 2, 2.0, 2, 2.5)
+    assert len(times) == 2 and all(t > 0 for t in times)

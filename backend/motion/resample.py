@@ -91,3 +91,19 @@ def resample(clip, fps: float):
 
     rots, trans = resample_arrays(clip.local_rotations, clip.root_translation, clip.fps, fps)
     return Clip(rots, trans, float(fps), clip.skeleton, dict(clip.meta))
+
+
+def catmull_rom(times: np.ndarray, points: np.ndarray, sample_times: np.ndarray) -> np.ndarray:
+    """Uniform Catmull-Rom spline through ``points`` (K, ...) at increasing ``times`` (K,),
+    evaluated at ``sample_times`` (T,) -> (T, ...); the end tangents come from mirrored end
+    points. Unlike linear interpolation it puts no kink (and no jerk) at the keys."""
+    times = np.asarray(times, np.float64)
+    points = np.asarray(points, np.float64)
+    sample_times = np.asarray(sample_times, np.float64)
+    P = np.concatenate([2 * points[:1] - points[1:2], points, 2 * points[-1:] - points[-2:-1]])
+    seg = np.clip(np.searchsorted(times, sample_times, side="right") - 1, 0, len(times) - 2)
+    u = ((sample_times - times[seg]) / (times[seg + 1] - times[seg]))
+    u = u.reshape((-1,) + (1,) * (points.ndim - 1))
+    p0, p1, p2, p3 = P[seg], P[seg + 1], P[seg + 2], P[seg + 3]
+    return 0.5 * (2 * p1 + (-p0 + p2) * u + (2 * p0 - 5 * p1 + 4 * p2 - p3) * u ** 2
+                  + (-p0 + 3 * p1 - 3 * p2 + p3) * u ** 3)

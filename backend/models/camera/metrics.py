@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...motion import quat
+from ...motion.resample import catmull_rom
 from .geometry import SceneGeometry
 from .planner import ASPECT, SUBJECT_CORE, Path, project, yaw_rate
 from .shots import Subject
@@ -45,17 +46,6 @@ def rms_jerk(loc: np.ndarray, fps: float) -> float:
         return 0.0
     j = np.diff(loc, n=3, axis=0) * fps ** 3
     return float(np.sqrt(np.mean(np.sum(j * j, axis=1))))
-
-
-def catmull_rom(times: np.ndarray, points: np.ndarray, sample_times: np.ndarray) -> np.ndarray:
-    """Uniform Catmull-Rom spline through ``points`` (K, 3) at ``times`` (K,), evaluated at
-    ``sample_times`` (T,) -> (T, 3); the end tangents come from mirrored end points."""
-    P = np.concatenate([2 * points[:1] - points[1:2], points, 2 * points[-1:] - points[-2:-1]])
-    seg = np.clip(np.searchsorted(times, sample_times, side="right") - 1, 0, len(times) - 2)
-    u = ((sample_times - times[seg]) / (times[seg + 1] - times[seg]))[:, None]
-    p0, p1, p2, p3 = P[seg], P[seg + 1], P[seg + 2], P[seg + 3]
-    return 0.5 * (2 * p1 + (-p0 + p2) * u + (2 * p0 - 5 * p1 + 4 * p2 - p3) * u ** 2
-                  + (-p0 + 3 * p1 - 3 * p2 + p3) * u ** 3)
 
 
 def visibility(scene: SceneGeometry, loc: np.ndarray, rot_m: np.ndarray,

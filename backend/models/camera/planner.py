@@ -250,7 +250,7 @@ def _jerk(loc: np.ndarray, fps: float) -> float:
 
 def _reference_jerk(keys: ShotKeys, n: int, fps: float) -> float:
     """RMS jerk of a Catmull-Rom spline through the keys (the metrics' reference)."""
-    from .metrics import catmull_rom
+    from ...motion.resample import catmull_rom
     return _jerk(catmull_rom(keys.times, keys.positions, np.arange(n) / fps), fps)
 
 
