@@ -1,5 +1,6 @@
-"""One control step of the tracking controller: floating-base computed torque with a capped
-root residual wrench (see ``track``'s module notes). Numpy + mujoco only.
+"""One control step of the tracking controller: floating-base computed torque whose root
+force comes from the floor, with a capped root residual for the rest (see ``track``'s module
+notes). Numpy + mujoco (+ scipy in ``contact_plan``).
 
 ``Controller(prep, options)`` holds the gains and caps for a prepared clip;
 ``controller.apply(d, k, i, offset)`` sets ``d.ctrl``, ``d.qfrc_applied`` and the pushes in
@@ -7,17 +8,34 @@ root residual wrench (see ``track``'s module notes). Numpy + mujoco only.
 and torque it applied. ``offset`` (nv,) shifts the PD targets (the sampling planner in
 ``mpc`` searches over it); None tracks the reference as it is. The same object drives the
 simulation and the planner's rollouts, so what the planner predicts is what then runs.
+
+A step:
+- desired accelerations: the reference's plus PD (stiff on the joints and on the root's
+  horizontal position and orientation, soft vertically);
+- inverse dynamics without constraints gives the generalized force they need, root rows
+  included;
+- ``contact_plan`` chooses the forces the feet touching the floor push with (inside the
+  friction pyramid, at the contact points) to give the root rows; the joint torques subtract
+  them (``tau = M qacc* + h - J_c^T f_c``), so the legs push the floor; only a foot the
+  reference has on the floor pushes (one the body puts down early or lifts late does not);
+- the **residual** on the root is what the floor cannot give: the rest of the root rows
+  (never pulling down, and lifting no more than the soft vertical PD would), or, while no
+  foot touches or the reference is in the air, the reference's own unphysical wrench plus
+  the root PD. It is capped by
+  the assistance, and the joint torques are corrected for the root acceleration the cap
+  leaves (``M_jr M_rr^-1 (applied - wanted)``) so the joints still track.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .contact_plan import ContactPlanner
+from .reference import CONTACT_TOLERANCE
+
 JOINT_OMEGA = 30.0          # rad/s: joint PD natural frequency (kp = w^2, kd = 2 w)
 ROOT_OMEGA = 30.0           # rad/s: root PD natural frequency (horizontal, rotation)
 ROOT_OMEGA_UP = 4.0         # rad/s: vertical root PD, soft so the feet carry the weight
 FOOT_JOINTS = (7, 8, 10, 11)
-UNCOMPENSATED_JOINTS = FOOT_JOINTS   # joints that leave the floor's push to their springs
-FOOT_COMPENSATION = 0.0     # share of the floor's push on the feet that the ankles cancel
 FOOT_SPRING_CAP = 0.02      # x weight x height: most the ankle and toe springs push
 FULL_FORCE = 3.0            # residual force cap at assistance 1, x body weight
 FULL_TORQUE = 1.5           # residual torque cap at assistance 1, x body weight x height
@@ -47,11 +65,7 @@ class Controller:
         kp[root], kd[root] = ROOT_OMEGA ** 2, 2.0 * ROOT_OMEGA
         up = hum.dof_address[0] + 2
         self.r3 = slice(hum.dof_address[0] + 3, hum.dof_address[0] + 6)
-        # The floor's push on the feet is left to the ankle springs, so the feet settle on it.
-        self.compensate = np.ones(nv)
         self.spring_cap = np.full(nv, np.inf)
-        for j in UNCOMPENSATED_JOINTS:
-            self.compensate[hum.dof_address[j]:hum.dof_address[j] + 3] = FOOT_COMPENSATION
         for j in FOOT_JOINTS:
             feet = slice(hum.dof_address[j], hum.dof_address[j] + 3)
             # enough to balance over the foot, too little to launch the body off its toes
@@ -65,13 +79,18 @@ class Controller:
         self.push_windows = list(push_windows)
         self.targets = prep.qpos.copy()     # PD targets (N, nq): the reference, or re-solved
         self.err = np.zeros(nv)
-        self.contact_force = np.zeros(nv)
         self.mass_matrix = np.zeros((nv, nv))
         self.shortfall, self.coupling = np.zeros(nv), np.zeros(nv)
-        # Inverse dynamics without constraints, minus the contact and limit forces of the
-        # last step: soft-contact inverse dynamics is too stiff to use inside a feedback loop.
+        # Inverse dynamics without constraints: the floor's part is planned, not measured
+        # (soft-contact inverse dynamics is too stiff to use inside a feedback loop).
         self.flags = int(m.opt.disableflags)
         self.no_constraints = self.flags | int(mujoco.mjtDisableBit.mjDSBL_CONSTRAINT)
+        self.floor = ContactPlanner(hum, options.friction)
+        # The reference in the air: the floor is not counted on, whatever the body touches.
+        # A foot pushes only where the reference has it on the floor (its sole within
+        # CONTACT_TOLERANCE); with no such foot the reference is in the air.
+        self.may_push = prep.soles < CONTACT_TOLERANCE
+        self.in_flight = ~self.may_push.any(axis=1)
 
     def apply(self, d, k: int, i: int, offset: np.ndarray | None = None):
         """Set the controls of substep i of control frame k on MjData d; returns the applied
@@ -84,26 +103,33 @@ class Controller:
         if offset is not None:
             err += offset
         d.qacc[:] = a_ref + self.kp * err + self.kd * (v_ref - d.qvel)
-        np.multiply(d.qfrc_constraint, self.compensate, out=self.contact_force)
+        # before inverse dynamics, which skips collision
+        self.floor.collect(d, self.may_push[k])
         m.opt.disableflags = self.no_constraints
         mujoco.mj_inverse(m, d)
         m.opt.disableflags = self.flags
-        f = d.qfrc_inverse - self.contact_force
+        f = d.qfrc_inverse.copy()
         M = self.mass_matrix
         mujoco.mj_fullM(m, d, M)
-        # Residual: PD on the root alone (scaled by the body's inertia), capped.
+        # While no foot touches: the reference's unphysical wrench plus the root PD.
         pd = self.kp[root] * err[root] + self.kd[root] * (v_ref[root] - d.qvel[root])
-        wanted = prep.needed[k].copy()
-        wanted[:3] += self.hum.mass * pd[:3]            # no lift from turning errors
-        wanted[3:] += M[self.r3, self.r3] @ pd[3:]
-        force = cap(wanted[:3], self.force_cap)
-        torque = cap(wanted[3:], self.torque_cap)
+        airborne = prep.needed[k].copy()
+        airborne[:3] += self.hum.mass * pd[:3]          # no lift from turning errors
+        airborne[3:] += M[self.r3, self.r3] @ pd[3:]
+        floor, rest = self.floor.plan(f[root])
+        if floor is None or self.in_flight[k]:
+            rest = airborne
+        else:
+            f -= floor
+            rest[2] = min(max(rest[2], 0.0), max(airborne[2], 0.0))
+        force = cap(rest[:3], self.force_cap)
+        torque = cap(rest[3:], self.torque_cap)
         wrench = np.concatenate([force, torque])
         # The root accelerates by M_rr^-1 (applied - wanted) off its target; the joint
         # torques that still give the wanted joint accelerations carry M_jr times that.
         self.shortfall[root] = np.linalg.solve(M[root, root], wrench - f[root])
         mujoco.mj_mulM(m, d, self.coupling, self.shortfall)
-        f = f + self.coupling
+        f += self.coupling
         f += np.clip(self.spring * err, -self.spring_cap, self.spring_cap)
         act = self.act_dof
         d.ctrl[:] = np.clip(f[act], -self.limit[act], self.limit[act])

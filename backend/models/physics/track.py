@@ -11,16 +11,20 @@ Tracking error (mpjpe) is measured against this grounded reference.
 Controller (``controller.Controller``, every simulation step, ~480 Hz), floating-base
 computed torque:
 - desired acceleration ``qacc* = qacc_ref + kp (q_ref - q) + kd (qvel_ref - qvel)``;
-- ``mujoco.mj_inverse`` without constraints, minus the contact forces of the last step
-  (soft-contact inverse dynamics is too stiff for a feedback loop), gives the forces;
-- the root residual wrench is a PD on the root (soft vertically, so the feet carry the
-  weight) plus the wrench the reference needs beyond what the floor can give
-  (``reference.unphysical_wrenches``), capped by ``options.assistance`` (1: 3 x body weight
-  and 1.5 x weight x height); the joint torques are corrected for the root acceleration the
-  cap leaves (``M_jr M_rr^-1 (applied - wanted)``) so the joints still track;
+- ``mujoco.mj_inverse`` without constraints gives the forces, the root's rows included;
+- ``contact_plan.ContactPlanner`` chooses forces at the feet's floor contacts, inside the
+  friction pyramid, that give the root's rows as nearly as they can; the joint torques
+  subtract them, so the legs push the floor and the floor pushes the body. Only a foot the
+  reference has on the floor pushes: one the body puts down early or lifts late does not;
+- the root residual wrench is what the floor cannot give (never pulling down), or, while no
+  foot touches or the reference is in the air, the reference's unphysical wrench
+  (``reference.unphysical_wrenches``) plus a root PD (soft vertically); it is capped by
+  ``options.assistance`` (1: 3 x body weight and 1.5 x weight x height); the joint torques
+  are corrected for the root acceleration the cap leaves (``M_jr M_rr^-1 (applied -
+  wanted)``) so the joints still track;
 - joint springs (``mjcf.STIFFNESS``) give the stiffness computed torque lacks when a contact
   holds a light segment; the ankle and toe springs are capped so a foot balances the body
-  without launching it; the floor's push on the feet is not cancelled, so they settle on it.
+  without launching it.
 The residual is recorded per frame and reported, so a hard clip degrades gracefully.
 With ``options.planner`` a sampling MPC (``mpc.Planner``) offsets the PD targets of the
 balance joints every 0.1 s. Afterwards ``contacts.lock_contacts`` holds each foot still
