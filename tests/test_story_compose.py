@@ -249,3 +249,25 @@ def test_a_very_large_scene_is_planned_on_a_coarser_grid():
     composer = Composer(None, big)
     occ = composer.occupancy(())
     assert occ.cell > 0.05 and any("large" in w for w in composer.warnings)
+
+
+@pytest.mark.parametrize("text", ["a person waves with the right hand", "a proud person bows"])
+def test_an_act_is_drawn_as_the_generate_job_draws_it(gen, text):
+    """The story's act uses the generate job's takes (text2motion/takes.py): the same takes
+    of the same text and seed, the same kept clip, the same check."""
+    from backend.models.story.compose import Composer
+    from backend.models.story.schema import Segment
+    from backend.models.text2motion.compose import read_part
+    from backend.models.text2motion.takes import TAKES, generate_takes, weaker_texts
+    from backend.text.known import check_prompt, refine_action
+    composer = Composer(gen, SCENE, seed=0)
+    clip, info = composer._act(Segment(text=text, kind="act", action=text, seconds=3.0), 11)
+    report = check_prompt(text, "starter")
+    label = refine_action(report.known_actions[0][0], text)
+    assert info["label"] == label and info["checked"]
+    snapped, _a, style = read_part(gen, text)
+    feats, takes = generate_takes(gen, [snapped], [label], [3.0], [11], TAKES,
+                                  weaker=weaker_texts([snapped], [label]), styles=[style])
+    np.testing.assert_allclose(clip.local_rotations, gen.to_clip(feats[0]).local_rotations)
+    assert info["tries"] == takes[0].takes and info["passed"] == bool(takes[0].passed)
+    assert info.get("style_weakened", False) == takes[0].style_weakened

@@ -143,15 +143,18 @@ class Composer:
         return current
 
     # ------------------------------------------------------------------ generator helpers
-    def _generate(self, text: str, seconds, seed: int, style: bool = True) -> Clip:
-        from ..text2motion.compose import model_text
+    def _sampling(self) -> dict:
         kw = {}
         if self.steps is not None:
             kw["steps"] = int(self.steps)
         if self.guidance is not None:
             kw["guidance"] = float(self.guidance)
+        return kw
+
+    def _generate(self, text: str, seconds, seed: int, style: bool = True) -> Clip:
+        from ..text2motion.compose import model_text
         feats = self.gen.generate([model_text(self.gen, text, style=style)], [seconds],
-                                  [int(seed)], **kw)[0]
+                                  [int(seed)], **self._sampling())[0]
         return self.gen.to_clip(feats)
 
     def _library_act(self, seg: Segment, seed: int) -> tuple[Clip, dict]:
@@ -178,13 +181,15 @@ class Composer:
                       "attribution": entry.attribution, "checked": False}
 
     def _act(self, seg: Segment, seed: int) -> tuple[Clip, dict]:
-        """An action generated and checked: when a simple kinematic check covers it (a wave
-        lifts a wrist over the shoulder, a bow lowers the head ...), up to ``TAKES`` samples
-        (``text2motion/takes.py``) are drawn until one passes, the last without the style
-        (a styled gesture is often too faint). info: the action label, tries, and whether
-        the check passed."""
-        from ...motion.presence import CHECKABLE, present
-        from ..text2motion.takes import TAKES, take_seed
+        """An action generated and checked as the generate job does it
+        (``text2motion/takes.py``): when a simple kinematic check covers it (a wave lifts a
+        wrist over the shoulder, a bow lowers the head ...), up to ``TAKES`` samples are
+        drawn until one passes, held to what real clips of the asked style show; then up to
+        ``WEAKER_TAKES`` more with the style at half strength; the best is kept. info: the
+        action label, tries, whether the check passed, and whether the style was weakened."""
+        from ...motion.presence import CHECKABLE
+        from ..text2motion.compose import read_part
+        from ..text2motion.takes import TAKES, generate_takes, weaker_texts
         from ...text.known import check_prompt, refine_action
         if seg.action not in self._labels_of:
             report = check_prompt(seg.action, self.model)
@@ -192,15 +197,17 @@ class Composer:
                 refine_action(report.known_actions[0][0], seg.action)
             self._labels_of[seg.action] = label
         label = self._labels_of[seg.action]
-        tries = TAKES if label in CHECKABLE else 1
-        for t in range(tries):
-            clip = self._generate(seg.action, seg.seconds, take_seed(seed, t),
-                                  style=t < tries - 1 or tries == 1)
-            ok = label in CHECKABLE and present(label, clip.positions(), whole=True)
-            if ok or tries == 1:
-                break
-        return clip, {"label": label, "tries": t + 1, "checked": label in CHECKABLE,
-                      "passed": bool(ok)}
+        text, _read, style = read_part(self.gen, seg.action)
+        feats, takes = generate_takes(self.gen, [text], [label], [seg.seconds], [int(seed)],
+                                      TAKES if label in CHECKABLE else 1,
+                                      weaker=weaker_texts([text], [label]), styles=[style],
+                                      **self._sampling())
+        take = takes[0]
+        info = {"label": label, "tries": take.takes, "checked": take.action is not None,
+                "passed": bool(take.passed)}
+        if take.style_weakened:
+            info["style_weakened"] = True
+        return self.gen.to_clip(feats[0]), info
 
     def _overlay(self, clip: Clip, text: str, seed: int) -> Clip:
         from ..editing.edits import body_part

@@ -17,9 +17,10 @@ The real-motion reference for skating and jerk is the shipped CMU library's held
 at the generator's rate. Last line: ``stories= segments= schedule_match= pos_err_max=
 pos_err_p95= facing_err_max= clearance_min= through_obstacle= seam_skate= inside_skate=
 real_skate= seam_jerk= inside_jerk= real_jerk= act_first_try= detected= checked= unchecked=
-seconds_p50=``. The composer draws up to 3 samples of a checkable action until the same
-kinematic check passes (compose.Composer._act), so ``detected`` is optimistic for those
-actions; ``act_first_try`` is the share that passed at the first sample.
+seconds_p50=``. The composer draws up to 5 samples of a checkable action until nearly the
+same kinematic check passes (compose.Composer._act, ``text2motion/takes.py``: the named hand
+of a one-hand gesture, a style held to what its real clips show), so ``detected`` is
+optimistic for those actions; ``act_first_try`` is the share that passed at the first sample.
 """
 from __future__ import annotations
 
