@@ -103,7 +103,7 @@ def test_standing_needs_no_help_at_the_default_assistance():
 def test_held_out_walks_get_most_of_their_push_from_the_floor():
     """The four held-out CMU walks at the default assistance: before the feet pushed the
     floor, the root help averaged 61 % of the body weight and the feet labelled in contact
-    slid 0.49 m/s; now the legs push (46, 56, 26 and 46 %; 0.25 m/s)."""
+    slid 0.49 m/s; now the legs push (43, 49, 26 and 41 %; 0.25 m/s)."""
     from backend.models.editing.evaluate import held_out_clips
     walks = [c for cap, c in held_out_clips() if cap.startswith("walk")]
     assert len(walks) == 4
