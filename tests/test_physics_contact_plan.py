@@ -123,3 +123,13 @@ def test_bench_physics_reports_the_root_help():
     out = benchmark(n=1)
     assert set(out) >= {"cpu_s_per_motion_s", "success", "mpjpe_mm", "root_help_pct_weight"}
     assert out["success"] == 1.0 and 0.0 < out["root_help_pct_weight"] < 60.0
+
+
+def test_the_clips_not_used_to_choose_the_controller():
+    from backend.models.physics.evaluate import (FRESH_PROMPTS, GEN_PROMPTS, TRAIN_CLIPS,
+                                                 TRAIN_MAX_FRAMES, train_clips)
+    train = train_clips()
+    assert len(train) == TRAIN_CLIPS
+    assert all(c.num_frames <= TRAIN_MAX_FRAMES and c.fps == 30.0 for _n, c in train)
+    assert len({n for n, _c in train}) > 8            # spread over the library, not one take
+    assert not set(FRESH_PROMPTS) & set(GEN_PROMPTS)

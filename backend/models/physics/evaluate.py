@@ -25,7 +25,10 @@ labels say touch the floor; ``*_simulated`` the simulation before the contact pa
 foot of the reference is near the floor and the rest (``report.flight_split``).
 
 ``python -m backend.models.physics.evaluate --groups generated --assistance 0.2 --planner``
-runs the same with other options (the planner comparison in docs/physics.md).
+runs the same with other options (the planner comparison in docs/physics.md);
+``--groups train fresh`` runs the clips not used to choose the controller (16 train-split
+CMU clips, 10 generated clips of other prompts and seeds; round 13). When both
+``generated`` and ``fresh`` run, the ``*_gen_*`` keys pool them.
 """
 from __future__ import annotations
 
@@ -37,6 +40,42 @@ GEN_PROMPTS = ("a person walks forward", "a person runs forward", "a person jump
                "a person waves with the right hand", "a person walks backwards",
                "a person bows", "a person kicks", "a person dances", "a person walks sadly",
                "a person turns around")
+
+
+# Not used to choose the controller (docs/physics.md, round 13): the "train" and "fresh"
+# groups, run with ``--groups train fresh``.
+FRESH_PROMPTS = ("a man jogs in a circle", "someone sidesteps to the left",
+                 "a person stomps angrily forward", "a woman skips happily",
+                 "a person climbs stairs", "a tired person shuffles forward",
+                 "a person crouches down and stands up", "a person throws a ball",
+                 "a person hops on one foot", "a person marches like a soldier")
+FRESH_SEED = 100
+TRAIN_CLIPS, TRAIN_MAX_FRAMES = 16, 360
+
+
+def train_clips(fps: float = 30.0) -> list[tuple[str, object]]:
+    """Every k-th train-split clip of the shipped CMU library (16, at most 12 s each)."""
+    from ...data.library import DEFAULT_LIBRARY, MotionLibrary
+    from ...data.t2m_dataset import entry_take, split_of
+    from ...motion.resample import resample
+    lib = MotionLibrary.load(DEFAULT_LIBRARY)
+    train = [i for i, e in enumerate(lib.entries) if split_of(entry_take(e)) == "train"]
+    out = []
+    for i in train[::max(1, len(train) // TRAIN_CLIPS)][:TRAIN_CLIPS]:
+        clip = resample(lib.clip(i), fps)
+        caption = lib.entries[i].captions[0][:40] if lib.entries[i].captions else str(i)
+        out.append((f"train:{caption}",
+                    clip.slice(0, min(clip.num_frames, TRAIN_MAX_FRAMES))))
+    return out
+
+
+def fresh_clips(model: str = "starter") -> list[tuple[str, object]]:
+    """The starter's clips of FRESH_PROMPTS, seeds FRESH_SEED.. (never simulated while the
+    controller was chosen)."""
+    from ..text2motion.sample import load_generator
+    gen = load_generator(model)
+    return [(f"fresh:{p}", gen.to_clip(gen.generate([p], [None], [FRESH_SEED + k])[0]))
+            for k, p in enumerate(FRESH_PROMPTS)]
 
 
 def heldout_clips(fps: float = 30.0) -> list[tuple[str, object]]:
@@ -103,7 +142,7 @@ def evaluate(groups: dict, log=print, options=None) -> dict:
            "floating_after_simulated": mean(every, "floating_after_simulated"),
            "flight_share": mean(every, "flight_share"),
            "fell": int(sum(r["fell"] for r in every))}
-    gen = rows.get("generated", [])
+    gen = rows.get("generated", []) + rows.get("fresh", [])
     if gen:
         out.update({"skate_gen_before": mean(gen, "skate_before"),
                     "skate_gen_reference": mean(gen, "skate_reference"),
@@ -132,6 +171,7 @@ def evaluate(groups: dict, log=print, options=None) -> dict:
 
 
 GROUPS = ("heldout", "deepmimic", "generated")
+OTHER_GROUPS = ("train", "fresh")
 
 
 def run_eval(args, options=None, groups=GROUPS) -> int:
@@ -139,7 +179,8 @@ def run_eval(args, options=None, groups=GROUPS) -> int:
     found = {}
     for group in groups:
         found[group] = {"heldout": heldout_clips, "deepmimic": deepmimic_clips,
-                        "generated": lambda: generated_clips(n)}[group]()
+                        "generated": lambda: generated_clips(n), "train": train_clips,
+                        "fresh": fresh_clips}[group]()
     out = evaluate({k: v for k, v in found.items() if v}, options=options)
     print(" ".join(f"{k}={v}" for k, v in out.items()))
     return 0
@@ -153,7 +194,9 @@ def main(argv=None) -> int:
 
     from .track import TrackOptions
     parser = argparse.ArgumentParser(prog="python -m backend.models.physics.evaluate")
-    parser.add_argument("--groups", nargs="+", choices=GROUPS, default=list(GROUPS))
+    parser.add_argument("--groups", nargs="+", choices=GROUPS + OTHER_GROUPS,
+                        default=list(GROUPS),
+                        help="train, fresh: clips not used to choose the controller")
     parser.add_argument("--samples", type=int, default=10, help="generated clips")
     parser.add_argument("--assistance", type=float, default=TrackOptions.assistance)
     parser.add_argument("--planner", action="store_true", help="sampling MPC (mpc.Planner)")
