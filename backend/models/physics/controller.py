@@ -21,9 +21,9 @@ A step:
 - the **residual** on the root is what the floor cannot give: the rest of the root rows
   (never pulling down, and lifting no more than the soft vertical PD would), or, while no
   foot touches or the reference is in the air, the reference's own unphysical wrench plus
-  the root PD. It is capped by
-  the assistance, and the joint torques are corrected for the root acceleration the cap
-  leaves (``M_jr M_rr^-1 (applied - wanted)``) so the joints still track.
+  the root PD. It is capped by the assistance, and the joint torques are corrected for the
+  root acceleration the cap leaves (``M_jr M_rr^-1 (applied - wanted)``) so the joints
+  still track.
 """
 from __future__ import annotations
 
@@ -93,11 +93,10 @@ class Controller:
         self.flags = int(m.opt.disableflags)
         self.no_constraints = self.flags | int(mujoco.mjtDisableBit.mjDSBL_CONSTRAINT)
         self.floor = ContactPlanner(hum, options.friction)
-        # The reference in the air: the floor is not counted on, whatever the body touches.
         # A foot pushes only where the reference has it on the floor (its sole within
-        # CONTACT_TOLERANCE); with no such foot the reference is in the air.
+        # CONTACT_TOLERANCE): with the reference in the air, the floor is not counted on,
+        # whatever the body touches.
         self.may_push = prep.soles < CONTACT_TOLERANCE
-        self.in_flight = ~self.may_push.any(axis=1)
 
     def apply(self, d, k: int, i: int, offset: np.ndarray | None = None):
         """Set the controls of substep i of control frame k on MjData d; returns the applied
@@ -118,13 +117,14 @@ class Controller:
         f = d.qfrc_inverse.copy()
         M = self.mass_matrix
         mujoco.mj_fullM(m, d, M)
-        # While no foot touches: the reference's unphysical wrench plus the root PD.
+        # While no foot that may push touches: the reference's unphysical wrench plus the
+        # root PD.
         pd = self.kp_help * err[root] + self.kd_help * (v_ref[root] - d.qvel[root])
         airborne = prep.needed[k].copy()
         airborne[:3] += self.hum.mass * pd[:3]          # no lift from turning errors
         airborne[3:] += M[self.r3, self.r3] @ pd[3:]
         floor, rest = self.floor.plan(f[root])
-        if floor is None or self.in_flight[k]:
+        if floor is None:
             rest = airborne
         else:
             f -= floor
