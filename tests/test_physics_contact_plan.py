@@ -133,3 +133,21 @@ def test_the_clips_not_used_to_choose_the_controller():
     assert all(c.num_frames <= TRAIN_MAX_FRAMES and c.fps == 30.0 for _n, c in train)
     assert len({n for n, _c in train}) > 8            # spread over the library, not one take
     assert not set(FRESH_PROMPTS) & set(GEN_PROMPTS)
+
+
+def test_a_second_held_up_by_the_help_is_named_in_the_warnings():
+    from backend.models.physics.report import HELP_WARN_PCT, help_warning
+    pct = np.full(90, 10.0)
+    assert help_warning(pct, 30.0) is None and help_warning(np.zeros(0), 30.0) is None
+    pct[40:70] = 120.0
+    text = help_warning(pct, 30.0)
+    assert text.startswith("frames 40-69:") and "120%" in text
+    # levitating: the body rises 30 cm, hangs there for a second and comes down; only the
+    # help can hold it up
+    clip = standing(90)
+    up = np.clip(np.minimum(np.arange(90) - 20, 75 - np.arange(90)) / 8.0, 0.0, 1.0)
+    clip.root_translation[:, 2] += 0.3 * up
+    held = track_clip(clip, TrackOptions(assistance=1.0))
+    assert any(w.startswith("frames ") and "held it up" in w for w in held.report["warnings"])
+    assert held.report["residual_force_pct_weight_max"] > HELP_WARN_PCT
+    assert not any("held it up" in w for w in track_clip(standing(45)).report["warnings"])

@@ -71,3 +71,26 @@ def flight_split(clip: Clip, airborne: np.ndarray, when: str) -> dict:
             f"floating_{when}_ground": float(part[~air].sum() / T),
             "flight_share": float(air.mean()) if air.size else 0.0}
 
+
+
+HELP_WARN_PCT = 75.0         # % of body weight: a second of help above this gets a warning
+HELP_WINDOW_S = 1.0
+
+
+def help_warning(force_pct: np.ndarray, fps: float, first_frame: int = 0) -> str | None:
+    """A warning naming the second where the root help (per frame, % of body weight) was
+    largest, when its mean there is above HELP_WARN_PCT: there the simulated body did not
+    perform the motion on its own, the help held it up (a motion no body can do, or one this
+    controller cannot: runs and jumps are often carried). None otherwise."""
+    pct = np.asarray(force_pct, dtype=np.float64)
+    if len(pct) == 0:
+        return None
+    n = max(1, min(len(pct), int(round(HELP_WINDOW_S * fps))))
+    means = np.convolve(pct, np.ones(n) / n, mode="valid")
+    start = int(np.argmax(means))
+    if means[start] <= HELP_WARN_PCT:
+        return None
+    a, b = first_frame + start, first_frame + start + n - 1
+    return (f"frames {a}-{b}: the body did not do this on its own; the root help held it up "
+            f"with {means[start]:.0f}% of its weight on average (the whole clip: "
+            f"{pct.mean():.0f}%). Lower Root Assistance to see what it can do alone")

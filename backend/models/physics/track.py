@@ -48,7 +48,7 @@ from .reference import (CONTACT_TOLERANCE, clip_arrays_from_qpos, describe_start
                         ground_offsets, qpos_from_clip, sole_heights, unphysical_wrenches,
                         velocities)
 from .mpc import Planner
-from .report import contact_figures, flight_split, physical
+from .report import contact_figures, flight_split, help_warning, physical
 
 CONTROL_FPS = 60.0
 SIM_HZ = 480.0
@@ -306,6 +306,9 @@ def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s,
                         "clip is the reference")
     if fell_frame is not None:
         report["message"] = f"the character fell at frame {fell_frame}"
+    helped = help_warning(force / hum.weight * 100, clip.fps)
+    if helped is not None:
+        warnings.append(helped)
     report["warnings"] = warnings
     return TrackResult(out, foot_contacts, res, mpjpe, fell_frame is not None, fell_frame,
                        success, report, simulated)
