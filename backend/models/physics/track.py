@@ -55,6 +55,7 @@ SIM_HZ = 480.0
 SUCCESS_MPJPE = 0.5         # m: PHC's rule
 FALL_HEAD_DROP = 0.35       # x height: head this far below the reference's counts as a fall
 HEAD = 15
+START_EASE_S = 0.5          # s: a clip put on the floor at its first frame eases back
 REFERENCE_FEET_STILL = True  # track the input with its planted feet held still
 
 
@@ -148,6 +149,17 @@ def _planted_still(clip: Clip) -> Clip:
     return keep_feet_planted(clip, clip, np.arange(clip.num_frames, dtype=np.float64))
 
 
+def _start_on_the_floor(offsets: np.ndarray, lowest: np.ndarray, fps: float) -> np.ndarray:
+    """The grounding offsets with the first frame on the floor when the rolling offset
+    leaves it further off (a clip that starts in the air or in the floor), eased back to
+    the rolling offsets over START_EASE_S: a step at frame 0 made the reference start with a
+    jump (a run starting mid-stride launched the body 30 cm)."""
+    first = lowest[0] if abs(lowest[0]) > abs(offsets[0]) else offsets[0]
+    n = max(1, int(round(START_EASE_S * fps)))
+    x = np.clip(np.arange(len(offsets)) / n, 0.0, 1.0)
+    return offsets + (first - offsets[0]) * (1.0 - x * x * (3.0 - 2.0 * x))
+
+
 def _prepare(clip: Clip, options: TrackOptions) -> _Prepared:
     if not isinstance(clip, Clip):
         raise ValueError(f"expected a Clip, got {type(clip).__name__}")
@@ -178,7 +190,7 @@ def _prepare(clip: Clip, options: TrackOptions) -> _Prepared:
     soles = sole_heights(humanoid, *clip_arrays_from_qpos(humanoid, qpos))
     lowest = soles.min(axis=1)
     offsets = ground_offsets(lowest, control_fps)
-    offsets[0] = lowest[0] if abs(lowest[0]) > abs(offsets[0]) else offsets[0]
+    offsets = _start_on_the_floor(offsets, lowest, control_fps)
     qpos[:, humanoid.qpos_address[0] + 2] -= offsets
     lowest = lowest - offsets
     soles = soles - offsets[:, None]
