@@ -31,14 +31,15 @@ WINDOW_HOP = 60
 FPS = 30
 
 
-def held_out_clips(fps: float = FPS) -> list:
-    """(caption, clip) of the shipped library's test-split clips, resampled to `fps`."""
+def held_out_clips(fps: float = FPS, split: str = "test") -> list:
+    """(caption, clip) of the shipped library's test-split clips (or another `split`),
+    resampled to `fps`."""
     from ...data.library import DEFAULT_LIBRARY, MotionLibrary
     from ...data.t2m_dataset import entry_take, split_of
     from ...motion.resample import resample
     lib = MotionLibrary.load(DEFAULT_LIBRARY)
     return [(e.captions[0] if e.captions else "", resample(lib.clip(i), fps))
-            for i, e in enumerate(lib.entries) if split_of(entry_take(e)) == "test"]
+            for i, e in enumerate(lib.entries) if split_of(entry_take(e)) == split]
 
 
 def errors(pred, real, frames) -> tuple[float, float]:

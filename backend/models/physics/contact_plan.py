@@ -36,8 +36,9 @@ class ContactPlanner:
 
     def __init__(self, humanoid, friction: float):
         import mujoco
+        from scipy.optimize import nnls
 
-        self.mujoco = mujoco
+        self.mujoco, self.nnls = mujoco, nnls
         m = self.model = humanoid.model
         self.floor = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_GEOM, "floor")
         self.feet = {int(g) for ids in humanoid.foot_geoms.values() for g in ids}
@@ -83,14 +84,12 @@ class ContactPlanner:
         """For the contacts of the last ``collect``: (the planned floor forces as a
         generalized force (nv,), or None when no foot touches; the root wrench (6,) they
         leave to the residual)."""
-        from scipy.optimize import nnls
-
         G = self.columns
         if G is None:
             return None, np.array(wanted_root, dtype=np.float64)
         n = G.shape[1]
         A = np.vstack([G[self.root] * self.row_weight[:, None], np.diag(self.costs)])
         b = np.concatenate([wanted_root * self.row_weight, np.zeros(n)])
-        weights, _ = nnls(A, b, maxiter=20 * n)
+        weights, _ = self.nnls(A, b, maxiter=20 * n)
         floor = G @ weights
         return floor, wanted_root - floor[self.root]

@@ -55,18 +55,10 @@ TRAIN_CLIPS, TRAIN_MAX_FRAMES = 16, 360
 
 def train_clips(fps: float = 30.0) -> list[tuple[str, object]]:
     """Every k-th train-split clip of the shipped CMU library (16, at most 12 s each)."""
-    from ...data.library import DEFAULT_LIBRARY, MotionLibrary
-    from ...data.t2m_dataset import entry_take, split_of
-    from ...motion.resample import resample
-    lib = MotionLibrary.load(DEFAULT_LIBRARY)
-    train = [i for i, e in enumerate(lib.entries) if split_of(entry_take(e)) == "train"]
-    out = []
-    for i in train[::max(1, len(train) // TRAIN_CLIPS)][:TRAIN_CLIPS]:
-        clip = resample(lib.clip(i), fps)
-        caption = lib.entries[i].captions[0][:40] if lib.entries[i].captions else str(i)
-        out.append((f"train:{caption}",
-                    clip.slice(0, min(clip.num_frames, TRAIN_MAX_FRAMES))))
-    return out
+    from ..editing.evaluate import held_out_clips
+    train = held_out_clips(fps, split="train")
+    return [(f"train:{cap[:40]}", clip.slice(0, min(clip.num_frames, TRAIN_MAX_FRAMES)))
+            for cap, clip in train[::max(1, len(train) // TRAIN_CLIPS)][:TRAIN_CLIPS]]
 
 
 def fresh_clips(model: str = "starter") -> list[tuple[str, object]]:

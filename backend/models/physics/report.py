@@ -77,7 +77,7 @@ HELP_WARN_PCT = 75.0         # % of body weight: a second of help above this get
 HELP_WINDOW_S = 1.0
 
 
-def help_warning(force_pct: np.ndarray, fps: float, first_frame: int = 0) -> str | None:
+def help_warning(force_pct: np.ndarray, fps: float) -> str | None:
     """A warning naming the second where the root help (per frame, % of body weight) was
     largest, when its mean there is above HELP_WARN_PCT: there the simulated body did not
     perform the motion on its own, the help held it up (a motion no body can do, or one this
@@ -90,7 +90,7 @@ def help_warning(force_pct: np.ndarray, fps: float, first_frame: int = 0) -> str
     start = int(np.argmax(means))
     if means[start] <= HELP_WARN_PCT:
         return None
-    a, b = first_frame + start, first_frame + start + n - 1
+    a, b = start, start + n - 1
     return (f"frames {a}-{b}: the body did not do this on its own; the root help held it up "
             f"with {means[start]:.0f}% of its weight on average (the whole clip: "
             f"{pct.mean():.0f}%). Lower Root Assistance to see what it can do alone")

@@ -144,12 +144,8 @@ class Composer:
 
     # ------------------------------------------------------------------ generator helpers
     def _sampling(self) -> dict:
-        kw = {}
-        if self.steps is not None:
-            kw["steps"] = int(self.steps)
-        if self.guidance is not None:
-            kw["guidance"] = float(self.guidance)
-        return kw
+        from ..text2motion.compose import sampling_kwargs
+        return sampling_kwargs(self.steps, self.guidance)
 
     def _generate(self, text: str, seconds, seed: int, style: bool = True) -> Clip:
         from ..text2motion.compose import model_text

@@ -37,7 +37,8 @@ UPPER_BODY = ["upper_body"]
 OVERLAY_GUIDANCE = 4.0
 
 
-def _kwargs(steps, guidance) -> dict:
+def sampling_kwargs(steps, guidance) -> dict:
+    """The generator's sampling options that were set (None: its default)."""
     out = {}
     if steps is not None:
         out["steps"] = int(steps)
@@ -76,7 +77,7 @@ def generate_stage(gen, stage: Stage, seconds: float | None, seed: int, steps=No
     from .takes import TAKES, generate_takes, weaker_texts
     tries = TAKES if tries is None else int(tries)
 
-    kw = _kwargs(steps, guidance)
+    kw = sampling_kwargs(steps, guidance)
     driver = stage.driver if len(stage.actions) > 1 else stage.actions[0]
     text, action, style = read_part(gen, driver.text) if snap else (driver.text, None, None)
     feats, takes = generate_takes(gen, [text], [action], [seconds], [int(seed)], tries,
