@@ -78,18 +78,32 @@ def velocities(model, qpos: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndar
 
 
 def sole_heights(humanoid: Humanoid, local_rotations: np.ndarray,
-                 root_translation: np.ndarray) -> np.ndarray:
+                 root_translation: np.ndarray, heels: bool = False) -> np.ndarray:
     """Height (m) of each sole per frame (T, 2: left, right): the lower of the ball-of-foot
     joint and the toe tip, less the sole's thickness below the ball (what the foot box is
-    built on)."""
-    from .mjcf import REFERENCE_HEIGHT, SOLE_PAD
+    built on). With `heels`, the foot box's heel edge counts too (a heel strike touches the
+    floor with the ball and toes up)."""
+    from .mjcf import HEEL_BACK, REFERENCE_HEIGHT, SOLE_PAD
 
     skeleton = humanoid.skeleton
+    scale = humanoid.height / REFERENCE_HEIGHT
     world, pos = skeleton.fk(local_rotations, root_translation)
     balls = [skeleton.index("left_foot"), skeleton.index("right_foot")]
     tips = pos[:, balls] + quat.rotate(world[:, balls], skeleton.tails[balls][None])
-    low = np.minimum(pos[:, balls, 2], tips[..., 2])
-    return low - SOLE_PAD * humanoid.height / REFERENCE_HEIGHT
+    low = np.minimum(pos[:, balls, 2], tips[..., 2]) - SOLE_PAD * scale
+    if heels:
+        _, rest = skeleton.rest_world()
+        rest_tips = skeleton.rest_tails_world()
+        for side, name in enumerate(("left_ankle", "right_ankle")):
+            ankle, ball = skeleton.index(name), balls[side]
+            ahead = rest[ball] - rest[ankle]
+            ahead[2] = 0.0
+            ahead /= max(float(np.linalg.norm(ahead)), 1e-9)
+            heel = -ahead * HEEL_BACK * scale        # the foot box's back bottom edge
+            heel[2] = min(rest[ball][2], rest_tips[ball][2]) - SOLE_PAD * scale - rest[ankle][2]
+            point = pos[:, ankle] + quat.rotate(world[:, ankle], heel[None])
+            low[:, side] = np.minimum(low[:, side], point[:, 2])
+    return low
 
 
 FLAT_BELOW = 0.02           # m: a sole this low is laid flat on the floor

@@ -138,6 +138,7 @@ class _Prepared:
     start: str
     needed: np.ndarray            # (N, 6) root wrench the reference needs beyond the floor's
     soles: np.ndarray             # (N, 2) grounded reference's sole heights (left, right), m
+    feet_low: np.ndarray          # (N,) the lowest point of either foot box, heels too, m
 
 
 def _planted_still(clip: Clip) -> Clip:
@@ -194,10 +195,13 @@ def _prepare(clip: Clip, options: TrackOptions) -> _Prepared:
     qpos[:, humanoid.qpos_address[0] + 2] -= offsets
     lowest = lowest - offsets
     soles = soles - offsets[:, None]
+    # a heel strike touches the floor with the ball and toes up: not flight
+    feet_low = sole_heights(humanoid, *clip_arrays_from_qpos(humanoid, qpos),
+                            heels=True).min(axis=1)
     qvel, qacc = velocities(humanoid.model, qpos, control_fps)
     needed = unphysical_wrenches(humanoid, qpos, qvel, qacc, lowest, options.friction)
     return _Prepared(humanoid, factor, control_fps, substeps, qpos, qvel, qacc, offsets,
-                     describe_start(first), needed, soles)
+                     describe_start(first), needed, soles, feet_low)
 
 
 def track_clip(clip: Clip, options: TrackOptions = TrackOptions(), progress=None,
@@ -276,7 +280,7 @@ def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s,
     cflags = contacts[::prep.factor]
     foot_contacts = {"left_foot": cflags[:, 0].copy(), "right_foot": cflags[:, 1].copy()}
     simulated = out
-    airborne = prep.soles[every].min(axis=1) > CONTACT_TOLERANCE   # no foot should touch
+    airborne = prep.feet_low[every] > CONTACT_TOLERANCE   # no part of a foot should touch
     reference = Clip(*clip_arrays_from_qpos(hum, prep.qpos[every]), clip.fps, clip.skeleton)
     # feet still where the floor holds them, swinging feet as high as the reference's
     out = lock_contacts(out, foot_contacts, reference, grounded=~airborne)
