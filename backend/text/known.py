@@ -33,6 +33,7 @@ from .language import language_warning
 from .tidy import EMOJI_WORDS, tidy
 from .style_words import _OPPOSITE_STYLES, STYLE_WORD, phrase_styles
 from .prompt_notes import prompt_notes
+from .scene import scene_clause
 from .refine import family, merge_walk_and_turn, refine_action
 from .snap import SNAP_MIN_SCORE
 from .unknown_motions import (FROM_LYING, NEAREST_HINTS, OTHER_SENSES, UNKNOWN_MOTIONS,
@@ -311,6 +312,9 @@ flip flips crawl crawls cartwheel cartwheels dribble dribbles raise raises""".sp
 # An unknown motion verb right after "to" / "in order to" is a purpose, not the motion asked
 # for ("hurries across the street to catch the bus").
 _PURPOSE = re.compile(r"\b(in order )?to\s*\|$")
+# ... or the reason for a style ("worn out from swimming", "sore after climbing")
+_REASON = re.compile(r"\b(worn out|tired|exhausted|sore|sweaty|soaked|dizzy|breathless|"
+                     r"out of breath|aching|stiff|wet|drained) (from|after)\s*\|$")
 
 
 def _classify(clauses: list[str], actions: list[str], model: str, report: PromptReport,
@@ -333,9 +337,10 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
     odd_sense = _sense_flags(clauses) if sense else [False] * len(clauses)
     for clause, scores, u_sim, lex, odd in zip(clauses, per_action, unknown_sim, lexicon,
                                                odd_sense):
-        if some_known and len(clauses) > 1 and all(
-                w.endswith("ly") for w in _content_words(clause.lower())):
-            continue                   # "walk backwards ..., | carefully": manner
+        if some_known and len(clauses) > 1 and (all(
+                w.endswith("ly") for w in _content_words(clause.lower()))
+                or scene_clause(clause) and lex is None and strong_phrase_action(clause) is None):
+            continue                   # "..., | carefully": manner; "wide shot": scene
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         best_action, best = ranked[0]
         strong = strong_phrase_action(clause)
@@ -350,7 +355,8 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
         elif best_action not in actions and STAND_IN.get(lex) in actions:
             best_action = STAND_IN[lex]    # "... to answer, at roll call": not a roll
         matches = [(m.group(0), name) for rx, name, _ in _UNKNOWN_RE if (m := rx.search(clause))
-                   and not _PURPOSE.search(clause[:m.start()] + "|")]
+                   and not _PURPOSE.search(clause[:m.start()] + "|")
+                   and not _REASON.search(clause[:m.start()] + "|")]
         excused = [x for x in matches if x[1] in UNKNOWN_UNLESS
                    and UNKNOWN_UNLESS[x[1]].search(whole)]
         hit = next((x for x in matches if x not in excused), None)

@@ -66,8 +66,8 @@ def _words(text: str) -> str:
     out = re.sub(r" r (hand|arm) ", r" right \1 ", re.sub(r" l (hand|arm) ", r" left \1 ", out))
     # "turn L", "turn R", "walk fwd, turn l"
     out = re.sub(r" ([a-z]+?)(\d+) ", r" \1 \2 ", out)          # "left45"
-    out = re.sub(r" (turn|turns|turning) l ", r" \1 left ", out)
-    return re.sub(r" (turn|turns|turning) r ", r" \1 right ", out)
+    out = re.sub(r" (turn|turns|turning|diagonally|diagonal) l ", r" \1 left ", out)
+    return re.sub(r" (turn|turns|turning|diagonally|diagonal) r ", r" \1 right ", out)
 
 
 def _has(t: str, pattern: str) -> bool:
@@ -84,10 +84,13 @@ def turn_side(text: str) -> str | None:
     if _has(t, rf" {_TURN_VERB} (\w+ )?clockwise "):
         return "right"
     for side in ("left", "right"):
-        if _has(t, rf" {_TURN_VERB} (a |round |around |off )?(to )?{_POSS}{side} ") or \
+        if _has(t, rf" {_TURN_VERB} (a |round |around |off )?(to |towards? )?{_POSS}{side} ") or \
                 _has(t, rf" {side} turn ") or \
                 _has(t, rf" {_TAKE_VERB} a {side} ") or \
-                _has(t, rf" {_SWING_VERB} (round |around |off )?(to )?{_POSS}{side} "):
+                _has(t, rf" {_SWING_VERB} (\w+ )?(round |around |off )?(\w+ degrees )?"
+                        rf"(to |towards? )?(face )?{_POSS}{side} ") or \
+                _has(t, rf" (change|changes|changed|changing) (the |his |her |their )?"
+                        rf"direction (to )?{_POSS}{side} "):
             return side
     return None
 
@@ -109,7 +112,7 @@ def _walk_sibling(t: str) -> str | None:
     clock = {"left": r"(ten|eleven|10|11)", "right": r"(one|two|1|2)"}
     for side in ("left", "right"):
         if _has(t, rf" (to|towards?|toward|off to|over to) {_POSS}(far |front |back )?{side} ") or \
-                _has(t, rf" (frame|stage|screen|camera) {side} ") or \
+                _has(t, rf" (frame|stage|downstage|upstage|screen|camera) {side} ") or \
                 _has(t, rf" (bear|bears|bearing|bore) {side} ") or \
                 _has(t, rf" (toward|towards|to) {clock[side]} o ?clock ") or \
                 _has(t, rf" (forward|front|diagonally|fwd) {side} ") or \

@@ -8,7 +8,7 @@ import re
 _STYLE_WORDS = {
     "happy": "grinning joy joyous joyously cheery cheerily jubilant jubilantly happy happily cheerful cheerfully joyful joyfully glad delighted elated gleeful "
              "gleefully merry merrily jolly beaming smiling upbeat chirpy ecstatic overjoyed",
-    "sad": "tears sulking sulks sulky crying weeping sobbing tearfully sad sadly gloomy gloomily dejected depressed sorrowful unhappy miserable "
+    "sad": "grief sorrow tears sulking sulks sulky crying weeping sobbing tearfully sad sadly gloomy gloomily dejected depressed sorrowful unhappy miserable "
            "miserably melancholy mournful mournfully heartbroken grieving tearful downcast glum "
            "forlorn despondent moping mopes sorrowfully",
     "angry": "rage anger grumpy grumpily stroppy wrathful irritably angry angrily furious furiously mad irritated enraged raging livid fuming "
@@ -22,7 +22,7 @@ _STYLE_WORDS = {
     "masculine": "strongman masculine manly macho bodybuilder muscular burly brawny rugged beefy",
     "feminine": "femme fem ladylike girly demure demurely feminine dainty daintily graceful gracefully ballerina elegant elegantly "
                 "delicate delicately princess",
-    "childish": "baby babies infant toddlers children giggling giggly schoolgirl schoolboy childish childishly childlike child kid kids toddler playful playfully "
+    "childish": "schoolkid schoolkids baby babies infant toddlers children giggling giggly schoolgirl schoolboy childish childishly childlike child kid kids toddler playful playfully "
                 "youngster bratty",
     "elderly": "geriatric grandparent elderly old grandpa grandma aged senior grandfather grandmother granny "
                "grandad pensioner frail elder",
@@ -48,6 +48,13 @@ STYLE_PHRASES = [
      "childish"),
     (re.compile(r"^[^,]*\b[a-z]+, ([6-9]0s|[7-9]\d),|\b([7-9]\d)[- ]years?[- ]old\b|"
                 r"\bin (his|her|their) ([7-9]0s|eighties|nineties|seventies)\b"), "elderly"),
+    # reader dev set d (round 14)
+    (re.compile(r"\b(worn|wiped) out\b|\bout of breath\b|\b(dog|bone)[- ]tired\b|"
+                r"\bdead on (his|her|their|my|your) feet\b|\bcompletely spent\b"), "exhausted"),
+    (re.compile(r"\bchest (puffed |thrust )?(out|forward)\b|\bchin (up|high)\b|"
+                r"\bhead (held )?high\b"), "proud"),
+    (re.compile(r"\bmusical[- ]theat(re|er)\b|\bstage[- ]musical\b|\bsong[- ]and[- ]dance\b|"
+                r"\bbroadway\b|\bshow ?tunes?\b"), "musical"),
 ]
 
 

@@ -10,7 +10,10 @@ so both read the same words.
   removed with those words. "never stops dancing" keeps its dance (a stopped verb is not
   negated), and nothing is removed when nothing else would be left.
 * ``drop_meta_prefix``: "Shot 4:", "TICKET-902:", "Scene 3 -" name the request, not the
-  motion.
+  motion; so does a leading label of up to four words without a motion word ("Mocap
+  director:", "Physio instructions:", "Comic caption:", "Bug:") and a beginner's question
+  frame ("how do I make him do ...", "how can I get her to ...").
+* ``drop_instead``: a bug report's "should bow but instead only nods" asks for the bow.
 """
 from __future__ import annotations
 
@@ -87,16 +90,55 @@ def drop_negated(text: str) -> str:
     return out if re.search(r"[a-z]{3}", out.lower()) else text
 
 
+# "Mocap director between takes: ...", "Physio: ...": who speaks or what kind of note it is
+_LABEL = re.compile(r"^\s*([a-z][a-z'’-]*(?:\s+[a-z][a-z'’-]*){0,3})\s*:\s+", re.I)
+# "how do I make him do the usher thing", "how can I get her to jog"
+_QUESTION = re.compile(r"^\s*(?:so\s+)?(?:how\s+(?:do|can|would|could|should)\s+(?:i|we|you)|"
+                       r"is\s+there\s+a\s+way\s+to|can\s+(?:i|you))\s+(?:make|get|have|let)"
+                       r"\s+(?:him|her|them|it|my\s+\w+|the\s+\w+|this\s+\w+)\s+"
+                       r"(?:to\s+)?(?:do\s+)?", re.I)
+
+
+# Words of a label that says who speaks or what kind of note follows. A label with any other
+# word stays: it may name the activity ("fishing:", "spacewalk:", "VR:") or the style.
+_VOICE_WORDS = frozenset("""mocap mo-cap motion capture director directors physio physio's
+physiotherapist choreographer choreographers puppeteer puppeteers caption captions comic
+bug patch note notes lesson plan instruction instructions expected coach coaching teacher
+narrator narration brief todo request stage direction directions anim animation animator
+description desc prompt ref reference feedback client fix task setup between takes take
+fight cue voiceover log session sheet card entry line subtitle subtitles storyboard script
+screenplay blocking exercise drill rehab the a an my our his her their""".split())
+
+
+def _label_prefix(text: str) -> str:
+    m = _LABEL.match(text)
+    if m is None:
+        return text
+    words = [w.removesuffix("'s").removesuffix("’s") for w in m.group(1).lower().split()]
+    return text[m.end():] if all(w in _VOICE_WORDS for w in words) else text
+
+
 def drop_meta_prefix(text: str) -> str:
     """`text` without a leading ticket / shot / scene / panel number ("Shot 4: ...",
-    "mocap take 70: ...", "PANEL 5 — ...") or a game's state name ("NPC_GUARD idle->alert:
-    ...")."""
+    "mocap take 70: ...", "PANEL 5 — ..."), a game's state name ("NPC_GUARD idle->alert:
+    ..."), a label of up to four words that names no motion ("Mocap director: ...") or a
+    question's frame ("how do I make him do ...")."""
     out = _GAME_ID.sub("", _META.sub("", text, count=1), count=1)
+    out = _QUESTION.sub("", _label_prefix(out), count=1)
     return out if re.search(r"[a-zA-Z]{3}", out) else text
 
 
+_INSTEAD = re.compile(r"(\bshould\b[^.;!?]*?)\s*,?\s*\bbut\b[^.;!?]*", re.I)
+
+
+def drop_instead(text: str) -> str:
+    """A bug report's wrong motion dropped: "should bow but instead only nods" -> "should
+    bow"."""
+    return _INSTEAD.sub(r"\1", text)
+
+
 def tidy(text: str) -> tuple[str, list[str]]:
-    """(the words to read, emoji spelt): meta prefix, emoji, negated motions, in that
-    order."""
+    """(the words to read, emoji spelt): meta prefix, emoji, a bug report's wrong motion,
+    negated motions, in that order."""
     text, spelt = spell_emoji(drop_meta_prefix(text))
-    return drop_negated(text), spelt
+    return drop_negated(drop_instead(text)), spelt
