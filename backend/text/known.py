@@ -337,13 +337,13 @@ def _classify(clauses: list[str], actions: list[str], model: str, report: Prompt
     odd_sense = _sense_flags(clauses) if sense else [False] * len(clauses)
     for clause, scores, u_sim, lex, odd in zip(clauses, per_action, unknown_sim, lexicon,
                                                odd_sense):
+        strong = strong_phrase_action(clause)
         if some_known and len(clauses) > 1 and (all(
                 w.endswith("ly") for w in _content_words(clause.lower()))
-                or scene_clause(clause) and lex is None and strong_phrase_action(clause) is None):
+                or scene_clause(clause) and lex is None and strong is None):
             continue                   # "..., | carefully": manner; "wide shot": scene
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])
         best_action, best = ranked[0]
-        strong = strong_phrase_action(clause)
         if strong is not None or (lex is not None and not _content_words(clause)):
             best_action = lex              # "waves him over": a call; "hands up!": a raise
         elif lex is not None and best < CLEARLY_KNOWN and lex != best_action:

@@ -26,8 +26,8 @@ SNAP_MIN_SCORE = 0.5          # cosine of the best known action's phrasing to sn
 # style 0.55 / 0.58; 0.85: 0.86 / 0.87, 0.54 / 0.54; 0.7: 0.88 / 0.88, 0.46 / 0.49; the plain
 # caption: 0.90 / 0.88, 0.34 / 0.38 (docs/text_understanding.md, round 8).
 THIN_STYLE_WEIGHT = 0.85
-# gestures that raise a hand on their way (reader dev set d, round 14)
-# (the word that must name it too)
+# Gestures that raise a hand on their way, each with the words that must name it too for a
+# raised hand to give way to it (reader dev set d, round 14)
 _WAVE = r"\b(wav(e|es|ed|ing)|bye|goodbye|farewell|so long)\b"
 RAISE_PART_OF = {"bye": _WAVE, "byebye": _WAVE, "wave-both-hands": _WAVE,
                  "wave-left-hand": _WAVE, "wave-right-hand": _WAVE,
@@ -117,8 +117,8 @@ def snap_prompt(prompt: str, model: str = "starter", report=None) -> tuple[str, 
     # ("KIRA strolls toward camera, | grinning ear to ear": the stroll, not a wave)
     action, score = next(((a, s) for a, s in report.known_actions if _named(a, report.named)),
                          report.known_actions[0])
-    # a raised hand is part of a wave, a goodbye, an answer or showing the way ("raises her
-    # hand and waves bye"): the raise gives way to such a gesture read well enough
+    # a raised hand is part of a wave, a goodbye or an answer ("raises her hand and waves
+    # bye"): the raise gives way to such a gesture read well enough and named by a word
     if action.startswith("raise-up"):
         lower = prompt.lower() if isinstance(prompt, str) else ""
         action, score = next(((a, s) for a, s in report.known_actions

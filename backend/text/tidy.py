@@ -10,9 +10,10 @@ so both read the same words.
   removed with those words. "never stops dancing" keeps its dance (a stopped verb is not
   negated), and nothing is removed when nothing else would be left.
 * ``drop_meta_prefix``: "Shot 4:", "TICKET-902:", "Scene 3 -" name the request, not the
-  motion; so does a leading label of up to four words without a motion word ("Mocap
-  director:", "Physio instructions:", "Comic caption:", "Bug:") and a beginner's question
-  frame ("how do I make him do ...", "how can I get her to ...").
+  motion; so does a leading label of up to four words that only say who speaks or what
+  kind of note follows ("Mocap director:", "Physio instructions:", "Comic caption:",
+  "Bug:"; ``_VOICE_WORDS``) and a beginner's question frame ("how do I make him do ...",
+  "how can I get her to ...").
 * ``drop_instead``: a bug report's "should bow but instead only nods" asks for the bow.
 """
 from __future__ import annotations
@@ -121,7 +122,7 @@ def _label_prefix(text: str) -> str:
 def drop_meta_prefix(text: str) -> str:
     """`text` without a leading ticket / shot / scene / panel number ("Shot 4: ...",
     "mocap take 70: ...", "PANEL 5 — ..."), a game's state name ("NPC_GUARD idle->alert:
-    ..."), a label of up to four words that names no motion ("Mocap director: ...") or a
+    ..."), a label of who speaks or what kind of note it is ("Mocap director: ...") or a
     question's frame ("how do I make him do ...")."""
     out = _GAME_ID.sub("", _META.sub("", text, count=1), count=1)
     out = _QUESTION.sub("", _label_prefix(out), count=1)

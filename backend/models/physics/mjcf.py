@@ -150,21 +150,32 @@ def _box(center, side, forward, half, mass: float, name: str, friction: float) -
             f'solref="{FOOT_SOLREF}"/>')
 
 
+def foot_box_edges(pos: np.ndarray, tips: np.ndarray, ankle: int, scale: float):
+    """(forward (3,), sole height, heel edge (3,)) of a foot box in the rest pose: pos (J, 3)
+    rest joint positions, tips (J, 3) rest bone tails, `ankle` the ankle joint (its ball is
+    ankle + 3). The heel edge is the box's back bottom edge, HEEL_BACK behind the ankle."""
+    ball = ankle + 3
+    flat = pos[ball] - pos[ankle]
+    flat[2] = 0.0
+    forward = flat / max(np.linalg.norm(flat), 1e-9)
+    sole = min(pos[ball][2], tips[ball][2]) - SOLE_PAD * scale
+    heel = pos[ankle] - forward * HEEL_BACK * scale
+    heel[2] = sole
+    return forward, sole, heel
+
+
 def _foot_geoms(j: int, pos: np.ndarray, tips: np.ndarray, scale: float, mass: float,
                 friction: float) -> str:
     """Box for an ankle (heel to ball) or toe (ball to tip) body, in its world-aligned frame."""
     name = CANONICAL_NAMES[j]
     ankle = 7 if name.startswith("left") else 8
     ball = ankle + 3
-    flat = pos[ball] - pos[ankle]
-    flat[2] = 0.0
-    forward = flat / max(np.linalg.norm(flat), 1e-9)
+    forward, sole, heel = foot_box_edges(pos, tips, ankle, scale)
     side = np.cross(forward, [0.0, 0.0, 1.0])
     side /= np.linalg.norm(side)
-    sole = min(pos[ball][2], tips[ball][2]) - SOLE_PAD * scale
     width = FOOT_WIDTH * scale / 2
     if part(name) == "ankle":
-        back = pos[ankle] - forward * HEEL_BACK * scale
+        back = heel
         front = pos[ball]
         top = pos[ankle][2]
     else:

@@ -83,7 +83,7 @@ def sole_heights(humanoid: Humanoid, local_rotations: np.ndarray,
     joint and the toe tip, less the sole's thickness below the ball (what the foot box is
     built on). With `heels`, the foot box's heel edge counts too (a heel strike touches the
     floor with the ball and toes up)."""
-    from .mjcf import HEEL_BACK, REFERENCE_HEIGHT, SOLE_PAD
+    from .mjcf import REFERENCE_HEIGHT, SOLE_PAD, foot_box_edges
 
     skeleton = humanoid.skeleton
     scale = humanoid.height / REFERENCE_HEIGHT
@@ -95,12 +95,8 @@ def sole_heights(humanoid: Humanoid, local_rotations: np.ndarray,
         _, rest = skeleton.rest_world()
         rest_tips = skeleton.rest_tails_world()
         for side, name in enumerate(("left_ankle", "right_ankle")):
-            ankle, ball = skeleton.index(name), balls[side]
-            ahead = rest[ball] - rest[ankle]
-            ahead[2] = 0.0
-            ahead /= max(float(np.linalg.norm(ahead)), 1e-9)
-            heel = -ahead * HEEL_BACK * scale        # the foot box's back bottom edge
-            heel[2] = min(rest[ball][2], rest_tips[ball][2]) - SOLE_PAD * scale - rest[ankle][2]
+            ankle = skeleton.index(name)
+            heel = foot_box_edges(rest, rest_tips, ankle, scale)[2] - rest[ankle]
             point = pos[:, ankle] + quat.rotate(world[:, ankle], heel[None])
             low[:, side] = np.minimum(low[:, side], point[:, 2])
     return low
