@@ -325,3 +325,24 @@ def test_a_swinging_foot_dragged_low_is_lifted_back_to_the_reference():
     np.testing.assert_allclose(z_out[:4], z_sim[:4], atol=1e-6)
     # without a reference only the contacts are held
     assert np.allclose(lock_contacts(sim, contacts).positions()[swing, ankle, 2], z_sim[swing])
+
+
+def test_skating_splits_into_feet_on_the_floor_and_low_swings():
+    """A planted foot dragged along the floor counts as touching; the same foot swung 3 cm
+    above the floor (its ball still under the 5 cm skating height) counts as a swing."""
+    from backend.eval.metrics import foot_skating_ratio
+    from backend.models.physics.report import positions_y_up, skate_split
+    T, fps = 31, 30.0
+    still = standing(T, fps)
+    assert skate_split(still, "x") == {"skate_x_touching": 0.0, "skate_x_swing": 0.0}
+    root = still.root_translation.copy()
+    root[:, 1] += np.arange(T) * 1.0 / fps                  # the whole body glides 1 m/s
+    dragged = Clip(still.local_rotations, root, fps)
+    rep = skate_split(dragged, "d")
+    assert rep["skate_d_touching"] == 1.0 and rep["skate_d_swing"] == 0.0
+    assert foot_skating_ratio(positions_y_up(dragged), fps) == 1.0
+    root[:, 2] += 0.03                                      # and 3 cm up: feet off the floor
+    low = Clip(still.local_rotations, root, fps)
+    rep = skate_split(low, "s")
+    assert rep["skate_s_touching"] == 0.0 and rep["skate_s_swing"] == 1.0
+    assert foot_skating_ratio(positions_y_up(low), fps) == 1.0

@@ -22,7 +22,10 @@ faster than 0.5 m/s: swing feet near the floor count); ``planted_speed`` is foot
 speed of planted feet (m/s, sliding only); ``contact_slide`` the speed of feet the contact
 labels say touch the floor; ``*_simulated`` the simulation before the contact pass;
 ``floating_after_flight`` / ``_ground`` split the floating figure into the frames where no
-foot of the reference is near the floor and the rest (``report.flight_split``).
+foot of the reference is near the floor and the rest (``report.flight_split``);
+``skate_gen_<before|reference|after>_<touching|swing>`` split the skating figure into
+transitions where the skating foot stands at floor level and those where it swings low
+(``report.skate_split``).
 
 ``python -m backend.models.physics.evaluate --groups generated --assistance 0.2 --planner``
 runs the same with other options (the planner comparison in docs/physics.md);
@@ -140,6 +143,9 @@ def evaluate(groups: dict, log=print, options=None) -> dict:
                     "skate_gen_reference": mean(gen, "skate_reference"),
                     "skate_gen_after_simulated": mean(gen, "skate_after_simulated"),
                     "skate_gen_after": mean(gen, "skate_after"),
+                    **{f"skate_gen_{w}_{part}": mean(gen, f"skate_{w}_{part}")
+                       for w in ("before", "reference", "after")
+                       for part in ("touching", "swing")},
                     "planted_speed_gen_before": mean(gen, "planted_speed_before"),
                     "planted_speed_gen_after_simulated": mean(gen,
                                                               "planted_speed_after_simulated"),

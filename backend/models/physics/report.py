@@ -9,12 +9,17 @@
 * ``flight_split(clip, airborne, when)``: the floating figure split into the frames where no
   foot should touch the floor (the reference is in the air: jumps, flips) and the others; the
   two parts add up to the floating figure.
+* ``skate_split(clip, when)``: the foot skating figure split into the transitions where a
+  skating foot joint's foot stands at floor level (sliding, or rolling over heel or toes)
+  and the rest (a toe passing low in a swing: the ball of the foot rests 7 mm above the
+  floor, so a natural swing counts as skating in every step).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ...eval.metrics import FLOAT_TOLERANCE, floating, foot_skating_ratio, ground_penetration
+from ...eval.metrics import (FLOAT_TOLERANCE, SKATE_HEIGHT, SKATE_SPEED, floating,
+                             foot_skating_ratio, ground_penetration)
 from ...motion.clip import Clip
 
 SOLE_JOINTS = {"left_foot": (7, 10), "right_foot": (8, 11)}   # ankle, ball of the foot
@@ -57,6 +62,33 @@ def contact_figures(clip: Clip, contacts: dict, when: str) -> dict:
     return {f"contact_slide_{when}": float(v.mean()) if v.size else 0.0,
             f"contact_height_{when}": float(h.mean()) if h.size else 0.0,
             f"contact_frames_{when}": int(h.size)}
+
+
+TOUCH_LIFT = 0.02           # m: a foot this close to its standing height stands on the floor
+
+
+def skate_split(clip: Clip, when: str) -> dict:
+    """skate_<when>_touching + skate_<when>_swing >= skate_<when> (``physical``): the share
+    of transitions in which a skating foot joint (``eval.metrics.foot_skating_ratio``)
+    belongs to a foot whose lower point (ankle or ball) is within TOUCH_LIFT of its rest
+    height at both ends, and the share in which one skates with its foot off the floor (a
+    transition can count in both, with one foot each)."""
+    pos = clip.positions()
+    _, rest = clip.skeleton.rest_world()
+    if len(pos) < 2:
+        return {f"skate_{when}_touching": 0.0, f"skate_{when}_swing": 0.0}
+    touching, swing = [], []
+    for ankle, ball in SOLE_JOINTS.values():
+        f = pos[:, [ankle, ball]]
+        low = np.maximum(f[:-1, :, 2], f[1:, :, 2]) < SKATE_HEIGHT
+        v = np.linalg.norm(np.diff(f[..., :2], axis=0), axis=-1) * clip.fps
+        skates = (low & (v > SKATE_SPEED)).any(axis=1)
+        lift = (f[..., 2] - rest[[ankle, ball], 2]).min(axis=1)
+        down = np.maximum(lift[1:], lift[:-1]) < TOUCH_LIFT
+        touching.append(skates & down)
+        swing.append(skates & ~down)
+    return {f"skate_{when}_touching": float(np.any(touching, axis=0).mean()),
+            f"skate_{when}_swing": float(np.any(swing, axis=0).mean())}
 
 
 def flight_split(clip: Clip, airborne: np.ndarray, when: str) -> dict:

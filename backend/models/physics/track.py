@@ -48,7 +48,7 @@ from .reference import (CONTACT_TOLERANCE, clip_arrays_from_qpos, describe_start
                         ground_offsets, qpos_from_clip, sole_heights, unphysical_wrenches,
                         velocities)
 from .mpc import Planner
-from .report import contact_figures, flight_split, help_warning, physical
+from .report import contact_figures, flight_split, help_warning, physical, skate_split
 
 CONTROL_FPS = 60.0
 SIM_HZ = 480.0
@@ -311,6 +311,8 @@ def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s,
         **contact_figures(out, foot_contacts, "after"),
         **flight_split(out, airborne, "after"),
         **flight_split(simulated, airborne, "after_simulated"),
+        **skate_split(clip, "before"), **skate_split(reference, "reference"),
+        **skate_split(out, "after"),
         "fell": fell_frame is not None, "fell_frame": fell_frame, "success": success,
         "timed_out": timed_out, "start": prep.start,
         "grounding_shift_cm_mean": float(np.abs(prep.offsets).mean() * 100),
