@@ -145,7 +145,8 @@ def plan_physics(clip, first_frame: int, *, start=None, end=None, push=None,
     whole = bool(edited.all())
     params = {"clip": clip_to_wire(clip), "start": None if whole else int(idx[0]),
               "end": None if whole else int(idx[-1]), **options,
-              "pushes": [_push_param(push, frames, edited)] if push else []}
+              "pushes": [_push_param(push, frames, edited)] if push else [],
+              "first_frame": int(frames[0])}
     label = LABEL if whole else f"{LABEL} {int(frames[idx[0]])}-{int(frames[idx[-1]])}"
     return edit_motion.EditPlan(frames, edited, np.flatnonzero(~edited), None, params, label)
 

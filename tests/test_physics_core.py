@@ -147,6 +147,25 @@ def test_push_deviates_then_recovers():
     assert not pushed.fell
 
 
+def test_the_report_says_how_much_of_a_push_the_help_took():
+    """At the default assistance the root help takes back much of a shove (the body does
+    not step: docs/physics.md); the report and a warning say so. Without assistance there is
+    no help to take anything."""
+    shove = (Push(20, (600.0, 0.0, 0.0), 0.2),)
+    helped = track_clip(standing(90), TrackOptions(pushes=shove, first_frame=100))
+    (row,) = helped.report["pushes"]
+    assert row["frame"] == 120 and row["impulse_Ns"] == pytest.approx(120.0)
+    assert 30.0 < row["help_absorbed_pct"] < 100.0
+    assert 5.0 < row["peak_error_mm"] < 100.0
+    assert any("push at frame 120" in w and "does not step" in w
+               for w in helped.report["warnings"])
+    alone = track_clip(standing(90), TrackOptions(assistance=0.0,
+                                                   pushes=(Push(20, (40.0, 0, 0), 0.2),)))
+    assert alone.report["pushes"][0]["help_absorbed_pct"] == 0.0
+    assert not any("push" in w for w in alone.report["warnings"])
+    assert track_clip(standing(30)).report["pushes"] == []
+
+
 def test_clip_in_the_air_is_put_on_the_floor():
     r = track_clip(standing(45, lift=0.3))
     assert any("in the air" in w for w in r.report["warnings"])
@@ -237,6 +256,7 @@ def test_other_frame_rates_keep_frame_count():
     (TrackOptions(gravity=-9.81), "gravity"),
     (TrackOptions(max_seconds=0), "max_seconds"),
     (TrackOptions(planner="yes"), "planner"),
+    (TrackOptions(first_frame=2.5), "first_frame"),
     (TrackOptions(pushes=(Push(3, (1.0, 0.0, 0.0), body="tail"),)), "tail"),
     (TrackOptions(pushes=(Push(3, (1.0, 0.0)),)), "force"),
     (TrackOptions(pushes=(Push(10, (1.0, 0.0, 0.0)),)), "after the clip's last frame"),

@@ -37,7 +37,8 @@ def test_a_range_with_a_push_keeps_the_rest_and_reports(walk):
     ctx, _ = _ctx()
     wire = clip_to_wire(walk)
     out = physics_job({"clip": wire, "start": 20, "end": 70, "assistance": 0.5,
-                       "pushes": [{"frame": 40, "force": [300.0, 0.0, 0.0]}]}, ctx)
+                       "pushes": [{"frame": 40, "force": [300.0, 0.0, 0.0]}],
+                       "first_frame": 101}, ctx)
     clip = Clip.load_npz(out["artifacts"]["clip"])
     from backend.motion.wire import clip_from_wire
     sent = clip_from_wire(wire)
@@ -54,6 +55,13 @@ def test_a_range_with_a_push_keeps_the_rest_and_reports(walk):
                 "needed_force_pct_weight"):
         assert r[key] is not None, key
     assert r["success"] and r["mpjpe_mm_mean"] < 60
+    # the push is named in the user's frames (clip frame 40 of a clip starting at 101), not
+    # in those of the window the job simulates from before the range
+    (push,) = r["pushes"]
+    assert push["frame"] == 141 and push["force_N"] == 300.0
+    assert push["peak_error_mm"] > 0 and np.isfinite(push["help_absorbed_pct"])
+    for w in out["warnings"]:
+        assert "push at frame" not in w or "push at frame 141" in w
     contacts = out["contacts"]
     assert len(contacts["left_foot"]) == walk.num_frames
     assert sum(contacts["left_foot"][20:71]) + sum(contacts["right_foot"][20:71]) > 10

@@ -286,6 +286,7 @@ def test_the_operator_takes_the_markers(session, make_armature, monkeypatch):
     assert params["pushes"] == [{"frame": 24, "force": [0.0, 400.0, 0.0], "seconds":
                                  pytest.approx(0.1), "body": "pelvis"}]
     assert params["clip"]["frames"] == int(walk.frame_range[1])
+    assert params["first_frame"] == 1          # messages name the scene's frames
 
 
 
@@ -309,6 +310,11 @@ def test_end_to_end_with_the_real_backend(session, make_armature):
     report = physics.report_of(new)
     print("report:", report)
     assert np.isfinite(report["mpjpe_mm_mean"]) and report["pushes"] == 1
+    # the backend names the push by the scene frame it was given, in its report and notes
+    (row,) = rec.result["report"]["pushes"]
+    assert row["frame"] == 25 and row["force_N"] == pytest.approx(200.0)
+    for note in rec.result["warnings"]:
+        assert "push at frame" not in note or "push at frame 25 " in note
     # What the rig now shows is the simulated motion the backend sent (read back canonical).
     from anima.backend.motion.clip import Clip
     from anima.operators import rig_motion

@@ -10,9 +10,12 @@ params:
   pushes      [{"frame": clip frame, "force": [fx, fy, fz] newtons (world axes),
                "seconds": 0.01..2 (default 0.1), "body": canonical joint (default "spine3")}]
   planner     true: sampling MPC over PD-target offsets (``mpc.Planner``; default false)
+  first_frame the number of the clip's first frame in the user's timeline (default 0):
+              warnings and the report's "pushes" rows name frames from it
 result: the `edit` job's shape ({"clips": [...], "selected", "edit": "physics", "method":
 "track", "warnings", "artifacts": {"clip"}}) plus "report" (tracking error, residual force,
-penetration / floating / foot skating before and after, fell, the force the input needs) and
+penetration / floating / foot skating before and after, fell, the force the input needs,
+"pushes": per push the share of its impulse the root help took back and the peak error) and
 "contacts" {"left_foot", "right_foot": [0/1 per clip frame]} (0 outside the range).
 """
 from __future__ import annotations
@@ -40,6 +43,8 @@ SCHEMA = {
     "gravity": Spec("number", "m/s^2", 9.81, min=0.1, max=30.0),
     "pushes": Spec("array", "shoves: {frame, force [N, N, N], seconds, body}", None,
                    max=MAX_PUSHES, items="object"),
+    "first_frame": Spec("integer", "the frame number of the clip's first frame in the user's "
+                        "timeline: warnings and the report's pushes name frames from it", 0),
     "planner": Spec("boolean", "balance by sampling MPC over the PD targets (slower, about "
                     "1 CPU-s per motion-s)", False),
 }
@@ -104,7 +109,8 @@ def check_params(params: dict) -> dict:
             "assistance": _number(params, "assistance", 0.5, 0.0, 1.0),
             "friction": _number(params, "friction", 0.9, 0.05, 3.0),
             "gravity": _number(params, "gravity", 9.81, 0.1, 30.0),
-            "planner": bool(param(params, "planner", bool, False))}
+            "planner": bool(param(params, "planner", bool, False)),
+            "first_frame": int(param(params, "first_frame", int, 0))}
 
 
 def _contacts_full(result, T: int, lo: int) -> dict:
@@ -152,7 +158,8 @@ def physics_job(params: dict, ctx: JobContext) -> dict:
     pushes = [Push(frame=q["frame"] - lo, force=q["force"], seconds=q["seconds"],
                    body=q["body"]) for q in p["pushes"]]
     options = TrackOptions(assistance=p["assistance"], friction=p["friction"],
-                           gravity=p["gravity"], pushes=pushes, planner=p["planner"])
+                           gravity=p["gravity"], pushes=pushes, planner=p["planner"],
+                           first_frame=p["first_frame"] + lo)
     ctx.progress(0.02, "building the simulated body")
     try:
         result = track_clip(window, options,

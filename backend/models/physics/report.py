@@ -9,12 +9,16 @@
 * ``flight_split(clip, airborne, when)``: the floating figure split into the frames where no
   foot should touch the floor (the reference is in the air: jumps, flips) and the others; the
   two parts add up to the floating figure.
+* ``push_figures(...)``: per push, the share of its impulse the root help took back and how
+  far the body went off the motion.
 * ``skate_split(clip, when)``: the foot skating figure split into the transitions where a
   skating foot joint's foot stands at floor level (sliding, or rolling over heel or toes)
   and the rest (a toe passing low in a swing: the ball of the foot rests 7 mm above the
   floor, so a natural swing counts as skating in every step).
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -109,11 +113,12 @@ HELP_WARN_PCT = 75.0         # % of body weight: a second of help above this get
 HELP_WINDOW_S = 1.0
 
 
-def help_warning(force_pct: np.ndarray, fps: float) -> str | None:
+def help_warning(force_pct: np.ndarray, fps: float, first_frame: int = 0) -> str | None:
     """A warning naming the second where the root help (per frame, % of body weight) was
     largest, when its mean there is above HELP_WARN_PCT: there the simulated body did not
     perform the motion on its own, the help held it up (a motion no body can do, or one this
-    controller cannot: runs and jumps are often carried). None otherwise."""
+    controller cannot: runs and jumps are often carried). None otherwise. Frames are named
+    from `first_frame` (the clip's first frame in the user's timeline)."""
     pct = np.asarray(force_pct, dtype=np.float64)
     if len(pct) == 0:
         return None
@@ -122,7 +127,51 @@ def help_warning(force_pct: np.ndarray, fps: float) -> str | None:
     start = int(np.argmax(means))
     if means[start] <= HELP_WARN_PCT:
         return None
-    a, b = start, start + n - 1
+    a, b = first_frame + start, first_frame + start + n - 1
     return (f"frames {a}-{b}: the body did not do this on its own; the root help held it up "
             f"with {means[start]:.0f}% of its weight on average (the whole clip: "
             f"{pct.mean():.0f}%). Lower Root Assistance to see what it can do alone")
+
+
+PUSH_SETTLE_S = 0.5          # s after a push over which the help's answer to it is counted
+PUSH_WARN_PCT = 50.0         # % of a push's impulse: the help took more, the user is told
+
+
+def push_figures(residual: np.ndarray, mpjpe: np.ndarray, pushes, fps: float,
+                 first_frame: int = 0) -> tuple[list, list]:
+    """(one dict per push, warnings): how much of each push the root help took back, and
+    how far the body went off the motion. residual (T, 6) root force (N, world) and torque
+    per frame; mpjpe (T,) m; pushes: ``track.Push`` objects (frames of the clip).
+
+    help_absorbed_pct: the help's impulse against the push over the push and PUSH_SETTLE_S
+    after it, less the help the same number of frames before the push gave along the same
+    axis (a walk's own help), as % of the push's impulse. The rest the floor took, or it
+    moved the body. peak_error_mm: the largest tracking error from the push to 1 s after."""
+    rows, warnings = [], []
+    T = len(residual)
+    for push in pushes:
+        force = np.asarray(push.force, dtype=np.float64)
+        size = float(np.linalg.norm(force))
+        if size <= 0 or push.frame >= T:
+            continue
+        axis = force / size
+        a = int(push.frame)
+        n = max(1, int(math.ceil((push.seconds + PUSH_SETTLE_S) * fps)))
+        along = residual[:, :3] @ axis
+        during = along[a:a + n]
+        before = along[max(0, a - len(during)):a]
+        base = float(before.mean()) if before.size else 0.0
+        impulse = size * push.seconds
+        absorbed = -float((during - base).sum()) / fps / impulse * 100.0
+        peak = float(mpjpe[a:a + int(round(fps)) + n].max()) * 1000.0
+        row = {"frame": first_frame + a, "force_N": size, "seconds": float(push.seconds),
+               "impulse_Ns": impulse, "help_absorbed_pct": absorbed, "peak_error_mm": peak}
+        rows.append(row)
+        if absorbed > PUSH_WARN_PCT:
+            warnings.append(
+                f"the push at frame {row['frame']} ({size:.0f} N for {push.seconds:g} s): the "
+                f"root help took {absorbed:.0f}% of it back, so the body went only "
+                f"{peak:.0f} mm off the motion. Lower Root Assistance to let the body take "
+                f"the push (it keeps its balance with its feet where they are: it does not "
+                f"step to catch itself, and may fall)")
+    return rows, warnings

@@ -48,7 +48,8 @@ from .reference import (CONTACT_TOLERANCE, clip_arrays_from_qpos, describe_start
                         ground_offsets, qpos_from_clip, sole_heights, unphysical_wrenches,
                         velocities)
 from .mpc import Planner
-from .report import contact_figures, flight_split, help_warning, physical, skate_split
+from .report import (contact_figures, flight_split, help_warning, physical, push_figures,
+                     skate_split)
 
 CONTROL_FPS = 60.0
 SIM_HZ = 480.0
@@ -82,6 +83,8 @@ class TrackOptions:
     max_seconds: float = 300.0       # wall-clock bound: the run stops and says so
     mass_kg: float | None = None     # None: BMI 22 for the character's height
     planner: bool = False            # sampling MPC over PD-target offsets (``mpc.Planner``)
+    first_frame: int = 0             # the clip's first frame in the user's timeline: messages
+                                     # name frames from it
 
     def validate(self) -> None:
         def number(name, value, low, high):
@@ -96,6 +99,9 @@ class TrackOptions:
         number("friction", self.friction, 1e-6, 5.0)
         number("gravity", self.gravity, 1e-6, 100.0)
         number("max_seconds", self.max_seconds, 1e-3, 86400.0)
+        if isinstance(self.first_frame, bool) or not isinstance(self.first_frame,
+                                                                 (int, np.integer)):
+            raise ValueError(f"first_frame must be an int, got {self.first_frame!r}")
         if not isinstance(self.planner, bool):
             raise ValueError(f"planner must be True or False, got {self.planner!r}")
         from .mjcf import CANONICAL_NAMES
@@ -323,10 +329,13 @@ def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s,
         warnings.append(f"stopped after max_seconds={options.max_seconds}: the rest of the "
                         "clip is the reference")
     if fell_frame is not None:
-        report["message"] = f"the character fell at frame {fell_frame}"
-    helped = help_warning(force / hum.weight * 100, clip.fps)
+        report["message"] = f"the character fell at frame {options.first_frame + fell_frame}"
+    helped = help_warning(force / hum.weight * 100, clip.fps, options.first_frame)
     if helped is not None:
         warnings.append(helped)
+    report["pushes"], pushed = push_figures(res, mpjpe, options.pushes, clip.fps,
+                                            options.first_frame)
+    warnings.extend(pushed)
     report["warnings"] = warnings
     return TrackResult(out, foot_contacts, res, mpjpe, fell_frame is not None, fell_frame,
                        success, report, simulated)
