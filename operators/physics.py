@@ -39,7 +39,8 @@ FRICTION = (0.05, 3.0)
 GRAVITY = (0.1, 30.0)              # m/s^2
 PUSH_MAX_N = 5000.0
 PUSH_SECONDS = (0.01, 2.0)
-DEFAULTS = {"assistance": 0.5, "friction": 0.9, "gravity": 9.81, "planner": False}
+DEFAULTS = {"assistance": 0.5, "friction": 0.9, "gravity": 9.81, "planner": False,
+            "recover": True}
 
 CONTACT_PROPS = {"left_foot": "anima_contact_left", "right_foot": "anima_contact_right"}
 CONTACT_GROUP = "Anima Contacts"
@@ -67,7 +68,7 @@ def _number(name: str, value, lo: float, hi: float, unit: str = "", hint: str = 
     return value
 
 
-def check_options(assistance, friction, gravity, planner=False) -> dict:
+def check_options(assistance, friction, gravity, planner=False, recover=True) -> dict:
     """The simulation settings, checked (ValueError with the reason)."""
     if isinstance(gravity, (int, float)) and not isinstance(gravity, bool) and gravity <= 0:
         raise ValueError(f"Gravity must be above 0 m/s² (Earth: 9.81), got {gravity:g}: the "
@@ -79,7 +80,7 @@ def check_options(assistance, friction, gravity, planner=False) -> dict:
                                   hint=" (0: no help, 1: enough to hold any motion)"),
             "friction": _number("Friction", friction, *FRICTION),
             "gravity": _number("Gravity", gravity, *GRAVITY, unit=" m/s²"),
-            "planner": bool(planner)}
+            "planner": bool(planner), "recover": bool(recover)}
 
 
 def _frames_edited(frames: np.ndarray, start, end) -> np.ndarray:
@@ -344,6 +345,11 @@ class ANIMA_OT_make_physical(bpy.types.Operator):
     push_seconds: FloatProperty(name="Push Seconds", default=0.1, soft_min=0.01, soft_max=2.0,
                                 unit="TIME_ABSOLUTE")
     push_body: EnumProperty(name="Push At", items=PUSH_BODIES, default="spine3")
+    push_recover: BoolProperty(name="Step to Recover", default=DEFAULTS["recover"],
+                               description="A shoved body steps to catch itself and the root "
+                                           "help does not push back against the shove; off: "
+                                           "the feet stay where the motion has them and the "
+                                           "help holds the body on its path")
 
     @classmethod
     def poll(cls, context):
@@ -352,7 +358,8 @@ class ANIMA_OT_make_physical(bpy.types.Operator):
 
     def _request(self, context) -> dict:
         kwargs = {"assistance": self.assistance, "friction": self.friction,
-                  "gravity": self.gravity, "planner": self.planner}
+                  "gravity": self.gravity, "planner": self.planner,
+                  "recover": self.push_recover}
         if self.start >= 0 and self.end >= 0:
             kwargs.update(start=self.start, end=self.end)
         elif self.frames == "RANGE":

@@ -50,6 +50,7 @@ class ANIMA_PT_physics(_AnimaPanel, bpy.types.Panel):
             col.prop(last, "push_direction", text="Direction")
             col.prop(last, "push_strength", text="Newtons")
             col.prop(last, "push_seconds", text="Seconds")
+            col.prop(last, "push_recover")
 
         st = context.window_manager.anima
         if not draw_busy(layout.column(align=True), st):
@@ -58,7 +59,7 @@ class ANIMA_PT_physics(_AnimaPanel, bpy.types.Panel):
             op = row.operator("anima.make_physical", icon="PHYSICS")
             for name in ("frames", "assistance", "friction", "gravity", "planner", "use_push",
                          "push_frame", "push_direction", "push_strength", "push_seconds",
-                         "push_body"):
+                         "push_body", "push_recover"):
                 setattr(op, name, getattr(last, name))
 
         report = report_of(action)

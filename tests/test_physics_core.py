@@ -139,25 +139,52 @@ def test_held_out_walk_is_tracked(capsys):
 
 
 def test_push_deviates_then_recovers():
+    """Without the recovery steps the help holds the body near its path, even through a
+    shove that would fell a person."""
     quiet = track_clip(standing(90))
-    pushed = track_clip(standing(90), TrackOptions(pushes=(Push(20, (0.0, 1500.0, 0.0), 0.15),)))
+    pushed = track_clip(standing(90), TrackOptions(
+        recover=False, pushes=(Push(20, (0.0, 1500.0, 0.0), 0.15),)))
     after = pushed.mpjpe[20:45].max()
     assert after > 0.02 and after > 10 * quiet.mpjpe.max()
     assert pushed.mpjpe[-5:].max() < 0.01          # back on the reference
     assert not pushed.fell
 
 
+def test_a_shoved_body_steps_to_catch_itself_and_stays_where_it_landed():
+    """A 600 N shove for 0.2 s (2 m/s): the foot nearer the capture point steps, the body
+    does not fall and ends upright, displaced along the push; a 150 N one the feet absorb
+    where they stand. The help took none of it back."""
+    clip = standing(120)
+    shove = track_clip(clip, TrackOptions(pushes=(Push(20, (600.0, 0.0, 0.0), 0.2),)))
+    (row,) = shove.report["pushes"]
+    assert not shove.fell and len(row["steps"]) >= 1 and 20 <= row["steps"][0] <= 30
+    assert row["help_absorbed_pct"] == 0.0
+    pos = shove.clip.positions()
+    moved = pos[-1, :, :2] - pos[19, :, :2]
+    assert moved[0, 0] > 0.08                                   # the pelvis went with the push
+    ankles = np.linalg.norm(moved[[7, 8]], axis=1)
+    lift = pos[20:45, [7, 8], 2].max(axis=0) - pos[19, [7, 8], 2]
+    assert ankles.max() > 0.05 and lift.max() > 0.03            # a foot stepped
+    assert shove.mpjpe[-10:].max() < 0.05                       # standing again, upright
+    assert pos[-1, HEAD, 2] > 0.9 * clip.positions()[-1, HEAD, 2]
+    nudge = track_clip(clip, TrackOptions(pushes=(Push(20, (150.0, 0.0, 0.0), 0.2),)))
+    assert nudge.report["pushes"][0]["steps"] == [] and not nudge.fell
+    feet = nudge.clip.positions()[:, [7, 8], :2]
+    assert np.abs(feet[-1] - feet[19]).max() < 0.02             # the feet stayed put
+
+
 def test_the_report_says_how_much_of_a_push_the_help_took():
-    """At the default assistance the root help takes back much of a shove (the body does
-    not step: docs/physics.md); the report and a warning say so. Without assistance there is
-    no help to take anything."""
+    """Without the recovery steps, the root help takes back much of a shove at the default
+    assistance; the report and a warning say so. Without assistance there is no help to take
+    anything."""
     shove = (Push(20, (600.0, 0.0, 0.0), 0.2),)
-    helped = track_clip(standing(90), TrackOptions(pushes=shove, first_frame=100))
+    helped = track_clip(standing(90), TrackOptions(pushes=shove, first_frame=100,
+                                                   recover=False))
     (row,) = helped.report["pushes"]
     assert row["frame"] == 120 and row["impulse_Ns"] == pytest.approx(120.0)
     assert 30.0 < row["help_absorbed_pct"] < 100.0
     assert 5.0 < row["peak_error_mm"] < 100.0
-    assert any("push at frame 120" in w and "does not step" in w
+    assert any("push at frame 120" in w and "Step to Recover" in w
                for w in helped.report["warnings"])
     alone = track_clip(standing(90), TrackOptions(assistance=0.0,
                                                    pushes=(Push(20, (40.0, 0, 0), 0.2),)))
@@ -257,6 +284,7 @@ def test_other_frame_rates_keep_frame_count():
     (TrackOptions(max_seconds=0), "max_seconds"),
     (TrackOptions(planner="yes"), "planner"),
     (TrackOptions(first_frame=2.5), "first_frame"),
+    (TrackOptions(recover=1), "recover"),
     (TrackOptions(pushes=(Push(3, (1.0, 0.0, 0.0), body="tail"),)), "tail"),
     (TrackOptions(pushes=(Push(3, (1.0, 0.0)),)), "force"),
     (TrackOptions(pushes=(Push(10, (1.0, 0.0, 0.0)),)), "after the clip's last frame"),

@@ -276,13 +276,13 @@ def test_the_operator_takes_the_markers(session, make_armature, monkeypatch):
     with pytest.raises(RuntimeError, match="not run in this test"):
         bpy.ops.anima.make_physical(frames="RANGE", assistance=0.25, gravity=1.62,
                                     planner=True, use_push=True, push_frame=25, push_direction=(0, 2, 0),
-                                    push_strength=400.0, push_body="pelvis")
+                                    push_strength=400.0, push_body="pelvis", push_recover=False)
     assert _state() == state
     (kind, params, kwargs), = sent
     assert kind == "physics" and kwargs["undo_message"] == "Anima: physics 10-40"
     assert (params["start"], params["end"]) == (9, 39)              # clip frames
     assert params["assistance"] == 0.25 and params["gravity"] == pytest.approx(1.62)
-    assert params["planner"] is True
+    assert params["planner"] is True and params["recover"] is False
     assert params["pushes"] == [{"frame": 24, "force": [0.0, 400.0, 0.0], "seconds":
                                  pytest.approx(0.1), "body": "pelvis"}]
     assert params["clip"]["frames"] == int(walk.frame_range[1])

@@ -88,7 +88,8 @@ class Controller:
         self.act_dof = hum.actuator_dof
         self.limit, self.spring = hum.torque_limit, hum.stiffness
         self.push_windows = list(push_windows)
-        self.targets = prep.qpos.copy()     # PD targets (N, nq): the reference, or re-solved
+        self.targets = prep.qpos.copy()     # PD targets (N, nq): the reference, or re-aimed
+        self.react = None       # (2,) a push's horizontal direction while the body reacts
         self.err = np.zeros(nv)
         self.mass_matrix = np.zeros((nv, nv))
         self.shortfall, self.coupling = np.zeros(nv), np.zeros(nv)
@@ -100,7 +101,7 @@ class Controller:
         # A foot pushes only where the reference has it on the floor (its sole within
         # CONTACT_TOLERANCE): with the reference in the air, the floor is not counted on,
         # whatever the body touches.
-        self.may_push = prep.soles < CONTACT_TOLERANCE
+        self.may_push = prep.soles < CONTACT_TOLERANCE    # (N, 2); a push reaction re-sets
 
     def apply(self, d, k: int, i: int, offset: np.ndarray | None = None):
         """Set the controls of substep i of control frame k on MjData d; returns the applied
@@ -133,6 +134,10 @@ class Controller:
         else:
             f -= floor
             rest[2] = min(max(rest[2], 0.0), max(airborne[2], 0.0))
+        if self.react is not None:      # a pushed body stops itself: the help does not
+            against = float(rest[:2] @ self.react)      # push back against the shove
+            if against < 0.0:
+                rest[:2] -= against * self.react
         force = cap(rest[:3], self.force_cap)
         torque = cap(rest[3:], self.torque_cap)
         wrench = np.concatenate([force, torque])

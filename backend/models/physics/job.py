@@ -10,6 +10,7 @@ params:
   pushes      [{"frame": clip frame, "force": [fx, fy, fz] newtons (world axes),
                "seconds": 0.01..2 (default 0.1), "body": canonical joint (default "spine3")}]
   planner     true: sampling MPC over PD-target offsets (``mpc.Planner``; default false)
+  recover     true (default): a pushed body steps to catch itself (``recover.py``)
   first_frame the number of the clip's first frame in the user's timeline (default 0):
               warnings and the report's "pushes" rows name frames from it
 result: the `edit` job's shape ({"clips": [...], "selected", "edit": "physics", "method":
@@ -43,6 +44,8 @@ SCHEMA = {
     "gravity": Spec("number", "m/s^2", 9.81, min=0.1, max=30.0),
     "pushes": Spec("array", "shoves: {frame, force [N, N, N], seconds, body}", None,
                    max=MAX_PUSHES, items="object"),
+    "recover": Spec("boolean", "a pushed body steps to catch itself, and the root help does "
+                    "not push back against the push", True),
     "first_frame": Spec("integer", "the frame number of the clip's first frame in the user's "
                         "timeline: warnings and the report's pushes name frames from it", 0),
     "planner": Spec("boolean", "balance by sampling MPC over the PD targets (slower, about "
@@ -110,7 +113,8 @@ def check_params(params: dict) -> dict:
             "friction": _number(params, "friction", 0.9, 0.05, 3.0),
             "gravity": _number(params, "gravity", 9.81, 0.1, 30.0),
             "planner": bool(param(params, "planner", bool, False)),
-            "first_frame": int(param(params, "first_frame", int, 0))}
+            "first_frame": int(param(params, "first_frame", int, 0)),
+            "recover": bool(param(params, "recover", bool, True))}
 
 
 def _contacts_full(result, T: int, lo: int) -> dict:
@@ -159,7 +163,7 @@ def physics_job(params: dict, ctx: JobContext) -> dict:
                    body=q["body"]) for q in p["pushes"]]
     options = TrackOptions(assistance=p["assistance"], friction=p["friction"],
                            gravity=p["gravity"], pushes=pushes, planner=p["planner"],
-                           first_frame=p["first_frame"] + lo)
+                           first_frame=p["first_frame"] + lo, recover=p["recover"])
     ctx.progress(0.02, "building the simulated body")
     try:
         result = track_clip(window, options,

@@ -138,15 +138,18 @@ PUSH_WARN_PCT = 50.0         # % of a push's impulse: the help took more, the us
 
 
 def push_figures(residual: np.ndarray, mpjpe: np.ndarray, pushes, fps: float,
-                 first_frame: int = 0) -> tuple[list, list]:
+                 first_frame: int = 0, steps=()) -> tuple[list, list]:
     """(one dict per push, warnings): how much of each push the root help took back, and
     how far the body went off the motion. residual (T, 6) root force (N, world) and torque
     per frame; mpjpe (T,) m; pushes: ``track.Push`` objects (frames of the clip).
 
     help_absorbed_pct: the help's impulse against the push over the push and PUSH_SETTLE_S
     after it, less the help the same number of frames before the push gave along the same
-    axis (a walk's own help), as % of the push's impulse. The rest the floor took, or it
-    moved the body. peak_error_mm: the largest tracking error from the push to 1 s after."""
+    axis (a walk's own help), as % of the push's impulse (0 where the help pushed along with
+    it). The rest the floor took, or it
+    moved the body. peak_error_mm: the largest tracking error from the push to 1 s after
+    (against the reference as the reaction re-aimed it); steps: the frames (of the clip) at
+    which a recovery step began within that second."""
     rows, warnings = [], []
     T = len(residual)
     for push in pushes:
@@ -162,16 +165,17 @@ def push_figures(residual: np.ndarray, mpjpe: np.ndarray, pushes, fps: float,
         before = along[max(0, a - len(during)):a]
         base = float(before.mean()) if before.size else 0.0
         impulse = size * push.seconds
-        absorbed = -float((during - base).sum()) / fps / impulse * 100.0
+        absorbed = max(0.0, -float((during - base).sum()) / fps / impulse * 100.0)
         peak = float(mpjpe[a:a + int(round(fps)) + n].max()) * 1000.0
+        stop = a + int(round(fps)) + n
         row = {"frame": first_frame + a, "force_N": size, "seconds": float(push.seconds),
-               "impulse_Ns": impulse, "help_absorbed_pct": absorbed, "peak_error_mm": peak}
+               "impulse_Ns": impulse, "help_absorbed_pct": absorbed, "peak_error_mm": peak,
+               "steps": [first_frame + int(f) for f in steps if a <= f < stop]}
         rows.append(row)
         if absorbed > PUSH_WARN_PCT:
             warnings.append(
                 f"the push at frame {row['frame']} ({size:.0f} N for {push.seconds:g} s): the "
                 f"root help took {absorbed:.0f}% of it back, so the body went only "
-                f"{peak:.0f} mm off the motion. Lower Root Assistance to let the body take "
-                f"the push (it keeps its balance with its feet where they are: it does not "
-                f"step to catch itself, and may fall)")
+                f"{peak:.0f} mm off the motion. Turn on Step to Recover to let the body take "
+                f"the push and step to catch itself (or fall), or lower Root Assistance")
     return rows, warnings

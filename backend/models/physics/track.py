@@ -27,7 +27,9 @@ computed torque:
   without launching it.
 The residual is recorded per frame and reported, so a hard clip degrades gracefully.
 With ``options.planner`` a sampling MPC (``mpc.Planner``) offsets the PD targets of the
-balance joints every 0.1 s. Afterwards ``contacts.lock_contacts`` holds each foot still
+balance joints every 0.1 s. With pushes and ``options.recover`` (default), ``recover.Recovery``
+lets the path give way to a push and steps where the capture point leaves the feet; tracking
+error is then measured against the reference as it re-aimed it. Afterwards ``contacts.lock_contacts`` holds each foot still
 through its MuJoCo contact runs (an output pass, reported apart: ``*_after_simulated`` are
 the simulation's own figures, ``*_after`` the returned motion's).
 """
@@ -48,6 +50,7 @@ from .reference import (CONTACT_TOLERANCE, clip_arrays_from_qpos, describe_start
                         ground_offsets, qpos_from_clip, sole_heights, unphysical_wrenches,
                         velocities)
 from .mpc import Planner
+from .recover import Recovery
 from .report import (contact_figures, flight_split, help_warning, physical, push_figures,
                      skate_split)
 
@@ -83,6 +86,7 @@ class TrackOptions:
     max_seconds: float = 300.0       # wall-clock bound: the run stops and says so
     mass_kg: float | None = None     # None: BMI 22 for the character's height
     planner: bool = False            # sampling MPC over PD-target offsets (``mpc.Planner``)
+    recover: bool = True             # a pushed body steps to catch itself (``recover.py``)
     first_frame: int = 0             # the clip's first frame in the user's timeline: messages
                                      # name frames from it
 
@@ -102,6 +106,8 @@ class TrackOptions:
         if isinstance(self.first_frame, bool) or not isinstance(self.first_frame,
                                                                  (int, np.integer)):
             raise ValueError(f"first_frame must be an int, got {self.first_frame!r}")
+        if not isinstance(self.recover, bool):
+            raise ValueError(f"recover must be True or False, got {self.recover!r}")
         if not isinstance(self.planner, bool):
             raise ValueError(f"planner must be True or False, got {self.planner!r}")
         from .mjcf import CANONICAL_NAMES
@@ -230,6 +236,8 @@ def track_clip(clip: Clip, options: TrackOptions = TrackOptions(), progress=None
         push_windows.append((t0, t0 + p.seconds, body, np.asarray(p.force, dtype=np.float64)))
     control = Controller(prep, options, push_windows)
     planner = Planner(control, options) if options.planner else None
+    recovery = Recovery(prep, control, push_windows, options.gravity) \
+        if push_windows and options.recover else None
     left = set(hum.foot_geoms["left_foot"].tolist())
     right = set(hum.foot_geoms["right_foot"].tolist())
 
@@ -247,6 +255,8 @@ def track_clip(clip: Clip, options: TrackOptions = TrackOptions(), progress=None
             g1, g2 = d.contact.geom1[c], d.contact.geom2[c]
             contacts[k, 0] |= g1 in left or g2 in left
             contacts[k, 1] |= g1 in right or g2 in right
+        if recovery is not None:        # the last frame too: it sets what the body is
+            recovery.update(d, k, contacts[k])      # measured against
         if k == N - 1:
             residual[k] = residual[k - 1]
             break
@@ -270,12 +280,14 @@ def track_clip(clip: Clip, options: TrackOptions = TrackOptions(), progress=None
             mujoco.mj_step(m, d)
     if progress is not None:
         progress(1.0, "physics done")
+    steps = [] if recovery is None else [k // prep.factor for k, _side, _land in recovery.log]
     return _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options,
-                   time.process_time() - cpu0, planner.plans if planner is not None else 0)
+                   time.process_time() - cpu0, planner.plans if planner is not None else 0,
+                   control.targets, steps)
 
 
 def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s,
-            plans) -> TrackResult:
+            plans, targets, steps) -> TrackResult:
     hum = prep.humanoid
     every = slice(None, None, prep.factor)
     rots, trans = clip_arrays_from_qpos(hum, sim_qpos[every])
@@ -287,7 +299,8 @@ def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s,
     foot_contacts = {"left_foot": cflags[:, 0].copy(), "right_foot": cflags[:, 1].copy()}
     simulated = out
     airborne = prep.feet_low[every] > CONTACT_TOLERANCE   # no part of a foot should touch
-    reference = Clip(*clip_arrays_from_qpos(hum, prep.qpos[every]), clip.fps, clip.skeleton)
+    # what the body was asked to do: the grounded reference, as a push reaction re-aimed it
+    reference = Clip(*clip_arrays_from_qpos(hum, targets[every]), clip.fps, clip.skeleton)
     # feet still where the floor holds them, swinging feet as high as the reference's
     out = lock_contacts(out, foot_contacts, reference, grounded=~airborne)
     target = reference.positions()
@@ -334,7 +347,7 @@ def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s,
     if helped is not None:
         warnings.append(helped)
     report["pushes"], pushed = push_figures(res, mpjpe, options.pushes, clip.fps,
-                                            options.first_frame)
+                                            options.first_frame, steps)
     warnings.extend(pushed)
     report["warnings"] = warnings
     return TrackResult(out, foot_contacts, res, mpjpe, fell_frame is not None, fell_frame,
