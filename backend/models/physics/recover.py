@@ -9,9 +9,9 @@ before every control frame):
 
 * **The path gives way.** While it reacts, the root's horizontal target follows the body
   (the reference's path plus the body's offset from it) and the help gives no force against
-  the push (``Controller.react``): the floor, through the feet, stops the body; when the reaction ends the offset stays: the motion
-  resumes from where the push left the body, as a person does not walk back to where they
-  were shoved.
+  the push (``Controller.react``): the floor, through the feet, stops the body. When the
+  reaction ends the offset stays: the motion resumes from where the push left the body, as
+  a person does not walk back to where they were shoved.
 * **Feet stay where they stand.** A foot on the floor when the push comes is pinned where
   it is (its leg re-aimed by two-bone IK every frame) until the reference lifts it.
 * **A step when balance needs one.** The capture point (the centre of mass plus its

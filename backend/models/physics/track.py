@@ -27,11 +27,12 @@ computed torque:
   without launching it.
 The residual is recorded per frame and reported, so a hard clip degrades gracefully.
 With ``options.planner`` a sampling MPC (``mpc.Planner``) offsets the PD targets of the
-balance joints every 0.1 s. With pushes and ``options.recover`` (default), ``recover.Recovery``
-lets the path give way to a push and steps where the capture point leaves the feet; tracking
-error is then measured against the reference as it re-aimed it. Afterwards ``contacts.lock_contacts`` holds each foot still
-through its MuJoCo contact runs (an output pass, reported apart: ``*_after_simulated`` are
-the simulation's own figures, ``*_after`` the returned motion's).
+balance joints every 0.1 s. With pushes and ``options.recover`` (default),
+``recover.Recovery`` lets the path give way to a push and steps where the capture point
+leaves the feet; tracking error is then measured against the reference as it re-aimed it.
+Afterwards ``contacts.lock_contacts`` holds each foot still through its MuJoCo contact runs
+(an output pass, reported apart: ``*_after_simulated`` are the simulation's own figures,
+``*_after`` the returned motion's).
 """
 from __future__ import annotations
 
