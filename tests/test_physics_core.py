@@ -173,6 +173,16 @@ def test_a_shoved_body_steps_to_catch_itself_and_stays_where_it_landed():
     assert np.abs(feet[-1] - feet[19]).max() < 0.02             # the feet stayed put
 
 
+def test_a_second_push_during_the_reaction_to_the_first_gets_its_own():
+    clip = standing(120)
+    both = track_clip(clip, TrackOptions(pushes=(Push(15, (600.0, 0.0, 0.0), 0.2),
+                                                 Push(45, (-600.0, 0.0, 0.0), 0.2))))
+    first, second = both.report["pushes"]
+    assert not both.fell and first["steps"] and any(f >= 45 for f in second["steps"])
+    pelvis = both.clip.positions()[:, 0, 0]
+    assert pelvis[44] > pelvis[14] + 0.05 and pelvis[-1] < pelvis[44] - 0.05   # and back
+
+
 def test_the_report_says_how_much_of_a_push_the_help_took():
     """Without the recovery steps, the root help takes back much of a shove at the default
     assistance; the report and a warning say so. Without assistance there is no help to take

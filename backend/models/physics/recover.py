@@ -23,8 +23,9 @@ before every control frame):
   point (at most ``MAX_STEP`` leg lengths away), does not push the floor while it swings,
   and is pinned where it lands. Up to ``MAX_STEPS`` steps per push. When the foot nearer the
   capture point is the one standing (a sideways push loads the foot on its side), the other
-  foot steps, but never across: it lands ``FEET_GAP`` beside the standing foot, and the next
-  step, the unloaded standing foot's, goes out.
+  foot steps, but never across: where the feet stand abreast it lands at least ``FEET_GAP``
+  beside the standing foot, and the next step, the unloaded standing foot's, goes out (in a
+  stride, a step past the standing foot is not a crossing).
 
 The reaction ends ``REACT_SECONDS`` after the push once no step is under way. It changes the
 PD targets only (``Controller.targets``, ``may_push``), never the simulation's physics.
@@ -44,6 +45,7 @@ STEP_HEIGHT = 0.06       # m (x height / 1.75): how high the stepping ankle lift
 OVERSHOOT = 0.05         # m (x height / 1.75): a step lands this far past the capture point
 MAX_STEP = 0.8           # x leg length: the longest step
 MAX_STEPS = 3            # per push
+SIDE_BY_SIDE = 0.7       # cosine between the feet's line and the hips': the feet stand abreast
 FEET_GAP = 0.2           # m (x height / 1.75): a step lands at least this far beside the other
                          # (0.14: a 600 N sideways shove at assistance 0.2 fell; 0.2, 0.26: not)
 DEVIATION = 0.12         # m (x height / 1.75): ... and this far from the reference's own
@@ -126,6 +128,7 @@ class Recovery:
         self.ref_capture = self._reference_capture_points(gravity)
         self.offset = np.zeros(2)
         self.active = False
+        self.started: set = set()               # pushes whose reaction has begun
         self.pins: list = [None, None]          # per foot: ankle goal (3,) while pinned
         self.step: dict | None = None
         self.steps_taken = 0
@@ -183,8 +186,9 @@ class Recovery:
     def update(self, d, k: int, touching: np.ndarray) -> None:
         """Before control frame k: start, follow or end a reaction and set the controller's
         targets for frame k. touching (2,) bool: each foot on the floor now."""
-        for a, b, axis in self.windows:
-            if a <= k < b and not self.active:
+        for index, (a, b, axis) in enumerate(self.windows):
+            if a <= k < b and index not in self.started:    # a push begins, even during
+                self.started.add(index)                     # the reaction to another
                 self._start(d, k, b, touching, axis)
         if not self.active:
             return
@@ -206,7 +210,8 @@ class Recovery:
         self._aim_legs(d, k, touching)
 
     def _start(self, d, k: int, end: int, touching: np.ndarray, axis: np.ndarray) -> None:
-        self.active, self.window_end, self.steps_taken = True, end, 0
+        self.active, self.steps_taken = True, 0
+        self.window_end = max(self.window_end, end)
         self.control.react = axis
         feet = self._feet(d)
         for side in range(2):
@@ -247,10 +252,15 @@ class Recovery:
         land = xi + self.overshoot * away - ball_offset
         if len(standing) == 1:          # never across the standing foot: beside it, and
             stance = centres[standing[0]]   # the next step (that foot's) goes out
+            hips = [d.xpos[int(self.hum.body_ids[leg[0]])][:2] for leg in self.legs]
+            lateral = hips[side] - hips[1 - side]       # the body's side of the stepping leg
+            lateral = lateral / max(float(np.linalg.norm(lateral)), 1e-9)
             side_of = centres[side] - stance
             side_of = side_of / max(float(np.linalg.norm(side_of)), 1e-9)
             along = float((land + ball_offset - stance) @ side_of)
-            if along < self.gap:
+            # only where the feet stand side by side: in a stride one is ahead of the other,
+            # and a step forward past the standing foot is no crossing
+            if float(side_of @ lateral) > SIDE_BY_SIDE and along < self.gap:
                 land = land + (self.gap - along) * side_of
         reach = land - start[:2]
         longest = MAX_STEP * self.leg_length

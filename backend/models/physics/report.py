@@ -138,7 +138,7 @@ PUSH_WARN_PCT = 50.0         # % of a push's impulse: the help took more, the us
 
 
 def push_figures(residual: np.ndarray, mpjpe: np.ndarray, pushes, fps: float,
-                 first_frame: int = 0, steps=()) -> tuple[list, list]:
+                 first_frame: int = 0, steps=(), recovering: bool = False) -> tuple[list, list]:
     """(one dict per push, warnings): how much of each push the root help took back, and
     how far the body went off the motion. residual (T, 6) root force (N, world) and torque
     per frame; mpjpe (T,) m; pushes: ``track.Push`` objects (frames of the clip).
@@ -149,7 +149,9 @@ def push_figures(residual: np.ndarray, mpjpe: np.ndarray, pushes, fps: float,
     it). The rest the floor took, or it
     moved the body. peak_error_mm: the largest tracking error from the push to 1 s after
     (against the reference as the reaction re-aimed it); steps: the frames (of the clip) at
-    which a recovery step began within that second."""
+    which a recovery step began within that second. The warning (more than PUSH_WARN_PCT
+    taken back) is for runs without recovery (`recovering`): with it the help never pushes
+    against a push, and what the figure shows is the help a walk got before it."""
     rows, warnings = [], []
     T = len(residual)
     for push in pushes:
@@ -172,7 +174,7 @@ def push_figures(residual: np.ndarray, mpjpe: np.ndarray, pushes, fps: float,
                "impulse_Ns": impulse, "help_absorbed_pct": absorbed, "peak_error_mm": peak,
                "steps": [first_frame + int(f) for f in steps if a <= f < stop]}
         rows.append(row)
-        if absorbed > PUSH_WARN_PCT:
+        if absorbed > PUSH_WARN_PCT and not recovering:
             warnings.append(
                 f"the push at frame {row['frame']} ({size:.0f} N for {push.seconds:g} s): the "
                 f"root help took {absorbed:.0f}% of it back, so the body went only "

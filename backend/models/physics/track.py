@@ -348,7 +348,7 @@ def _finish(clip, prep, sim_qpos, contacts, residual, timed_out, options, cpu_s,
     if helped is not None:
         warnings.append(helped)
     report["pushes"], pushed = push_figures(res, mpjpe, options.pushes, clip.fps,
-                                            options.first_frame, steps)
+                                            options.first_frame, steps, options.recover)
     warnings.extend(pushed)
     report["warnings"] = warnings
     return TrackResult(out, foot_contacts, res, mpjpe, fell_frame is not None, fell_frame,
