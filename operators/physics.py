@@ -48,7 +48,7 @@ REPORT_PREFIX = "anima_physics_"
 REPORT_KEYS = ("mpjpe_mm_mean", "mpjpe_mm_max", "success", "fell", "fell_frame",
                "residual_n_mean", "residual_n_max", "residual_pct_weight_mean",
                "penetration_before", "penetration_after", "floating_before", "floating_after",
-               "skate_before", "skate_after", "needed_force_pct_weight")
+               "skate_before", "skate_after", "needed_force_pct_weight", "push_steps")
 LABEL = "physics"
 PUSH_BODIES = [("spine3", "Chest", "Push the upper chest"),
                ("pelvis", "Hips", "Push the hips"),

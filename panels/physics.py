@@ -96,6 +96,10 @@ def report_lines(report: dict) -> list[str]:
         if f"{key}_before" in r and f"{key}_after" in r:      # metres / fractions: x 100
             lines.append(f"{name} {100 * r[key + '_before']:.1f} -> "
                          f"{100 * r[key + '_after']:.1f}{unit}")
+    if r.get("pushes") and "push_steps" in r:
+        n = int(r["push_steps"])
+        lines.append(f"Push: {n} step{'' if n == 1 else 's'} to catch itself" if n
+                     else "Push: taken without a step")
     if r.get("warnings"):
         lines.append(f"Note: {r['warnings']}")
     return lines

@@ -59,6 +59,7 @@ def test_a_range_with_a_push_keeps_the_rest_and_reports(walk):
     # in those of the window the job simulates from before the range
     (push,) = r["pushes"]
     assert push["frame"] == 141 and push["force_N"] == 300.0
+    assert r["push_steps"] == len(push["steps"])
     assert push["peak_error_mm"] > 0 and np.isfinite(push["help_absorbed_pct"])
     for w in out["warnings"]:
         assert "push at frame" not in w or "push at frame 141" in w

@@ -313,6 +313,9 @@ def test_end_to_end_with_the_real_backend(session, make_armature):
     # the backend names the push by the scene frame it was given, in its report and notes
     (row,) = rec.result["report"]["pushes"]
     assert row["frame"] == 25 and row["force_N"] == pytest.approx(200.0)
+    assert report["push_steps"] == len(row["steps"])
+    from anima.panels.physics import report_lines
+    assert any(line.startswith("Push: ") for line in report_lines(report))
     for note in rec.result["warnings"]:
         assert "push at frame" not in note or "push at frame 25 " in note
     # What the rig now shows is the simulated motion the backend sent (read back canonical).

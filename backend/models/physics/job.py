@@ -141,7 +141,8 @@ def _report(result, lo: int, needed: dict) -> dict:
            "residual_n_mean": r.get("residual_force_N_mean"),
            "residual_n_max": r.get("residual_force_N_max"),
            "residual_pct_weight_mean": r.get("residual_force_pct_weight_mean"),
-           "needed_force_pct_weight": needed.get("needed_force_pct_weight_mean")}
+           "needed_force_pct_weight": needed.get("needed_force_pct_weight_mean"),
+           "push_steps": sum(len(p.get("steps", ())) for p in r.get("pushes") or ())}
     for key in ("penetration", "floating", "skate", "planted_speed"):
         for when in ("before", "after"):
             out[f"{key}_{when}"] = r.get(f"{key}_{when}")
