@@ -103,7 +103,6 @@ class Recovery:
         self.prep, self.control = prep, control
         hum = self.hum = prep.humanoid
         skel = hum.skeleton
-        self.names = skel.names
         self.legs = [tuple(skel.index(n) for n in leg) for leg in LEGS]
         self.leg_qpos = np.concatenate([np.arange(hum.qpos_address[j], hum.qpos_address[j] + 4)
                                         for leg in self.legs for j in leg])
