@@ -1,11 +1,11 @@
 """A pushed body catches itself with a step (issue 11, perturbations). Numpy + mujoco.
 
 Without it, a push met feet that stay where the reference has them: the root help pulled
-the body back onto its path (at the default assistance it took 35-62 % of a push back, and
+the body back onto its path (at the default assistance it took 35-72 % of a push back, and
 a 600 N shove moved a standing body 14 mm), and without help a 150 N push felled it.
 
-``Recovery`` runs beside the controller from the start of each push (``update(d, k)``
-before every control frame):
+``Recovery`` runs beside the controller from the start of each push
+(``update(d, k, touching)`` before every control frame):
 
 * **The path gives way.** While it reacts, the root's horizontal target follows the body
   (the reference's path plus the body's offset from it) and the help gives no force against
@@ -36,6 +36,7 @@ import math
 
 import numpy as np
 
+from ...motion.footplant import LEG_NAMES as LEGS
 from .reference import CONTACT_TOLERANCE, clip_arrays_from_qpos, qpos_from_clip
 
 REACT_SECONDS = 1.0      # s after a push's end during which the body may step
@@ -52,8 +53,6 @@ DEVIATION = 0.12         # m (x height / 1.75): ... and this far from the refere
 HEEL_SHARE = 0.4         # x ankle-to-ball: the sole reaches this far behind the ankle
 TOE_SHARE = 0.4          # ... and this far in front of the ball
 HALF_WIDTH = 0.045       # m (x height / 1.75): half the sole's width
-LEGS = (("left_hip", "left_knee", "left_ankle", "left_foot"),
-        ("right_hip", "right_knee", "right_ankle", "right_foot"))
 
 
 def _smooth(s: float) -> float:
