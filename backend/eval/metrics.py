@@ -104,18 +104,25 @@ def _check_positions(positions) -> np.ndarray:
     return p
 
 
+def foot_skating_mask(positions, fps: float, height: float = SKATE_HEIGHT,
+                      speed: float = SKATE_SPEED, feet=FOOT_INDICES) -> np.ndarray:
+    """(T-1, F) bool: foot joint `feet[f]` is near the floor at both ends of transition t and
+    slides faster than `speed` (module notes)."""
+    p = _check_positions(positions)
+    f = p[:, list(feet)]                                     # (T, F, 3)
+    low = np.maximum(f[:-1, :, UP], f[1:, :, UP]) < height   # (T-1, F)
+    horiz = [k for k in range(3) if k != UP]
+    v = np.linalg.norm(f[1:][..., horiz] - f[:-1][..., horiz], axis=-1) * fps
+    return low & (v > speed)
+
+
 def foot_skating_ratio(positions, fps: float, height: float = SKATE_HEIGHT,
                        speed: float = SKATE_SPEED, feet=FOOT_INDICES) -> float:
     """Fraction of transitions in which a foot joint near the floor slides (module notes)."""
     p = _check_positions(positions)
     if len(p) < 2:
         return 0.0
-    f = p[:, list(feet)]                                     # (T, F, 3)
-    low = np.maximum(f[:-1, :, UP], f[1:, :, UP]) < height   # (T-1, F)
-    horiz = [k for k in range(3) if k != UP]
-    v = np.linalg.norm(f[1:][..., horiz] - f[:-1][..., horiz], axis=-1) * fps
-    skating = np.any(low & (v > speed), axis=1)
-    return float(skating.mean())
+    return float(np.any(foot_skating_mask(p, fps, height, speed, feet), axis=1).mean())
 
 
 def ground_penetration(positions) -> float:

@@ -199,12 +199,13 @@ class Recovery:
                 self.pins[side] = None
         if k < self.window_end or self.step is not None:
             self.offset = d.qpos[self.root_xy] - ref[self.root_xy]
+            # the rest of the path moves with the body (and keeps the last offset after)
+            control.targets[k:, self.root_xy] = prep.qpos[k:, self.root_xy] + self.offset
             self._maybe_step(d, k, touching)
         else:
             control.react = None
             if all(p is None for p in self.pins):
                 self.active = False
-        control.targets[k:, self.root_xy] = prep.qpos[k:, self.root_xy] + self.offset
         self._aim_legs(d, k, touching)
 
     def _start(self, d, k: int, end: int, touching: np.ndarray, axis: np.ndarray) -> None:

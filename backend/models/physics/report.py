@@ -22,8 +22,8 @@ import math
 
 import numpy as np
 
-from ...eval.metrics import (FLOAT_TOLERANCE, SKATE_HEIGHT, SKATE_SPEED, floating,
-                             foot_skating_ratio, ground_penetration)
+from ...eval.metrics import (FLOAT_TOLERANCE, floating, foot_skating_mask, foot_skating_ratio,
+                             ground_penetration)
 from ...motion.clip import Clip
 
 SOLE_JOINTS = {"left_foot": (7, 10), "right_foot": (8, 11)}   # ankle, ball of the foot
@@ -82,12 +82,10 @@ def skate_split(clip: Clip, when: str) -> dict:
     if len(pos) < 2:
         return {f"skate_{when}_touching": 0.0, f"skate_{when}_swing": 0.0}
     touching, swing = [], []
+    y_up = positions_y_up(clip)
     for ankle, ball in SOLE_JOINTS.values():
-        f = pos[:, [ankle, ball]]
-        low = np.maximum(f[:-1, :, 2], f[1:, :, 2]) < SKATE_HEIGHT
-        v = np.linalg.norm(np.diff(f[..., :2], axis=0), axis=-1) * clip.fps
-        skates = (low & (v > SKATE_SPEED)).any(axis=1)
-        lift = (f[..., 2] - rest[[ankle, ball], 2]).min(axis=1)
+        skates = foot_skating_mask(y_up, clip.fps, feet=(ankle, ball)).any(axis=1)
+        lift = (pos[:, [ankle, ball], 2] - rest[[ankle, ball], 2]).min(axis=1)
         down = np.maximum(lift[1:], lift[:-1]) < TOUCH_LIFT
         touching.append(skates & down)
         swing.append(skates & ~down)
