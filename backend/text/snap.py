@@ -32,6 +32,13 @@ _WAVE = r"\b(wav(e|es|ed|ing)|bye|goodbye|farewell|so long)\b"
 RAISE_PART_OF = {"bye": _WAVE, "byebye": _WAVE, "wave-both-hands": _WAVE,
                  "wave-left-hand": _WAVE, "wave-right-hand": _WAVE,
                  "respond": r"\b(answer|answers|answering|in class)\b"}
+# The learnt reader (``reader_net.py``) chooses the action when it gives its likeliest
+# action at least NET_ACTION_P, and a style when the word rules name none and it gives one at
+# least NET_STYLE_P (docs/text_understanding.md, round 16: chosen on reader dev set d with the
+# net trained on sets a-c).
+USE_NET = True
+NET_ACTION_P = 0.2
+NET_STYLE_P = 0.6
 _BANDAI_OF = {"dance": "dance-short"}
 _DEEPMIMIC_OF = {"flip": "humanoid3d_backflip", "cartwheel": "humanoid3d_cartwheel",
                  "crawl": "humanoid3d_crawl", "get-up": "humanoid3d_getup_faceup",
@@ -94,6 +101,11 @@ def conditioning_caption(action: str, style: str | None, model: str = "starter")
     return Blend(caption, plain, THIN_STYLE_WEIGHT, layer=(action, style, 1.0))
 
 
+def family(action: str) -> str:
+    from .refine import family as _family
+    return _family(action)
+
+
 def _named(action: str, named) -> bool:
     """Whether a lexicon word named `action` or its family ("ambles" -> walk, then "to the
     left" -> walk-left): a word is surer than a low cosine ("grandpa ambles down the garden
@@ -102,17 +114,8 @@ def _named(action: str, named) -> bool:
     return any(family(n) == family(action) for n in named)
 
 
-def snap_prompt(prompt: str, model: str = "starter", report=None) -> tuple[str, dict]:
-    """(text to condition the generator on, info). info: snapped (bool), action, style,
-    score, caption; the prompt itself when the checker is unsure, the prompt names an
-    action the model does not know, or several actions (compound prompts are split before)."""
-    if report is None:
-        from .known import check_prompt
-        report = check_prompt(prompt, model)
-    info = {"snapped": False, "prompt": prompt}
-    if not report.usable or report.unknown or not report.known_actions \
-            or report.language_warning:
-        return prompt, info
+def _rules_action(prompt, report) -> tuple[str, float, str]:
+    """(action, cosine, "rules"): the word rules' and the catalogue's choice."""
     # a word that names one of the actions is surer than a higher cosine of another clause
     # ("KIRA strolls toward camera, | grinning ear to ear": the stroll, not a wave)
     action, score = next(((a, s) for a, s in report.known_actions if _named(a, report.named)),
@@ -124,14 +127,63 @@ def snap_prompt(prompt: str, model: str = "starter", report=None) -> tuple[str, 
         action, score = next(((a, s) for a, s in report.known_actions
                               if s >= SNAP_MIN_SCORE and re.search(RAISE_PART_OF.get(a, "^$"),
                                                                    lower)), (action, score))
-    if score < SNAP_MIN_SCORE and not _named(action, report.named):
-        return prompt, dict(info, score=float(score))
-    style = report.styles[0] if report.styles else None
+    return action, score, "rules"
+
+
+def _net_read(prompt, model: str) -> tuple[str | None, float, str | None]:
+    """(action, p, style) as the learnt reader reads `prompt`: the action when its likeliest
+    of all actions is one `model` was trained on at p >= NET_ACTION_P (else None), the style
+    when one of the model's styles is likeliest at p >= NET_STYLE_P (else None). All None
+    when the net is off, missing, or the prompt is not text."""
+    if not USE_NET or not isinstance(prompt, str):
+        return None, 0.0, None
+    from .catalogue import CatalogueError, model_labels
+    from .reader_net import ReaderNet
+    net = ReaderNet.shared()
+    if net is None:
+        return None, 0.0, None
+    try:
+        actions, styles, _ = model_labels(model)
+    except CatalogueError:
+        return None, 0.0, None
+    reading = net.read([prompt])[0]
+    action, p = reading.best_action()
+    style, ps = reading.best_style()
+    return ((action, p) if action in actions and p >= NET_ACTION_P else (None, 0.0)) + \
+        ((style,) if style in styles and ps >= NET_STYLE_P else (None,))
+
+
+def snap_prompt(prompt: str, model: str = "starter", report=None) -> tuple[str, dict]:
+    """(text to condition the generator on, info). info: snapped (bool), action, style,
+    score, caption; the prompt itself when the checker is unsure, the prompt names an
+    action the model does not know, or several actions (compound prompts are split before)."""
+    if report is None:
+        from .known import check_prompt
+        report = check_prompt(prompt, model)
+    info = {"snapped": False, "prompt": prompt}
+    if not report.usable or report.unknown or report.language_warning:
+        return prompt, info
+    net_action, net_p, net_style = _net_read(prompt, model)
+    rules = _rules_action(prompt, report) if report.known_actions else None
+    if net_action is not None:          # the learnt reader is sure enough (reader_net.py)
+        action, score, read_by = net_action, net_p, "net"
+        # ... but a word that names a kind of its action is surer ("walk diag R": a walk
+        # to the right, where the net reads a walk)
+        if rules and rules[0] != action and rules[0] in report.named \
+                and family(rules[0]) == family(action):
+            action, score, read_by = rules
+    elif rules is None:
+        return prompt, info
+    else:
+        action, score, read_by = rules
+        if score < SNAP_MIN_SCORE and not _named(action, report.named):
+            return prompt, dict(info, score=float(score))
+    style = report.styles[0] if report.styles else net_style
     caption = conditioning_caption(action, style, model)
     if caption is None:
         return prompt, info
     out = {"snapped": True, "prompt": prompt, "action": action, "style": style,
-           "score": float(score), "caption": str(caption)}
+           "score": float(score), "caption": str(caption), "read_by": read_by}
     if isinstance(caption, Blend):
         out["style_weight"] = caption.weight
     return caption, out
