@@ -3,10 +3,9 @@ written for this test (in no prompt or dev set), snap uses it and falls back to 
 rules without it, and a training run round-trips through the artifact's format."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
-from backend.text import known, reader_net, snap
+from backend.text import reader_net, snap
 from backend.text.known import check_prompt
 from backend.text.reader_net import NO_STYLE, ReaderNet, load_examples, train_reader
 from backend.text.snap import snap_prompt

@@ -31,7 +31,6 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 ARTIFACT = Path(__file__).resolve().parents[2] / "assets" / "models" / "reader_net.pt"
