@@ -33,6 +33,7 @@ FAMILIES = {
     "anima-text2motion": ("text2motion", "text-to-motion", (2, 2), "dataset"),
     "anima-inbetween": ("inbetween", "in-betweening", (1, 1), "meta"),
     "anima-camera-next-pose": ("camera_next_pose", "next-camera-pose", (1, 1), None),
+    "anima-reader-net": ("reader_net", "prompt-reader", (1, 1), "meta"),
 }
 RESERVED_NAMES = {"starter", "clean"}          # the generate job's names of shipped models
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")

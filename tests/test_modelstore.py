@@ -38,6 +38,8 @@ def test_families_match_the_loaders_constants():
                                                      t2m.CHECKPOINT_VERSION)
     assert ms.FAMILIES[editing.CHECKPOINT_FORMAT][2] == (editing.CHECKPOINT_VERSION,) * 2
     assert ms.FAMILIES[camera.FORMAT][2] == (camera.VERSION,) * 2
+    from backend.text import reader_net
+    assert ms.FAMILIES[reader_net.FORMAT][2] == (reader_net.VERSION,) * 2
     assert ms.RESERVED_NAMES == set(t2m.SHIPPED)
 
 

@@ -129,3 +129,20 @@ def test_training_round_trips_through_the_artifact_format(tmp_path):
     state = torch.load(path, weights_only=True)
     assert all(k.startswith("encoder.layer.") for k in state["top"])
     assert len({k.split(".")[2] for k in state["top"]}) == reader_net.LAYERS
+
+
+def test_a_file_that_is_not_a_reader_net_is_refused_by_name(tmp_path):
+    import torch
+    path = tmp_path / "other.pt"
+    torch.save({"format": "anima-text2motion", "version": 2}, path)
+    with pytest.raises(ValueError, match="other.pt: not a reader net artifact"):
+        ReaderNet(path=path)
+
+
+def test_the_model_store_lists_the_reader_with_its_licence():
+    from backend import modelstore
+    from backend.models.store_job import verify_checkpoint
+    entry = {e.id: e for e in modelstore.catalogue(reader_net.ARTIFACT.parent)}["reader_net"]
+    assert (entry.family, entry.licence, entry.commercial_ok, entry.problem) == \
+        ("reader_net", "Apache-2.0", True, "")
+    assert verify_checkpoint(reader_net.ARTIFACT)["parameters"] > 20_000_000

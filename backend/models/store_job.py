@@ -29,6 +29,11 @@ def _load(family: str, path: Path) -> int:
     elif family == "camera_next_pose":
         from .camera.learned.model import load_model
         model, _ = load_model(path)
+    elif family == "reader_net":
+        from ..text.reader_net import load_reader
+        net = load_reader(path)
+        return sum(p.numel() for m in (net.bert, net.action_head, net.style_head,
+                                       net.unknown_head) for p in m.parameters())
     else:                                   # a family added to modelstore.FAMILIES only
         raise ModelStoreError(f"{path}: no loader for the {family} family")
     return sum(p.numel() for p in model.parameters())

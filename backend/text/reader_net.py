@@ -40,6 +40,9 @@ DEV_FILES = ("reader_dev_a.jsonl", "reader_dev_b.jsonl", "reader_dev_c.jsonl",
 KNOWN_FILES = ("sense_known.jsonl", "sense_known_more.jsonl")
 UNKNOWN_FILES = ("sense_unknown.jsonl", "sense_unknown_more.jsonl", "unknown_dev_c.jsonl")
 NO_STYLE = "none"
+FORMAT, VERSION = "anima-reader-net", 1      # the model store's family (backend/modelstore.py)
+META = {"licence": "Apache-2.0", "commercial_ok": True,
+        "attribution": "fine-tuned from sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0)"}
 LAYERS = 3              # top transformer layers fine-tuned (of MiniLM's 6)
 PARAPHRASES = 40        # generated captions per action
 EPOCHS = 4
@@ -164,7 +167,8 @@ class _Net:
     def state(self) -> dict:
         import torch
         sd = self.bert.state_dict()
-        return {"actions": self.actions, "styles": self.styles, "layers": self.layers,
+        return {"format": FORMAT, "version": VERSION, "meta": dict(META),
+                "actions": self.actions, "styles": self.styles, "layers": self.layers,
                 "top": {k: sd[k].to(torch.float16) for k in self.top_keys()},
                 "action_head": {k: v.to(torch.float16)
                                 for k, v in self.action_head.state_dict().items()},
@@ -175,6 +179,12 @@ class _Net:
 
     @classmethod
     def from_state(cls, state: dict) -> "_Net":
+        if not isinstance(state, dict) or state.get("format") != FORMAT \
+                or state.get("version") != VERSION:
+            found = (state.get("format"), state.get("version")) if isinstance(state, dict) \
+                else type(state).__name__
+            raise ValueError(f"not a reader net artifact ({FORMAT} version {VERSION}): "
+                             f"found {found}")
         net = cls(state["actions"], state["styles"], state["layers"])
         missing = set(net.top_keys()) ^ set(state["top"])
         if missing:
@@ -234,6 +244,15 @@ def train_reader(rows: list[dict] | None = None, epochs: int = EPOCHS, seed: int
     return net
 
 
+def load_reader(path: Path) -> _Net:
+    """The net of an artifact (ValueError naming the file when it is not one)."""
+    import torch
+    try:
+        return _Net.from_state(torch.load(path, map_location="cpu", weights_only=True))
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
 class ReaderNet:
     """The shipped net (``ARTIFACT``); ``read(texts)``."""
     _lock = threading.Lock()
@@ -241,10 +260,7 @@ class ReaderNet:
     _missing = False
 
     def __init__(self, path: Path = ARTIFACT, net: _Net | None = None):
-        import torch
-        if net is None:
-            net = _Net.from_state(torch.load(path, map_location="cpu", weights_only=True))
-        self.net = net
+        self.net = load_reader(path) if net is None else net
         self._run = threading.Lock()
 
     @classmethod

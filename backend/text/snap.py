@@ -5,7 +5,9 @@ training caption is followed, one in other words often is not, although the text
 understands it (``backend/text/known.py`` names the intended action far more often than the
 generator acts it out). ``snap_prompt`` therefore conditions the generator on a caption of
 the training data's own kind for the action and style the prompt asks for, when the prompt
-checker is confident about them; otherwise the prompt goes through unchanged. The user's words
+checker is confident about them; otherwise the prompt goes through unchanged. Since round 16
+the learnt reader (``reader_net.py``, a fine-tuned MiniLM) chooses the action when it is sure
+enough, and the style where the word rules name none. The user's words
 are kept in the result's information (and the warnings say what was understood). A style the
 model saw in only a few recordings of the action is given part of the way (``Blend``,
 ``THIN_STYLE_WEIGHT``).
@@ -102,6 +104,7 @@ def conditioning_caption(action: str, style: str | None, model: str = "starter")
 
 
 def family(action: str) -> str:
+    """The action's family ("walk-left" -> "walk"; ``refine.family``)."""
     from .refine import family as _family
     return _family(action)
 
@@ -110,7 +113,6 @@ def _named(action: str, named) -> bool:
     """Whether a lexicon word named `action` or its family ("ambles" -> walk, then "to the
     left" -> walk-left): a word is surer than a low cosine ("grandpa ambles down the garden
     path", 0.45)."""
-    from .refine import family
     return any(family(n) == family(action) for n in named)
 
 
