@@ -5,18 +5,21 @@ The word rules of ``known.py`` / ``refine.py`` were written from the misses of d
 and seen prompt sets; on each new blind set they read 78-87 % of the actions right. A
 frozen sentence embedding with a linear read gained nothing over them (round 10). This net
 fine-tunes the top ``LAYERS`` transformer layers of the same MiniLM (the bottom ones and the
-word embeddings stay the shipped encoder's), mean-pools the tokens and reads two heads:
+word embeddings stay the shipped encoder's), mean-pools the tokens and reads three heads:
 
 * ``action``: the 34 actions of ``eval.prompt_set.KNOWN_ACTIONS``;
-* ``style``: no style, or one of the 16 styles.
+* ``style``: no style, or one of the 16 styles;
+* ``unknown``: whether the text asks for a motion none of the actions is (used only to clear
+  flags the embedding alone raised: ``known.NET_CLEARS``).
 
-Training data (``train_reader``): the reader dev sets a-d (``backend/text/data``,
-written for development from the label list only, never a test set) and ``PARAPHRASES``
-captions per action from ``paraphrase.py`` (styles drawn at random). The prompt sets under
-``tests/data`` are never trained on. About two minutes on this project's 2-core CPU
-(``python -m backend.text.reader_net --write``). The artifact
-(``assets/models/reader_net.pt``, ~11 MB fp16) holds the top layers, the heads and the
-label lists; the bottom of the network comes from the encoder's wheel at load time.
+Training data (``load_examples``): the reader dev sets a-d and the sense check's four files
+(``backend/text/data``, written for development, never a test set) and ``PARAPHRASES``
+captions per action from ``paraphrase.py`` (styles drawn at random), less every row whose
+prompt is also a prompt of a set under ``tests/data``. About three minutes on this project's
+2-core CPU (``python -m backend.text.reader_net --write``). The artifact
+(``assets/models/reader_net.pt``, ~11 MB fp16; the model store's family ``FORMAT``) holds
+the top layers, the heads and the label lists; the bottom of the network comes from the
+encoder's wheel at load time.
 
 ``ReaderNet.shared().read(texts)`` -> one ``Reading`` per text (probabilities per label).
 Used by ``snap.snap_prompt`` (docs/text_understanding.md, round 16).
@@ -124,7 +127,7 @@ def load_examples(files=DEV_FILES, data_dir: Path = DATA_DIR,
 
 
 class _Net:
-    """MiniLM (a private copy of the shared encoder's) + two linear heads (torch)."""
+    """MiniLM (a private copy of the shared encoder's) + three linear heads (torch)."""
 
     def __init__(self, actions, styles, layers: int = LAYERS):
         import torch
