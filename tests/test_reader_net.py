@@ -79,12 +79,6 @@ def test_without_the_artifact_the_rules_read_alone(monkeypatch, tmp_path):
     assert info["snapped"] and info["action"] == "walk" and info["read_by"] == "rules"
 
 
-def test_a_clause_about_what_happened_before_is_not_flagged_by_the_sense_check():
-    report = check_prompt("picks herself up after falling on the ice")
-    assert not report.unknown and "get-up" in dict(report.known_actions)
-    assert check_prompt("walks in and juggles").unknown
-
-
 def test_a_word_rules_flag_is_not_cleared_by_the_net():
     # "the shadows dance": another sense of "dance" by a word rule, which the net reads as
     # a dance; only flags of the embedding and the sense check are cleared
@@ -146,3 +140,15 @@ def test_the_model_store_lists_the_reader_with_its_licence():
     assert (entry.family, entry.licence, entry.commercial_ok, entry.problem) == \
         ("reader_net", "Apache-2.0", True, "")
     assert verify_checkpoint(reader_net.ARTIFACT)["parameters"] > 20_000_000
+
+
+def test_a_prompt_read_again_is_not_run_through_the_net_again(net, monkeypatch):
+    text = "a lass ambles over to the bus stop"
+    first = net.read([text])[0]
+    calls = []
+    forward = net.net.forward
+    monkeypatch.setattr(net.net, "forward", lambda texts, train=False:
+                        calls.append(list(texts)) or forward(texts, train))
+    again, other, dup = net.read([text, "someone kicks a ball hard", "someone kicks a ball hard"])
+    assert again is first and other is dup
+    assert calls == [["someone kicks a ball hard"]]

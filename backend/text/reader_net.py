@@ -54,6 +54,7 @@ LR_LAYERS, LR_HEADS = 5e-5, 2e-3
 MAX_TOKENS = 64
 SCALE = 10.0            # the pooled, normalised embedding is scaled before the heads
 SEED = 0
+RECENT = 256          # readings kept (the checker, snap and compound parts read a prompt)
 
 
 @dataclass
@@ -265,6 +266,8 @@ class ReaderNet:
     def __init__(self, path: Path = ARTIFACT, net: _Net | None = None):
         self.net = load_reader(path) if net is None else net
         self._run = threading.Lock()
+        self._recent: dict = {}      # text -> Reading: the checker and snap read one prompt
+
 
     @classmethod
     def shared(cls) -> "ReaderNet | None":
@@ -281,15 +284,20 @@ class ReaderNet:
     def read(self, texts: list[str]) -> list[Reading]:
         import torch
         texts = [t if isinstance(t, str) and t.strip() else "." for t in texts]
-        out = []
-        with self._run, torch.no_grad():
-            for i in range(0, len(texts), 64):
-                a, s, u = self.net.forward(texts[i:i + 64])
-                pa, ps = torch.softmax(a, -1).numpy(), torch.softmax(s, -1).numpy()
-                pu = torch.sigmoid(u).numpy()
-                for ra, rs, ru in zip(pa, ps, pu):
-                    out.append(Reading(dict(zip(self.net.actions, map(float, ra))),
-                                       dict(zip(self.net.styles, map(float, rs))), float(ru)))
+        with self._run:
+            todo = list(dict.fromkeys(t for t in texts if t not in self._recent))
+            with torch.no_grad():
+                for i in range(0, len(todo), 64):
+                    a, s, u = self.net.forward(todo[i:i + 64])
+                    pa, ps = torch.softmax(a, -1).numpy(), torch.softmax(s, -1).numpy()
+                    pu = torch.sigmoid(u).numpy()
+                    for t, ra, rs, ru in zip(todo[i:i + 64], pa, ps, pu):
+                        self._recent[t] = Reading(
+                            dict(zip(self.net.actions, map(float, ra))),
+                            dict(zip(self.net.styles, map(float, rs))), float(ru))
+            out = [self._recent[t] for t in texts]
+            while len(self._recent) > RECENT:
+                self._recent.pop(next(iter(self._recent)))
         return out
 
 

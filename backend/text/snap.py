@@ -21,6 +21,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from .refine import family
+
 SNAP_MIN_SCORE = 0.5          # cosine of the best known action's phrasing to snap at all
 # A style the model saw in fewer than coverage.THIN_TAKES recordings of the action is given at
 # this share of the way from the action's plain caption (``Blend``). Measured with true
@@ -101,12 +103,6 @@ def conditioning_caption(action: str, style: str | None, model: str = "starter")
             or not thin_style(model, action, style):
         return caption
     return Blend(caption, plain, THIN_STYLE_WEIGHT, layer=(action, style, 1.0))
-
-
-def family(action: str) -> str:
-    """The action's family ("walk-left" -> "walk"; ``refine.family``)."""
-    from .refine import family as _family
-    return _family(action)
 
 
 def _named(action: str, named) -> bool:
